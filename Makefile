@@ -1,0 +1,39 @@
+# relay: two commands on a fresh machine.
+#   make plan   creates .venv, installs relay, plans the coming week of the baseline scenario
+#   make test   creates .venv, installs relay with its test extras, runs the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= configs/baseline.yaml
+DAYS   ?= 7
+OUT    ?= out
+
+.PHONY: plan passes test bench clean
+
+$(BIN)/relay: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(BIN)/relay $@
+
+plan: $(BIN)/relay
+	$(BIN)/relay plan $(CONFIG) --days $(DAYS) --out $(OUT)
+
+passes: $(BIN)/relay
+	$(BIN)/relay passes $(CONFIG) --days $(DAYS)
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python scripts/bench_geometry.py
+	$(BIN)/python scripts/bench_plan.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -1,0 +1,29 @@
+"""relay: plans data-relay sessions between Mars orbiters and surface assets.
+
+The public API (lazy, so ``import relay`` stays fast)::
+
+    relay.load_scenario(path, overrides=None)
+    relay.find_passes(scenario, start, days) -> DataFrame
+    relay.find_tracks(scenario, start, days) -> DataFrame
+"""
+
+__version__ = "0.1.0"
+
+_API = {
+    "load_scenario": "relay.config",
+    "find_passes": "relay.api",
+    "find_tracks": "relay.api",
+    "plan": "relay.api",
+    "compare": "relay.analysis",
+}
+
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'relay' has no attribute {name!r}")
+
+
+__all__ = list(_API)

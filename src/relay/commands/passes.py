@@ -1,0 +1,99 @@
+"""``relay passes`` and ``relay tracks``: overflights and ground-station windows."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _common(p):
+    p.add_argument("config", help="scenario YAML file")
+    p.add_argument("--start", default=None,
+                   help="ISO 8601 UTC start, e.g. 2026-11-23T00:00:00Z (default: next 00:00 UTC)")
+    p.add_argument("--days", type=float, default=7.0, help="length of the span in days (default 7)")
+    p.add_argument("--out", default=None, help="write the table to this CSV (or .parquet) file")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("passes", help="overflights of every orbiter over every asset",
+                       description="Find every window in which an orbiter is above an asset's mask.")
+    _common(p)
+    p.add_argument("--profiles", default=None,
+                   help="write the sampled profile (and rate) of every pass to this CSV/Parquet file")
+    p.add_argument("--tracks", default=None, help="also write ground-station windows to this file")
+    p.set_defaults(func=run_passes)
+    t = sub.add_parser("tracks", help="ground-station windows of every orbiter",
+                       description="Find every window in which a station sees an orbiter above its mask, "
+                                   "not hidden by Mars (light time included).")
+    _common(t)
+    t.set_defaults(func=run_tracks)
+
+
+def _print(df, cols, title):
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 400, "display.width", 200):
+        shown = df[[c for c in cols if c in df.columns]]
+        print(title)
+        print(shown.to_string(index=False) if len(shown) else "(none)")
+
+
+def run_passes(args) -> int:
+    from ..api import default_start, pass_set, passes_table, track_set, tracks_table
+    from ..config import load_scenario
+    from ..outputs.files import write_table
+
+    sc = load_scenario(args.config)
+    start = args.start or default_start()
+    ps = pass_set(sc, start, args.days)
+    table = passes_table(ps)
+    profiles = ps.profiles
+    try:
+        from ..links import annotate_passes  # issue 3: volumes and rates
+    except ImportError:
+        annotate_passes = None
+    if annotate_passes is not None:
+        table, profiles = annotate_passes(sc, ps, table)
+    if args.out:
+        write_table(table, args.out)
+    if args.profiles:
+        write_table(profiles, args.profiles)
+    if args.tracks:
+        write_table(_tracks(sc, start, args.days), args.tracks)
+    if not args.quiet:
+        _print(table, ["orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
+                       "min_range_km", "volume_mbit", "rate_mode", "peak_rate_kbps", "truncated"],
+               f"{len(table)} passes of {len(sc.orbiters)} orbiter(s) over {len(sc.assets)} asset(s), "
+               f"{args.days:g} days from {start}:")
+    return 0
+
+
+def _tracks(sc, start, days):
+    from ..api import track_set, tracks_table
+
+    ts = track_set(sc, start, days)
+    table = tracks_table(ts)
+    try:
+        from ..links import annotate_tracks
+    except ImportError:
+        return table
+    return annotate_tracks(sc, ts, table)
+
+
+def run_tracks(args) -> int:
+    from ..api import default_start
+    from ..config import load_scenario
+    from ..outputs.files import write_table
+
+    sc = load_scenario(args.config)
+    start = args.start or default_start()
+    table = _tracks(sc, start, args.days)
+    if args.out:
+        write_table(table, args.out)
+    if not args.quiet:
+        _print(table, ["orbiter", "station", "start", "end", "duration_s", "max_elevation_deg",
+                       "rate_kbps", "volume_mbit"],
+               f"{len(table)} ground-station windows, {args.days:g} days from {start}:")
+    if not sc.stations:
+        print("(the scenario has no stations: add a `stations:` list)", file=sys.stderr)
+    return 0

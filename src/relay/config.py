@@ -1,0 +1,441 @@
+"""Scenario configuration: YAML -> validated pydantic models -> runtime objects.
+
+A scenario names orbiters (with an orbit source), surface assets, ground
+stations, and the settings of each stage.  Every setting but the orbiters'
+orbits and the assets' positions has a documented default, so the minimal
+config of the README works as is.  Every mistake is reported as one paragraph
+naming the file, the key path (``orbiters[0].orbit.eccentricity``), the bad
+value and what is expected (:class:`relay.errors.RelayInputError`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import mars
+from .config_links import AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec
+from .errors import RelayInputError
+from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
+from .timescales import parse_utc
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# ---------------------------------------------------------------------------
+# Orbits
+# ---------------------------------------------------------------------------
+
+class KeplerianOrbitConfig(_Strict):
+    """Mean elements at an epoch, referred to Mars's mean equator and IAU node of the epoch.
+
+    Give the size either as ``semi_major_axis_km`` + ``eccentricity`` or as
+    ``periapsis_altitude_km`` + ``apoapsis_altitude_km`` (above the equatorial
+    radius); the node either as ``raan_deg`` or as
+    ``local_time_ascending_node`` (hours of local true solar time at the epoch,
+    for sun-synchronous orbits such as MRO's).
+    """
+
+    type: Literal["keplerian"]
+    epoch: str = Field(description="ISO 8601 UTC epoch of the elements")
+    semi_major_axis_km: float | None = Field(None, gt=0)
+    eccentricity: float | None = Field(None, ge=0, lt=1)
+    periapsis_altitude_km: float | None = None
+    apoapsis_altitude_km: float | None = None
+    inclination_deg: float = Field(ge=0, le=180)
+    raan_deg: float | None = None
+    local_time_ascending_node: float | None = Field(None, ge=0, lt=24)
+    arg_periapsis_deg: float = 0.0
+    mean_anomaly_deg: float = 0.0
+    gm_km3_s2: float = Field(mars.GM_KM3_S2, gt=0)
+    reference_radius_km: float = Field(mars.EQUATORIAL_RADIUS_KM, gt=0)
+    j2: float = mars.J2
+
+    @field_validator("epoch")
+    @classmethod
+    def _epoch(cls, v):
+        parse_utc(v, source=None)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self):
+        by_axis = self.semi_major_axis_km is not None or self.eccentricity is not None
+        by_alt = self.periapsis_altitude_km is not None or self.apoapsis_altitude_km is not None
+        if by_axis and by_alt:
+            raise ValueError("give either semi_major_axis_km + eccentricity or periapsis_altitude_km + "
+                             "apoapsis_altitude_km, not both")
+        if by_alt:
+            if self.periapsis_altitude_km is None or self.apoapsis_altitude_km is None:
+                raise ValueError("periapsis_altitude_km and apoapsis_altitude_km go together")
+            if self.apoapsis_altitude_km < self.periapsis_altitude_km:
+                raise ValueError(f"apoapsis_altitude_km ({self.apoapsis_altitude_km}) is below "
+                                 f"periapsis_altitude_km ({self.periapsis_altitude_km})")
+        elif self.semi_major_axis_km is None:
+            raise ValueError("the orbit's size is missing: give semi_major_axis_km (and eccentricity, "
+                             "default 0) or periapsis_altitude_km + apoapsis_altitude_km")
+        if (self.raan_deg is None) == (self.local_time_ascending_node is None):
+            raise ValueError("give exactly one of raan_deg and local_time_ascending_node")
+        a, e = self.size()
+        rp = a * (1 - e)
+        if rp <= mars.EQUATORIAL_RADIUS_KM:
+            raise ValueError(f"the periapsis radius {rp:.2f} km is below Mars's equatorial radius "
+                             f"{mars.EQUATORIAL_RADIUS_KM} km (periapsis altitude "
+                             f"{rp - mars.EQUATORIAL_RADIUS_KM:.1f} km): the orbit would hit the surface")
+        return self
+
+    def size(self) -> tuple[float, float]:
+        if self.periapsis_altitude_km is not None:
+            rp = mars.EQUATORIAL_RADIUS_KM + self.periapsis_altitude_km
+            ra = mars.EQUATORIAL_RADIUS_KM + self.apoapsis_altitude_km
+            return (rp + ra) / 2.0, (ra - rp) / (ra + rp)
+        return float(self.semi_major_axis_km), float(self.eccentricity or 0.0)
+
+
+class OemOrbitConfig(_Strict):
+    """A CCSDS Orbit Ephemeris Message (KVN), path relative to the config file."""
+
+    type: Literal["oem"]
+    path: str
+
+
+class SpkOrbitConfig(_Strict):
+    """A SPICE SPK file of any segment type; ``naif_id`` picks the body if it holds several."""
+
+    type: Literal["spk"]
+    path: str
+    naif_id: int | None = None
+
+
+OrbitConfig = Annotated[Union[KeplerianOrbitConfig, OemOrbitConfig, SpkOrbitConfig], Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------------------
+# Orbiters, assets, stations
+# ---------------------------------------------------------------------------
+
+class OrbiterConfig(_Strict):
+    name: str = Field(min_length=1)
+    orbit: OrbitConfig
+    radio: str = Field("Electra", description="UHF radio (a key of `radios` or a built-in one)")
+    uhf: OrbiterUHF = Field(default_factory=OrbiterUHF)
+    xband: XBandSpec = Field(default_factory=XBandSpec)
+    storage: OrbiterStorage = Field(default_factory=OrbiterStorage)
+    step_s: float | None = Field(None, gt=0, le=600, description="pass-search grid step (default: "
+                                 "60 s or a 80th of the period, whichever is shorter)")
+
+
+class AssetConfig(_Strict):
+    name: str = Field(min_length=1)
+    latitude_deg: float = Field(ge=-90, le=90, description="planetocentric latitude")
+    longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
+    height_m: float = Field(0.0, ge=-10000, le=25000,
+                            description="height above the IAU 2015 spheroid along its normal")
+    min_elevation_deg: float = Field(10.0, ge=0, lt=90)
+    mask: list[tuple[float, float]] | None = Field(
+        None, description="terrain mask as (azimuth_deg, elevation_deg) points, interpolated "
+                          "linearly around the horizon")
+    radio: str = "Electra-Lite"
+    uhf: AssetUHF = Field(default_factory=AssetUHF)
+    data: AssetData = Field(default_factory=AssetData)
+    operations: AssetOperations = Field(default_factory=AssetOperations)
+
+    @field_validator("mask")
+    @classmethod
+    def _mask(cls, v):
+        if v is None:
+            return v
+        if len(v) < 2:
+            raise ValueError("a terrain mask needs at least two (azimuth_deg, elevation_deg) points")
+        for az, el in v:
+            if not (0 <= az <= 360) or not (-10 <= el < 90):
+                raise ValueError(f"mask point ({az}, {el}): azimuth must be 0-360 and elevation -10 to 90 deg")
+        azs = [a % 360 for a, _ in v]
+        if len(set(azs)) != len(azs):
+            raise ValueError("mask azimuths repeat (0 and 360 are the same azimuth)")
+        return v
+
+
+class StationConfig(_Strict):
+    name: str = Field(min_length=1)
+    latitude_deg: float = Field(ge=-90, le=90, description="geodetic (WGS84) latitude")
+    longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
+    height_m: float = Field(0.0, ge=-500, le=9000)
+    min_elevation_deg: float = Field(10.0, ge=0, lt=90)
+    xband: StationXBand = Field(default_factory=StationXBand)
+
+
+class GeometrySettings(_Strict):
+    profile_step_s: float = Field(10.0, gt=0, le=120, description="pass profile sampling step")
+    track_profile_step_s: float = Field(600.0, gt=0, le=3600, description="station track profile step")
+    conjunction_deg: float = Field(3.0, ge=0, le=30,
+                                   description="Sun-Earth-Mars angle below which it is solar conjunction")
+
+
+class Scenario(_Strict):
+    """A validated scenario.  ``path`` is the file it came from (for messages and relative paths)."""
+
+    name: str = "scenario"
+    description: str = ""
+    orbiters: list[OrbiterConfig] = Field(min_length=1)
+    assets: list[AssetConfig] = Field(min_length=1)
+    stations: list[StationConfig] = Field(default_factory=list)
+    radios: dict[str, RadioSpec] = Field(default_factory=dict)
+    link: LinkSettings = Field(default_factory=LinkSettings)
+    geometry: GeometrySettings = Field(default_factory=GeometrySettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    bookings: str | None = Field(None, description="station bookings CSV (orbiter, station, start, end)")
+    path: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        for kind, items in (("orbiters", self.orbiters), ("assets", self.assets), ("stations", self.stations)):
+            names = [x.name for x in items]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+    # -- helpers ---------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.path).resolve().parent if self.path else Path.cwd()
+
+    def resolve_path(self, p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else self.base_dir / q
+
+    def orbiter(self, name: str) -> OrbiterConfig:
+        return _by_name(self.orbiters, name, "orbiter", self.path)
+
+    def asset(self, name: str) -> AssetConfig:
+        return _by_name(self.assets, name, "asset", self.path)
+
+    # -- runtime objects -------------------------------------------------------
+    def ephemerides(self) -> dict:
+        """Orbit source of every orbiter (the Ephemeris protocol), by name."""
+        from .orbits import build_ephemeris
+
+        out = {}
+        for i, orb in enumerate(self.orbiters):
+            out[orb.name] = build_ephemeris(orb, self, where=f"orbiters[{i}].orbit")
+        return out
+
+    def sites(self) -> list[mars.Site]:
+        out = []
+        for a in self.assets:
+            az = [p[0] for p in a.mask] if a.mask else None
+            el = [p[1] for p in a.mask] if a.mask else None
+            out.append(mars.Site(a.name, a.latitude_deg, a.longitude_deg, a.height_m,
+                                 a.min_elevation_deg, az, el))
+        return out
+
+    def ground_stations(self):
+        from .geometry import Station
+
+        return [Station(s.name, s.latitude_deg, s.longitude_deg, s.height_m, s.min_elevation_deg)
+                for s in self.stations]
+
+
+def _by_name(items, name, kind, path):
+    for x in items:
+        if x.name == name:
+            return x
+    raise RelayInputError(f"no {kind} named {name!r}; the scenario has: "
+                          f"{', '.join(x.name for x in items)}", source=path)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("keplerian", "oem", "spk") and out.endswith("orbit"):
+            continue  # pydantic's discriminated-union tag
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> RelayInputError:
+    """One paragraph from pydantic's errors: key path, bad value, what is expected."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = _loc(err["loc"])
+        msg = err["msg"]
+        msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+        if err["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key (check its spelling against the documented keys)")
+            continue
+        if err["type"] == "missing":
+            parts.append(f"{where}: required key is missing")
+            continue
+        bad = err.get("input")
+        shown = "" if isinstance(bad, (dict, list)) else f"got {bad!r}; "
+        parts.append(f"{where}: {shown}{msg[0].lower() + msg[1:] if msg else msg}")
+    more = len(exc.errors()) - 5
+    tail = f" (and {more} more)" if more > 0 else ""
+    return RelayInputError("; ".join(parts) + tail, source=source)
+
+
+def _apply_overrides(data: dict, overrides: dict[str, Any] | None, source: str) -> dict:
+    if not overrides:
+        return data
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        set_dotted(data, dotted, value, source)
+    return data
+
+
+def set_dotted(data: dict, dotted: str, value: Any, source: str = "override") -> None:
+    """Set ``a.b.c`` in nested dicts/lists; list items may be named (``assets.Curiosity.x``).
+
+    A path that does not exist is an error listing the valid keys at that level.
+    """
+    parts = dotted.split(".")
+    node: Any = data
+    walked = []
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        if isinstance(node, list):
+            idx = None
+            if part.isdigit() and int(part) < len(node):
+                idx = int(part)
+            else:
+                for j, item in enumerate(node):
+                    if isinstance(item, dict) and item.get("name") == part:
+                        idx = j
+                        break
+            if idx is None:
+                names = [str(it.get("name")) for it in node if isinstance(it, dict)]
+                raise RelayInputError(f"no item {part!r} under {'.'.join(walked) or '(top)'}; valid: "
+                                      f"{', '.join(names) or 'indices 0-' + str(len(node) - 1)}",
+                                      source=source, where=dotted)
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if part not in node:
+                # allow creating a settings section that has defaults
+                node[part] = {}
+            node = node[part]
+        else:
+            raise RelayInputError(f"{'.'.join(walked)} is a value, not a section; cannot set {part!r} in it",
+                                  source=source, where=dotted)
+        walked.append(part)
+
+
+def read_yaml(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RelayInputError("the file does not exist", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RelayInputError(f"cannot be read: {exc}", source=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RelayInputError(f"is not valid YAML: {problem}", source=str(path), where=where) from None
+    if not isinstance(data, dict):
+        raise RelayInputError("expected a YAML mapping with at least `orbiters` and `assets`",
+                              source=str(path))
+    return data
+
+
+def _resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
+    """``extends: base.yaml`` merges this file over its base (mappings deeply, lists by item name)."""
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in seen:
+        raise RelayInputError(f"`extends` makes a loop through {base_path}", source=str(path), where="extends")
+    base = _resolve_extends(read_yaml(base_path), base_path, seen + (base_path,))
+    return _merge(base, data)
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(over, list) and all(isinstance(x, dict) and "name" in x
+                                                                  for x in base + over):
+        out = [dict(x) for x in base]
+        index = {x["name"]: i for i, x in enumerate(out)}
+        for item in over:
+            if item["name"] in index:
+                out[index[item["name"]]] = _merge(out[index[item["name"]]], item)
+            else:
+                out.append(item)
+        return out
+    return over
+
+
+def _resolve_orbit_files(data: dict, path: Path) -> dict:
+    """``orbit: {type: keplerian, file: ../ephemerides/x.yaml}``: elements from a file, inline keys win."""
+    for i, orb in enumerate(data.get("orbiters") or []):
+        orbit = orb.get("orbit") if isinstance(orb, dict) else None
+        if not isinstance(orbit, dict) or "file" not in orbit:
+            continue
+        if orbit.get("type") != "keplerian":
+            raise RelayInputError("`file` goes with `type: keplerian` (OEM and SPK orbits take `path`)",
+                                  source=str(path), where=f"orbiters[{i}].orbit.file")
+        ref = (path.parent / str(orbit["file"])).resolve()
+        if not ref.exists():
+            raise RelayInputError(f"the elements file {ref} does not exist", source=str(path),
+                                  where=f"orbiters[{i}].orbit.file")
+        elements = read_yaml(ref)
+        merged = {**elements, **{k: v for k, v in orbit.items() if k != "file"}}
+        orb["orbit"] = merged
+    return data
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario YAML file (with ``extends`` and dotted ``overrides``)."""
+    p = Path(path)
+    data = _resolve_extends(read_yaml(p), p.resolve())
+    data = _apply_overrides(data, overrides, source=str(path))
+    data = _resolve_orbit_files(data, p.resolve())
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
+    try:
+        sc = Scenario.model_validate({k: v for k, v in data.items() if k != "path"})
+    except ValidationError as exc:
+        raise format_validation_error(exc, source) from None
+    sc.path = source if Path(source).exists() else None
+    return sc
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """A stable hash of the resolved scenario (for caches and archives)."""
+    import hashlib
+    import json
+
+    blob = json.dumps(sc.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def finite(x: float) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

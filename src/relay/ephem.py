@@ -1,0 +1,47 @@
+"""The planetary ephemeris: de421 from skyfield-data, read offline.
+
+``skyfield_data``'s package import warns that its ``finals2000A.all`` has
+expired (it did on 2026-10-18); relay never reads that file (it uses
+Skyfield's builtin timescale), so the de421 path is located without importing
+the package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import RelayError
+
+#: Span covered by de421.bsp (JD 2414864.5 to 2471184.5), as ISO UTC.
+DE421_SPAN = ("1899-07-29T00:00:00Z", "2053-10-09T00:00:00Z")
+
+
+def de421_path() -> Path:
+    spec = importlib.util.find_spec("skyfield_data")
+    if spec is None or not spec.submodule_search_locations:
+        raise RelayError("the skyfield-data package is not installed; run `make plan` or "
+                         "`pip install skyfield-data` to install it")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "de421.bsp"
+    if not path.exists():
+        raise RelayError(f"de421.bsp was not found at {path}; reinstall skyfield-data")
+    return path
+
+
+@lru_cache(maxsize=1)
+def planets():
+    """The de421 kernel as a Skyfield SpiceKernel (cached)."""
+    from skyfield.api import load_file
+
+    return load_file(str(de421_path()))
+
+
+@lru_cache(maxsize=1)
+def de421_span_tdb_s() -> tuple[float, float]:
+    """(start, end) TDB seconds of de421's coverage."""
+    from .timescales import J2000_JD, DAY_S
+
+    seg_start = min(s.spk_segment.start_jd for s in planets().segments)
+    seg_end = max(s.spk_segment.end_jd for s in planets().segments)
+    return (seg_start - J2000_JD) * DAY_S, (seg_end - J2000_JD) * DAY_S

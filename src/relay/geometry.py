@@ -1,0 +1,791 @@
+"""Geometry: orbiter passes over surface assets, ground-station tracks, Earth-Mars range.
+
+Every search here runs the same vectorised scheme (:func:`find_windows`):
+
+1. sample a continuous function ``f(t)`` (elevation minus the mask) of every
+   series (an orbiter-site or orbiter-station pair) on a coarse grid;
+2. refine every sampled local maximum (golden-section search inside its
+   two-step bracket) and every local minimum that sits between positive
+   samples, and insert them into the samples, so a window shorter than the
+   grid step is still seen (a pass is never missed as long as ``f`` is
+   unimodal over two grid steps: true of elevation for any orbit whose passes
+   last longer than a step);
+3. bracket every sign change of the augmented samples and refine it with the
+   Illinois variant of regula falsi, all brackets at once, to ``tol_s``.
+
+Times are TDB seconds past J2000 (floats) inside; the DataFrames returned
+carry them as ``*_tdb_s`` columns.  ISO strings are added only at the
+outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import mars
+from .mars import Site
+from .orbits.base import Ephemeris, check_coverage
+
+#: speed of light, km/s
+C_KM_S = 299792.458
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+# ---------------------------------------------------------------------------
+# The generic window finder
+# ---------------------------------------------------------------------------
+
+def _golden_max(f, series, lo, hi, iterations: int = 40):
+    """Vectorised golden-section maximisation of f(t, series) on [lo, hi]."""
+    a, b = lo.astype(float).copy(), hi.astype(float).copy()
+    c = b - _GOLDEN * (b - a)
+    d = a + _GOLDEN * (b - a)
+    fc, fd = f(c, series), f(d, series)
+    for _ in range(iterations):
+        left = fc > fd
+        # the maximum lies in [a, d] when f(c) > f(d), else in [c, b]
+        a = np.where(left, a, c)
+        b = np.where(left, d, b)
+        new_c = np.where(left, b - _GOLDEN * (b - a), d)
+        new_d = np.where(left, c, a + _GOLDEN * (b - a))
+        fp = f(np.where(left, new_c, new_d), series)
+        fc, fd = np.where(left, fp, fd), np.where(left, fc, fp)
+        c, d = new_c, new_d
+        if np.all(b - a < 1e-4):
+            break
+    t = 0.5 * (a + b)
+    return t, f(t, series)
+
+
+def _golden_min(f, series, lo, hi, iterations: int = 40):
+    t, v = _golden_max(lambda tt, ss: -f(tt, ss), series, lo, hi, iterations)
+    return t, -v
+
+
+def _illinois(f, series, a, b, fa, fb, tol_s: float, iterations: int = 60):
+    """Vectorised Illinois regula falsi: roots of f in brackets [a, b] with fa*fb <= 0."""
+    a, b, fa, fb = a.copy(), b.copy(), fa.copy(), fb.copy()
+    side = np.zeros(a.shape, dtype=np.int8)
+    for _ in range(iterations):
+        width = b - a
+        active = width > tol_s
+        if not active.any():
+            break
+        denom = fb - fa
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(denom != 0, (a * fb - b * fa) / denom, 0.5 * (a + b))
+        # keep the trial strictly inside and away from stalling at one end
+        c = np.clip(c, a + 0.05 * tol_s, b - 0.05 * tol_s)
+        c = np.where(np.isfinite(c), c, 0.5 * (a + b))
+        idx = np.nonzero(active)[0]
+        fc = f(c[idx], series[idx])
+        same_as_a = np.sign(fc) == np.sign(fa[idx])
+        zero = fc == 0
+        ia, ib = idx[same_as_a & ~zero], idx[~same_as_a & ~zero]
+        iz = idx[zero]
+        a[iz] = b[iz] = c[iz]
+        a[ia], fa[ia] = c[ia], fc[same_as_a & ~zero]
+        fb[ia] = np.where(side[ia] == 1, fb[ia] * 0.5, fb[ia])
+        side[ia] = 1
+        b[ib], fb[ib] = c[ib], fc[~same_as_a & ~zero]
+        fa[ib] = np.where(side[ib] == -1, fa[ib] * 0.5, fa[ib])
+        side[ib] = -1
+    # the root lies in [a, b]; return the end with the smaller residual's
+    # interpolation (width is below tol_s here)
+    return 0.5 * (a + b)
+
+
+@dataclass
+class Windows:
+    """Windows found by :func:`find_windows` (flat arrays, one entry per window)."""
+
+    series: np.ndarray          # int series index
+    start_tdb_s: np.ndarray
+    end_tdb_s: np.ndarray
+    truncated_start: np.ndarray  # bool: the span's start cuts the window
+    truncated_end: np.ndarray
+    peak_tdb_s: np.ndarray       # time of the highest f found inside the window
+    peak_value: np.ndarray
+
+
+def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 grid_tdb_s: np.ndarray, values: np.ndarray,
+                 tol_s: float = 1e-3) -> Windows:
+    """Windows where ``f > 0`` for each series, from samples ``values`` (S, N) on ``grid_tdb_s``.
+
+    ``f(t, s)`` evaluates the function at arbitrary times ``t`` for series
+    indices ``s`` (equal-length 1-D arrays).  The first and last grid times
+    are the span's ends: windows cut by them are flagged as truncated.
+    """
+    n_series, n = values.shape
+    t = grid_tdb_s
+    # -- 1. local maxima / minima of the samples ---------------------------------
+    v = values
+    interior_max = (v[:, 1:-1] >= v[:, :-2]) & (v[:, 1:-1] >= v[:, 2:]) & ~(
+        (v[:, 1:-1] == v[:, :-2]) & (v[:, 1:-1] == v[:, 2:]))
+    interior_min = (v[:, 1:-1] <= v[:, :-2]) & (v[:, 1:-1] <= v[:, 2:]) & (v[:, :-2] > 0) & (v[:, 2:] > 0)
+    s_max, k_max = np.nonzero(interior_max)
+    s_min, k_min = np.nonzero(interior_min)
+    k_max, k_min = k_max + 1, k_min + 1
+    ins_s, ins_t, ins_v = [], [], []
+    if s_max.size:
+        tm, vm = _golden_max(f, s_max, t[k_max - 1], t[k_max + 1])
+        ins_s.append(s_max), ins_t.append(tm), ins_v.append(vm)
+    if s_min.size:
+        tm, vm = _golden_min(f, s_min, t[k_min - 1], t[k_min + 1])
+        ins_s.append(s_min), ins_t.append(tm), ins_v.append(vm)
+    # -- 2. augmented samples, sorted by (series, time) ----------------------------
+    all_s = np.concatenate([np.repeat(np.arange(n_series), n)] + ins_s)
+    all_t = np.concatenate([np.tile(t, n_series)] + ins_t)
+    all_v = np.concatenate([v.ravel()] + ins_v)
+    order = np.lexsort((all_t, all_s))
+    all_s, all_t, all_v = all_s[order], all_t[order], all_v[order]
+    pos = all_v > 0
+    same = all_s[1:] == all_s[:-1]
+    rise_k = np.nonzero(same & ~pos[:-1] & pos[1:])[0]
+    set_k = np.nonzero(same & pos[:-1] & ~pos[1:])[0]
+    # -- 3. refine the crossings --------------------------------------------------
+    def refine(k):
+        if k.size == 0:
+            return np.empty(0)
+        return _illinois(f, all_s[k], all_t[k], all_t[k + 1], all_v[k], all_v[k + 1], tol_s)
+
+    rise_t, set_t = refine(rise_k), refine(set_k)
+    rise_series, set_series = all_s[rise_k], all_s[set_k]
+    # series whose first / last sample is positive start / end truncated
+    first = np.r_[True, ~same]
+    last = np.r_[~same, True]
+    trunc_start_series = all_s[first & pos]
+    trunc_end_series = all_s[last & pos]
+    starts_s = np.concatenate([rise_series, trunc_start_series])
+    starts_t = np.concatenate([rise_t, np.full(trunc_start_series.size, t[0])])
+    starts_tr = np.concatenate([np.zeros(rise_t.size, bool), np.ones(trunc_start_series.size, bool)])
+    ends_s = np.concatenate([set_series, trunc_end_series])
+    ends_t = np.concatenate([set_t, np.full(trunc_end_series.size, t[-1])])
+    ends_tr = np.concatenate([np.zeros(set_t.size, bool), np.ones(trunc_end_series.size, bool)])
+    o1 = np.lexsort((starts_t, starts_s))
+    o2 = np.lexsort((ends_t, ends_s))
+    starts_s, starts_t, starts_tr = starts_s[o1], starts_t[o1], starts_tr[o1]
+    ends_s, ends_t, ends_tr = ends_s[o2], ends_t[o2], ends_tr[o2]
+    if starts_s.size != ends_s.size or np.any(starts_s != ends_s) or np.any(ends_t < starts_t):
+        raise RuntimeError("window search lost track of a rise/set pair")  # pragma: no cover
+    # -- 4. the peak inside each window (from the augmented samples) ------------
+    peak_t = np.empty(starts_t.size)
+    peak_v = np.empty(starts_t.size)
+    if starts_t.size:
+        # sample index range of every window
+        lo = np.searchsorted(all_s, starts_s, side="left")
+        hi = np.searchsorted(all_s, starts_s, side="right")
+        for i in range(starts_t.size):
+            seg_t = all_t[lo[i]:hi[i]]
+            a = np.searchsorted(seg_t, starts_t[i], side="left")
+            b = np.searchsorted(seg_t, ends_t[i], side="right")
+            seg_v = all_v[lo[i] + a:lo[i] + b]
+            if seg_v.size:
+                j = int(np.argmax(seg_v))
+                peak_t[i], peak_v[i] = seg_t[a + j], seg_v[j]
+            else:
+                peak_t[i] = 0.5 * (starts_t[i] + ends_t[i])
+                peak_v[i] = np.nan
+        missing = np.isnan(peak_v)
+        if missing.any():
+            peak_v[missing] = f(peak_t[missing], starts_s[missing])
+    return Windows(starts_s, starts_t, ends_t, starts_tr, ends_tr, peak_t, peak_v)
+
+
+def time_grid(start_tdb_s: float, end_tdb_s: float, step_s: float) -> np.ndarray:
+    """Grid from start to end (both included) at ``step_s``."""
+    if not end_tdb_s > start_tdb_s:
+        raise ValueError("the span's end must be later than its start")
+    n = int(np.ceil((end_tdb_s - start_tdb_s) / step_s))
+    grid = start_tdb_s + step_s * np.arange(n + 1, dtype=float)
+    grid[-1] = end_tdb_s
+    return grid
+
+
+# ---------------------------------------------------------------------------
+# Mars body-fixed positions, fast
+# ---------------------------------------------------------------------------
+
+class BodyFixed:
+    """ICRF -> Mars body-fixed for many times, exact to ~1e-9 degree.
+
+    Only the prime meridian angle ``W`` moves fast; the pole and the periodic
+    terms move by at most ~1 degree a century per day and are interpolated
+    linearly from nodes ``node_step_s`` apart (error < 1e-8 degree for one
+    day).  ``to_body_fixed`` then costs one sine and cosine per time.
+    """
+
+    def __init__(self, start_tdb_s: float, end_tdb_s: float, node_step_s: float = 86400.0):
+        n = max(2, int(np.ceil((end_tdb_s - start_tdb_s) / node_step_s)) + 1)
+        self.nodes = np.linspace(start_tdb_s - 1.0, end_tdb_s + 1.0, n + 1)
+        (ra, dec, w), _ = mars.pole_and_meridian_deg(self.nodes)
+        self.ra = ra
+        self.dec = dec
+        self.w_periodic = w - (mars._W0 + mars._W1 * self.nodes / mars.DAY_S)
+
+    def _angles(self, tdb_s):
+        ra = np.interp(tdb_s, self.nodes, self.ra)
+        dec = np.interp(tdb_s, self.nodes, self.dec)
+        w = mars._W0 + mars._W1 * (tdb_s / mars.DAY_S) + np.interp(tdb_s, self.nodes, self.w_periodic)
+        return np.radians(90.0 + ra), np.radians(90.0 - dec), np.radians(w % 360.0)
+
+    def to_body_fixed(self, tdb_s, vec_icrf):
+        """Rotate ICRF vectors (N, 3) at times (N,) into the Mars body-fixed frame."""
+        phi, theta, w = self._angles(tdb_s)
+        x, y, z = vec_icrf[:, 0], vec_icrf[:, 1], vec_icrf[:, 2]
+        cp, sp = np.cos(phi), np.sin(phi)
+        x1 = cp * x + sp * y
+        y1 = -sp * x + cp * y
+        ct, st = np.cos(theta), np.sin(theta)
+        y2 = ct * y1 + st * z
+        z2 = -st * y1 + ct * z
+        cw, sw = np.cos(w), np.sin(w)
+        return np.stack([cw * x1 + sw * y2, -sw * x1 + cw * y2, z2], axis=-1)
+
+    def to_icrf(self, tdb_s, vec_bf):
+        """Inverse of :meth:`to_body_fixed`."""
+        phi, theta, w = self._angles(tdb_s)
+        x, y, z = vec_bf[:, 0], vec_bf[:, 1], vec_bf[:, 2]
+        cw, sw = np.cos(w), np.sin(w)
+        x1 = cw * x - sw * y
+        y2 = sw * x + cw * y
+        ct, st = np.cos(theta), np.sin(theta)
+        y1 = ct * y2 - st * z
+        z1 = st * y2 + ct * z
+        cp, sp = np.cos(phi), np.sin(phi)
+        return np.stack([cp * x1 - sp * y1, sp * x1 + cp * y1, z1], axis=-1)
+
+
+# ---------------------------------------------------------------------------
+# Passes of orbiters over surface assets
+# ---------------------------------------------------------------------------
+
+PASS_COLUMNS = [
+    "pass_id", "orbiter", "asset", "rise_tdb_s", "set_tdb_s", "duration_s",
+    "max_elevation_deg", "max_elevation_tdb_s", "min_range_km",
+    "truncated_start", "truncated_end",
+]
+PROFILE_COLUMNS = ["pass_id", "tdb_s", "elevation_deg", "azimuth_deg", "range_km"]
+
+
+@dataclass
+class PassSet:
+    """All passes of a span: one row per pass, and their sampled profiles (long table)."""
+
+    passes: pd.DataFrame
+    profiles: pd.DataFrame
+    start_tdb_s: float
+    end_tdb_s: float
+
+
+def default_step_s(eph: Ephemeris) -> float:
+    """Grid step for an orbiter: 60 s, or 1/80 of the orbit's period if shorter."""
+    period = getattr(eph, "period_s", None)
+    if period is None:
+        return 60.0
+    return float(min(60.0, period / 80.0))
+
+
+def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
+                start_tdb_s: float, end_tdb_s: float, *, step_s: float | None = None,
+                profile_step_s: float = 10.0, tol_s: float = 1e-3,
+                body_fixed: BodyFixed | None = None) -> PassSet:
+    """Every window in which each orbiter is above each site's mask.
+
+    Passes are numbered in order of (rise, orbiter, asset).  Each pass has a
+    profile sampled every ``profile_step_s`` from rise to set, both included.
+    """
+    bf = body_fixed or BodyFixed(start_tdb_s, end_tdb_s)
+    rows = []
+    prof_parts = []
+    for orb_name, eph in orbiters.items():
+        step = step_s or default_step_s(eph)
+        grid = time_grid(start_tdb_s, end_tdb_s, step)
+        check_coverage(eph, grid)
+        pos_bf = bf.to_body_fixed(grid, eph.state_km(grid)[0])
+
+        def f(t, s, _eph=eph):
+            p = bf.to_body_fixed(t, _eph.state_km(t)[0])
+            out = np.empty(t.size)
+            for i in np.unique(s):
+                m = s == i
+                el, az, _ = sites[i].look_angles(p[m])
+                out[m] = el - sites[i].mask_deg(az)
+            return out
+
+        values = np.empty((len(sites), grid.size))
+        for i, site in enumerate(sites):
+            el, az, _ = site.look_angles(pos_bf)
+            values[i] = el - site.mask_deg(az)
+        w = find_windows(f, grid, values, tol_s=tol_s)
+        if w.series.size == 0:
+            continue
+        # profiles: uniform samples from rise to set, plus the set time itself
+        counts = np.floor((w.end_tdb_s - w.start_tdb_s) / profile_step_s).astype(int) + 1
+        win_idx = np.repeat(np.arange(w.series.size), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        pt = w.start_tdb_s[win_idx] + offsets * profile_step_s
+        pt = np.concatenate([pt, w.end_tdb_s])
+        pwin = np.concatenate([win_idx, np.arange(w.series.size)])
+        order = np.lexsort((pt, pwin))
+        pt, pwin = pt[order], pwin[order]
+        keep = np.r_[True, (np.diff(pt) > 1e-6) | (np.diff(pwin) != 0)]
+        pt, pwin = pt[keep], pwin[keep]
+        p = bf.to_body_fixed(pt, eph.state_km(pt)[0])
+        pel, paz, prng = np.empty(pt.size), np.empty(pt.size), np.empty(pt.size)
+        pseries = w.series[pwin]
+        for i in np.unique(pseries):
+            m = pseries == i
+            pel[m], paz[m], prng[m] = sites[i].look_angles(p[m])
+        # maximum elevation: the refined peak of f is the elevation maximum for
+        # a constant mask; for terrain masks also look at the profile samples
+        peak_p = bf.to_body_fixed(w.peak_tdb_s, eph.state_km(w.peak_tdb_s)[0])
+        for k in range(w.series.size):
+            site = sites[w.series[k]]
+            sl = slice(np.searchsorted(pwin, k, "left"), np.searchsorted(pwin, k, "right"))
+            el_pk, _, rng_pk = site.look_angles(peak_p[k:k + 1])
+            max_el, max_t = float(el_pk[0]), float(w.peak_tdb_s[k])
+            s_el = pel[sl]
+            if s_el.size and s_el.max() > max_el:
+                j = int(np.argmax(s_el))
+                max_el, max_t = float(s_el[j]), float(pt[sl][j])
+            min_rng = min(float(rng_pk[0]), float(prng[sl].min()))
+            rows.append((orb_name, site.name, float(w.start_tdb_s[k]), float(w.end_tdb_s[k]),
+                         max_el, max_t, min_rng, bool(w.truncated_start[k]), bool(w.truncated_end[k]),
+                         len(prof_parts)))
+        prof_parts.append(pd.DataFrame({
+            "_win": pwin,  # window index within this orbiter
+            "_orbiter": orb_name,
+            "tdb_s": pt, "elevation_deg": pel, "azimuth_deg": paz, "range_km": prng,
+        }))
+    return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s)
+
+
+def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s) -> PassSet:
+    if not rows:
+        return PassSet(pd.DataFrame(columns=PASS_COLUMNS), pd.DataFrame(columns=PROFILE_COLUMNS),
+                       start_tdb_s, end_tdb_s)
+    df = pd.DataFrame(rows, columns=["orbiter", "asset", "rise_tdb_s", "set_tdb_s",
+                                     "max_elevation_deg", "max_elevation_tdb_s", "min_range_km",
+                                     "truncated_start", "truncated_end", "_part"])
+    df["_win"] = df.groupby("_part").cumcount()
+    df["duration_s"] = df["set_tdb_s"] - df["rise_tdb_s"]
+    df = df.sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort").reset_index(drop=True)
+    df["pass_id"] = np.arange(len(df), dtype=np.int64)
+    prof = pd.concat([p.assign(_part=i) for i, p in enumerate(prof_parts)], ignore_index=True)
+    key = df[["_part", "_win", "pass_id"]]
+    prof = prof.merge(key, on=["_part", "_win"], how="inner")
+    prof = prof.sort_values(["pass_id", "tdb_s"], kind="mergesort").reset_index(drop=True)
+    return PassSet(df[PASS_COLUMNS].copy(), prof[PROFILE_COLUMNS].copy(), start_tdb_s, end_tdb_s)
+
+
+# ---------------------------------------------------------------------------
+# Earth side: Earth-Mars geometry, station tracks
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Station:
+    """A ground station: geodetic (WGS84) latitude, east longitude, height; elevation mask."""
+
+    name: str
+    latitude_deg: float
+    longitude_deg: float
+    height_m: float = 0.0
+    min_elevation_deg: float = 10.0
+
+
+def earth_mars(start_tdb_s: float, end_tdb_s: float, step_s: float = 3600.0,
+               conjunction_deg: float = 3.0) -> pd.DataFrame:
+    """Earth-Mars range, one-way light time and Sun-Earth-Mars angle on a grid.
+
+    Range and light time are from the geocentre to Mars's centre (Skyfield
+    ``observe``, light time included); ``sun_earth_mars_deg`` is the
+    elongation of Mars from the Sun seen from the Earth; ``conjunction`` is
+    true where it is below ``conjunction_deg``.
+    """
+    from .ephem import planets
+    from .timescales import tdb_s_to_skyfield
+
+    eph = planets()
+    grid = time_grid(start_tdb_s, end_tdb_s, step_s)
+    t = tdb_s_to_skyfield(grid)
+    earth = eph["earth"].at(t)
+    m = earth.observe(eph["mars"])
+    s = earth.observe(eph["sun"])
+    rng = m.distance().km
+    sem = m.separation_from(s).degrees
+    return pd.DataFrame({
+        "tdb_s": grid,
+        "range_km": rng,
+        "light_time_s": m.light_time * 86400.0,
+        "sun_earth_mars_deg": sem,
+        "conjunction": sem < conjunction_deg,
+    })
+
+
+TRACK_COLUMNS = ["track_id", "orbiter", "station", "start_tdb_s", "end_tdb_s", "duration_s",
+                 "max_elevation_deg", "truncated_start", "truncated_end"]
+TRACK_PROFILE_COLUMNS = ["track_id", "tdb_s", "elevation_deg", "range_km"]
+
+
+@dataclass
+class TrackSet:
+    tracks: pd.DataFrame
+    profiles: pd.DataFrame
+    start_tdb_s: float
+    end_tdb_s: float
+
+
+def hermite_cubic(t0: np.ndarray, x0: np.ndarray, v0: np.ndarray, x1: np.ndarray,
+                  v1: np.ndarray, h: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Cubic Hermite interpolation of (N, 3) states between nodes ``t0`` and ``t0 + h``."""
+    s = ((t - t0) / h)[:, None]
+    s2, s3 = s * s, s * s * s
+    h00 = 2 * s3 - 3 * s2 + 1
+    h10 = s3 - 2 * s2 + s
+    h01 = -2 * s3 + 3 * s2
+    h11 = s3 - s2
+    hh = h[:, None]
+    return h00 * x0 + h10 * hh * v0 + h01 * x1 + h11 * hh * v1
+
+
+class BodyTable:
+    """Barycentric positions of a de421 body tabulated on nodes and interpolated.
+
+    Cubic Hermite on position and velocity at nodes ``node_step_s`` apart; for
+    the Earth and Mars with hourly nodes the error is below a metre (checked in
+    the tests against Skyfield), while a query costs a few array operations
+    instead of a Chebyshev evaluation.
+    """
+
+    def __init__(self, body: str, start_tdb_s: float, end_tdb_s: float, node_step_s: float = 3600.0):
+        from .ephem import planets
+        from .timescales import tdb_s_to_skyfield
+
+        n = max(2, int(np.ceil((end_tdb_s - start_tdb_s) / node_step_s)) + 1)
+        self.nodes = np.linspace(start_tdb_s, end_tdb_s, n)
+        pos = planets()[body].at(tdb_s_to_skyfield(self.nodes))
+        self.x = pos.position.km.T
+        self.v = pos.velocity.km_per_s.T
+
+    def position_km(self, tdb_s: np.ndarray) -> np.ndarray:
+        k = np.clip(np.searchsorted(self.nodes, tdb_s) - 1, 0, self.nodes.size - 2)
+        return hermite_cubic(self.nodes[k], self.x[k], self.v[k], self.x[k + 1], self.v[k + 1],
+                             self.nodes[k + 1] - self.nodes[k], tdb_s)
+
+
+class EarthStations:
+    """Ground-station positions in the ICRF for many times, fast.
+
+    Skyfield's exact ICRS -> ITRS rotation (``rot_z(-GAST) M``, IAU 2000A
+    nutation, no polar motion) is evaluated on nodes ``node_step_s`` apart;
+    between nodes the precession-nutation matrix ``M`` and the part of GAST
+    that is not the uniform sidereal rotation are interpolated linearly (both
+    move by well under a milliarcsecond an hour), and the sidereal rotation
+    itself is analytic.  Agreement with Skyfield's own ``altaz`` is checked in
+    the tests to 1e-6 degree.
+    """
+
+    _SIDEREAL_PER_DAY = 1.00273781191135448
+
+    def __init__(self, stations: Sequence[Station], start_tdb_s: float, end_tdb_s: float,
+                 node_step_s: float = 3600.0):
+        from skyfield.api import wgs84
+
+        from .ephem import planets
+        from .timescales import tdb_s_to_skyfield
+
+        self.stations = stations
+        self.planets = planets()
+        # light time from Mars is at most ~22 minutes: cover emission times too
+        self.earth_table = BodyTable("earth", start_tdb_s - 2 * node_step_s, end_tdb_s + 2 * node_step_s)
+        self.mars_table = BodyTable("mars", start_tdb_s - 1500.0 - 2 * node_step_s, end_tdb_s + 2 * node_step_s)
+        n = max(2, int(np.ceil((end_tdb_s - start_tdb_s) / node_step_s)) + 1)
+        self.nodes = np.linspace(start_tdb_s - node_step_s, end_tdb_s + node_step_s, n + 2)
+        t = tdb_s_to_skyfield(self.nodes)
+        self.m = np.moveaxis(t.M, -1, 0)  # (K, 3, 3)
+        phase = np.unwrap(t.gast * np.pi / 12.0 - self._spin(self.nodes))
+        self.phase = phase
+        self.itrs_km = []
+        self.up_itrs = []
+        for st in stations:
+            topo = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.height_m)
+            self.itrs_km.append(np.asarray(topo.itrs_xyz.km))
+            lat, lon = np.radians(st.latitude_deg), np.radians(st.longitude_deg)
+            self.up_itrs.append(np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]))
+
+    def _spin(self, tdb_s):
+        return 2 * np.pi * ((self._SIDEREAL_PER_DAY * tdb_s / 86400.0) % 1.0)
+
+    def _rotation(self, tdb_s):
+        """ICRS -> ITRS rotation matrices (N, 3, 3)."""
+        k = np.clip(np.searchsorted(self.nodes, tdb_s) - 1, 0, self.nodes.size - 2)
+        w = ((tdb_s - self.nodes[k]) / (self.nodes[k + 1] - self.nodes[k]))[:, None, None]
+        m = self.m[k] * (1 - w) + self.m[k + 1] * w
+        gast = self._spin(tdb_s) + np.interp(tdb_s, self.nodes, self.phase)
+        c, s = np.cos(gast), np.sin(gast)
+        z, o = np.zeros_like(c), np.ones_like(c)
+        rz = np.stack([np.stack([c, s, z], -1), np.stack([-s, c, z], -1), np.stack([z, z, o], -1)], -2)
+        return rz @ m
+
+    def mars_elevation_deg(self, tdb_s, i):
+        """Elevation of Mars's centre (geometric, light time included) from station i."""
+        pos, up = self.position_and_up(tdb_s, i)
+        lt = np.linalg.norm(self.mars_table.position_km(tdb_s) - pos, axis=1) / C_KM_S
+        d = self.mars_table.position_km(tdb_s - lt) - pos
+        u = d / np.linalg.norm(d, axis=1)[:, None]
+        return np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", up, u), -1, 1)))
+
+    def mars_elevation_deg_pairs(self, tdb_s, series):
+        out = np.empty(tdb_s.size)
+        for i in np.unique(series):
+            m = series == i
+            out[m] = self.mars_elevation_deg(tdb_s[m], i)
+        return out
+
+    def position_and_up(self, tdb_s, i):
+        """Station i: barycentric ICRF position (km) and unit zenith (geodetic) at times (N,)."""
+        r = self._rotation(tdb_s)
+        gcrs = np.einsum("nji,j->ni", r, self.itrs_km[i])
+        up = np.einsum("nji,j->ni", r, self.up_itrs[i])
+        return self.earth_table.position_km(tdb_s) + gcrs, up
+
+
+def _occultation_margin_km(bf: BodyFixed, te: np.ndarray, orb_icrf_km: np.ndarray,
+                           towards_earth: np.ndarray) -> np.ndarray:
+    """Clearance (km) of the line from the orbiter towards Earth above Mars's spheroid.
+
+    The spheroid is scaled to a sphere of the equatorial radius (an affine map
+    keeps lines straight).  With ``q`` the scaled unit direction towards the
+    Earth and ``p`` the scaled orbiter position: when ``p.q < 0`` Mars's centre
+    lies ahead on the line and the margin is its closest approach minus the
+    radius; otherwise it is the orbiter's own height.  The two agree at
+    ``p.q = 0``, so the margin is continuous; negative means hidden.
+    """
+    scale = np.array([1.0, 1.0, mars.EQUATORIAL_RADIUS_KM / mars.POLAR_RADIUS_KM])
+    p = bf.to_body_fixed(te, orb_icrf_km) * scale
+    q = bf.to_body_fixed(te, towards_earth) * scale
+    q /= np.linalg.norm(q, axis=1)[:, None]
+    along = np.einsum("ij,ij->i", p, q)
+    closest = np.sqrt(np.maximum(np.einsum("ij,ij->i", p, p) - along**2, 0.0))
+    radius = mars.EQUATORIAL_RADIUS_KM
+    return np.where(along < 0, closest - radius, np.linalg.norm(p, axis=1) - radius)
+
+
+class _EarthView:
+    """Station-side geometry of one orbiter, light time included.
+
+    For a reception time ``t`` at a station the signal left the orbiter at
+    ``t - lt``; ``lt`` is iterated on the station-to-orbiter distance with
+    Mars's position from de421 and the orbiter's Mars-centred state.  The
+    elevation is that of the geometric direction at emission (aberration and
+    refraction, both below 0.01 degree, are left out).
+    """
+
+    def __init__(self, eph: Ephemeris, earth: EarthStations, bf: BodyFixed):
+        self.eph = eph
+        self.earth = earth
+        self.bf = bf
+
+    def geocentric_margin_km(self, tdb_s: np.ndarray) -> np.ndarray:
+        """Occultation margin (as in :meth:`evaluate`) seen from the geocentre: for bracketing."""
+        earth = self.earth.earth_table.position_km(tdb_s)
+        mars_pos = self.earth.mars_table.position_km(tdb_s)
+        lt = np.linalg.norm(mars_pos - earth, axis=1) / C_KM_S
+        te = tdb_s - lt
+        orb = self.eph.state_km(te)[0]
+        d = self.earth.mars_table.position_km(te) + orb - earth
+        return _occultation_margin_km(self.bf, te, orb, -d / np.linalg.norm(d, axis=1)[:, None])
+
+    def evaluate(self, tdb_s: np.ndarray, series: np.ndarray):
+        """(elevation_deg, visibility_margin_km, range_km) for (time, station index) pairs.
+
+        The visibility margin is positive when Mars does not hide the orbiter:
+        the closest approach of the line of sight to Mars's spheroid (scaled to
+        a sphere), or the orbiter's height when Mars lies behind it.
+        """
+        el = np.empty(tdb_s.size)
+        vis = np.empty(tdb_s.size)
+        rng = np.empty(tdb_s.size)
+        for i in np.unique(series):
+            m = series == i
+            t = tdb_s[m]
+            st_pos, up = self.earth.position_and_up(t, i)
+            lt = np.zeros(t.size)
+            for _ in range(3):
+                te = t - lt
+                mars_pos = self.earth.mars_table.position_km(te)
+                orb = self.eph.state_km(te)[0]
+                d = mars_pos + orb - st_pos
+                lt = np.linalg.norm(d, axis=1) / C_KM_S
+            dist = np.linalg.norm(d, axis=1)
+            u = d / dist[:, None]
+            el[m] = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", up, u), -1, 1)))
+            rng[m] = dist
+            vis[m] = _occultation_margin_km(self.bf, te, orb, -u)
+        return el, vis, rng
+
+
+def _refine_brackets(f, series, a, b, tol_s):
+    """Refine roots of f in brackets [a, b] found on an approximate grid.
+
+    The bracket ends are moved outwards by up to two widths until the exact
+    function changes sign across them (the grid function differs from the
+    exact one by a fraction of a second of timing).
+    """
+    fa, fb = f(a, series), f(b, series)
+    for _ in range(2):
+        bad = np.sign(fa) == np.sign(fb)
+        if not bad.any():
+            break
+        width = b - a
+        a = np.where(bad, a - width, a)
+        b = np.where(bad, b + width, b)
+        fa, fb = f(a, series), f(b, series)
+    ok = np.sign(fa) != np.sign(fb)
+    out = np.full(a.shape, np.nan)
+    if ok.any():
+        out[ok] = _illinois(f, series[ok], a[ok], b[ok], fa[ok], fb[ok], tol_s)
+    return out
+
+
+def _refined_windows(approx: Windows, f, grid_start: float, grid_end: float, tol_s: float):
+    """Windows of the exact ``f`` from windows of an approximation of it.
+
+    Each approximate rise and set is refined with ``f`` inside a bracket of
+    +/- ``pad_s`` around it; windows cut by the span keep their end there.
+    """
+    pad = 30.0
+    rise = approx.start_tdb_s.copy()
+    sett = approx.end_tdb_s.copy()
+    r_idx = ~approx.truncated_start
+    s_idx = ~approx.truncated_end
+    if r_idx.any():
+        rr = _refine_brackets(f, approx.series[r_idx], rise[r_idx] - pad, rise[r_idx] + pad, tol_s)
+        rise[r_idx] = np.where(np.isnan(rr), rise[r_idx], rr)
+    if s_idx.any():
+        ss = _refine_brackets(f, approx.series[s_idx], sett[s_idx] - pad, sett[s_idx] + pad, tol_s)
+        sett[s_idx] = np.where(np.isnan(ss), sett[s_idx], ss)
+    rise = np.clip(rise, grid_start, grid_end)
+    sett = np.clip(sett, grid_start, grid_end)
+    return Windows(approx.series, rise, sett, approx.truncated_start, approx.truncated_end,
+                   approx.peak_tdb_s, approx.peak_value)
+
+
+def find_tracks(orbiters: Mapping[str, Ephemeris], stations: Sequence[Station],
+                start_tdb_s: float, end_tdb_s: float, *, mars_step_s: float = 600.0,
+                occultation_step_s: float | None = None, profile_step_s: float = 600.0,
+                tol_s: float = 1e-2, body_fixed: BodyFixed | None = None) -> TrackSet:
+    """Windows in which each station sees each orbiter above its mask, not hidden by Mars.
+
+    Times are reception times at the station.  A track is the intersection of
+    "above the station's mask" and "not occulted by Mars".  Both are
+    bracketed on cheap grids (the elevation of Mars's centre per station,
+    shared by all orbiters; the occultation margin seen from the geocentre,
+    per orbiter) and every crossing is then refined with the exact
+    station-and-orbiter geometry, light time included, to ``tol_s``.
+    """
+    bf = body_fixed or BodyFixed(start_tdb_s - 1800.0, end_tdb_s)
+    earth = EarthStations(stations, start_tdb_s, end_tdb_s)
+    n_st = len(stations)
+    masks = np.array([s.min_elevation_deg for s in stations])
+    # Mars-centre elevation per station (orbiter-independent)
+    mgrid = time_grid(start_tdb_s, end_tdb_s, mars_step_s)
+    mars_el = np.empty((n_st, mgrid.size))
+    for i in range(n_st):
+        mars_el[i] = earth.mars_elevation_deg(mgrid, i) - masks[i]
+    mars_w = find_windows(lambda t, s: earth.mars_elevation_deg_pairs(t, s) - masks[s],
+                          mgrid, mars_el, tol_s=1.0)
+    rows, profs = [], []
+    for orb_name, eph in orbiters.items():
+        view = _EarthView(eph, earth, bf)
+        period = getattr(eph, "period_s", None)
+        ostep = occultation_step_s or (min(300.0, period / 40.0) if period else 120.0)
+        ogrid = time_grid(start_tdb_s, end_tdb_s, ostep)
+        check_coverage(eph, ogrid - 1400.0 if np.isfinite(eph.coverage_tdb_s[0]) else ogrid)
+        geo_vis = view.geocentric_margin_km(ogrid)
+        occ_w = find_windows(lambda t, s: view.geocentric_margin_km(t), ogrid, geo_vis[None, :], tol_s=1.0)
+        w_el = _refined_windows(mars_w, lambda t, s: view.evaluate(t, s)[0] - masks[s],
+                                start_tdb_s, end_tdb_s, tol_s)
+        for i, st in enumerate(stations):
+            # occultation windows refined for this station
+            occ_i = Windows(np.full(occ_w.series.size, i), occ_w.start_tdb_s, occ_w.end_tdb_s,
+                            occ_w.truncated_start, occ_w.truncated_end, occ_w.peak_tdb_s, occ_w.peak_value)
+            a_el = _intervals(w_el, i)
+            if not a_el:
+                continue
+            # only the visibility windows that touch this station's elevation windows
+            keep = np.zeros(occ_i.series.size, bool)
+            for s0, e0, _, _ in a_el:
+                keep |= (occ_i.end_tdb_s > s0 - 60) & (occ_i.start_tdb_s < e0 + 60)
+            occ_i = Windows(*(getattr(occ_i, k)[keep] for k in
+                              ("series", "start_tdb_s", "end_tdb_s", "truncated_start",
+                               "truncated_end", "peak_tdb_s", "peak_value")))
+            w_vis = _refined_windows(occ_i, lambda t, s: view.evaluate(t, s)[1],
+                                     start_tdb_s, end_tdb_s, tol_s)
+            for s0, e0, ts, te in _intersect(a_el, _intervals(w_vis, i)):
+                rows.append((orb_name, st.name, s0, e0, ts, te))
+    if not rows:
+        return TrackSet(pd.DataFrame(columns=TRACK_COLUMNS), pd.DataFrame(columns=TRACK_PROFILE_COLUMNS),
+                        start_tdb_s, end_tdb_s)
+    df = pd.DataFrame(rows, columns=["orbiter", "station", "start_tdb_s", "end_tdb_s",
+                                     "truncated_start", "truncated_end"])
+    df["duration_s"] = df["end_tdb_s"] - df["start_tdb_s"]
+    df = df[df["duration_s"] > 0].sort_values(["start_tdb_s", "orbiter", "station"], kind="mergesort")
+    df = df.reset_index(drop=True)
+    df["track_id"] = np.arange(len(df), dtype=np.int64)
+    st_index = {s.name: i for i, s in enumerate(stations)}
+    max_el = np.empty(len(df))
+    for orb_name, sub in df.groupby("orbiter", sort=False):
+        view = _EarthView(orbiters[orb_name], earth, bf)
+        t, win = _profile_times(sub["start_tdb_s"].to_numpy(), sub["end_tdb_s"].to_numpy(), profile_step_s)
+        series = np.array([st_index[s] for s in sub["station"]])[win]
+        el, _, rng = view.evaluate(t, series)
+        ids = sub["track_id"].to_numpy()[win]
+        profs.append(pd.DataFrame({"track_id": ids, "tdb_s": t, "elevation_deg": el, "range_km": rng}))
+        max_el[sub.index.to_numpy()] = pd.Series(el).groupby(win).max().to_numpy()
+    df["max_elevation_deg"] = max_el
+    prof = pd.concat(profs, ignore_index=True).sort_values(["track_id", "tdb_s"], kind="mergesort")
+    return TrackSet(df[TRACK_COLUMNS].copy(), prof.reset_index(drop=True)[TRACK_PROFILE_COLUMNS],
+                    start_tdb_s, end_tdb_s)
+
+
+def _profile_times(starts: np.ndarray, ends: np.ndarray, step_s: float):
+    """Sample times every ``step_s`` from each start, plus each end; and the window index of each."""
+    counts = np.floor((ends - starts) / step_s).astype(int) + 1
+    win = np.repeat(np.arange(starts.size), counts)
+    off = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    t = np.concatenate([starts[win] + off * step_s, ends])
+    win = np.concatenate([win, np.arange(starts.size)])
+    order = np.lexsort((t, win))
+    t, win = t[order], win[order]
+    keep = np.r_[True, (np.diff(t) > 1e-6) | (np.diff(win) != 0)]
+    return t[keep], win[keep]
+
+
+def _intervals(w: Windows, series: int):
+    m = w.series == series
+    return list(zip(w.start_tdb_s[m], w.end_tdb_s[m], w.truncated_start[m], w.truncated_end[m]))
+
+
+def _intersect(a, b):
+    """Intersection of two sorted interval lists, keeping truncation flags of the ends used."""
+    out = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        s = max(a[i][0], b[j][0])
+        e = min(a[i][1], b[j][1])
+        if e > s:
+            ts = a[i][2] if a[i][0] >= b[j][0] else b[j][2]
+            te = a[i][3] if a[i][1] <= b[j][1] else b[j][3]
+            out.append((s, e, bool(ts), bool(te)))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out

@@ -1,0 +1,43 @@
+"""Orbit sources behind one interface (:class:`relay.orbits.base.Ephemeris`).
+
+``keplerian`` (mean elements with J2 secular rates), ``oem`` (CCSDS OEM) and
+``spk`` (SPICE SPK, any segment type); :func:`build_ephemeris` picks one from
+an orbiter's config.
+"""
+
+from __future__ import annotations
+
+from ..errors import RelayInputError
+from .base import Ephemeris, check_coverage  # noqa: F401
+
+
+def build_ephemeris(orbiter, scenario, where: str = "orbit"):
+    """The Ephemeris of one ``OrbiterConfig`` (paths relative to the scenario file)."""
+    from ..timescales import utc_to_tdb_s
+
+    cfg = orbiter.orbit
+    if cfg.type == "keplerian":
+        from .keplerian import KeplerianOrbit
+
+        epoch = utc_to_tdb_s(cfg.epoch)
+        a, e = cfg.size()
+        if cfg.local_time_ascending_node is not None:
+            raan = KeplerianOrbit.sun_synchronous_node_deg(epoch, cfg.local_time_ascending_node)
+        else:
+            raan = cfg.raan_deg
+        return KeplerianOrbit(orbiter.name, epoch, a, e, cfg.inclination_deg, raan,
+                              cfg.arg_periapsis_deg, cfg.mean_anomaly_deg,
+                              cfg.gm_km3_s2, cfg.reference_radius_km, cfg.j2)
+    path = scenario.resolve_path(cfg.path)
+    if not path.exists():
+        raise RelayInputError(f"the {cfg.type.upper()} file {path} does not exist",
+                              source=scenario.path, where=f"{where}.path")
+    if cfg.type == "oem":
+        from .oem import read_oem
+
+        return read_oem(path, name=orbiter.name)
+    if cfg.type == "spk":
+        from .spk import read_spk
+
+        return read_spk(path, naif_id=cfg.naif_id, name=orbiter.name)
+    raise RelayInputError(f"unknown orbit type {cfg.type!r}", source=scenario.path, where=where)

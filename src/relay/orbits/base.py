@@ -1,0 +1,53 @@
+"""The one interface every orbit source implements.
+
+Numerics inside relay use TDB seconds past J2000 (``tdb_s``) as float64 numpy
+arrays; positions are Mars-centred (NAIF 499), in kilometres, axes of the ICRF
+(J2000).  An orbit source is anything with:
+
+``name``
+    the orbiter's name (for messages);
+``coverage_tdb_s``
+    ``(start, end)`` TDB seconds of the span it can answer for
+    (``(-inf, inf)`` for an analytic orbit);
+``state_km(tdb_s)``
+    ``(position_km, velocity_km_s)``, each of shape ``(N, 3)``, for a 1-D array
+    of N times; raises :class:`relay.errors.CoverageError` naming the covered
+    span when a time falls outside it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import CoverageError
+
+
+@runtime_checkable
+class Ephemeris(Protocol):
+    name: str
+
+    @property
+    def coverage_tdb_s(self) -> tuple[float, float]: ...
+
+    def state_km(self, tdb_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def check_coverage(eph: Ephemeris, tdb_s: np.ndarray, source: str | None = None) -> None:
+    """Raise CoverageError if any time lies outside ``eph.coverage_tdb_s``."""
+    start, end = eph.coverage_tdb_s
+    tdb_s = np.asarray(tdb_s, dtype=float)
+    if tdb_s.size == 0:
+        return
+    lo, hi = float(tdb_s.min()), float(tdb_s.max())
+    # A nanosecond of slack absorbs round-off at the exact boundaries.
+    if lo < start - 1e-9 or hi > end + 1e-9:
+        from ..timescales import tdb_s_to_iso
+
+        raise CoverageError(
+            f"the orbit of {eph.name} covers {tdb_s_to_iso(start)} to {tdb_s_to_iso(end)}, "
+            f"but {tdb_s_to_iso(lo if lo < start else hi)} was requested; "
+            "choose a span inside the covered one or load an orbit file that covers it",
+            source=source,
+        )

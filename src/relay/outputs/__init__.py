@@ -1,0 +1,1 @@
+"""Outputs: tables (CSV, JSON, Parquet), reports and plots, written atomically."""
