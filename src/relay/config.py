@@ -61,7 +61,10 @@ class KeplerianOrbitConfig(_Strict):
     @field_validator("epoch")
     @classmethod
     def _epoch(cls, v):
-        parse_utc(v, source=None)
+        try:
+            parse_utc(v, source=None)
+        except RelayInputError as exc:
+            raise ValueError(exc.detail) from None
         return v
 
     @model_validator(mode="after")

@@ -51,3 +51,34 @@ def check_coverage(eph: Ephemeris, tdb_s: np.ndarray, source: str | None = None)
             "choose a span inside the covered one or load an orbit file that covers it",
             source=source,
         )
+
+
+class OrbiterVector:
+    """Skyfield ``VectorFunction`` of an Ephemeris, centred on Mars (499).
+
+    ``earth.at(t).observe(mars + OrbiterVector(eph))`` and
+    ``(OrbiterVector(eph) - site).at(t).altaz()`` then work as for any body.
+    Built lazily so importing this module does not import Skyfield.
+    """
+
+    def __new__(cls, eph: Ephemeris, naif_id: int | None = None):
+        from skyfield.vectorlib import VectorFunction
+
+        from ..timescales import DAY_S, skyfield_to_tdb_s
+
+        au_km = 149597870.700
+
+        class _Orbiter(VectorFunction):
+            center = 499
+            target = naif_id if naif_id is not None else eph.name
+            target_name = eph.name
+
+            def _at(self, t):
+                tdb = np.atleast_1d(skyfield_to_tdb_s(t))
+                pos, vel = eph.state_km(tdb)
+                pos, vel = pos.T / au_km, vel.T / au_km * DAY_S
+                if np.ndim(t.tt) == 0:
+                    pos, vel = pos[:, 0], vel[:, 0]
+                return pos, vel, None, None
+
+        return _Orbiter()
