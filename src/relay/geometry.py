@@ -174,23 +174,26 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     if starts_s.size != ends_s.size or np.any(starts_s != ends_s) or np.any(ends_t < starts_t):
         raise RuntimeError("window search lost track of a rise/set pair")  # pragma: no cover
     # -- 4. the peak inside each window (from the augmented samples) ------------
-    peak_t = np.empty(starts_t.size)
-    peak_v = np.empty(starts_t.size)
+    peak_t = 0.5 * (starts_t + ends_t)
+    peak_v = np.full(starts_t.size, np.nan)
     if starts_t.size:
-        # sample index range of every window
-        lo = np.searchsorted(all_s, starts_s, side="left")
-        hi = np.searchsorted(all_s, starts_s, side="right")
-        for i in range(starts_t.size):
-            seg_t = all_t[lo[i]:hi[i]]
-            a = np.searchsorted(seg_t, starts_t[i], side="left")
-            b = np.searchsorted(seg_t, ends_t[i], side="right")
-            seg_v = all_v[lo[i] + a:lo[i] + b]
-            if seg_v.size:
-                j = int(np.argmax(seg_v))
-                peak_t[i], peak_v[i] = seg_t[a + j], seg_v[j]
-            else:
-                peak_t[i] = 0.5 * (starts_t[i] + ends_t[i])
-                peak_v[i] = np.nan
+        base = t[0]
+        key = all_s * 1e10 + (all_t - base)
+        lo = np.searchsorted(key, starts_s * 1e10 + (starts_t - base), side="left")
+        hi = np.searchsorted(key, ends_s * 1e10 + (ends_t - base), side="right")
+        nonempty = hi > lo
+        if nonempty.any():
+            lo_n, counts = lo[nonempty], (hi - lo)[nonempty]
+            offsets = np.cumsum(counts) - counts
+            rows = np.repeat(np.arange(lo_n.size), counts)
+            idx = lo_n[rows] + (np.arange(counts.sum()) - offsets[rows])
+            vals = all_v[idx]
+            best = np.maximum.reduceat(vals, offsets)
+            # the first sample of each window that reaches its maximum
+            hits = np.flatnonzero(vals == best[rows])
+            _, first = np.unique(rows[hits], return_index=True)
+            peak_t[nonempty] = all_t[idx[hits[first]]]
+            peak_v[nonempty] = best
         missing = np.isnan(peak_v)
         if missing.any():
             peak_v[missing] = f(peak_t[missing], starts_s[missing])
@@ -301,87 +304,92 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
     profile sampled every ``profile_step_s`` from rise to set, both included.
     """
     bf = body_fixed or BodyFixed(start_tdb_s, end_tdb_s)
-    rows = []
-    prof_parts = []
+    rows: list[pd.DataFrame] = []
+    prof_parts: list[tuple] = []
     for orb_name, eph in orbiters.items():
         step = step_s or default_step_s(eph)
         grid = time_grid(start_tdb_s, end_tdb_s, step)
         check_coverage(eph, grid)
-        pos_bf = bf.to_body_fixed(grid, eph.state_km(grid)[0])
+        pos_bf = bf.to_body_fixed(grid, positions_km(eph, grid))
+
+        def look(t, s, _eph=eph):
+            """Elevation, azimuth, range of (time, site index) pairs."""
+            p = bf.to_body_fixed(t, positions_km(_eph, t))
+            el, az, rng = np.empty(t.size), np.empty(t.size), np.empty(t.size)
+            for i in np.unique(s):
+                m = s == i
+                el[m], az[m], rng[m] = sites[i].look_angles(p[m])
+            return el, az, rng
 
         def f(t, s, _eph=eph):
-            p = bf.to_body_fixed(t, _eph.state_km(t)[0])
+            p = bf.to_body_fixed(t, positions_km(_eph, t))
             out = np.empty(t.size)
             for i in np.unique(s):
                 m = s == i
-                el, az, _ = sites[i].look_angles(p[m])
-                out[m] = el - sites[i].mask_deg(az)
+                out[m] = sites[i].elevation_margin_deg(p[m])
             return out
 
         values = np.empty((len(sites), grid.size))
         for i, site in enumerate(sites):
-            el, az, _ = site.look_angles(pos_bf)
-            values[i] = el - site.mask_deg(az)
+            values[i] = site.elevation_margin_deg(pos_bf)
         w = find_windows(f, grid, values, tol_s=tol_s)
         if w.series.size == 0:
             continue
         # profiles: uniform samples from rise to set, plus the set time itself
-        counts = np.floor((w.end_tdb_s - w.start_tdb_s) / profile_step_s).astype(int) + 1
-        win_idx = np.repeat(np.arange(w.series.size), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        pt = w.start_tdb_s[win_idx] + offsets * profile_step_s
-        pt = np.concatenate([pt, w.end_tdb_s])
-        pwin = np.concatenate([win_idx, np.arange(w.series.size)])
-        order = np.lexsort((pt, pwin))
-        pt, pwin = pt[order], pwin[order]
-        keep = np.r_[True, (np.diff(pt) > 1e-6) | (np.diff(pwin) != 0)]
-        pt, pwin = pt[keep], pwin[keep]
-        p = bf.to_body_fixed(pt, eph.state_km(pt)[0])
-        pel, paz, prng = np.empty(pt.size), np.empty(pt.size), np.empty(pt.size)
-        pseries = w.series[pwin]
-        for i in np.unique(pseries):
-            m = pseries == i
-            pel[m], paz[m], prng[m] = sites[i].look_angles(p[m])
+        pt, pwin = _profile_times(w.start_tdb_s, w.end_tdb_s, profile_step_s)
+        pel, paz, prng = look(pt, w.series[pwin])
         # maximum elevation: the refined peak of f is the elevation maximum for
-        # a constant mask; for terrain masks also look at the profile samples
-        peak_p = bf.to_body_fixed(w.peak_tdb_s, eph.state_km(w.peak_tdb_s)[0])
-        for k in range(w.series.size):
-            site = sites[w.series[k]]
-            sl = slice(np.searchsorted(pwin, k, "left"), np.searchsorted(pwin, k, "right"))
-            el_pk, _, rng_pk = site.look_angles(peak_p[k:k + 1])
-            max_el, max_t = float(el_pk[0]), float(w.peak_tdb_s[k])
-            s_el = pel[sl]
-            if s_el.size and s_el.max() > max_el:
-                j = int(np.argmax(s_el))
-                max_el, max_t = float(s_el[j]), float(pt[sl][j])
-            min_rng = min(float(rng_pk[0]), float(prng[sl].min()))
-            rows.append((orb_name, site.name, float(w.start_tdb_s[k]), float(w.end_tdb_s[k]),
-                         max_el, max_t, min_rng, bool(w.truncated_start[k]), bool(w.truncated_end[k]),
-                         len(prof_parts)))
-        prof_parts.append(pd.DataFrame({
-            "_win": pwin,  # window index within this orbiter
-            "_orbiter": orb_name,
-            "tdb_s": pt, "elevation_deg": pel, "azimuth_deg": paz, "range_km": prng,
+        # a constant mask; for terrain masks the profile samples may be higher
+        pk_el, _, pk_rng = look(w.peak_tdb_s, w.series)
+        first = np.flatnonzero(np.r_[True, np.diff(pwin) != 0])
+        prof_max = np.maximum.reduceat(pel, first)
+        hits = np.flatnonzero(pel == prof_max[pwin])
+        _, j = np.unique(pwin[hits], return_index=True)
+        prof_max_t = pt[hits[j]]
+        use_prof = prof_max > pk_el
+        max_el = np.where(use_prof, prof_max, pk_el)
+        max_t = np.where(use_prof, prof_max_t, w.peak_tdb_s)
+        min_rng = np.minimum(np.minimum.reduceat(prng, first), pk_rng)
+        part = len(prof_parts)
+        names = np.array([site.name for site in sites], dtype=object)[w.series]
+        rows.append(pd.DataFrame({
+            "orbiter": orb_name, "asset": names, "rise_tdb_s": w.start_tdb_s, "set_tdb_s": w.end_tdb_s,
+            "max_elevation_deg": max_el, "max_elevation_tdb_s": max_t, "min_range_km": min_rng,
+            "truncated_start": w.truncated_start, "truncated_end": w.truncated_end, "_part": part,
+            "_win": np.arange(w.series.size),
         }))
+        prof_parts.append((pwin, pt, pel, paz, prng))
     return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s)
+
+
+def positions_km(eph: Ephemeris, tdb_s: np.ndarray) -> np.ndarray:
+    """Positions only (the fast path of sources that have one)."""
+    fast = getattr(eph, "position_km", None)
+    return fast(tdb_s) if fast is not None else eph.state_km(tdb_s)[0]
 
 
 def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s) -> PassSet:
     if not rows:
         return PassSet(pd.DataFrame(columns=PASS_COLUMNS), pd.DataFrame(columns=PROFILE_COLUMNS),
                        start_tdb_s, end_tdb_s)
-    df = pd.DataFrame(rows, columns=["orbiter", "asset", "rise_tdb_s", "set_tdb_s",
-                                     "max_elevation_deg", "max_elevation_tdb_s", "min_range_km",
-                                     "truncated_start", "truncated_end", "_part"])
-    df["_win"] = df.groupby("_part").cumcount()
+    df = pd.concat(rows, ignore_index=True)
     df["duration_s"] = df["set_tdb_s"] - df["rise_tdb_s"]
     df = df.sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort").reset_index(drop=True)
     df["pass_id"] = np.arange(len(df), dtype=np.int64)
-    prof = pd.concat([p.assign(_part=i) for i, p in enumerate(prof_parts)], ignore_index=True)
-    key = df[["_part", "_win", "pass_id"]]
-    prof = prof.merge(key, on=["_part", "_win"], how="inner")
-    prof = prof.sort_values(["pass_id", "tdb_s"], kind="mergesort").reset_index(drop=True)
-    return PassSet(df[PASS_COLUMNS].copy(), prof[PROFILE_COLUMNS].copy(), start_tdb_s, end_tdb_s)
+    # map (part, window) -> pass_id without a merge: windows are numbered 0..n-1 per part
+    sizes = df.groupby("_part")["_win"].max() + 1
+    base = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]])
+    flat = np.empty(len(df), dtype=np.int64)
+    flat[base[df["_part"].to_numpy()] + df["_win"].to_numpy()] = df["pass_id"].to_numpy()
+    # profile samples: numpy arrays and one stable permutation (they are already in
+    # time order within each window), to keep a year's millions of samples cheap
+    pass_of = np.concatenate([flat[base[k] + part[0]] for k, part in enumerate(prof_parts)])
+    order = np.argsort(pass_of, kind="stable")
+    prof = pd.DataFrame({"pass_id": pass_of[order]})
+    for j, col in enumerate(PROFILE_COLUMNS[1:], start=1):
+        prof[col] = np.concatenate([part[j] for part in prof_parts])[order]
+    return PassSet(df[PASS_COLUMNS].copy(), prof, start_tdb_s, end_tdb_s)
+
 
 
 # ---------------------------------------------------------------------------

@@ -264,6 +264,22 @@ class Site:
             return self.min_elevation_deg
         return max(self.min_elevation_deg, float(np.max(self.mask_el_deg)))
 
+    @property
+    def has_terrain_mask(self) -> bool:
+        return self.mask_az_deg is not None
+
+    def elevation_margin_deg(self, body_fixed_km: np.ndarray) -> np.ndarray:
+        """Elevation minus the mask (degrees): positive while the point is in view.
+
+        Computes the azimuth only when a terrain mask needs it.
+        """
+        if self.has_terrain_mask:
+            el, az, _ = self.look_angles(body_fixed_km)
+            return el - self.mask_deg(az)
+        d = np.asarray(body_fixed_km) - self.position_km
+        rng = np.sqrt(np.einsum("...i,...i->...", d, d))
+        return np.degrees(np.arcsin(np.clip((d @ self.up) / rng, -1.0, 1.0))) - self.min_elevation_deg
+
     def look_angles(self, body_fixed_km: np.ndarray):
         """Elevation, azimuth (degrees) and range (km) of body-fixed points seen from the site.
 

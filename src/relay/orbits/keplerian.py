@@ -30,6 +30,8 @@ from ..timescales import SOL_S
 def solve_kepler(mean_anomaly: np.ndarray, e: float, tol: float = 1e-14) -> np.ndarray:
     """Eccentric anomaly for arrays of mean anomalies (radians), Newton's method."""
     m = np.mod(mean_anomaly, 2 * np.pi)
+    if e == 0.0:
+        return m
     big_e = m + e * np.sin(m) if e < 0.8 else np.full_like(m, np.pi)
     for _ in range(50):
         f = big_e - e * np.sin(big_e) - m
@@ -107,6 +109,26 @@ class KeplerianOrbit:
         peri = np.radians(self.arg_periapsis_deg) + peri_rate * dt
         mean = np.radians(self.mean_anomaly_deg) + mean_rate * dt
         return node, peri, mean
+
+    def position_km(self, tdb_s) -> np.ndarray:
+        """Mars-centred ICRF position (km), shape (N, 3): the pass search's fast path."""
+        tdb_s = np.atleast_1d(np.asarray(tdb_s, dtype=float))
+        a, e = self.semi_major_axis_km, self.eccentricity
+        node, peri, mean = self.elements_at(tdb_s)
+        big_e = solve_kepler(mean, e)
+        xp = a * (np.cos(big_e) - e)
+        yp = a * np.sqrt(1.0 - e * e) * np.sin(big_e)
+        ci, si = np.cos(np.radians(self.inclination_deg)), np.sin(np.radians(self.inclination_deg))
+        cn, sn = np.cos(node), np.sin(node)
+        cw, sw = np.cos(peri), np.sin(peri)
+        # position = xp P + yp Q, with P, Q in the mean-equator frame, then to ICRF
+        x = (cn * cw - sn * sw * ci) * xp + (-cn * sw - sn * cw * ci) * yp
+        y = (sn * cw + cn * sw * ci) * xp + (-sn * sw + cn * cw * ci) * yp
+        z = (sw * si) * xp + (cw * si) * yp
+        m = self._to_icrf
+        return np.stack([m[0, 0] * x + m[0, 1] * y + m[0, 2] * z,
+                         m[1, 0] * x + m[1, 1] * y + m[1, 2] * z,
+                         m[2, 0] * x + m[2, 1] * y + m[2, 2] * z], axis=-1)
 
     def state_km(self, tdb_s) -> tuple[np.ndarray, np.ndarray]:
         """Mars-centred ICRF position (km) and velocity (km/s), shape (N, 3)."""

@@ -1,0 +1,115 @@
+"""Geometry benchmark: one Earth year of passes, 5 orbiters x 6 assets, relay vs SPICE.
+
+    .venv/bin/python scripts/bench_geometry.py [--days 365.25] [--no-spice] [--spice-step 20]
+
+Prints relay's wall time, passes per second and peak memory; then the same job
+through SPICE's geometry finder (gfposc, tests/spice_ref.py kernels) in the
+same run, the speed ratio, and the agreement of every matched rise and set.
+With the link model installed (issue 3) it also times the volumes of every
+pass and track.  Orbits and sites: scripts/bench_spice_passes.py (phases
+illustrative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_spice_passes import ORBITS, SITES, spice_year_of_passes, start_et_default  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def relay_year(days: float, start_et: float):
+    from relay import mars
+    from relay.geometry import find_passes
+    from relay.orbits.keplerian import KeplerianOrbit
+
+    orbits = {name: KeplerianOrbit(name, start_et, *el) for name, el in ORBITS}
+    sites = [mars.Site(n, lat, lon, h, 10.0) for n, lat, lon, h in SITES]
+    t0 = time.perf_counter()
+    ps = find_passes(orbits, sites, start_et, start_et + days * 86400.0)
+    return ps, time.perf_counter() - t0
+
+
+def compare(ps, ref: dict):
+    """Match relay's windows to SPICE's per pair; max |d rise|, |d set| (s) and unmatched counts."""
+    worst_r = worst_s = 0.0
+    only_relay = only_spice = 0
+    short_missed = []
+    for (orb, site), w in ref.items():
+        ours = ps.passes[(ps.passes.orbiter == orb) & (ps.passes.asset == site)]
+        r = ours[["rise_tdb_s", "set_tdb_s"]].to_numpy()
+        tr_s = ours["truncated_start"].to_numpy()
+        tr_e = ours["truncated_end"].to_numpy()
+        used = np.zeros(len(r), bool)
+        for a, b in w:
+            j = np.flatnonzero((np.abs(r[:, 0] - a) < 5.0) | (np.abs(r[:, 1] - b) < 5.0))
+            if j.size == 0:
+                only_spice += 1
+                short_missed.append(b - a)
+                continue
+            k = j[0]
+            used[k] = True
+            if not tr_s[k]:
+                worst_r = max(worst_r, abs(r[k, 0] - a))
+            if not tr_e[k]:
+                worst_s = max(worst_s, abs(r[k, 1] - b))
+        only_relay += int((~used).sum())
+    return worst_r, worst_s, only_relay, only_spice, short_missed
+
+
+def startup_s() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "relay", "passes", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=float, default=365.25)
+    ap.add_argument("--no-spice", action="store_true")
+    ap.add_argument("--spice-step", type=float, default=20.0)
+    args = ap.parse_args(argv)
+    start_et = start_et_default()
+    print(f"relay geometry benchmark: {len(ORBITS)} orbiters x {len(SITES)} assets, "
+          f"{args.days:g} days, 10 deg mask")
+    print(f"  `relay passes --help` starts in {startup_s():.2f} s")
+    ps, wall = relay_year(args.days, start_et)
+    n = len(ps.passes)
+    print(f"  relay : {n} passes in {wall:.2f} s ({n / wall:,.0f} passes/s), "
+          f"{len(ps.profiles):,} profile samples, peak memory {peak_rss_mib():.0f} MiB")
+    try:
+        from relay.bench_support import volumes_for_year  # issue 3, optional
+    except ImportError:
+        volumes_for_year = None
+    if volumes_for_year is not None:
+        vt = volumes_for_year(ps)
+        print(f"  volumes of every pass: {vt:.2f} s (+{100 * vt / wall:.0f} % of the geometry)")
+    if args.no_spice:
+        return 0
+    ref = spice_year_of_passes(days=args.days, start_et=start_et, step_s=args.spice_step)
+    print(f"  SPICE : {ref['n_passes']} passes in {ref['search_s']:.2f} s of gfposc "
+          f"(step {ref['step_s']:g} s; kernels written in {ref['build_s']:.2f} s)")
+    print(f"  relay is {ref['search_s'] / wall:.1f}x faster than SPICE gfposc")
+    wr, ws, only_relay, only_spice, missed = compare(ps, ref["windows"])
+    print(f"  agreement: max |rise - SPICE| {wr * 1e3:.2f} ms, max |set - SPICE| {ws * 1e3:.2f} ms; "
+          f"windows only relay found: {only_relay}, only SPICE found: {only_spice}"
+          + (f" (durations {np.round(missed, 1).tolist()} s)" if missed else ""))
+    print(f"  peak memory of the whole run: {peak_rss_mib():.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
