@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import mars
-from .config_links import AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec
+from .config_links import AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband
 from .errors import RelayInputError
 from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
 from .timescales import parse_utc
@@ -132,6 +132,17 @@ class OrbiterConfig(_Strict):
     storage: OrbiterStorage = Field(default_factory=OrbiterStorage)
     step_s: float | None = Field(None, gt=0, le=600, description="pass-search grid step (default: "
                                  "60 s or a 80th of the period, whichever is shorter)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _xband_preset(cls, data):
+        """A known orbiter's X-band preset (``default_xband``) under the keys the config gives."""
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            given = data.get("xband") or {}
+            if isinstance(given, dict):
+                preset = default_xband(data["name"]).model_dump(exclude_unset=False)
+                data = {**data, "xband": {**preset, **given}}
+        return data
 
 
 class AssetConfig(_Strict):

@@ -128,6 +128,9 @@ BUILTIN_RADIOS: dict[str, RadioSpec] = {
         rates_kbps=[8.0, 16.0, 32.0, 64.0, 128.0], adaptive=False,
         description="Mars Express Melacom UHF: Proximity-1 fixed rates up to 128 kbps "
         "(rate set illustrative)."),
+    "Melacom": RadioSpec(
+        rates_kbps=[8.0, 16.0, 32.0, 64.0, 128.0], adaptive=False,
+        description="Same as MEX-Melacom (alias)."),
     "ExoMars-Rover-UHF": RadioSpec(
         rates_kbps=[8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0],
         description="Rosalind Franklin rover UHF (Proximity-1, Electra-compatible): rate set "
@@ -222,6 +225,15 @@ class AssetUHF(_Strict):
         "elevation of the orbiter seen from the asset), linearly interpolated. Default: a "
         "quadrifilar-helix-like rover antenna, illustrative.",
     )
+    environment_loss_db: float = Field(
+        5.0,
+        description="Loss for multipath, blockage by the rover deck/mast/RTG and distortion of "
+        "the antenna pattern on the vehicle, together with the conservatism of the real ADR, dB. "
+        "Illustrative and CALIBRATED: 5 dB makes MRO (255-320 km) passes over Curiosity of "
+        "~8-10 min above a 10 deg mask with maximum elevations 40-55 deg carry 100-250 Mbit "
+        "(published [MSL]); several dB of such loss is physically plausible for a UHF helix "
+        "mounted on a rover deck.",
+    )
     command_load_mbit: float | None = Field(
         None,
         description="Forward-link command load of one session, Mbit; None uses "
@@ -235,11 +247,12 @@ class AssetUHF(_Strict):
             raise ValueError(f"got {v} W, expected a positive transmitter power")
         return v
 
-    @field_validator("tx_line_loss_db")
+    @field_validator("tx_line_loss_db", "environment_loss_db")
     @classmethod
-    def _loss(cls, v):
+    def _loss(cls, v, info):
         if v < 0:
-            raise ValueError(f"got {v} dB, expected a loss >= 0 dB (write losses as positive)")
+            raise ValueError(f"{info.field_name}: got {v} dB, expected a loss >= 0 dB (write "
+                             "losses as positive numbers)")
         return v
 
     @field_validator("gain_table_dbic")

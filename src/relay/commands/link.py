@@ -1,0 +1,91 @@
+"""``relay link``: print a link budget term by term (issue 3).
+
+    relay link CONFIG --orbiter MRO --asset Curiosity [--range-km R] [--elevation-deg E]
+    relay link CONFIG --orbiter MRO --station DSS-26 --earth-range-au 2.5 --elevation-deg 30
+
+Planners check budgets line by line: every term is printed in dB with its sign
+as it enters the sum, then the supportable and the selected table rate.
+"""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "link", help="print a UHF (or X-band) link budget term by term",
+        description="Print the UHF return-link budget of an orbiter-asset pair at a range and "
+                    "elevation (and, with --station, the orbiter's X-band downlink budget).")
+    p.add_argument("config", help="scenario YAML file")
+    p.add_argument("--orbiter", required=True, help="orbiter name as in the config")
+    p.add_argument("--asset", default=None, help="asset name (UHF budget)")
+    p.add_argument("--station", default=None, help="station name (X-band budget)")
+    p.add_argument("--range-km", type=float, default=None,
+                   help="UHF slant range, km (default: from --elevation-deg and --altitude-km)")
+    p.add_argument("--elevation-deg", type=float, default=90.0,
+                   help="elevation of the orbiter seen from the asset (or of the orbiter seen from "
+                        "the station with --station), deg (default 90)")
+    p.add_argument("--altitude-km", type=float, default=300.0,
+                   help="orbiter altitude used when --range-km is not given (default 300)")
+    p.add_argument("--earth-range-au", type=float, default=1.5,
+                   help="Earth-orbiter distance for the X-band budget, AU (default 1.5)")
+    p.set_defaults(func=run)
+
+
+def _fmt(df) -> str:
+    lines = []
+    for term, value, unit in df.itertuples(index=False):
+        if isinstance(value, float):
+            v = f"{value:14.3f}"
+        else:
+            v = f"{str(value):>14}"
+        lines.append(f"  {term:<30} {v}  {unit}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..config import load_scenario
+    from ..config_links import StationXBand, XBandSpec
+    from ..errors import RelayInputError
+    from ..links import (AU_KM, range_from_elevation_km, uhf_budget_table, uhf_pairs_from_scenario,
+                         xband_budget_table)
+
+    if args.asset is None and args.station is None:
+        raise RelayInputError("give --asset NAME (UHF budget) and/or --station NAME (X-band "
+                              "budget)", source="command line")
+    if not -90.0 <= args.elevation_deg <= 90.0:
+        raise RelayInputError(f"--elevation-deg {args.elevation_deg}: expected -90 to 90",
+                              source="command line")
+    if args.range_km is not None and not args.range_km > 0:
+        raise RelayInputError(f"--range-km {args.range_km}: expected a positive range",
+                              source="command line")
+    sc = load_scenario(args.config)
+    orbiters = {o.name: o for o in sc.orbiters}
+    if args.orbiter not in orbiters:
+        raise RelayInputError(f"--orbiter {args.orbiter!r} is not in the scenario; known: "
+                              f"{', '.join(orbiters)}", source="command line")
+    if args.asset is not None:
+        if args.asset not in {a.name for a in sc.assets}:
+            raise RelayInputError(f"--asset {args.asset!r} is not in the scenario; known: "
+                                  f"{', '.join(a.name for a in sc.assets)}", source="command line")
+        pair = uhf_pairs_from_scenario(sc, [(args.orbiter, args.asset)])[(args.orbiter, args.asset)]
+        rng = args.range_km if args.range_km is not None else float(
+            range_from_elevation_km(args.elevation_deg, args.altitude_km))
+        print(f"UHF return link {args.asset} -> {args.orbiter} "
+              f"(rates {', '.join(f'{r:g}' for r in pair.rates_kbps) or 'none in common'} kbps)")
+        print(_fmt(uhf_budget_table(pair, rng, args.elevation_deg)))
+    if args.station is not None:
+        stations = {s.name: s for s in sc.stations}
+        if args.station not in stations:
+            raise RelayInputError(f"--station {args.station!r} is not in the scenario; known: "
+                                  f"{', '.join(stations) or '(none)'}", source="command line")
+        if not args.earth_range_au > 0:
+            raise RelayInputError(f"--earth-range-au {args.earth_range_au}: expected > 0",
+                                  source="command line")
+        xo = getattr(orbiters[args.orbiter], "xband", None) or XBandSpec()
+        xs = getattr(stations[args.station], "xband", None) or StationXBand()
+        if args.asset is not None:
+            print()
+        print(f"X-band downlink {args.orbiter} -> {args.station}")
+        print(_fmt(xband_budget_table(xo, xs, args.earth_range_au * AU_KM, args.elevation_deg,
+                                      args.orbiter, args.station)))
+    return 0

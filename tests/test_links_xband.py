@@ -1,0 +1,239 @@
+"""X-band downlink: budget calibration, station time (daily cap, bookings CSV) (issue 3)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from relay.config_links import StationXBand, XBandSpec, default_xband
+from relay.errors import RelayInputError
+from relay.links import (
+    AU_KM,
+    read_bookings,
+    track_capacities,
+    track_capacities_from_specs,
+    xband_budget_table,
+    xband_rate_kbps,
+)
+from relay.timescales import tdb_s_to_iso, utc_to_tdb_s
+
+FAST = settings(max_examples=40, deadline=None)
+MRO = XBandSpec()          # defaults are MRO's (3 m, 100 W)
+DSN34 = StationXBand()     # 34 m
+
+
+# --- calibration (mars.nasa.gov MRO X-band page, shared/domain.md) ------------------------
+
+@pytest.mark.parametrize("el", [20.0, 30.0, 45.0, 60.0, 90.0])
+def test_mro_to_34m_at_least_500_kbps_at_max_distance(el):
+    assert xband_rate_kbps(MRO, DSN34, 2.5 * AU_KM, el) >= 500.0
+
+
+@pytest.mark.parametrize("el", [10.0, 20.0, 45.0, 90.0])
+def test_mro_to_34m_3_to_4_mbps_at_closest(el):
+    assert 3000.0 <= xband_rate_kbps(MRO, DSN34, 0.5 * AU_KM, el) <= 4000.0
+    assert 3000.0 <= xband_rate_kbps(MRO, DSN34, 0.65 * AU_KM, el) <= 4000.0
+
+
+def test_budget_table_rows_add_up():
+    tab = xband_budget_table(MRO, DSN34, 2.5 * AU_KM, 30.0, "MRO", "DSS-26")
+    v = {(t, u): val for t, val, u in tab.itertuples(index=False)}
+    eirp = v[("amplifier power", "dBW")] + v[("antenna gain", "dBi")] + v[("line loss", "dB")] \
+        + v[("pointing loss", "dB")]
+    assert v[("EIRP", "dBW")] == pytest.approx(eirp)
+    prn0 = eirp + v[("free-space loss", "dB")] + v[("atmospheric loss", "dB")] \
+        + v[("station G/T at elevation", "dB/K")] - v[("Boltzmann constant", "dBW/K/Hz")]
+    assert v[("Pr/N0", "dB-Hz")] == pytest.approx(prn0)
+    assert MRO.antenna_gain_dbi == pytest.approx(45.86, abs=0.05)   # 3 m, 55 %, 8.42 GHz
+    assert v[("selected table rate", "kbps")] in MRO.rates_kbps
+
+
+def test_bigger_dishes_and_presets():
+    assert xband_rate_kbps(MRO, StationXBand(dish_diameter_m=70.0), 2.5 * AU_KM, 30.0) > \
+        xband_rate_kbps(MRO, DSN34, 2.5 * AU_KM, 30.0)
+    tgo = default_xband("TGO")
+    assert (tgo.dish_diameter_m, tgo.amplifier_power_w) == (2.2, 65.0)
+    assert xband_rate_kbps(tgo, DSN34, 2.0 * AU_KM, 30.0) < xband_rate_kbps(MRO, DSN34,
+                                                                           2.0 * AU_KM, 30.0)
+    assert StationXBand(dish_diameter_m=35.0).resolved_gt_db_per_k == 50.5
+    assert StationXBand(gt_db_per_k=52.0).resolved_gt_db_per_k == 52.0
+
+
+@FAST
+@given(el=st.floats(1.0, 90.0), d1=st.floats(0.3, 2.8), dd=st.floats(0.0, 2.0))
+def test_more_range_never_more_rate(el, d1, dd):
+    assert xband_rate_kbps(MRO, DSN34, (d1 + dd) * AU_KM, el) <= xband_rate_kbps(
+        MRO, DSN34, d1 * AU_KM, el)
+
+
+@FAST
+@given(e1=st.floats(1.0, 90.0), de=st.floats(0.0, 89.0), d=st.floats(0.3, 2.8))
+def test_higher_elevation_never_less_rate(e1, de, d):
+    e2 = min(90.0, e1 + de)
+    assert xband_rate_kbps(MRO, DSN34, d * AU_KM, e2) >= xband_rate_kbps(MRO, DSN34, d * AU_KM, e1)
+
+
+def test_below_horizon_sends_nothing():
+    assert xband_rate_kbps(MRO, DSN34, 1.0 * AU_KM, -1.0) == 0.0
+
+
+def test_rate_vs_distance_table_is_a_conservative_step():
+    x = XBandSpec(rate_vs_distance=[(1.0, 3000.0), (2.0, 1000.0), (2.7, 500.0)],
+                  rates_kbps=[500.0, 1000.0, 2000.0, 3000.0])
+    r = xband_rate_kbps(x, DSN34, np.array([0.5, 1.0, 1.5, 2.6, 2.8]) * AU_KM, 45.0)
+    assert r.tolist() == [3000.0, 3000.0, 1000.0, 500.0, 0.0]
+
+
+# --- track capacities ---------------------------------------------------------------------
+
+def make_tracks(windows, range_au=1.0, el=45.0, step_s=60.0):
+    """windows: [(orbiter, station, start_tdb_s, end_tdb_s)] -> tracks, track_profiles."""
+    rows, prof = [], []
+    for k, (o, s, a, b) in enumerate(windows):
+        t = np.append(np.arange(a, b, step_s), b)
+        rows.append((k, o, s, a, b, b - a))
+        prof.append(pd.DataFrame({"track_id": k, "tdb_s": t, "elevation_deg": el,
+                                  "range_km": range_au * AU_KM}))
+    tracks = pd.DataFrame(rows, columns=["track_id", "orbiter", "station", "start_tdb_s",
+                                         "end_tdb_s", "duration_s"])
+    return tracks, pd.concat(prof, ignore_index=True)
+
+
+T0 = float(utc_to_tdb_s("2026-11-23T00:00:00Z"))
+
+
+def specs(*stations):
+    return {"MRO": XBandSpec(max_hours_per_day=8.0), "TGO": default_xband("TGO")}, \
+        {s: StationXBand() for s in stations}
+
+
+def test_constant_rate_window_capacity():
+    tracks, tp = make_tracks([("MRO", "DSS-26", T0, T0 + 3600.0)])
+    xo, xs = specs("DSS-26")
+    out, dl, table = track_capacities_from_specs(xo, xs, tracks, tp)
+    rate = float(xband_rate_kbps(xo["MRO"], xs["DSS-26"], AU_KM, 45.0))
+    assert out.max_rate_kbps[0] == rate
+    assert out.volume_mbit[0] == pytest.approx(rate * 3600.0 / 1e3)
+    assert out.used_volume_mbit[0] == pytest.approx(out.volume_mbit[0])
+    assert table.volume_mbit(0, T0 + 600.0, T0 + 1200.0) == pytest.approx(rate * 600.0 / 1e3)
+    assert list(dl.source) == ["daily-cap"]
+
+
+def test_daily_cap_and_overlaps_without_bookings():
+    h = 3600.0
+    windows = [("MRO", "DSS-26", T0 + 1 * h, T0 + 6 * h),      # 5 h
+               ("MRO", "DSS-55", T0 + 4 * h, T0 + 9 * h),      # overlaps 2 h -> 3 h new
+               ("MRO", "DSS-43", T0 + 12 * h, T0 + 20 * h),    # day cap reached after 0 h
+               ("MRO", "DSS-26", T0 + 25 * h, T0 + 35 * h),    # next day: cut to 8 h
+               ("TGO", "DSS-26", T0 + 1 * h, T0 + 6 * h)]      # other orbiter: own cap
+    tracks, tp = make_tracks(windows)
+    xo, xs = specs("DSS-26", "DSS-55", "DSS-43")
+    out, dl, _ = track_capacities_from_specs(xo, xs, tracks, tp)
+    dur = dl.set_index("track_id").duration_s
+    assert dur[0] == pytest.approx(5 * h)
+    assert dur[1] == pytest.approx(3 * h)
+    assert 2 not in dur.index                                 # 8 h already used on day 1
+    assert dur[3] == pytest.approx(8 * h)
+    assert dur[4] == pytest.approx(5 * h)
+    # no instant used twice by one orbiter, and at most 8 h per orbiter per UTC day
+    for o, g in dl.groupby("orbiter"):
+        s = g.sort_values("start_tdb_s")
+        assert np.all(s.start_tdb_s.to_numpy()[1:] >= s.end_tdb_s.to_numpy()[:-1] - 1e-6)
+        days = [d[:10] for d in tdb_s_to_iso(s.start_tdb_s.to_numpy())]
+        assert s.groupby(days).duration_s.sum().max() <= 8 * h + 1e-6
+    # deterministic
+    again = track_capacities_from_specs(xo, xs, tracks.iloc[::-1], tp.iloc[::-1])[1]
+    pd.testing.assert_frame_equal(dl, again)
+
+
+def write_bookings(tmp_path, lines, name="bookings.csv"):
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def iso(t):
+    return tdb_s_to_iso(t, 0)
+
+
+def test_bookings_are_used_instead_of_the_cap(tmp_path):
+    h = 3600.0
+    tracks, tp = make_tracks([("MRO", "DSS-26", T0 + 1 * h, T0 + 10 * h),
+                              ("MRO", "DSS-43", T0 + 12 * h, T0 + 20 * h)])
+    p = write_bookings(tmp_path, [
+        "# DSN allocation",
+        "orbiter,station,start,end,comment",
+        f"MRO,DSS-26,{iso(T0 + 2 * h)},{iso(T0 + 4 * h)},first",
+        "",
+        f"MRO,DSS-43,{iso(T0 + 13 * h)},{iso(T0 + 14 * h)},second",
+    ])
+    b = read_bookings(p, orbiters=["MRO"], stations=["DSS-26", "DSS-43"])
+    assert list(b.line) == [3, 5]
+    xo, xs = specs("DSS-26", "DSS-43")
+    out, dl, _ = track_capacities_from_specs(xo, xs, tracks, tp, b)
+    assert list(dl.source) == ["booking line 3", "booking line 5"]
+    np.testing.assert_allclose(dl.duration_s, [2 * h, 1 * h], atol=1e-3)
+    assert out.used_volume_mbit.sum() == pytest.approx(dl.volume_mbit.sum())
+    # through the scenario adapter, with a path
+    sc = SimpleNamespace(orbiters=[SimpleNamespace(name="MRO", xband=None)],
+                         stations=[SimpleNamespace(name="DSS-26", xband=None),
+                                   SimpleNamespace(name="DSS-43", xband=StationXBand())])
+    out2, dl2, _ = track_capacities(sc, tracks, tp, bookings=p)
+    pd.testing.assert_frame_equal(dl, dl2)
+
+
+def test_booking_outside_the_view_names_the_row(tmp_path):
+    h = 3600.0
+    tracks, tp = make_tracks([("MRO", "DSS-26", T0 + 1 * h, T0 + 10 * h)])
+    p = write_bookings(tmp_path, [
+        "orbiter,station,start,end",
+        f"MRO,DSS-26,{iso(T0 + 2 * h)},{iso(T0 + 3 * h)}",
+        f"MRO,DSS-26,{iso(T0 + 9 * h)},{iso(T0 + 11 * h)}",
+    ])
+    sc = SimpleNamespace(orbiters=[SimpleNamespace(name="MRO", xband=None)],
+                         stations=[SimpleNamespace(name="DSS-26", xband=None)])
+    with pytest.raises(RelayInputError) as e:
+        track_capacities(sc, tracks, tp, bookings=p)
+    msg = str(e.value)
+    assert str(p) in msg and "line 3" in msg and "outside the station's view" in msg
+    assert iso(T0 + 9 * h) in msg and iso(T0 + 1 * h) in msg     # the booking, nearest window
+    # a station that never sees the orbiter
+    p = write_bookings(tmp_path, ["orbiter,station,start,end",
+                                  f"MRO,DSS-43,{iso(T0 + 2 * h)},{iso(T0 + 3 * h)}"], "b2.csv")
+    sc.stations.append(SimpleNamespace(name="DSS-43", xband=None))
+    with pytest.raises(RelayInputError, match="line 2.*never sees MRO"):
+        track_capacities(sc, tracks, tp, bookings=p)
+
+
+@pytest.mark.parametrize("lines,where,fragment", [
+    (["orbiter,station,begin,end", "MRO,DSS-26,2026-11-23T01:00:00Z,2026-11-23T02:00:00Z"],
+     "line 1", "lacks column(s) start"),
+    (["orbiter,station,start,end", "MRO,DSS-26,2026-11-23 01:00,2026-11-23T02:00:00Z"],
+     "line 2, column start", "no time zone"),
+    (["orbiter,station,start,end", "MRO,DSS-26,yesterday,2026-11-23T02:00:00Z"],
+     "line 2, column start", "'yesterday'"),
+    (["orbiter,station,start,end", "MRO,DSS-26,2026-11-23T03:00:00Z,2026-11-23T02:00:00Z"],
+     "line 2", "is not after start"),
+    (["orbiter,station,start,end", "", "Voyager,DSS-26,2026-11-23T01:00:00Z,2026-11-23T02:00:00Z"],
+     "line 3", "orbiter 'Voyager' is not in the scenario"),
+    (["orbiter,station,start,end", "MRO,DSS-99,2026-11-23T01:00:00Z,2026-11-23T02:00:00Z"],
+     "line 2", "station 'DSS-99'"),
+    (["orbiter,station,start,end", "MRO,DSS-26"], "line 2", "expected 4"),
+    (["# nothing"], None, "empty"),
+])
+def test_bookings_csv_errors_name_file_line_value(tmp_path, lines, where, fragment):
+    p = write_bookings(tmp_path, lines)
+    with pytest.raises(RelayInputError) as e:
+        read_bookings(p, orbiters=["MRO"], stations=["DSS-26"])
+    msg = str(e.value)
+    assert msg.startswith(str(p))
+    if where:
+        assert f": {where}:" in msg
+    assert fragment in msg
+
+
+def test_missing_bookings_file(tmp_path):
+    with pytest.raises(RelayInputError, match="cannot read the bookings file"):
+        read_bookings(tmp_path / "nope.csv")
