@@ -1,0 +1,186 @@
+"""The human report of a plan: one self-contained ``report.html``.
+
+Charts are drawn with matplotlib (Agg, no display) and embedded as base64
+PNG, so the file opens anywhere with no network: a Gantt chart of the relay
+sessions and downlinks per orbiter and per asset, the store fill of each
+orbiter over time, and the delivered volume per asset; then the summary and
+the session table.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime
+
+import pandas as pd
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
+.meta{color:#57606a;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:6px 0}
+th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:right} th{background:#f6f8fa}
+td.l,th.l{text-align:left} .bad{color:#b42318;font-weight:600} .ok{color:#116329;font-weight:600}
+img{max-width:100%;border:1px solid #eaeef2}
+"""
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _times(iso: pd.Series) -> list[datetime]:
+    return [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in iso]
+
+
+def _gantt(sessions: pd.DataFrame, downlinks: pd.DataFrame, by: str, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    lanes = sorted(set(sessions[by])) if len(sessions) else []
+    if by == "orbiter" and len(downlinks):
+        lanes = sorted(set(lanes) | set(downlinks["orbiter"]))
+    fig, ax = plt.subplots(figsize=(12, 0.5 + 0.45 * max(1, len(lanes))))
+    colours = {k: plt.cm.tab10(i % 10) for i, k in enumerate(sorted(set(sessions.get("asset", []))))}
+    for i, lane in enumerate(lanes):
+        sub = sessions[sessions[by] == lane]
+        for s, e, a, kind in zip(_times(sub["start"]), _times(sub["end"]), sub["asset"], sub["kind"]):
+            ax.barh(i, mdates.date2num(e) - mdates.date2num(s), left=mdates.date2num(s), height=0.6,
+                    color=colours.get(a, "grey"), hatch="//" if kind == "forward" else None, edgecolor="none")
+        if by == "orbiter" and len(downlinks):
+            dl = downlinks[downlinks["orbiter"] == lane]
+            for s, e in zip(_times(dl["start"]), _times(dl["end"])):
+                ax.barh(i + 0.35, mdates.date2num(e) - mdates.date2num(s), left=mdates.date2num(s),
+                        height=0.12, color="#444", edgecolor="none")
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.xaxis_date()
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M"))
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    if colours:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=c, label=a) for a, c in colours.items()]
+        if by == "orbiter":
+            handles.append(Patch(color="#444", label="downlink"))
+        ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=len(handles))
+    return fig
+
+
+def _store(store: pd.DataFrame):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(12, 3))
+    for orb, sub in store.groupby("orbiter", sort=True):
+        ax.step(_times(sub["time"]), sub["fill_mbit"], where="post", label=orb)
+    ax.set_ylabel("store fill (Mbit)")
+    ax.set_title("Orbiter store fill (relay data aboard)", fontsize=11)
+    ax.grid(alpha=0.3)
+    if len(store):
+        ax.legend(fontsize=8)
+    return fig
+
+
+def _delivered(summary: dict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per = summary.get("delivered_by_asset", {}) or {}
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    names = sorted(per)
+    ax.barh(names, [per[n] for n in names], color="#2f81f7")
+    ax.set_xlabel("delivered to Earth (Mbit)")
+    ax.set_title("Delivered volume per asset", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
+    if df is None or not len(df):
+        return "<p class='meta'>(none)</p>"
+    head = "".join(f"<th class='{'l' if c in left else ''}'>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for c, v in zip(df.columns, rec):
+            if isinstance(v, float):
+                v = f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}"
+            cells.append(f"<td class='{'l' if c in left else ''}'>{html.escape(str(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame,
+                  summary: dict) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "relay"
+    status = summary.get("status", "?")
+    gap = summary.get("gap")
+    ok = status == "OPTIMAL"
+    viol = summary.get("violations") or []
+    kv = [
+        ("scenario", summary.get("scenario", "")),
+        ("span", f"{summary.get('start', '')} to {summary.get('end', '')}"),
+        ("solver status", status),
+        ("delivered to Earth (Mbit)", f"{summary.get('delivered_mbit', 0):,.1f}"),
+        ("objective / best bound", f"{summary.get('objective', float('nan')):,.1f} / {summary.get('bound', float('nan')):,.1f}"),
+        ("relative gap", "n/a" if gap is None else f"{100 * gap:.3f} %"),
+        ("greedy baseline (Mbit)", f"{summary.get('greedy_delivered_mbit', float('nan')):,.1f}"),
+        ("gain over greedy", f"{summary.get('gain_vs_greedy_pct', float('nan')):+.2f} %"),
+        ("solve time (s)", f"{summary.get('solve_time_s', float('nan')):.2f}"),
+        ("solar conjunction", "yes: no commanded sessions" if summary.get("conjunction") else "no"),
+        ("violated requirements", str(len(viol))),
+    ]
+    summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
+                           for k, v in kv)
+    per_asset = pd.DataFrame({
+        "asset": sorted(summary.get("delivered_by_asset", {}) or {}),
+    })
+    if len(per_asset):
+        per_asset["delivered_mbit"] = [summary["delivered_by_asset"][a] for a in per_asset["asset"]]
+        per_asset["sessions"] = [(summary.get("sessions_by_asset") or {}).get(a, 0) for a in per_asset["asset"]]
+    charts = [
+        _png(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
+        _png(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",
+                    "Relay sessions per asset (hatched: forward link)")),
+        _png(_store(store)),
+        _png(_delivered(summary)),
+    ]
+    imgs = "".join(f"<p><img alt='chart {i + 1}' src='{c}'></p>" for i, c in enumerate(charts))
+    viol_html = _table(pd.DataFrame(viol), left=("asset", "requirement", "detail")) if viol else \
+        "<p class='ok'>Every requirement is met.</p>"
+    cols = [c for c in ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id"]
+            if c in sessions.columns]
+    title = f"relay plan: {html.escape(str(summary.get('scenario', '')))}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style></head>
+<body>
+<h1>{title}</h1>
+<p class="meta">{html.escape(str(summary.get('start', '')))} to {html.escape(str(summary.get('end', '')))},
+status <span class="{'ok' if ok else 'bad'}">{html.escape(status)}</span></p>
+<h2>Summary</h2><table id="summary">{summary_rows}</table>
+<h2>Delivered per asset</h2><div id="per-asset">{_table(per_asset, left=("asset",))}</div>
+<h2>Charts</h2>{imgs}
+<h2>Requirements</h2><div id="violations">{viol_html}</div>
+<h2>Sessions</h2><div id="sessions">{_table(sessions[cols] if len(sessions) else sessions, left=("orbiter", "asset", "start", "end", "kind"))}</div>
+<h2>Downlinks</h2><div id="downlinks">{_table(downlinks[[c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]] if len(downlinks) else downlinks, left=("orbiter", "station", "start", "end"))}</div>
+</body></html>
+"""
+
