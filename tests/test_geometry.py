@@ -74,7 +74,9 @@ def test_pass_properties(o, s):
             assert el[1] == pytest.approx(s["mask"], abs=1e-4)
         assert row.rise_tdb_s <= row.max_elevation_tdb_s <= row.set_tdb_s
         assert row.max_elevation_deg >= s["mask"] - 1e-9
-        assert el[2] == pytest.approx(row.max_elevation_deg, abs=1e-6)
+        # 1e-5 deg: at an overhead pass elevation has a cusp at 90 deg, where
+        # the refined time of the maximum is good to microseconds, not better
+        assert el[2] == pytest.approx(row.max_elevation_deg, abs=1e-5)
     # no pass of 30 s or more is missed: brute force on a 1 s grid
     g = np.arange(t0, t1, 1.0)
     el, _, _ = look(orb, site, g)

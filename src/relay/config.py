@@ -311,6 +311,20 @@ def _apply_overrides(data: dict, overrides: dict[str, Any] | None, source: str) 
     return data
 
 
+def list_item_index(node: list, part: str, where: str, source: str, dotted: str) -> int:
+    """The index of a list item named ``part`` (its ``name``) or numbered ``part``; an input
+    error listing the valid names otherwise."""
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    for j, item in enumerate(node):
+        if isinstance(item, dict) and item.get("name") == part:
+            return j
+    names = [str(it.get("name")) for it in node if isinstance(it, dict) and "name" in it]
+    raise RelayInputError(f"no item {part!r} under {where}; valid: "
+                          f"{', '.join(names) or 'indices 0-' + str(len(node) - 1)}",
+                          source=source, where=dotted)
+
+
 def set_dotted(data: dict, dotted: str, value: Any, source: str = "override") -> None:
     """Set ``a.b.c`` in nested dicts/lists; list items may be named (``assets.Curiosity.x``).
 
@@ -322,19 +336,7 @@ def set_dotted(data: dict, dotted: str, value: Any, source: str = "override") ->
     for k, part in enumerate(parts):
         last = k == len(parts) - 1
         if isinstance(node, list):
-            idx = None
-            if part.isdigit() and int(part) < len(node):
-                idx = int(part)
-            else:
-                for j, item in enumerate(node):
-                    if isinstance(item, dict) and item.get("name") == part:
-                        idx = j
-                        break
-            if idx is None:
-                names = [str(it.get("name")) for it in node if isinstance(it, dict)]
-                raise RelayInputError(f"no item {part!r} under {'.'.join(walked) or '(top)'}; valid: "
-                                      f"{', '.join(names) or 'indices 0-' + str(len(node) - 1)}",
-                                      source=source, where=dotted)
+            idx = list_item_index(node, part, '.'.join(walked) or '(top)', source, dotted)
             if last:
                 node[idx] = value
                 return

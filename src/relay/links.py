@@ -725,6 +725,11 @@ def uhf_pairs_from_scenario(scenario, pairs: Iterable[tuple[str, str]] | None = 
     return out
 
 
+#: the columns :func:`pass_volumes` adds to the pass table
+PASS_VOLUME_COLUMNS = ["volume_mbit", "rate_mode", "peak_rate_kbps", "fixed_rate_kbps",
+                       "forward_min_duration_s", "forward_fits"]
+
+
 def pass_volumes(scenario, passes: pd.DataFrame, profiles: pd.DataFrame, *,
                  with_rate_profiles: bool = True):
     """UHF volumes of every pass of a scenario (see :func:`pass_volumes_from_pairs`).
@@ -1178,8 +1183,7 @@ def annotate_passes(scenario, pass_set, table: pd.DataFrame):
     and rate_kbps.  ``pass_set`` has ``.passes`` and ``.profiles`` (geometry stage).
     """
     out, rp, _ = pass_volumes(scenario, pass_set.passes, pass_set.profiles)
-    cols = ["volume_mbit", "rate_mode", "peak_rate_kbps", "fixed_rate_kbps",
-            "forward_min_duration_s", "forward_fits"]
+    cols = PASS_VOLUME_COLUMNS
     extra = out.set_index("pass_id")[cols]
     table = table.copy()
     for c in cols:

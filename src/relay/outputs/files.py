@@ -15,6 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_path(target: str | Path, suffix: str = ""):
     """Yield a temporary path next to ``target``; rename it over ``target`` on success."""
@@ -22,6 +31,7 @@ def atomic_path(target: str | Path, suffix: str = ""):
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
     try:
         yield Path(tmp)
         with open(tmp, "rb") as fh:

@@ -1,24 +1,225 @@
-"""Config models of the planner (issue 4). Placeholder, embedded by relay.config."""
+"""Config models of the planner (issue 4), embedded by :mod:`relay.config`.
+
+``orbiters[].storage`` -> :class:`OrbiterStorage`, ``assets[].data`` ->
+:class:`AssetData`, ``assets[].operations`` -> :class:`AssetOperations`, the
+top-level ``planning`` -> :class:`PlanningSettings`.  Every field has a default
+and a description; unknown keys are refused (``extra="forbid"``).
+
+Local times are Local Mean Solar Time (LMST) hours at the asset, 0 to 24; a
+window whose end is before its start wraps past local midnight (``[20, 4]``).
+The problem builder turns them into absolute TDB intervals with
+:func:`relay.planning.problem.lmst_intervals`.
+
+Objective
+---------
+The planner maximises, in this order (``objective_order``)::
+
+    delivered   priority-weighted Mbit downlinked to Earth within the horizon
+                (+ data still aboard the orbiters at the end x end_store_discount)
+    decisional  sols whose decisional data reached Earth by its deadline
+    latency     Mbit x days by which data reaches Earth before the horizon end
+    elevation   sessions x elevation score (0-1) of the pass
+
+as one weighted sum of integer "points" (``ObjectiveWeights``).  The weights
+express the order: with the defaults, one priority-weighted Mbit delivered
+(1000 points) outweighs a decisional sol (100 points), which outweighs a Mbit
+delivered a day earlier (1 point), which outweighs a higher-elevation session
+(at most 1 point).  Penalties for violated soft requirements are subtracted.
+"""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LmstWindow = tuple[float, float]
+
+
+def _check_lmst(v: LmstWindow | None) -> LmstWindow | None:
+    if v is None:
+        return v
+    a, b = v
+    for h in (a, b):
+        if not 0.0 <= h <= 24.0:
+            raise ValueError(f"LMST hours must be from 0 to 24, got {h}")
+    if a == b:
+        raise ValueError("an LMST window needs a start different from its end")
+    return v
+
+
 class OrbiterStorage(_Strict):
-    pass
+    """The orbiter's relay data store (``orbiters[].storage``)."""
+
+    capacity_mbit: float = Field(
+        16000.0, gt=0, description="relay data store capacity, Mbit (default 2 GB)")
+    initial_fill_mbit: float = Field(
+        0.0, ge=0, description="data aboard at the start of the horizon, Mbit; it counts as delivered "
+                               "when downlinked, at `initial_fill_weight`")
+    initial_fill_weight: float = Field(
+        1.0, ge=0, description="priority weight of the data aboard at the start")
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.initial_fill_mbit > self.capacity_mbit:
+            raise ValueError(f"initial_fill_mbit {self.initial_fill_mbit} exceeds capacity_mbit "
+                             f"{self.capacity_mbit}")
+        return self
 
 
 class AssetData(_Strict):
-    pass
+    """The asset's data to return (``assets[].data``)."""
+
+    backlog_mbit: float = Field(
+        2000.0, ge=0, description="data waiting aboard the asset at the start of the horizon, Mbit")
+    generation_mbit_per_sol: float = Field(
+        500.0, ge=0, description="data produced per sol, Mbit")
+    generation_step_h: float = Field(
+        1.0, gt=0, le=24.66, description="the produced data becomes available in steps of this many "
+                                         "hours (each step adds rate x step at its end)")
+    priority_weight: float = Field(
+        1.0, ge=0, le=100, description="value of one Mbit of this asset's data (resolution 0.01)")
+
+
+class ForwardLink(_Strict):
+    """A forward-link (commanding) requirement (``assets[].operations.forward_link``)."""
+
+    sessions_per_sol: int = Field(1, ge=0, le=10, description="command sessions needed per sol")
+    lmst_window: LmstWindow = Field((6.0, 18.0), description="LMST window the sessions must lie in")
+    min_duration_s: float = Field(300.0, ge=0, description="shortest session that carries the command load")
+
+    @field_validator("lmst_window")
+    @classmethod
+    def _lmst(cls, v):
+        return _check_lmst(v)
+
+
+class DecisionalData(_Strict):
+    """Decisional data (``assets[].operations.decisional``): each sol, the data of a session in
+    ``lmst_window`` should reach Earth before the deadline (UTC hour of the next day after the
+    window, or an LMST hour of the next sol: give exactly one)."""
+
+    lmst_window: LmstWindow = Field((13.0, 18.0), description="LMST window of the decisional session")
+    deadline_utc_hour: float | None = Field(
+        None, ge=0, lt=24, description="deadline: first time at this UTC hour after the window ends")
+    deadline_lmst_hour: float | None = Field(
+        None, ge=0, lt=24, description="deadline: first time at this LMST hour after the window ends")
+
+    @field_validator("lmst_window")
+    @classmethod
+    def _lmst(cls, v):
+        return _check_lmst(v)
+
+    @model_validator(mode="after")
+    def _one_deadline(self):
+        if (self.deadline_utc_hour is None) == (self.deadline_lmst_hour is None):
+            raise ValueError("give exactly one of deadline_utc_hour and deadline_lmst_hour")
+        return self
 
 
 class AssetOperations(_Strict):
-    pass
+    """When and how the asset may relay (``assets[].operations``)."""
+
+    wake_windows_lmst: list[LmstWindow] | None = Field(
+        None, description="LMST windows in which the asset may relay, e.g. [[9, 20]]; null: always")
+    max_sessions_per_sol: int | None = Field(
+        None, ge=0, description="most relay sessions per local sol; null: no cap")
+    energy_wh_per_uhf_min: float | None = Field(
+        None, ge=0, description="energy per minute of UHF session, Wh; null: energy not limiting")
+    energy_wh_per_sol: float | None = Field(
+        None, ge=0, description="energy available for UHF sessions per local sol, Wh")
+    forward_link: ForwardLink | None = Field(
+        None, description="forward-link (commanding) requirement; null: none")
+    decisional: DecisionalData | None = Field(
+        None, description="decisional-data requirement; null: none")
+    min_session_s: float = Field(120.0, ge=0, description="shortest relay session, s")
+    turnaround_s: float = Field(60.0, ge=0, description="gap between two sessions of one radio, s")
+
+    @field_validator("wake_windows_lmst")
+    @classmethod
+    def _wake(cls, v):
+        if v is not None:
+            for w in v:
+                _check_lmst(w)
+        return v
+
+    @model_validator(mode="after")
+    def _energy_pair(self):
+        if (self.energy_wh_per_uhf_min is None) != (self.energy_wh_per_sol is None):
+            raise ValueError("give both energy_wh_per_uhf_min and energy_wh_per_sol, or neither")
+        return self
+
+
+class ObjectiveWeights(_Strict):
+    """Points of the objective (see the module docstring for the order they express)."""
+
+    delivered_per_mbit: float = Field(
+        1000.0, gt=0, description="points per priority-weighted Mbit delivered within the horizon")
+    end_store_discount: float = Field(
+        0.5, ge=0, le=1, description="data aboard an orbiter at the horizon end counts at this "
+                                     "fraction of delivered")
+    decisional_per_sol: float = Field(
+        100.0, ge=0, description="points per sol whose decisional data reached Earth by its deadline")
+    latency_per_mbit_day: float = Field(
+        1.0, ge=0, description="points per Mbit x day by which a downlink ends before the horizon end")
+    elevation_per_session: float = Field(
+        1.0, ge=0, description="points per session x elevation score (0-1)")
+    forward_shortfall_penalty: float = Field(
+        1_000_000.0, ge=0, description="points lost per missing forward-link session (soft requirement)")
 
 
 class PlanningSettings(_Strict):
-    pass
+    """The planner (``planning``)."""
+
+    horizon_days: float = Field(7.0, gt=0, le=60, description="planning horizon, days")
+    solver: Literal["cpsat", "mip"] = Field(
+        "cpsat", description="cpsat: OR-Tools CP-SAT; mip: the same model through OR-Tools' MIP "
+                             "interface with SCIP")
+    time_limit_s: float = Field(60.0, gt=0, description="solver time limit, s")
+    gap_limit: float = Field(0.0, ge=0, lt=1, description="stop at this relative gap (0: prove optimal)")
+    workers: int = Field(2, ge=1, le=64, description="CP-SAT threads when not deterministic")
+    seed: int = Field(1, ge=0, description="solver random seed")
+    deterministic: bool = Field(
+        True, description="CP-SAT: one search thread and a deterministic time limit (time_limit_s "
+                          "deterministic seconds, besides the wall clock), so a rerun gives the same "
+                          "plan byte for byte unless the wall clock cut it; false: `workers` threads "
+                          "race")
+    greedy_hint: bool = Field(
+        False, description="give the greedy plan to CP-SAT as a hint (the prototype measured it "
+                           "neutral to harmful; see scripts/bench_plan_models.py)")
+    volume_unit_mbit: float = Field(
+        0.1, gt=0, le=10, description="integer volume unit of the model; each session and downlink "
+                                      "loses at most one unit to rounding down")
+    downlink_chunk_s: float = Field(
+        0.0, ge=0, description="split each downlink window into chunks of about this length "
+                               "(0: one chunk per window); fewer chunks, smaller model")
+    split_passes: bool = Field(
+        True, description="where two assets see one orbiter at once, offer sessions that split the "
+                          "overflight between them (false: whole passes only)")
+    change_penalty_mbit: float = Field(
+        50.0, ge=0, description="re-planning against a previous plan (relay nightly, relay.plan("
+                                "previous_sessions=...)): dropping or moving one of its sessions costs "
+                                "this many priority-weighted Mbit of value, so the plan does not churn "
+                                "for a marginal gain")
+    objective_order: list[Literal["delivered", "decisional", "latency", "elevation"]] = Field(
+        ["delivered", "decisional", "latency", "elevation"],
+        description="the order of the objective terms; the weights must decrease along it "
+                    "(checked per unit: Mbit, sol, Mbit-day, session)")
+    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if sorted(self.objective_order) != sorted(["delivered", "decisional", "latency", "elevation"]):
+            raise ValueError("objective_order must list delivered, decisional, latency and elevation once each")
+        w = self.weights
+        per_unit = {"delivered": w.delivered_per_mbit, "decisional": w.decisional_per_sol,
+                    "latency": w.latency_per_mbit_day, "elevation": w.elevation_per_session}
+        vals = [per_unit[k] for k in self.objective_order]
+        if any(a < b for a, b in zip(vals, vals[1:])):
+            raise ValueError(f"weights {per_unit} do not decrease along objective_order "
+                             f"{self.objective_order}")
+        return self

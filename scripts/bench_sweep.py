@@ -1,0 +1,111 @@
+"""Sweep benchmark: 24 week-long baseline variants on a LocalCluster of 2 workers vs serially.
+
+    python scripts/bench_sweep.py [--runs 24] [--days 7] [--workers 2] [--time-limit 20]
+
+The variants: Curiosity's and Perseverance's elevation masks (4 x 3) x two
+TGO altitudes = 24 runs, one week each, CP-SAT with 1 worker and a fixed
+seed.  Both modes run without the cache (fresh output directories).  Prints
+
+* the serial wall time (every run one after another in this process),
+* the LocalCluster wall time, cluster start-up included and excluded,
+* the speed-up (serial / cluster),
+* the per-run overhead of the cluster: (cluster wall x workers - sum of the
+  runs' own times measured on the workers) / runs, and the round trip of an
+  empty task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec(days: float, time_limit: float, n: int) -> dict:
+    masks_c = [10, 12, 15, 20]
+    masks_p = [10, 15, 20]
+    alts = [300, 400]
+    grid = {"assets.Curiosity.min_elevation_deg": masks_c, "assets.Perseverance.min_elevation_deg": masks_p,
+            "tgo_altitude_km": {"set": ["orbiters.TGO.orbit.periapsis_altitude_km",
+                                        "orbiters.TGO.orbit.apoapsis_altitude_km"], "values": alts}}
+    s = {"base": str(ROOT / "configs" / "baseline.yaml"), "days": days, "starts": ["2026-11-23T00:00:00Z"],
+         "grid": grid, "plan": {"time_limit_s": time_limit, "workers": 1, "seed": 0}}
+    if n != 24:  # fewer runs (quick checks): the first n combinations as a list of variants
+        from relay.analysis import load_sweep_spec
+
+        runs = load_sweep_spec(s).runs[:n]
+        s.pop("grid")
+        s["variants"] = [{"name": f"v{r.run_id}", "set": r.overrides} for r in runs]
+    return s
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="sweep benchmark")
+    ap.add_argument("--runs", type=int, default=24)
+    ap.add_argument("--days", type=float, default=7.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=20.0)
+    args = ap.parse_args(argv)
+
+    from distributed import Client, LocalCluster
+
+    from relay.analysis import sweep
+
+    sp = spec(args.days, args.time_limit, args.runs)
+    tmp = Path(tempfile.mkdtemp(prefix="relay-bench-sweep-"))
+    try:
+        print(f"{args.runs} runs of {args.days:g} days (baseline variants), CP-SAT 1 worker, "
+              f"limit {args.time_limit:g} s; {os.cpu_count()} cores", flush=True)
+
+        t0 = time.perf_counter()
+        serial = sweep(sp, out=tmp / "serial", scheduler="serial", progress=False)
+        t_serial = time.perf_counter() - t0
+        print(f"serial (one process):        {t_serial:8.1f} s  ({t_serial / args.runs:.2f} s/run, "
+              f"{int((~serial['ok']).sum())} failed)", flush=True)
+
+        import logging
+
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            client.wait_for_workers(args.workers)
+            t_up = time.perf_counter() - t0
+            # the round trip of an empty task (scheduling + serialisation), median of 50
+            rt = []
+            for _ in range(50):
+                a = time.perf_counter()
+                client.submit(int, 0, pure=False).result()
+                rt.append(time.perf_counter() - a)
+            rt.sort()
+            t1 = time.perf_counter()
+            dist = sweep(sp, out=tmp / "cluster", scheduler=client, progress=False)
+            t_cluster = time.perf_counter() - t1
+        t_total = time.perf_counter() - t0
+
+        work = float(dist["wall_s"].sum())
+        overhead = (t_cluster * args.workers - work) / args.runs
+        print(f"LocalCluster ({args.workers} workers):     {t_cluster:8.1f} s  runs only; "
+              f"{t_total:.1f} s with start-up ({t_up:.1f} s) and the 50 empty tasks")
+        print(f"speed-up serial / cluster:   {t_serial / t_cluster:8.2f} x  (runs only), "
+              f"{t_serial / (t_total):.2f} x (start-up included)")
+        print(f"sum of run times on workers: {work:8.1f} s  (serial in-process sum: "
+              f"{float(serial['wall_s'].sum()):.1f} s)")
+        print(f"cluster overhead per run:    {overhead:8.3f} s  (idle + scheduling + transfer, "
+              f"= (wall x workers - work) / runs)")
+        print(f"empty-task round trip:       {1000 * rt[len(rt) // 2]:8.2f} ms (median of 50)")
+        same = (serial.set_index("run_id")["delivered_mbit"].round(3)
+                .equals(dist.set_index("run_id")["delivered_mbit"].round(3)))
+        print(f"same delivered volumes serial vs cluster: {same}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""``relay nightly``, ``relay history``, ``relay diff``: the unattended planning job and its archive.
+
+Exit status of ``relay nightly``: 0 planned; 2 bad input (nothing archived,
+the current plan stays); 3 planned but degraded; 1 any other failure,
+including "another run holds the lock".  See ``docs/nightly.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "nightly", help="plan the coming days unattended and archive the run",
+        description="Plan from the start of the next planning day, keeping the frozen sessions of the "
+                    "last plan, pick up new inputs from a drop folder, archive the run (SQLite) and point "
+                    "OUT/current at the new plan.  Exit status: 0 planned, 2 bad input (nothing archived), "
+                    "3 planned but degraded, 1 any other failure or another run holding the lock.  Every "
+                    "option may also be set in the config's `nightly:` section (the command line wins).")
+    p.add_argument("config", help="scenario YAML file (may hold a `nightly:` section)")
+    p.add_argument("--archive", default=None, help="SQLite archive file (created on the first run)")
+    p.add_argument("--out", default=None,
+                   help="directory of the plan files: OUT/runs/<id>/ and the OUT/current link "
+                        "(default: ARCHIVE_STEM-out/ beside the archive, e.g. plans-out/ for plans.db)")
+    p.add_argument("--drop", default=None, help="drop folder of new orbit files, bookings and backlogs")
+    p.add_argument("--start", default=None,
+                   help="ISO 8601 UTC start of the plan (default: the next day boundary after now)")
+    p.add_argument("--day-boundary", dest="day_boundary", default=None,
+                   help="UTC time of day at which planning days start, HH:MM (default 00:00)")
+    p.add_argument("--days", type=float, default=None, help="planning horizon in days (default 7)")
+    p.add_argument("--freeze-hours", dest="freeze_hours", type=float, default=None,
+                   help="sessions of the last plan starting within this many hours of the start are "
+                        "kept exactly (default 48)")
+    p.add_argument("--change-penalty-mbit", dest="change_penalty_mbit", type=float, default=None,
+                   help="cost of moving or dropping a session of the last plan beyond the freeze "
+                        "(default: the planner's)")
+    p.add_argument("--max-drop-pct", dest="max_drop_pct", type=float, default=None,
+                   help="exit 3 (degraded) when the delivered volume is down more than this percentage "
+                        "from the last plan (default 10)")
+    p.add_argument("--log", default=None, help="JSON-lines log file (default: OUT/nightly.jsonl)")
+    p.add_argument("--time-limit", dest="time_limit_s", type=float, default=None, help="solver time limit, s")
+    p.add_argument("--workers", type=int, default=None, help="solver workers")
+    p.add_argument("--seed", type=int, default=None, help="solver random seed")
+    p.add_argument("--quiet", action="store_true", help="print only errors")
+    p.set_defaults(func=run_nightly_command)
+
+    h = sub.add_parser("history", help="list the runs of a nightly archive, one line each",
+                       description="List the runs of a nightly archive: id, start, status, exit code, "
+                                   "planning span, sessions, delivered volume, base run; the current plan "
+                                   "is marked.")
+    h.add_argument("--archive", required=True, help="SQLite archive file")
+    h.add_argument("--limit", type=int, default=None, help="show only the last N runs")
+    h.set_defaults(func=run_history)
+
+    d = sub.add_parser("diff", help="what changed between two archived plans",
+                       description="Sessions added, removed and moved (with the shift) and the volume per "
+                                   "asset before and after, between two runs over their common span "
+                                   "(default: the last two planned runs).")
+    d.add_argument("runs", nargs="*", type=int, metavar="RUN", help="RUN_A RUN_B (default: the last two)")
+    d.add_argument("--archive", required=True, help="SQLite archive file")
+    d.add_argument("--out", default=None, help="also write the diff to this file (.json, else CSV)")
+    d.set_defaults(func=run_diff)
+
+
+def run_nightly_command(args) -> int:
+    from ..errors import RelayInputError
+    from ..nightly import resolve_options, run_nightly
+
+    cli = {k: getattr(args, k) for k in ("archive", "out", "drop", "start", "day_boundary", "days",
+                                         "freeze_hours", "change_penalty_mbit", "max_drop_pct", "log",
+                                         "time_limit_s", "workers", "seed", "quiet")}
+    try:
+        opts = resolve_options(args.config, cli)
+    except RelayInputError as exc:
+        print(f"relay nightly: error: {exc}", file=sys.stderr)
+        print("relay nightly: nothing archived; the current plan is unchanged", file=sys.stderr)
+        return 2
+    return run_nightly(opts)
+
+
+def run_history(args) -> int:
+    from ..archive import Archive
+    from ..nightly import history_lines
+
+    with Archive.open_existing(args.archive) as arch:
+        runs = arch.runs()
+        cur = arch.current()
+    if args.limit:
+        runs = runs[-args.limit:]
+    if not runs:
+        print("(no runs yet)")
+        return 0
+    for line in history_lines(runs, cur["id"] if cur else None):
+        print(line)
+    return 0
+
+
+def run_diff(args) -> int:
+    import json
+
+    from ..archive import Archive
+    from ..errors import RelayInputError
+    from ..nightly import diff_runs, diff_table, diff_text
+    from ..outputs.files import write_table, write_text
+
+    if len(args.runs) not in (0, 2):
+        raise RelayInputError(f"got {len(args.runs)} run id(s); give two (RUN_A RUN_B) or none for the last two",
+                              source="command line", where="RUN")
+    with Archive.open_existing(args.archive) as arch:
+        d = diff_runs(arch, *(args.runs or (None, None)))
+    print(diff_text(d))
+    if args.out:
+        if str(args.out).lower().endswith(".json"):
+            write_text(args.out, json.dumps(d, indent=2, sort_keys=True, default=str) + "\n")
+        else:
+            write_table(diff_table(d), args.out)
+    return 0

@@ -1,0 +1,154 @@
+"""``relay plan``, ``relay solve`` and ``relay validate``: the weekly relay plan."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _solver_options(p) -> None:
+    p.add_argument("--solver", choices=["cpsat", "mip"], default=None,
+                   help="cpsat (OR-Tools CP-SAT, default) or mip (the same model through OR-Tools' MIP "
+                        "interface with SCIP); default: the config's planning.solver")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="solver time limit in seconds (default: planning.time_limit_s, 60)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="CP-SAT threads; more than 1 races threads (faster on large instances, "
+                        "not reproducible). Default: planning settings (1 thread, deterministic)")
+    p.add_argument("--seed", type=int, default=None, help="solver random seed (default: planning.seed)")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary table")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "plan", help="plan relay sessions and downlinks that return the most data",
+        description="Compute every pass and downlink window, their volumes, and choose the relay sessions "
+                    "and downlinks that deliver the most priority-weighted data to Earth (OR-Tools CP-SAT), "
+                    "beside a greedy baseline; validate the plan independently and write it to --out: "
+                    "schedule.csv, downlinks.csv, passes.csv, store.csv, summary.json, report.html, "
+                    "problem.json.")
+    p.add_argument("config", help="scenario YAML file")
+    p.add_argument("--start", default=None,
+                   help="ISO 8601 UTC start, e.g. 2026-11-23T00:00:00Z (default: next 00:00 UTC)")
+    p.add_argument("--days", type=float, default=None,
+                   help="horizon in days (default: planning.horizon_days, 7)")
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--fixed", default=None, metavar="CSV",
+                   help="committed sessions (orbiter, asset, start, end[, kind]) kept exactly")
+    p.add_argument("--backlogs", default=None, metavar="CSV",
+                   help="asset backlogs (asset, time, backlog_mbit); the latest row at or before --start wins")
+    p.add_argument("--bookings", default=None, metavar="CSV",
+                   help="station bookings (orbiter, station, start, end) replacing the config's")
+    p.add_argument("--save-problem", default=None, metavar="JSON",
+                   help="also write the solver's instance to this file (re-solve it with relay solve)")
+    _solver_options(p)
+    p.set_defaults(func=run_plan)
+
+    s = sub.add_parser("solve", help="solve a saved problem.json without recomputing geometry",
+                       description="Solve an instance written by relay plan --save-problem (schema: "
+                                   "relay.planning.problem) and write the plan to --out.")
+    s.add_argument("problem", help="problem JSON file")
+    s.add_argument("--out", default="out", help="output folder (default: out)")
+    _solver_options(s)
+    s.set_defaults(func=run_solve)
+
+    v = sub.add_parser("validate", help="re-check a written plan against its problem from scratch",
+                       description="Re-check the plan in DIR (schedule.csv, downlinks.csv) against the "
+                                   "instance it was made for (DIR/problem.json) with the independent "
+                                   "validator. Exit 0 if valid, 1 with the list of violations otherwise.")
+    v.add_argument("dir", help="a plan folder written by relay plan or relay solve")
+    v.set_defaults(func=run_validate)
+
+
+def print_summary(result, out=None) -> None:
+    """The terminal summary: solver status and figures, then per asset and per orbiter."""
+    s = result.summary
+    gap = s.get("gap")
+    lines = [
+        f"plan {s.get('scenario', '')}: {s.get('start', '')} to {s.get('end', '')}",
+        f"  solver {s.get('solver', '')} {s.get('status', '')}: objective {s.get('objective', 0):,.1f}, "
+        f"bound {s.get('bound', 0):,.1f}, gap {100 * (gap or 0):.3f} %, {s.get('solve_time_s', 0):.2f} s",
+        f"  delivered {s.get('delivered_mbit', 0):,.1f} Mbit to Earth (greedy baseline "
+        f"{s.get('greedy_delivered_mbit', 0):,.1f} Mbit, gain {s.get('gain_vs_greedy_pct') or 0:+.2f} %); "
+        f"still aboard at the end {s.get('onboard_end_mbit', 0):,.1f} Mbit",
+    ]
+    lat = s.get("latency_by_asset", {}) or {}
+    dec = s.get("decisional_sols_met", {}) or {}
+    rows = [("asset", "sessions", "delivered Mbit", "mean latency h", "decisional sols")]
+    for a in sorted(s.get("delivered_by_asset", {}) or {}):
+        rows.append((a, str((s.get("sessions_by_asset") or {}).get(a, 0)),
+                     f"{s['delivered_by_asset'][a]:,.1f}",
+                     f"{lat[a]['mean_h']:.1f}" if a in lat else "-", str(dec.get(a, "-"))))
+    rows.append(("orbiter", "", "delivered Mbit", "", ""))
+    for o, v in sorted((s.get("delivered_by_orbiter") or {}).items()):
+        rows.append((o, "", f"{v:,.1f}", "", ""))
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    for r in rows:
+        lines.append("  " + "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))))
+    viol = s.get("violations") or []
+    if viol:
+        lines.append(f"  {len(viol)} requirement(s) not met:")
+        for v in viol:
+            sol = "" if v.get("sol") is None else f" sol {v['sol']}"
+            lines.append(f"    {v.get('asset')}{sol}: {v.get('requirement')}: {v.get('detail')}")
+    else:
+        lines.append("  every requirement met")
+    if s.get("conjunction"):
+        lines.append("  solar conjunction in the horizon: no commanded sessions then")
+    print("\n".join(lines), file=out or sys.stdout)
+
+
+def _written(files, out) -> None:
+    print(f"wrote {', '.join(f.name for f in files)} to {out}/")
+
+
+def run_plan(args) -> int:
+    from ..api import default_start, plan
+    from ..config import load_scenario
+
+    sc = load_scenario(args.config)
+    start = args.start or default_start()
+    days = args.days if args.days is not None else sc.planning.horizon_days
+    result = plan(sc, start, days, fixed_sessions=args.fixed, backlogs=args.backlogs, bookings=args.bookings,
+                  solver=args.solver, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
+                  save_problem=args.save_problem)
+    files = result.write(args.out)
+    if not args.quiet:
+        print_summary(result)
+        _written(files, args.out)
+    return 0
+
+
+def run_solve(args) -> int:
+    from ..api import _settings_for, result_from_plan
+    from ..planning.problem import Problem
+    from ..planning.settings import PlanningSettings
+    from ..planning.solve import solve
+
+    problem = Problem.from_json(args.problem)
+
+    class _Sc:  # the planner settings without a scenario: defaults and the command line
+        planning = PlanningSettings()
+
+    settings = _settings_for(_Sc, args.solver, args.time_limit, args.workers, args.seed)
+    result = result_from_plan(problem, solve(problem, settings))
+    files = result.write(args.out)
+    if not args.quiet:
+        print_summary(result)
+        _written(files, args.out)
+    return 0
+
+
+def run_validate(args) -> int:
+    from ..api import load_plan_dir
+    from ..planning.validate import validate
+
+    problem, plan = load_plan_dir(args.dir)
+    problems = validate(problem, plan)
+    if problems:
+        print(f"{args.dir}: {len(problems)} violation(s):")
+        for v in problems:
+            print(f"  {v}")
+        return 1
+    print(f"{args.dir}: valid ({len(plan.sessions)} sessions, {len({d.chunk_id for d in plan.downlinks})} "
+          f"downlinks, {sum(d.volume_mbit for d in plan.downlinks):,.1f} Mbit delivered)")
+    return 0

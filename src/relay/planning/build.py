@@ -1,0 +1,316 @@
+"""Build the planning :class:`~relay.planning.problem.Problem` from a scenario.
+
+This is the "Problem" stage of the pipeline: it takes the geometry (passes,
+station tracks, Earth-Mars geometry), the link model (sub-window volumes,
+downlink capacities) and the scenario's operating settings, and turns local
+solar times into absolute intervals.  Everything the solvers see is in the
+returned Problem; nothing here solves anything.
+
+Rules stated here once:
+
+* Session options are the whole pass plus split options where two assets see
+  one orbiter at once (:func:`relay.planning.options.session_options`).
+* ``min_session_s`` is the smallest and ``turnaround_s`` the largest of the
+  assets' settings (the Problem has one of each).
+* Forward-link requirements: every local sol of the asset, the LMST window of
+  the requirement, at least ``sessions_per_sol`` sessions of at least
+  ``min_duration_s`` (or the link model's command-session minimum, whichever is
+  longer).  During solar conjunction there is no commanding: requirements of
+  sols whose window falls in a conjunction interval are not made, and the plan
+  says so (``conjunction``).
+* Decisional data: each sol's LMST window; the deadline is the first time at
+  ``deadline_utc_hour`` (UTC) or ``deadline_lmst_hour`` (the asset's LMST)
+  after the window ends.
+* Fixed sessions (committed, from a CSV or a DataFrame ``orbiter, asset,
+  start, end[, kind]``) become fixed options of the pass that overlaps them most,
+  kept exactly as committed (they are already uplinked) even where an updated
+  orbit moved the window a little; their volume is what the part inside the
+  predicted window carries, and the plan notes the overhang.  A fixed session
+  that overlaps no pass of its pair is an input error naming its row.
+* Previous sessions (an earlier plan's schedule) earn ``change_penalty_mbit``
+  x ``delivered_per_mbit`` points when held again unchanged, so dropping or
+  moving one costs that much; one that no option reproduces becomes an option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import RelayInputError
+from ..timescales import SOL_S, lmst_hours, parse_utc, tdb_s_to_datetime, utc_to_tdb_s
+from .options import chunk_downlinks, session_options
+from .problem import (Asset, DecisionalRequirement, ForwardRequirement, Orbiter, PassWindow, Problem,
+                      SessionOption, generation_steps, lmst_intervals, objective_from_settings, sol_spans)
+
+
+@dataclass
+class Inputs:
+    """The stage outputs a Problem is built from (kept for the plan's report and tables)."""
+
+    passes: pd.DataFrame          # geometry + volume columns (relay.links.pass_volumes)
+    volume_table: Any             # relay.links.VolumeTable (pass_id, t0, t1) -> Mbit
+    downlinks: pd.DataFrame       # relay.links.track_capacities downlinks
+    earth_mars: pd.DataFrame      # relay.geometry.earth_mars
+
+
+def _pass_id(pid) -> str:
+    return f"P{int(pid):05d}"
+
+
+def conjunction_intervals(earth_mars: pd.DataFrame) -> tuple[tuple[float, float], ...]:
+    """Contiguous intervals in which the conjunction flag is set (grid resolution)."""
+    if earth_mars is None or not len(earth_mars):
+        return ()
+    flag = earth_mars["conjunction"].to_numpy(dtype=bool)
+    t = earth_mars["tdb_s"].to_numpy(dtype=float)
+    out = []
+    k = 0
+    while k < flag.size:
+        if flag[k]:
+            j = k
+            while j + 1 < flag.size and flag[j + 1]:
+                j += 1
+            out.append((float(t[k]), float(t[min(j + 1, t.size - 1)])))
+            k = j + 1
+        else:
+            k += 1
+    return tuple(out)
+
+
+def _inside(intervals, s, e) -> bool:
+    return any(a <= s and e <= b for a, b in intervals)
+
+
+def _overlaps(intervals, s, e) -> bool:
+    return any(a < e and s < b for a, b in intervals)
+
+
+def read_csv_table(src, columns: tuple[str, ...], expected: str, what: str) -> tuple[pd.DataFrame, str]:
+    """A CSV file (all cells as text) or a DataFrame copy, with the required ``columns``;
+    returns ``(table, name for messages)``.  A missing file, an unreadable CSV or a missing
+    column is an input error naming the file."""
+    name = str(src) if not isinstance(src, pd.DataFrame) else what
+    if isinstance(src, pd.DataFrame):
+        df = src.copy()
+    else:
+        try:
+            df = pd.read_csv(src, dtype=str, keep_default_na=False)
+        except FileNotFoundError:
+            raise RelayInputError("the file does not exist", source=name) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise RelayInputError(f"is not a readable CSV: {exc}", source=name) from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise RelayInputError(f"missing column(s) {', '.join(missing)}; expected {expected}", source=name)
+    return df, name
+
+
+def _host(windows, orbiter, asset, s, e):
+    """The pass of (orbiter, asset) that overlaps [s, e) the most, or None."""
+    best, most = None, 0.0
+    for w in windows:
+        if w.orbiter == orbiter and w.asset == asset:
+            ov = min(e, w.set_tdb_s) - max(s, w.rise_tdb_s)
+            if ov > most:
+                best, most = w, ov
+    return best
+
+
+def read_sessions_table(src, what: str = "fixed sessions") -> pd.DataFrame:
+    """A sessions CSV/DataFrame (``orbiter, asset, start, end[, kind]``) with TDB seconds added."""
+    if src is None:
+        return pd.DataFrame(columns=["orbiter", "asset", "start", "end", "kind", "start_tdb_s", "end_tdb_s"])
+    df, name = read_csv_table(src, ("orbiter", "asset", "start", "end"), "orbiter, asset, start, end[, kind]",
+                              what)
+    if "kind" not in df.columns:
+        df["kind"] = "return"
+    s_tdb, e_tdb = [], []
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        where = f"line {i}" if not isinstance(src, pd.DataFrame) else f"row {i - 2}"
+        s = utc_to_tdb_s(parse_utc(row.start, source=name, where=f"{where}, start"))
+        e = utc_to_tdb_s(parse_utc(row.end, source=name, where=f"{where}, end"))
+        if e <= s:
+            raise RelayInputError(f"end {row.end} is not after start {row.start}", source=name, where=where)
+        if str(row.kind) not in ("return", "forward"):
+            raise RelayInputError(f"kind {row.kind!r} is not 'return' or 'forward'", source=name, where=where)
+        s_tdb.append(s)
+        e_tdb.append(e)
+    df["start_tdb_s"] = np.array(s_tdb, dtype=float)
+    df["end_tdb_s"] = np.array(e_tdb, dtype=float)
+    return df
+
+
+def _deadline(window_end: float, asset_lon: float, dd) -> float:
+    if dd.deadline_utc_hour is not None:
+        end_utc = tdb_s_to_datetime(window_end)
+        midnight = end_utc.replace(hour=0, minute=0, second=0, microsecond=0)
+        t = midnight + timedelta(hours=dd.deadline_utc_hour)
+        while t <= end_utc:
+            t += timedelta(days=1)
+        return float(utc_to_tdb_s(t))
+    lm = float(lmst_hours(window_end, asset_lon))
+    dh = (dd.deadline_lmst_hour - lm) % 24.0 or 24.0
+    return float(window_end + dh / 24.0 * SOL_S)
+
+
+def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs, *,
+                  fixed_sessions: pd.DataFrame | None = None,
+                  backlogs: dict[str, float] | None = None,
+                  previous_sessions: pd.DataFrame | None = None,
+                  change_penalty_mbit: float = 0.0) -> Problem:
+    """The Problem of one planning horizon (see the module docstring for the rules)."""
+    ps = scenario.planning
+    passes = inputs.passes
+    conj = conjunction_intervals(inputs.earth_mars)
+    ops = {a.name: a.operations for a in scenario.assets}
+    min_session_s = min(o.min_session_s for o in ops.values())
+    turnaround_s = max(o.turnaround_s for o in ops.values())
+    windows = [PassWindow(_pass_id(r.pass_id), r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
+               for r in passes.itertuples(index=False)]
+    by_pid = {_pass_id(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
+    table = inputs.volume_table
+
+    def volume(pid: str, t0: float, t1: float) -> float:
+        return float(np.asarray(table.volume_mbit(by_pid[pid], t0, t1)).reshape(-1)[0])
+
+    max_el = dict(zip((_pass_id(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
+    forward_assets = {a.name for a in scenario.assets if a.operations.forward_link is not None}
+    options = session_options(windows, volume, min_session_s=min_session_s, turnaround_s=turnaround_s,
+                              elevation_score={k: v / 90.0 for k, v in max_el.items()},
+                              forward_assets=forward_assets, split=ps.split_passes)
+    if conj:
+        # no commanded (forward) sessions during solar conjunction
+        options = [o for o in options if not (o.kind == "forward" and _overlaps(conj, o.start_tdb_s, o.end_tdb_s))]
+    # committed sessions: fixed options of the pass that holds them
+    fixed = fixed_sessions
+    if fixed is not None and not (isinstance(fixed, pd.DataFrame) and "start_tdb_s" in fixed.columns):
+        fixed = read_sessions_table(fixed)
+    fixed_passes = set()
+    if fixed is not None and len(fixed):
+        keep = []
+        for i, r in enumerate(fixed.itertuples(index=False)):
+            s, e = float(r.start_tdb_s), float(r.end_tdb_s)
+            if e <= start_tdb_s or s >= end_tdb_s:
+                continue  # outside this horizon
+            w = _host(windows, r.orbiter, r.asset, s, e)
+            if w is None:
+                raise RelayInputError(
+                    f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} overlaps no "
+                    "visibility window of that pair over this horizon (check the orbit inputs or the row)",
+                    source="fixed sessions", where=f"row {i + 1}")
+            # kept exactly as committed (it is already uplinked); its volume is what the part
+            # inside the predicted window carries
+            s, e = max(s, start_tdb_s), min(e, end_tdb_s)
+            vs, ve = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
+            options = [o for o in options if o.pass_id != w.pass_id]
+            fixed_passes.add(w.pass_id)
+            keep.append(SessionOption(option_id=f"{w.pass_id}#fixed", pass_id=w.pass_id, orbiter=w.orbiter,
+                                      asset=w.asset, start_tdb_s=s, end_tdb_s=e,
+                                      capacity_mbit=volume(w.pass_id, vs, ve) if ve > vs else 0.0,
+                                      kind=str(r.kind), elevation_score=max_el[w.pass_id] / 90.0, fixed=True))
+        options = options + keep
+    # a previous plan: holding one of its sessions again earns the change penalty (so dropping or
+    # moving it costs that much); a session no option reproduces becomes an option of its own
+    if previous_sessions is not None and len(previous_sessions) and change_penalty_mbit > 0:
+        prev = previous_sessions
+        if "start_tdb_s" not in prev.columns:
+            prev = read_sessions_table(prev, "previous sessions")
+        points = float(change_penalty_mbit) * float(ps.weights.delivered_per_mbit)
+        by_id = {o.option_id: k for k, o in enumerate(options)}
+        for r in prev.itertuples(index=False):
+            s, e = float(r.start_tdb_s), float(r.end_tdb_s)
+            if s < start_tdb_s or e > end_tdb_s:
+                continue
+            w = _host(windows, r.orbiter, r.asset, s, e)
+            if w is None or w.pass_id in fixed_passes:
+                continue
+            kind = str(getattr(r, "kind", "return") or "return")
+            s, e = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
+            match = [k for k, o in enumerate(options) if o.pass_id == w.pass_id and o.kind == kind
+                     and abs(o.start_tdb_s - s) < 1e-3 and abs(o.end_tdb_s - e) < 1e-3]
+            if match:
+                k = match[0]
+                options[k] = replace(options[k], keep_points=points)
+            elif e - s >= min_session_s:
+                oid = f"{w.pass_id}#prev"
+                if oid in by_id:
+                    continue
+                by_id[oid] = len(options)
+                options.append(SessionOption(option_id=oid, pass_id=w.pass_id, orbiter=w.orbiter, asset=w.asset,
+                                             start_tdb_s=s, end_tdb_s=e, capacity_mbit=volume(w.pass_id, s, e),
+                                             kind=kind, elevation_score=max_el[w.pass_id] / 90.0,
+                                             keep_points=points))
+    options = sorted(options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
+    assets = []
+    fwd, dec = [], []
+    for a in scenario.assets:
+        lon = a.longitude_deg
+        o = a.operations
+        wake = None
+        if o.wake_windows_lmst:
+            ivs = sorted((s, e) for w in o.wake_windows_lmst
+                         for _, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, w[0], w[1]))
+            wake = tuple((float(s), float(e)) for s, e in ivs)
+        backlog = a.data.backlog_mbit if not backlogs or a.name not in backlogs else float(backlogs[a.name])
+        assets.append(Asset(
+            name=a.name, priority_weight=a.data.priority_weight, backlog_mbit=backlog,
+            generation=generation_steps(start_tdb_s, end_tdb_s, a.data.generation_mbit_per_sol,
+                                        a.data.generation_step_h * 3600.0),
+            sols=sol_spans(start_tdb_s, end_tdb_s, lon),
+            max_sessions_per_sol=o.max_sessions_per_sol,
+            energy_wh_per_min=o.energy_wh_per_uhf_min, energy_wh_per_sol=o.energy_wh_per_sol,
+            wake_windows=wake))
+        if o.forward_link is not None and o.forward_link.sessions_per_sol > 0:
+            fl = o.forward_link
+            cmd_min = passes.loc[passes["asset"] == a.name, "forward_min_duration_s"]
+            min_dur = max(fl.min_duration_s, float(cmd_min.max()) if len(cmd_min) else 0.0)
+            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *fl.lmst_window):
+                if _overlaps(conj, s, e):
+                    continue
+                fwd.append(ForwardRequirement(a.name, int(sol), float(s), float(e), float(min_dur),
+                                              int(fl.sessions_per_sol)))
+        if o.decisional is not None:
+            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *o.decisional.lmst_window):
+                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e),
+                                                 _deadline(e, lon, o.decisional)))
+    orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
+                             o.storage.initial_fill_weight) for o in scenario.orbiters)
+    dl = inputs.downlinks
+    wins = [(f"D{int(r.downlink_id):05d}", r.orbiter, r.station, float(r.start_tdb_s), float(r.end_tdb_s),
+             float(r.volume_mbit)) for r in dl.itertuples(index=False) if float(r.volume_mbit) > 0]
+    chunks = chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
+    return Problem(
+        start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=tuple(assets),
+        passes=tuple(windows), options=tuple(options), downlinks=tuple(chunks),
+        forward_requirements=tuple(fwd), decisional_requirements=tuple(dec), conjunction=conj,
+        min_session_s=float(min_session_s), turnaround_s=float(turnaround_s),
+        volume_unit_mbit=float(ps.volume_unit_mbit), objective=objective_from_settings(ps.weights),
+        name=scenario.name)
+
+
+def read_backlogs(src, start_tdb_s: float) -> dict[str, float]:
+    """Asset backlogs from a CSV/DataFrame ``asset, time, backlog_mbit``: the latest row at or
+    before the horizon start wins for each asset.  Every row is checked; a bad one is an input
+    error naming the file and line."""
+    if src is None:
+        return {}
+    df, name = read_csv_table(src, ("asset", "time", "backlog_mbit"), "asset, time, backlog_mbit", "backlogs")
+    df = df.astype(str)
+    best: dict[str, tuple[float, float]] = {}
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        t = utc_to_tdb_s(parse_utc(row.time, source=name, where=f"line {i}, time"))
+        try:
+            v = float(row.backlog_mbit)
+        except ValueError:
+            v = float("nan")
+        if not np.isfinite(v) or v < 0:
+            raise RelayInputError(f"backlog_mbit {row.backlog_mbit!r} is not a non-negative number",
+                                  source=name, where=f"line {i}")
+        if t <= start_tdb_s and (row.asset not in best or t >= best[row.asset][0]):
+            best[row.asset] = (t, v)
+    return {k: v for k, (_, v) in best.items()}

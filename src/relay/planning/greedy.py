@@ -1,0 +1,222 @@
+"""A strong greedy baseline: best value first, every constraint respected.
+
+1. Fixed sessions are taken first.
+2. Forward-link requirements: for each, the most valuable eligible forward
+   options are taken until the count is met (where the constraints allow).
+3. All other options in decreasing order of value (priority weight x capacity,
+   then elevation, then earlier start): an option is taken when none of its
+   exclusive groups (pass, orbiter and asset cliques) holds a taken option and
+   the per-sol caps and energy allow it; its volume is the largest that keeps
+   the asset's data availability and the orbiter store feasible, found by
+   bisection on a simulation in which every downlink chunk sends as much as is
+   aboard at its start, highest priority first.
+
+The result is a value vector of the same :class:`~.formulation.Formulation`
+as the exact solvers (so it can hint CP-SAT and its objective compares exactly).
+"""
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections import defaultdict
+
+from .formulation import ONBOARD, POINT_SCALE, Formulation, build, to_plan
+from .plan import Plan
+from .problem import Problem
+
+
+class _State:
+    def __init__(self, F: Formulation):
+        self.F = F
+        self.vol = [0] * len(F.options)  # units, per option (0 if not taken)
+        self.taken = [False] * len(F.options)
+        self.chunks_by_orb: dict[str, list[int]] = defaultdict(list)
+        for ci, c in enumerate(F.chunks):
+            self.chunks_by_orb[c.orbiter].append(ci)
+        self.opts_by_orb: dict[str, list[int]] = defaultdict(list)
+        self.opts_by_asset: dict[str, list[int]] = defaultdict(list)
+        for i, x in enumerate(F.options):
+            self.opts_by_orb[x.orbiter].append(i)
+            self.opts_by_asset[x.asset].append(i)
+        self.down: dict[str, dict[tuple[int, str], int]] = {}
+        self.group_of: dict[int, list[int]] = defaultdict(list)  # b var -> AtMostOne groups
+        for g, members in enumerate(F.at_most_one):
+            for var in members:
+                self.group_of[var].append(g)
+        self.group_used = [False] * len(F.at_most_one)
+        self.sol_of: dict[int, list[int]] = defaultdict(list)
+        self.sol_count = [0] * len(F.sol_groups)
+        for k, (_, _, bvars, _) in enumerate(F.sol_groups):
+            for var in bvars:
+                self.sol_of[var].append(k)
+        self.energy_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.energy_used = [0] * len(F.energy_groups)
+        for k, (_, _, bvars, coefs, _) in enumerate(F.energy_groups):
+            for var, c in zip(bvars, coefs):
+                self.energy_of[var].append((k, c))
+
+    # -- feasibility of holding option i ----------------------------------------
+    def can_take(self, i: int) -> bool:
+        F, bvar = self.F, self.F.b[i]
+        if self.taken[i] or any(self.group_used[g] for g in self.group_of[bvar]):
+            return False
+        if any(self.sol_count[k] + 1 > F.sol_groups[k][3] for k in self.sol_of[bvar]):
+            return False
+        return all(self.energy_used[k] + c <= F.energy_groups[k][4] for k, c in self.energy_of[bvar])
+
+    def take(self, i: int, volume_u: int) -> None:
+        bvar = self.F.b[i]
+        self.taken[i] = True
+        self.vol[i] = volume_u
+        for g in self.group_of[bvar]:
+            self.group_used[g] = True
+        for k in self.sol_of[bvar]:
+            self.sol_count[k] += 1
+        for k, c in self.energy_of[bvar]:
+            self.energy_used[k] += c
+        self.down[self.F.options[i].orbiter] = self.simulate(self.F.options[i].orbiter)[1]
+
+    # -- volumes -----------------------------------------------------------------
+    def data_slack(self, i: int) -> int:
+        """Largest extra volume option i may carry without exceeding its asset's available data."""
+        F = self.F
+        x = F.options[i]
+        times, avail = F.avail_u[x.asset]
+        members = [j for j in self.opts_by_asset[x.asset] if self.taken[j]]
+        slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - sum(
+            self.vol[j] for j in members if F.options[j].end_tdb_s <= x.end_tdb_s + 1e-9)
+        for j in members:  # every later check point must still hold
+            e = F.options[j].end_tdb_s
+            if e > x.end_tdb_s:
+                used = sum(self.vol[k] for k in members if F.options[k].end_tdb_s <= e + 1e-9)
+                slack = min(slack, avail[bisect_right(times, e + 1e-9)] - used)
+        return max(slack, 0)
+
+    def simulate(self, orbiter: str, extra: tuple[int, int] | None = None):
+        """ASAP downlinks of one orbiter; returns (feasible, {(chunk, flow): units})."""
+        F = self.F
+        flows = F.flows.get(orbiter, [])
+        arrivals = [(F.options[j].end_tdb_s, F.options[j].asset, self.vol[j])
+                    for j in self.opts_by_orb[orbiter] if self.taken[j] and self.vol[j] > 0]
+        if extra is not None and extra[1] > 0:
+            j, u = extra
+            arrivals.append((F.options[j].end_tdb_s, F.options[j].asset, u))
+        arrivals.sort()
+        aboard = {f: 0 for f in flows}
+        if ONBOARD in aboard:
+            aboard[ONBOARD] = F.onboard_u[orbiter]
+        fill = F.init_u[orbiter]
+        cap = F.store_cap_u[orbiter]
+        order = sorted(flows, key=lambda f: (-F.flow_weight[(orbiter, f)], f))
+        sent: dict[tuple[int, str], int] = {}
+        pending_out: list[tuple[float, int]] = []  # (chunk end, units) not yet removed from the fill
+        k = 0
+        for ci in self.chunks_by_orb.get(orbiter, []):
+            c = F.chunks[ci]
+            # arrivals up to the chunk start, with the capacity check before each drain that precedes them
+            while k < len(arrivals) and arrivals[k][0] <= c.start_tdb_s + 1e-9:
+                t, f, u = arrivals[k]
+                pending_out.sort()
+                while pending_out and pending_out[0][0] < t - 1e-9:
+                    fill -= pending_out.pop(0)[1]
+                fill += u
+                aboard[f] += u
+                if fill > cap:
+                    return False, sent
+                k += 1
+            room = F.chunk_cap_u[ci]
+            total = 0
+            for f in order:
+                u = min(room, aboard[f])
+                if u > 0:
+                    sent[(ci, f)] = u
+                    aboard[f] -= u
+                    room -= u
+                    total += u
+            if total:
+                pending_out.append((c.end_tdb_s, total))
+        while k < len(arrivals):
+            t, f, u = arrivals[k]
+            pending_out.sort()
+            while pending_out and pending_out[0][0] < t - 1e-9:
+                fill -= pending_out.pop(0)[1]
+            fill += u
+            if fill > cap:
+                return False, sent
+            k += 1
+        return True, sent
+
+    def best_volume(self, i: int) -> int:
+        hi = min(self.F.cap_u[i], self.data_slack(i))
+        if hi <= 0:
+            return 0
+        orb = self.F.options[i].orbiter
+        if self.simulate(orb, (i, hi))[0]:
+            return hi
+        lo = 0  # feasible
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.simulate(orb, (i, mid))[0]:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+
+def greedy_values(F: Formulation) -> list[int]:
+    """A feasible value vector of ``F`` by the greedy rule (see the module docstring)."""
+    st = _State(F)
+    P = F.problem
+    weight = {a.name: a.priority_weight for a in P.assets}
+
+    def key(i):
+        x = F.options[i]
+        # value in points: the volume, plus what holding it keeps of a previous plan
+        value = weight[x.asset] * F.cap_u[i] * F.unit * P.objective.delivered_per_mbit + x.keep_points
+        return (-value, -x.elevation_score, x.start_tdb_s, x.option_id)
+
+    for i in sorted((i for i, x in enumerate(F.options) if x.fixed), key=key):
+        st.take(i, st.best_volume(i))  # fixed: the exclusivity was decided by whoever fixed it
+    for r in sorted(F.fwd_members):
+        need = P.forward_requirements[r].count - sum(st.taken[i] for i in F.fwd_members[r])
+        for i in sorted(F.fwd_members[r], key=key):
+            if need <= 0:
+                break
+            if st.can_take(i):
+                st.take(i, st.best_volume(i))
+                need -= 1
+    for i in sorted(range(len(F.options)), key=key):
+        if st.can_take(i):
+            u = st.best_volume(i)
+            if u > 0:
+                st.take(i, u)
+
+    vals = [0] * F.num_vars
+    for i in range(len(F.options)):
+        vals[F.b[i]] = int(st.taken[i])
+        vals[F.v[i]] = st.vol[i]
+    for orb in F.flows:
+        for (ci, f), u in st.simulate(orb)[1].items():
+            vals[F.d[(ci, f)]] = u
+    for r, svar in F.short.items():
+        vals[svar] = max(0, P.forward_requirements[r].count - sum(st.taken[i] for i in F.fwd_members[r]))
+    # decisional: y[r, x] = 1 where the enforced conditions hold
+    enforced_by_lit: dict[int, list] = defaultdict(list)
+    for e in F.enforced:
+        enforced_by_lit[e.lit].append(e)
+    for (r, i), yvar in sorted(F.y.items()):
+        if vals[F.b[i]] and all(sum(c * vals[k] for k, c in zip(e.idx, e.coef)) >= e.lb
+                                for e in enforced_by_lit[yvar]):
+            vals[yvar] = 1
+            vals[F.met[r]] = 1
+    return vals
+
+
+def solve(problem: Problem, settings=None, *, formulation: Formulation | None = None) -> Plan:
+    """The greedy plan of ``problem`` (``settings`` is accepted for symmetry and unused)."""
+    t0 = time.perf_counter()
+    F = formulation or build(problem)
+    vals = greedy_values(F)
+    obj = F.objective_value(vals)
+    return to_plan(F, vals, {"solver": "greedy", "status": "FEASIBLE", "objective": obj / POINT_SCALE,
+                             "bound": None, "gap": None, "solve_time_s": round(time.perf_counter() - t0, 3)})

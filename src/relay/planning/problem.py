@@ -1,0 +1,424 @@
+"""The planning instance: plain frozen dataclasses, saved and loaded as JSON.
+
+A :class:`Problem` is everything the solvers need and nothing more: it is built
+from geometry and link volumes by a builder (``relay plan``), can be written
+with :meth:`Problem.to_json` (``--save-problem``) and re-solved later from
+:meth:`Problem.from_json` (``relay solve``) without recomputing geometry.
+
+Conventions
+-----------
+* Times are TDB seconds past J2000 (floats, ``*_tdb_s``), like the rest of
+  relay's numerics; intervals are half-open ``[start, end)``.
+* Volumes are Mbit (``*_mbit``), durations seconds (``*_s``).
+* A sol is an asset's local sol (midnight to midnight LMST); a session belongs
+  to the sol in which it starts.
+
+JSON schema (``"schema": "relay.problem", "version": 1``)
+----------------------------------------------------------
+Top-level keys (all required unless marked optional)::
+
+    schema, version             "relay.problem", 1
+    start_tdb_s, end_tdb_s      horizon
+    min_session_s, turnaround_s session length floor; gap between two sessions of one radio
+    volume_unit_mbit            integer unit of the model (0.1)
+    objective                   Objective: weights (see relay.planning.settings)
+    orbiters[]                  name, capacity_mbit, initial_fill_mbit, initial_fill_weight
+    assets[]                    name, priority_weight, backlog_mbit,
+                                generation [[tdb_s, mbit], ...]  data that becomes available at tdb_s,
+                                sols [[sol, start_tdb_s, end_tdb_s], ...] local sols over the horizon,
+                                max_sessions_per_sol (null), energy_wh_per_min (null),
+                                energy_wh_per_sol (null), wake_windows [[s, e], ...] (null: always)
+    passes[]                    pass_id, orbiter, asset, rise_tdb_s, set_tdb_s
+    options[]                   option_id, pass_id, orbiter, asset, start_tdb_s, end_tdb_s,
+                                capacity_mbit, kind ("return"|"forward"), elevation_score (0-1),
+                                fixed (bool: a committed session, kept exactly),
+                                keep_points (optional, 0: points for holding this option because it
+                                keeps a session of a previous plan; the change penalty)
+    downlinks[]                 chunk_id, window_id, orbiter, station, start_tdb_s, end_tdb_s,
+                                capacity_mbit
+    forward_requirements[]      asset, sol, start_tdb_s, end_tdb_s, min_duration_s, count
+    decisional_requirements[]   asset, sol, start_tdb_s, end_tdb_s, deadline_tdb_s
+    conjunction [[s, e], ...]   solar conjunction: no forward (commanding) sessions
+    name (optional)             a label
+
+Options of one pass are mutually exclusive (one contiguous session per pass).
+A "forward" option is a bidirectional session that also carries commands; its
+``capacity_mbit`` is the return volume it can carry.
+
+Event semantics (stated once, used by every solver and by the validator):
+data relayed in a session enters the orbiter store at the session's end; a
+downlink chunk sends only data that was aboard at its start, and its volume
+leaves the store at the chunk's end (so the capacity check is conservative).
+Data generated at an asset is available to sessions ending at or after its
+generation time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+from ..errors import RelayInputError
+
+SCHEMA = "relay.problem"
+VERSION = 1
+
+Interval = tuple[float, float]
+_FORBID = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Objective weights in points (see :mod:`relay.planning.settings`)."""
+
+    __pydantic_config__ = _FORBID
+    delivered_per_mbit: float = 1000.0
+    end_store_discount: float = 0.5
+    decisional_per_sol: float = 100.0
+    latency_per_mbit_day: float = 1.0
+    elevation_per_session: float = 1.0
+    forward_shortfall_penalty: float = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class Orbiter:
+    __pydantic_config__ = _FORBID
+    name: str
+    capacity_mbit: float
+    initial_fill_mbit: float = 0.0
+    initial_fill_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Asset:
+    __pydantic_config__ = _FORBID
+    name: str
+    priority_weight: float = 1.0
+    backlog_mbit: float = 0.0
+    generation: tuple[tuple[float, float], ...] = ()
+    sols: tuple[tuple[int, float, float], ...] = ()
+    max_sessions_per_sol: int | None = None
+    energy_wh_per_min: float | None = None
+    energy_wh_per_sol: float | None = None
+    wake_windows: tuple[Interval, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PassWindow:
+    """A visibility window of ``asset`` from ``orbiter`` (rise to set)."""
+
+    __pydantic_config__ = _FORBID
+    pass_id: str
+    orbiter: str
+    asset: str
+    rise_tdb_s: float
+    set_tdb_s: float
+
+
+@dataclass(frozen=True)
+class SessionOption:
+    """A candidate session: one contiguous interval inside a pass, with its volume capacity."""
+
+    __pydantic_config__ = _FORBID
+    option_id: str
+    pass_id: str
+    orbiter: str
+    asset: str
+    start_tdb_s: float
+    end_tdb_s: float
+    capacity_mbit: float
+    kind: Literal["return", "forward"] = "return"
+    elevation_score: float = 0.0
+    fixed: bool = False
+    keep_points: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_tdb_s - self.start_tdb_s
+
+
+@dataclass(frozen=True)
+class DownlinkChunk:
+    """A piece of a downlink (X-band) window of ``orbiter`` to ``station``."""
+
+    __pydantic_config__ = _FORBID
+    chunk_id: str
+    window_id: str
+    orbiter: str
+    station: str
+    start_tdb_s: float
+    end_tdb_s: float
+    capacity_mbit: float
+
+
+@dataclass(frozen=True)
+class ForwardRequirement:
+    """At least ``count`` forward sessions of ``asset`` lying in [start, end) and lasting at
+    least ``min_duration_s`` (soft: each missing session costs a penalty)."""
+
+    __pydantic_config__ = _FORBID
+    asset: str
+    sol: int
+    start_tdb_s: float
+    end_tdb_s: float
+    min_duration_s: float
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class DecisionalRequirement:
+    """The data of a return session of ``asset`` lying in [start, end) should reach Earth by
+    ``deadline_tdb_s`` (soft: the sols that make it are counted and maximised)."""
+
+    __pydantic_config__ = _FORBID
+    asset: str
+    sol: int
+    start_tdb_s: float
+    end_tdb_s: float
+    deadline_tdb_s: float
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A planning instance (see the module docstring for the schema and the semantics)."""
+
+    __pydantic_config__ = _FORBID
+    start_tdb_s: float
+    end_tdb_s: float
+    orbiters: tuple[Orbiter, ...]
+    assets: tuple[Asset, ...]
+    passes: tuple[PassWindow, ...] = ()
+    options: tuple[SessionOption, ...] = ()
+    downlinks: tuple[DownlinkChunk, ...] = ()
+    forward_requirements: tuple[ForwardRequirement, ...] = ()
+    decisional_requirements: tuple[DecisionalRequirement, ...] = ()
+    conjunction: tuple[Interval, ...] = ()
+    min_session_s: float = 120.0
+    turnaround_s: float = 60.0
+    volume_unit_mbit: float = 0.1
+    objective: Objective = field(default_factory=Objective)
+    name: str = "problem"
+    schema: str = SCHEMA
+    version: int = VERSION
+
+    # -- lookups --------------------------------------------------------------
+    def orbiter(self, name: str) -> Orbiter:
+        return next(o for o in self.orbiters if o.name == name)
+
+    def asset(self, name: str) -> Asset:
+        return next(a for a in self.assets if a.name == name)
+
+    def option(self, option_id: str) -> SessionOption:
+        return next(x for x in self.options if x.option_id == option_id)
+
+    # -- JSON -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the problem as JSON (atomically: a temp file, then rename)."""
+        from ..outputs.files import write_text
+
+        p = Path(path)
+        write_text(p, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+        return p
+
+    @classmethod
+    def from_dict(cls, data, source: str = "problem") -> "Problem":
+        """Validate a dict (as read from JSON); errors name the key path."""
+        if not isinstance(data, dict):
+            raise RelayInputError("expected a JSON object at the top level", source=source)
+        if data.get("schema", SCHEMA) != SCHEMA:
+            raise RelayInputError(f"got schema {data.get('schema')!r}, expected {SCHEMA!r}",
+                                  source=source, where="schema")
+        if data.get("version", VERSION) != VERSION:
+            raise RelayInputError(f"got version {data.get('version')!r}; this relay reads version "
+                                  f"{VERSION}", source=source, where="version")
+        try:
+            problem = _ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise RelayInputError(f"{err['msg']} (got {_short(err.get('input'))})",
+                                  source=source, where=_loc(err["loc"])) from None
+        problem.check(source)
+        return problem
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Problem":
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RelayInputError(f"cannot read the problem file ({exc.strerror})", source=str(p)) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RelayInputError(f"not valid JSON: {exc.msg}", source=str(p),
+                                  where=f"line {exc.lineno} column {exc.colno}") from None
+        return cls.from_dict(data, source=str(p))
+
+    # -- semantic checks -----------------------------------------------------
+    def check(self, source: str = "problem") -> None:
+        """Cross-references and ranges; raises RelayInputError naming the key."""
+
+        def bad(where, msg):
+            raise RelayInputError(msg, source=source, where=where)
+
+        for key in ("start_tdb_s", "end_tdb_s", "min_session_s", "turnaround_s", "volume_unit_mbit"):
+            if not math.isfinite(getattr(self, key)):
+                bad(key, "must be a finite number")
+        if not self.end_tdb_s > self.start_tdb_s:
+            bad("end_tdb_s", f"end {self.end_tdb_s} is not after start {self.start_tdb_s}")
+        if self.volume_unit_mbit <= 0:
+            bad("volume_unit_mbit", "must be positive")
+        orbiters = _unique(self.orbiters, "name", "orbiters", bad)
+        assets = _unique(self.assets, "name", "assets", bad)
+        passes = _unique(self.passes, "pass_id", "passes", bad)
+        _unique(self.options, "option_id", "options", bad)
+        _unique(self.downlinks, "chunk_id", "downlinks", bad)
+        for i, o in enumerate(self.orbiters):
+            if not (o.capacity_mbit >= 0 and 0 <= o.initial_fill_mbit <= o.capacity_mbit):
+                bad(f"orbiters[{i}]", f"needs 0 <= initial_fill_mbit <= capacity_mbit, got "
+                                      f"{o.initial_fill_mbit} and {o.capacity_mbit}")
+        for i, a in enumerate(self.assets):
+            if a.backlog_mbit < 0 or a.priority_weight < 0:
+                bad(f"assets[{i}]", "backlog_mbit and priority_weight must be >= 0")
+            for j, (_, v) in enumerate(a.generation):
+                if v < 0:
+                    bad(f"assets[{i}].generation[{j}]", f"negative volume {v}")
+            for j, w in enumerate(a.wake_windows or ()):
+                if not w[1] > w[0]:
+                    bad(f"assets[{i}].wake_windows[{j}]", "end is not after start")
+        for i, p in enumerate(self.passes):
+            if p.orbiter not in orbiters:
+                bad(f"passes[{i}].orbiter", f"unknown orbiter {p.orbiter!r}")
+            if p.asset not in assets:
+                bad(f"passes[{i}].asset", f"unknown asset {p.asset!r}")
+            if not p.set_tdb_s > p.rise_tdb_s:
+                bad(f"passes[{i}]", "set_tdb_s is not after rise_tdb_s")
+        for i, x in enumerate(self.options):
+            w = f"options[{i}]"
+            if x.orbiter not in orbiters:
+                bad(w + ".orbiter", f"unknown orbiter {x.orbiter!r}")
+            if x.asset not in assets:
+                bad(w + ".asset", f"unknown asset {x.asset!r}")
+            if not x.end_tdb_s > x.start_tdb_s:
+                bad(w + ".end_tdb_s", "end is not after start")
+            if not (x.capacity_mbit >= 0 and math.isfinite(x.capacity_mbit)):
+                bad(w + ".capacity_mbit", f"got {x.capacity_mbit}, expected a number >= 0")
+            p = passes.get(x.pass_id)
+            if p is None:
+                bad(w + ".pass_id", f"unknown pass {x.pass_id!r}")
+            if (p.orbiter, p.asset) != (x.orbiter, x.asset):
+                bad(w, f"orbiter/asset differ from those of pass {x.pass_id!r}")
+        for i, d in enumerate(self.downlinks):
+            if d.orbiter not in orbiters:
+                bad(f"downlinks[{i}].orbiter", f"unknown orbiter {d.orbiter!r}")
+            if not d.end_tdb_s > d.start_tdb_s:
+                bad(f"downlinks[{i}].end_tdb_s", "end is not after start")
+            if d.capacity_mbit < 0:
+                bad(f"downlinks[{i}].capacity_mbit", "must be >= 0")
+        for key in ("forward_requirements", "decisional_requirements"):
+            for i, r in enumerate(getattr(self, key)):
+                if r.asset not in assets:
+                    bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
+
+
+def _unique(items, key, what, bad) -> dict:
+    seen: dict = {}
+    for i, it in enumerate(items):
+        k = getattr(it, key)
+        if k in seen:
+            bad(f"{what}[{i}].{key}", f"duplicate {key} {k!r}")
+        seen[k] = it
+    return seen
+
+
+def _loc(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_ADAPTER = TypeAdapter(Problem)
+
+
+# ---------------------------------------------------------------------------
+# Builder helpers: local solar time -> absolute intervals
+# ---------------------------------------------------------------------------
+
+def sol_spans(start_tdb_s: float, end_tdb_s: float, east_longitude_deg: float) -> tuple[tuple[int, float, float], ...]:
+    """The local sols of a site overlapping [start, end): (sol, sol_start_tdb_s, sol_end_tdb_s)."""
+    from ..timescales import local_sol, local_sol_start_tdb_s
+
+    first = int(local_sol(start_tdb_s, east_longitude_deg))
+    last = int(local_sol(end_tdb_s, east_longitude_deg))
+    out = []
+    for sol in range(first, last + 1):
+        s = float(local_sol_start_tdb_s(sol, east_longitude_deg))
+        e = float(local_sol_start_tdb_s(sol + 1, east_longitude_deg))
+        if e > start_tdb_s and s < end_tdb_s:
+            out.append((sol, s, e))
+    return tuple(out)
+
+
+def lmst_intervals(start_tdb_s: float, end_tdb_s: float, east_longitude_deg: float,
+                   lmst_start_h: float, lmst_end_h: float, *, clip: bool = True
+                   ) -> tuple[tuple[int, float, float], ...]:
+    """Absolute intervals of a daily LMST window at a site: ``(sol, start_tdb_s, end_tdb_s)``.
+
+    ``sol`` is the local sol in which the window opens; a window with
+    ``lmst_end_h <= lmst_start_h`` wraps past local midnight.  With ``clip``
+    the intervals are cut to [start, end) and empty ones dropped.
+    """
+    from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
+
+    length_h = (lmst_end_h - lmst_start_h) % 24.0 or 24.0
+    first = int(local_sol(start_tdb_s, east_longitude_deg)) - 1
+    last = int(local_sol(end_tdb_s, east_longitude_deg))
+    out = []
+    for sol in range(first, last + 1):
+        s = float(local_sol_start_tdb_s(sol, east_longitude_deg)) + lmst_start_h / 24.0 * SOL_S
+        e = s + length_h / 24.0 * SOL_S
+        if clip:
+            s, e = max(s, start_tdb_s), min(e, end_tdb_s)
+        if e > s:
+            out.append((sol, s, e))
+    return tuple(out)
+
+
+def generation_steps(start_tdb_s: float, end_tdb_s: float, mbit_per_sol: float,
+                     step_s: float = 3600.0) -> tuple[tuple[float, float], ...]:
+    """Data produced at a constant rate, released in steps: ``(tdb_s, mbit)`` at each step's end."""
+    from ..timescales import SOL_S
+
+    if mbit_per_sol <= 0:
+        return ()
+    ends = np.arange(start_tdb_s + step_s, end_tdb_s + step_s, step_s)
+    out, prev = [], start_tdb_s
+    for t in ends:
+        t = min(float(t), end_tdb_s)
+        if t > prev:
+            out.append((t, mbit_per_sol * (t - prev) / SOL_S))
+        prev = t
+    return tuple(out)
+
+
+def objective_from_settings(weights) -> Objective:
+    """An :class:`Objective` from a :class:`relay.planning.settings.ObjectiveWeights`."""
+    return Objective(**{f.name: float(getattr(weights, f.name)) for f in dataclasses.fields(Objective)})
