@@ -59,18 +59,25 @@ def register(sub) -> None:
     v.set_defaults(func=run_validate)
 
 
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:,.1f}"
+
+
 def print_summary(result, out=None) -> None:
     """The terminal summary: solver status and figures, then per asset and per orbiter."""
     s = result.summary
     gap = s.get("gap")
     lines = [
         f"plan {s.get('scenario', '')}: {s.get('start', '')} to {s.get('end', '')}",
-        f"  solver {s.get('solver', '')} {s.get('status', '')}: objective {s.get('objective', 0):,.1f}, "
-        f"bound {s.get('bound', 0):,.1f}, gap {100 * (gap or 0):.3f} %, {s.get('solve_time_s', 0):.2f} s",
+        f"  solver {s.get('solver', '')} {s.get('status', '')}: objective {_num(s.get('objective'))}, "
+        f"bound {_num(s.get('bound'))}, gap {'n/a' if gap is None else f'{100 * gap:.3f} %'}, "
+        f"{s.get('solve_time_s') or 0:.2f} s",
         f"  delivered {s.get('delivered_mbit', 0):,.1f} Mbit to Earth (greedy baseline "
         f"{s.get('greedy_delivered_mbit', 0):,.1f} Mbit, gain {s.get('gain_vs_greedy_pct') or 0:+.2f} %); "
         f"still aboard at the end {s.get('onboard_end_mbit', 0):,.1f} Mbit",
     ]
+    if s.get("note"):
+        lines.append(f"  note: {s['note']}")
     lat = s.get("latency_by_asset", {}) or {}
     dec = s.get("decisional_sols_met", {}) or {}
     rows = [("asset", "sessions", "delivered Mbit", "mean latency h", "decisional sols")]

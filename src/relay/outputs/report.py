@@ -124,6 +124,10 @@ def _table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:,.1f}"
+
+
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame,
                   summary: dict) -> str:
     """The whole report as one HTML string (deterministic for the same inputs)."""
@@ -140,14 +144,15 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
         ("span", f"{summary.get('start', '')} to {summary.get('end', '')}"),
         ("solver status", status),
         ("delivered to Earth (Mbit)", f"{summary.get('delivered_mbit', 0):,.1f}"),
-        ("objective / best bound", f"{summary.get('objective', float('nan')):,.1f} / {summary.get('bound', float('nan')):,.1f}"),
+        ("objective / best bound", f"{_num(summary.get('objective'))} / {_num(summary.get('bound'))}"),
         ("relative gap", "n/a" if gap is None else f"{100 * gap:.3f} %"),
-        ("greedy baseline (Mbit)", f"{summary.get('greedy_delivered_mbit', float('nan')):,.1f}"),
-        ("gain over greedy", f"{summary.get('gain_vs_greedy_pct', float('nan')):+.2f} %"),
-        ("solve time (s)", f"{summary.get('solve_time_s', float('nan')):.2f}"),
+        ("greedy baseline (Mbit)", _num(summary.get("greedy_delivered_mbit"))),
+        ("gain over greedy", "n/a" if summary.get("gain_vs_greedy_pct") is None
+         else f"{summary['gain_vs_greedy_pct']:+.2f} %"),
+        ("solve time (s)", "n/a" if summary.get("solve_time_s") is None else f"{summary['solve_time_s']:.2f}"),
         ("solar conjunction", "yes: no commanded sessions" if summary.get("conjunction") else "no"),
         ("violated requirements", str(len(viol))),
-    ]
+    ] + ([("note", summary["note"])] if summary.get("note") else [])
     summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
                            for k, v in kv)
     per_asset = pd.DataFrame({

@@ -175,14 +175,15 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     by_pid = {_pass_id(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
     table = inputs.volume_table
 
-    def volume(pid: str, t0: float, t1: float) -> float:
-        return float(np.asarray(table.volume_mbit(by_pid[pid], t0, t1)).reshape(-1)[0])
+    def volume(pid: str, t0, t1):
+        """Mbit of the sub-window [t0, t1] of a pass (t0, t1 may be arrays)."""
+        return table.volume_mbit(by_pid[pid], t0, t1)
 
     max_el = dict(zip((_pass_id(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
     forward_assets = {a.name for a in scenario.assets if a.operations.forward_link is not None}
     options = session_options(windows, volume, min_session_s=min_session_s, turnaround_s=turnaround_s,
                               elevation_score={k: v / 90.0 for k, v in max_el.items()},
-                              forward_assets=forward_assets, split=ps.split_passes)
+                              forward_assets=forward_assets, split=ps.split_passes, vectorised=True)
     if conj:
         # no commanded (forward) sessions during solar conjunction
         options = [o for o in options if not (o.kind == "forward" and _overlaps(conj, o.start_tdb_s, o.end_tdb_s))]

@@ -9,6 +9,7 @@ byte for byte whatever the machine load (see :func:`configure`).
 """
 from __future__ import annotations
 
+import math
 import time
 
 from ortools.sat.python import cp_model
@@ -82,8 +83,10 @@ def configure(p, s: PlanningSettings) -> None:
 
 
 def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: list[int] | None = None,
-          formulation: Formulation | None = None) -> Plan:
-    """Solve with CP-SAT; ``hint`` is a value vector of the formulation (e.g. the greedy's)."""
+          formulation: Formulation | None = None, fallback: list[int] | None = None) -> Plan:
+    """Solve with CP-SAT; ``hint`` is a value vector of the formulation (e.g. the greedy's).
+    ``fallback`` (a feasible value vector, e.g. the greedy's) is the plan returned, with status
+    FEASIBLE and CP-SAT's bound, when CP-SAT finds no solution within the time limit."""
     s = settings or PlanningSettings()
     t0 = time.perf_counter()
     F = formulation or build(problem)
@@ -96,6 +99,18 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     build_s = time.perf_counter() - t0
     status = solver.Solve(m)
     name = solver.StatusName(status)
+    if status == cp_model.UNKNOWN and fallback is not None:
+        obj, bound = F.objective_value(fallback), solver.BestObjectiveBound()
+        known = math.isfinite(bound) and bound >= obj  # before presolve ends CP-SAT has no bound
+        return to_plan(F, list(fallback), {
+            "solver": "cpsat", "status": "FEASIBLE", "objective": obj / POINT_SCALE,
+            "bound": bound / POINT_SCALE if known else None, "gap": _gap(obj, bound) if known else None,
+            "reproducible": False,
+            "solve_time_s": round(solver.WallTime(), 3), "build_time_s": round(build_s, 3),
+            "workers": 1 if s.deterministic else s.workers, "deterministic": s.deterministic, "seed": s.seed,
+            "time_limit_s": s.time_limit_s,
+            "note": "CP-SAT found no plan within the time limit: this is the greedy plan, with CP-SAT's "
+                    "bound (raise planning.time_limit_s or plan a shorter horizon)"})
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"CP-SAT found no plan (status {name}); the hard constraints of the problem "
                            "contradict each other (fixed sessions?)")

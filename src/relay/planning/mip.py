@@ -58,8 +58,10 @@ def make_model(F: Formulation, backend: str = "SCIP"):
 
 
 def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: list[int] | None = None,
-          formulation: Formulation | None = None, backend: str = "SCIP") -> Plan:
-    """Solve with SCIP through pywraplp; ``hint`` is a value vector of the formulation."""
+          formulation: Formulation | None = None, backend: str = "SCIP",
+          fallback: list[int] | None = None) -> Plan:
+    """Solve with SCIP through pywraplp; ``hint`` is a value vector of the formulation;
+    ``fallback`` as in :func:`relay.planning.cpsat.solve`."""
     s = settings or PlanningSettings()
     t0 = time.perf_counter()
     F = formulation or build(problem)
@@ -75,6 +77,13 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     status = solver.Solve(params)
     wall = time.perf_counter() - t1
     name = _STATUS.get(status, str(status))
+    if status == pywraplp.Solver.NOT_SOLVED and fallback is not None:
+        obj = F.objective_value(fallback)
+        return to_plan(F, list(fallback), {
+            "solver": "mip", "backend": backend, "status": "FEASIBLE", "objective": obj / POINT_SCALE,
+            "bound": None, "gap": None, "solve_time_s": round(wall, 3), "build_time_s": round(build_s, 3),
+            "seed": s.seed, "time_limit_s": s.time_limit_s,
+            "note": f"{backend} found no plan within the time limit: this is the greedy plan"})
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         raise RuntimeError(f"{backend} found no plan (status {name})")
     values = [int(round(x.solution_value())) for x in xs]

@@ -28,7 +28,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     keeping = any(x.keep_points > 0 for x in problem.options)
     hint = g_vals if (s.greedy_hint or keeping) else None
     backend = cpsat if s.solver == "cpsat" else mip
-    plan = backend.solve(problem, s, hint=hint, formulation=F)
+    plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=g_vals)
     g = g_plan.summary["delivered_mbit"]
     d = plan.summary["delivered_mbit"]
     plan.summary.update({
