@@ -5,6 +5,10 @@ The public API (lazy, so ``import relay`` stays fast)::
     relay.load_scenario(path, overrides=None)
     relay.find_passes(scenario, start, days) -> DataFrame
     relay.find_tracks(scenario, start, days) -> DataFrame
+    relay.plan(scenario, start, days, ...) -> relay.api.PlanResult (.sessions, .downlinks, .passes,
+                                               .store, .summary, .write(dir))
+    relay.compare([configs...], start, days, ...) -> relay.analysis.ComparisonResult
+    relay.sweep(spec, out=...) -> DataFrame
 """
 
 __version__ = "0.1.0"
@@ -15,6 +19,7 @@ _API = {
     "find_tracks": "relay.api",
     "plan": "relay.api",
     "compare": "relay.analysis",
+    "sweep": "relay.analysis",
 }
 
 

@@ -4,7 +4,8 @@
 2. Forward-link requirements: for each, the most valuable eligible forward
    options are taken until the count is met (where the constraints allow).
 3. All other options in decreasing order of value (priority weight x capacity,
-   then elevation, then earlier start): an option is taken when none of its
+   or that per second of radio time: both orders are run and the better plan
+   is kept; ties by elevation, then earlier start): an option is taken when none of its
    exclusive groups (pass, orbiter and asset cliques) holds a taken option and
    the per-sol caps and energy allow it; its volume is the largest that keeps
    the asset's data availability and the orbiter store feasible, found by
@@ -163,8 +164,25 @@ class _State:
         return lo
 
 
+#: the orders the greedy tries (the best plan wins): "value" takes the most valuable option
+#: first; "density" the most valuable per second of radio time (turnaround included), which
+#: prefers the parts of a split pass that leave the rest of the overflight to the other asset
+RULES = ("value", "density")
+
+
 def greedy_values(F: Formulation) -> list[int]:
-    """A feasible value vector of ``F`` by the greedy rule (see the module docstring)."""
+    """A feasible value vector of ``F``: the best, by the model's objective, of the greedy
+    orders in :data:`RULES` (see the module docstring)."""
+    best, best_obj = None, None
+    for rule in RULES:
+        vals = _greedy_values(F, rule)
+        obj = F.objective_value(vals)
+        if best_obj is None or obj > best_obj:
+            best, best_obj = vals, obj
+    return best
+
+
+def _greedy_values(F: Formulation, rule: str) -> list[int]:
     st = _State(F)
     P = F.problem
     weight = {a.name: a.priority_weight for a in P.assets}
@@ -173,6 +191,8 @@ def greedy_values(F: Formulation) -> list[int]:
         x = F.options[i]
         # value in points: the volume, plus what holding it keeps of a previous plan
         value = weight[x.asset] * F.cap_u[i] * F.unit * P.objective.delivered_per_mbit + x.keep_points
+        if rule == "density":
+            value /= x.duration_s + P.turnaround_s
         return (-value, -x.elevation_score, x.start_tdb_s, x.option_id)
 
     for i in sorted((i for i, x in enumerate(F.options) if x.fixed), key=key):
