@@ -205,6 +205,9 @@ class Scenario(_Strict):
     geometry: GeometrySettings = Field(default_factory=GeometrySettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     bookings: str | None = Field(None, description="station bookings CSV (orbiter, station, start, end)")
+    nightly: dict[str, Any] | None = Field(
+        None, exclude=True, description="settings of `relay nightly` (docs/nightly.md; checked by that "
+                                        "command, ignored by the others)")
     path: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -385,7 +388,24 @@ def _resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
     if base_path in seen:
         raise RelayInputError(f"`extends` makes a loop through {base_path}", source=str(path), where="extends")
     base = _resolve_extends(read_yaml(base_path), base_path, seen + (base_path,))
-    return _merge(base, data)
+    return _merge(_absolute_paths(base, base_path.parent), data)
+
+
+def _absolute_paths(data: dict, folder: Path) -> dict:
+    """The base of an ``extends`` with its relative file references (orbit ``file`` and ``path``,
+    ``bookings``) made absolute, so they stay relative to the base's own folder."""
+    def fix(v):
+        return str((folder / v).resolve()) if isinstance(v, str) and v and not Path(v).is_absolute() else v
+
+    for orb in data.get("orbiters") or []:
+        orbit = orb.get("orbit") if isinstance(orb, dict) else None
+        if isinstance(orbit, dict):
+            for key in ("file", "path"):
+                if key in orbit:
+                    orbit[key] = fix(orbit[key])
+    if "bookings" in data:
+        data["bookings"] = fix(data["bookings"])
+    return data
 
 
 def _merge(base: Any, over: Any) -> Any:
