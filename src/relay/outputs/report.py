@@ -64,7 +64,7 @@ def _gantt(sessions: pd.DataFrame, downlinks: pd.DataFrame, by: str, title: str)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M"))
-    ax.set_title(title, fontsize=11)
+    ax.set_title(title, fontsize=11, pad=22)
     ax.grid(axis="x", alpha=0.3)
     if colours:
         from matplotlib.patches import Patch
@@ -72,7 +72,8 @@ def _gantt(sessions: pd.DataFrame, downlinks: pd.DataFrame, by: str, title: str)
         handles = [Patch(color=c, label=a) for a, c in colours.items()]
         if by == "orbiter":
             handles.append(Patch(color="#444", label="downlink"))
-        ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=len(handles))
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=len(handles),
+                  frameon=False)
     return fig
 
 
@@ -161,6 +162,12 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
     if len(per_asset):
         per_asset["delivered_mbit"] = [summary["delivered_by_asset"][a] for a in per_asset["asset"]]
         per_asset["sessions"] = [(summary.get("sessions_by_asset") or {}).get(a, 0) for a in per_asset["asset"]]
+        lat = summary.get("latency_by_asset") or {}
+        per_asset["mean_latency_h"] = [lat.get(a, {}).get("mean_h", float("nan")) for a in per_asset["asset"]]
+        per_asset["worst_latency_h"] = [lat.get(a, {}).get("worst_h", float("nan")) for a in per_asset["asset"]]
+        dec = summary.get("decisional_sols_met") or {}
+        if dec:
+            per_asset["decisional_sols"] = [dec.get(a, 0) for a in per_asset["asset"]]
     charts = [
         _png(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
         _png(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",

@@ -12,15 +12,17 @@ Rules stated here once:
   one orbiter at once (:func:`relay.planning.options.session_options`).
 * ``min_session_s`` is the smallest and ``turnaround_s`` the largest of the
   assets' settings (the Problem has one of each).
-* Forward-link requirements: every local sol of the asset, the LMST window of
-  the requirement, at least ``sessions_per_sol`` sessions of at least
+* Forward-link requirements: every local sol of the asset whose LMST window
+  lies wholly inside the horizon (a window cut by the horizon's start or end
+  belongs to the neighbouring plan), at least ``sessions_per_sol`` sessions of at least
   ``min_duration_s`` (or the link model's command-session minimum, whichever is
   longer).  During solar conjunction there is no commanding: requirements of
   sols whose window falls in a conjunction interval are not made, and the plan
   says so (``conjunction``).
 * Decisional data: each sol's LMST window; the deadline is the first time at
   ``deadline_utc_hour`` (UTC) or ``deadline_lmst_hour`` (the asset's LMST)
-  after the window ends.
+  after the window ends; sols whose window starts before the horizon or whose
+  deadline falls after it are left to the neighbouring plans.
 * Fixed sessions (committed, from a CSV or a DataFrame ``orbiter, asset,
   start, end[, kind]``) become fixed options of the pass that overlaps them most,
   kept exactly as committed (they are already uplinked) even where an updated
@@ -270,15 +272,17 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
             fl = o.forward_link
             cmd_min = passes.loc[passes["asset"] == a.name, "forward_min_duration_s"]
             min_dur = max(fl.min_duration_s, float(cmd_min.max()) if len(cmd_min) else 0.0)
-            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *fl.lmst_window):
-                if _overlaps(conj, s, e):
-                    continue
+            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *fl.lmst_window, clip=False):
+                if s < start_tdb_s or e > end_tdb_s or _overlaps(conj, s, e):
+                    continue  # a window cut by the horizon belongs to the neighbouring plan
                 fwd.append(ForwardRequirement(a.name, int(sol), float(s), float(e), float(min_dur),
                                               int(fl.sessions_per_sol)))
         if o.decisional is not None:
-            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *o.decisional.lmst_window):
-                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e),
-                                                 _deadline(e, lon, o.decisional)))
+            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *o.decisional.lmst_window, clip=False):
+                deadline = _deadline(e, lon, o.decisional)
+                if s < start_tdb_s or deadline > end_tdb_s:
+                    continue  # decided by the neighbouring plan (its deadline lies beyond this one)
+                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline))
     orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
                              o.storage.initial_fill_weight) for o in scenario.orbiters)
     dl = inputs.downlinks
