@@ -260,3 +260,10 @@ def test_curiosity_week_comes_near_the_published_500_mbit_per_sol():
     assert 400.0 <= per_sol <= 650.0, per_sol
     relayed = r.sessions.loc[r.sessions["asset"] == "Curiosity", "volume_mbit"].sum() / sols
     assert relayed <= 600.0 + 2000.0 / sols + 1e-6  # never more than produced plus the backlog
+
+
+def test_bad_solver_option_names_the_option(tmp_path, capsys):
+    rc, _, err = run(["plan", BASELINE, "--start", START, "--days", "1", "--out", tmp_path, "--gap-limit", "2"],
+                     capsys)
+    assert rc == 2 and "gap_limit" in err and "2.0" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())

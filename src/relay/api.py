@@ -228,9 +228,11 @@ class PlanResult:
         return files
 
 
-def _settings_for(scenario: Scenario, solver=None, time_limit_s=None, workers=None, seed=None):
+def _settings_for(scenario: Scenario, solver=None, time_limit_s=None, workers=None, seed=None, gap_limit=None):
     ps = scenario.planning
     upd = {}
+    if gap_limit is not None:
+        upd["gap_limit"] = float(gap_limit)
     if solver is not None:
         upd["solver"] = solver
     if time_limit_s is not None:
@@ -248,8 +250,10 @@ def _settings_for(scenario: Scenario, solver=None, time_limit_s=None, workers=No
     except Exception as exc:  # pydantic ValidationError: a bad option value
         from .errors import RelayInputError
 
-        raise RelayInputError(f"bad planner option: {exc.errors()[0]['msg']} ({upd})",
-                              source="plan options") from None
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"])
+        raise RelayInputError(f"got {upd.get(key, err.get('input'))!r}: {err['msg']}",
+                              source="planner options", where=key) from None
 
 
 def _timer():
@@ -268,7 +272,8 @@ def _timer():
 def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=None,
          previous_sessions=None, change_penalty_mbit: float | None = None, backlogs=None,
          bookings=None, solver: str | None = None, time_limit_s: float | None = None,
-         workers: int | None = None, seed: int | None = None, save_problem=None) -> PlanResult:
+         workers: int | None = None, seed: int | None = None, gap_limit: float | None = None,
+         save_problem=None) -> PlanResult:
     """Plan relay sessions and downlinks over ``days`` from ``start`` (ISO 8601 UTC with Z).
 
     ``fixed_sessions`` (CSV path or DataFrame ``orbiter, asset, start, end[, kind]``) are kept
@@ -276,8 +281,8 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     one costs ``change_penalty_mbit`` (default ``planning.change_penalty_mbit``) Mbit of value.
     ``backlogs`` (CSV path or DataFrame ``asset, time, backlog_mbit``; the latest row at or before
     ``start`` wins) overrides the configured backlogs; ``bookings`` (CSV path) replaces the
-    scenario's station bookings.  ``solver``, ``time_limit_s``, ``workers``, ``seed`` override the
-    scenario's ``planning`` settings.  ``save_problem`` writes the solver's instance as JSON.
+    scenario's station bookings.  ``solver``, ``time_limit_s``, ``workers``, ``seed``, ``gap_limit``
+    override the scenario's ``planning`` settings.  ``save_problem`` writes the solver's instance as JSON.
     """
     from .geometry import earth_mars
     from .links import _bookings_path, pass_volumes, track_capacities
@@ -286,7 +291,7 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    settings = _settings_for(scenario, solver, time_limit_s, workers, seed)
+    settings = _settings_for(scenario, solver, time_limit_s, workers, seed, gap_limit)
     marks, mark = _timer()
     t0, t1 = span_tdb_s(start, days)
     fixed = read_sessions_table(fixed_sessions) if fixed_sessions is not None else None

@@ -11,6 +11,8 @@ def _solver_options(p) -> None:
                         "interface with SCIP); default: the config's planning.solver")
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="solver time limit in seconds (default: planning.time_limit_s, 60)")
+    p.add_argument("--gap-limit", type=float, default=None, metavar="G",
+                   help="stop at this relative gap, e.g. 0.01 (default: planning.gap_limit, 0: prove optimal)")
     p.add_argument("--workers", type=int, default=None,
                    help="CP-SAT threads; more than 1 races threads (faster on large instances, "
                         "not reproducible). Default: planning settings (1 thread, deterministic)")
@@ -117,7 +119,7 @@ def run_plan(args) -> int:
     days = args.days if args.days is not None else sc.planning.horizon_days
     result = plan(sc, start, days, fixed_sessions=args.fixed, backlogs=args.backlogs, bookings=args.bookings,
                   solver=args.solver, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
-                  save_problem=args.save_problem)
+                  gap_limit=args.gap_limit, save_problem=args.save_problem)
     files = result.write(args.out)
     if not args.quiet:
         print_summary(result)
@@ -136,7 +138,7 @@ def run_solve(args) -> int:
     class _Sc:  # the planner settings without a scenario: defaults and the command line
         planning = PlanningSettings()
 
-    settings = _settings_for(_Sc, args.solver, args.time_limit, args.workers, args.seed)
+    settings = _settings_for(_Sc, args.solver, args.time_limit, args.workers, args.seed, args.gap_limit)
     result = result_from_plan(problem, solve(problem, settings))
     files = result.write(args.out)
     if not args.quiet:
