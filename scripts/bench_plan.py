@@ -41,7 +41,8 @@ r = api.plan(sc, args.pop("start"), args.pop("days"), **args)
 wall = time.perf_counter() - t
 s = r.summary
 out = {k: s.get(k) for k in ("status", "gap", "objective", "bound", "delivered_mbit", "greedy_delivered_mbit",
-                             "gain_vs_greedy_pct", "solve_time_s", "sessions")}
+                             "gain_vs_greedy_pct", "solve_time_s", "sessions", "note", "windows",
+                             "window_statuses", "window_objective", "greedy_objective")}
 out.update(wall_s=wall, options=len(r.problem.options), passes=len(r.problem.passes),
            downlinks=len(r.problem.downlinks), timings=r.timings,
            peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -289,6 +289,14 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     wins = [(f"D{int(r.downlink_id):05d}", r.orbiter, r.station, float(r.start_tdb_s), float(r.end_tdb_s),
              float(r.volume_mbit)) for r in dl.itertuples(index=False) if float(r.volume_mbit) > 0]
     chunks = chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
+    # a forward session that can count for no requirement is a return session by another name:
+    # keep forward options only where one can (smaller model, same optimum)
+    fwd_windows: dict[str, list[tuple[float, float, float]]] = {}
+    for r in fwd:
+        fwd_windows.setdefault(r.asset, []).append((r.start_tdb_s, r.end_tdb_s, r.min_duration_s))
+    options = [o for o in options if o.kind != "forward" or o.fixed or o.keep_points > 0
+               or any(a - 1e-6 <= o.start_tdb_s and o.end_tdb_s <= b + 1e-6 and o.duration_s >= d - 1e-6
+                      for a, b, d in fwd_windows.get(o.asset, ()))]
     return Problem(
         start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=tuple(assets),
         passes=tuple(windows), options=tuple(options), downlinks=tuple(chunks),

@@ -182,8 +182,9 @@ def greedy_values(F: Formulation) -> list[int]:
     return best
 
 
-def _greedy_values(F: Formulation, rule: str) -> list[int]:
-    st = _State(F)
+def _greedy_values(F: Formulation, rule: str, st: "_State | None" = None) -> list[int]:
+    """The greedy by ``rule``; ``st`` a state already holding some sessions (kept), or None."""
+    st = st or _State(F)
     P = F.problem
     weight = {a.name: a.priority_weight for a in P.assets}
 
@@ -195,7 +196,7 @@ def _greedy_values(F: Formulation, rule: str) -> list[int]:
             value /= x.duration_s + P.turnaround_s
         return (-value, -x.elevation_score, x.start_tdb_s, x.option_id)
 
-    for i in sorted((i for i, x in enumerate(F.options) if x.fixed), key=key):
+    for i in sorted((i for i, x in enumerate(F.options) if x.fixed and not st.taken[i]), key=key):
         st.take(i, st.best_volume(i))  # fixed: the exclusivity was decided by whoever fixed it
     for r in sorted(F.fwd_members):
         need = P.forward_requirements[r].count - sum(st.taken[i] for i in F.fwd_members[r])
@@ -210,7 +211,13 @@ def _greedy_values(F: Formulation, rule: str) -> list[int]:
             u = st.best_volume(i)
             if u > 0:
                 st.take(i, u)
+    return values_from_state(F, st)
 
+
+def values_from_state(F: Formulation, st: "_State") -> list[int]:
+    """The full value vector of the sessions held in ``st`` (downlinks as soon as possible,
+    highest priority first; shortfalls and decisional indicators as they come out)."""
+    P = F.problem
     vals = [0] * F.num_vars
     for i in range(len(F.options)):
         vals[F.b[i]] = int(st.taken[i])

@@ -199,6 +199,11 @@ class PlanningSettings(_Strict):
     downlink_chunk_s: float = Field(
         0.0, ge=0, description="split each downlink window into chunks of about this length "
                                "(0: one chunk per window); fewer chunks, smaller model")
+    window_days: float = Field(
+        7.0, ge=0, description="deterministic CP-SAT on a horizon longer than 1.5 windows: first plan "
+                               "consecutive windows of this many days, join them, and start the "
+                               "whole-horizon solve from that plan (0: never); see "
+                               "relay.planning.windows")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")

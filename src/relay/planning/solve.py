@@ -5,8 +5,8 @@
 """
 from __future__ import annotations
 
-from . import cpsat, greedy, mip
-from .formulation import build, to_plan
+from . import cpsat, greedy, mip, windows
+from .formulation import POINT_SCALE, build, to_plan
 from .plan import Plan
 from .problem import Problem
 from .settings import PlanningSettings
@@ -27,8 +27,21 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     # is that plan as far as it still fits, and is the solver's hint
     keeping = any(x.keep_points > 0 for x in problem.options)
     hint = g_vals if (s.greedy_hint or keeping) else None
+    fallback, extra = g_vals, {}
+    if windows.applies(problem, s):
+        # a long horizon for one deterministic thread: start from the joined rolling-window plan
+        # half the time limit to the windows, half to the whole horizon (fixed shares, so that the
+        # deterministic time limits, and so the plan, do not depend on the machine's load)
+        w_vals, extra = windows.window_values(F, s, 0.5 * s.time_limit_s)
+        extra["window_objective"] = F.objective_value(w_vals) / POINT_SCALE
+        if F.objective_value(w_vals) >= F.objective_value(g_vals):
+            hint = fallback = w_vals
+        s = s.model_copy(update={"time_limit_s": max(0.5 * s.time_limit_s, 1.0)})
     backend = cpsat if s.solver == "cpsat" else mip
-    plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=g_vals)
+    plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback)
+    plan.summary.update(extra)
+    if plan.summary.get("note") and fallback is not g_vals:
+        plan.summary["note"] = plan.summary["note"].replace("the greedy plan", "the joined rolling-window plan")
     g = g_plan.summary["delivered_mbit"]
     d = plan.summary["delivered_mbit"]
     plan.summary.update({
