@@ -39,6 +39,19 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         s = s.model_copy(update={"time_limit_s": max(0.5 * s.time_limit_s, 1.0)})
     backend = cpsat if s.solver == "cpsat" else mip
     plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback)
+    fb_obj = F.objective_value(fallback)
+    if plan.summary.get("status") != "OPTIMAL" and plan.summary.get("objective_points", fb_obj) * POINT_SCALE < fb_obj - 0.5:
+        # the solver stopped on a plan worse than its starting point: return the better one
+        keep = {k: v for k, v in plan.summary.items() if k in (
+            "solver", "backend", "status", "bound", "solve_time_s", "build_time_s", "workers", "deterministic",
+            "seed", "time_limit_s")}
+        bound = keep.get("bound")
+        obj = fb_obj / POINT_SCALE
+        keep.update(objective=obj, reproducible=False,
+                    gap=None if bound is None else (0.0 if bound - obj < 0.005 else (bound - obj) / max(abs(bound), 1.0)),
+                    note=f"{s.solver} stopped on a plan worse than its starting point: this is the greedy "
+                         "plan, with the solver's bound")
+        plan = to_plan(F, fallback, keep)
     plan.summary.update(extra)
     if plan.summary.get("note") and fallback is not g_vals:
         plan.summary["note"] = plan.summary["note"].replace("the greedy plan", "the joined rolling-window plan")
