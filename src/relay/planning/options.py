@@ -133,8 +133,13 @@ def session_options(passes: Sequence[PassWindow], volume: VolumeFn, *, min_sessi
         others = [q for q in by_orbiter[p.orbiter] if q.asset != p.asset and q.pass_id != p.pass_id] if split else []
         pieces = _pieces(p, others, volume, turnaround_s, min_session_s, vectorised)
         pieces.sort(key=lambda se: (se != (round(p.rise_tdb_s, 3), round(p.set_tdb_s, 3)), se))
+        if vectorised and pieces:
+            caps = np.asarray(volume(p.pass_id, np.array([a for a, _ in pieces]), np.array([b for _, b in pieces])),
+                              dtype=float)
+        else:
+            caps = [float(volume(p.pass_id, a, b)) for a, b in pieces]
         for k, (s, e) in enumerate(pieces):
-            cap = float(volume(p.pass_id, s, e))
+            cap = float(caps[k])
             if not cap >= min_volume_mbit:
                 continue
             if callable(elevation_score):
