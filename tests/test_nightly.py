@@ -219,7 +219,7 @@ class FakeResult:
 
 def fake_plan(scenario, start, days=7.0, *, fixed_sessions=None, previous_sessions=None,
               change_penalty_mbit=None, backlogs=None, bookings=None, solver=None, time_limit_s=None,
-              workers=None, seed=None):
+              workers=None, seed=None, frozen_until=None):
     """relay.plan's contract on the cheap: every whole pass is a session, fixed ones kept."""
     p = relay.api.find_passes(scenario, start, days)
     fixed = []

@@ -267,3 +267,14 @@ def test_bad_solver_option_names_the_option(tmp_path, capsys):
                      capsys)
     assert rc == 2 and "gap_limit" in err and "2.0" in err and "Traceback" not in err
     assert not any(tmp_path.iterdir())
+
+
+def test_no_session_but_the_fixed_ones_in_a_frozen_period(two_days):
+    r, _ = two_days
+    keep = r.sessions.iloc[[1]]  # one committed session inside the frozen day
+    frozen = api.plan(str(BASELINE), START, 2.0, fixed_sessions=keep[["orbiter", "asset", "start", "end", "kind"]],
+                      frozen_until="2026-11-24T00:00:00Z")
+    t_freeze = api.utc_to_tdb_s(api.parse_utc("2026-11-24T00:00:00Z"))
+    early = frozen.sessions[frozen.sessions["start_tdb_s"] < t_freeze]
+    assert list(early["start"]) == list(keep["start"]) and early["fixed"].all()
+    assert (frozen.sessions["start_tdb_s"] >= t_freeze).sum() > 0

@@ -273,7 +273,7 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
          previous_sessions=None, change_penalty_mbit: float | None = None, backlogs=None,
          bookings=None, solver: str | None = None, time_limit_s: float | None = None,
          workers: int | None = None, seed: int | None = None, gap_limit: float | None = None,
-         save_problem=None) -> PlanResult:
+         frozen_until=None, save_problem=None) -> PlanResult:
     """Plan relay sessions and downlinks over ``days`` from ``start`` (ISO 8601 UTC with Z).
 
     ``fixed_sessions`` (CSV path or DataFrame ``orbiter, asset, start, end[, kind]``) are kept
@@ -282,7 +282,8 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     ``backlogs`` (CSV path or DataFrame ``asset, time, backlog_mbit``; the latest row at or before
     ``start`` wins) overrides the configured backlogs; ``bookings`` (CSV path) replaces the
     scenario's station bookings.  ``solver``, ``time_limit_s``, ``workers``, ``seed``, ``gap_limit``
-    override the scenario's ``planning`` settings.  ``save_problem`` writes the solver's instance as JSON.
+    override the scenario's ``planning`` settings.  ``frozen_until`` (ISO UTC): no session may start
+    before it except the fixed ones (the commands up to then are already on their way).  ``save_problem`` writes the solver's instance as JSON.
     """
     from .geometry import earth_mars
     from .links import _bookings_path, pass_volumes, track_capacities
@@ -319,8 +320,9 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     mark("downlinks")
     inputs = Inputs(passes=pv, volume_table=table, downlinks=downlinks, earth_mars=em)
     penalty = scenario.planning.change_penalty_mbit if change_penalty_mbit is None else float(change_penalty_mbit)
+    frozen = utc_to_tdb_s(parse_utc(frozen_until, where="frozen_until")) if frozen_until is not None else None
     problem = build_problem(scenario, t0, t1, inputs, fixed_sessions=fixed, backlogs=blog,
-                            previous_sessions=previous, change_penalty_mbit=penalty)
+                            previous_sessions=previous, change_penalty_mbit=penalty, frozen_until_tdb_s=frozen)
     if save_problem is not None:
         problem.to_json(save_problem)
     mark("problem")

@@ -748,7 +748,17 @@ def _input_hashes(inputs: list[dict]) -> dict:
 
 
 def _plan_kwargs(opts: NightlyOptions, prep: Prepared) -> dict:
+    from .timescales import parse_utc
+
     kw: dict[str, Any] = {"days": opts.days}
+    if prep.base is not None:
+        # the freeze horizon as far as the base plan covers it: its sessions there are the
+        # committed ones (fixed_sessions) and the planner adds none beside them
+        end = prep.freeze_end
+        base_end = prep.base.get("plan_end")
+        if base_end and parse_utc(base_end, where="plan_end") < parse_utc(end, where="freeze_end"):
+            end = base_end
+        kw["frozen_until"] = end
     if prep.fixed is not None:
         kw["fixed_sessions"] = prep.fixed
     if prep.previous is not None:
@@ -1206,6 +1216,10 @@ def diff_sessions(a, b, lo: float | None = None, hi: float | None = None) -> dic
             continue
         used_a.add(i)
         used_b.add(j)
+        if (abs(col(b, "start_tdb_s", j) - col(a, "start_tdb_s", i)) <= _FIXED_TOL_S
+                and abs(col(b, "end_tdb_s", j) - col(a, "end_tdb_s", i)) <= _FIXED_TOL_S):
+            unchanged += 1  # the same session: pass times recomputed agree to the refinement's 1 ms
+            continue
         moved.append({
             "orbiter": a["orbiter"].iloc[i], "asset": a["asset"].iloc[i], "kind": key_a[i][2],
             "start_before": a["start"].iloc[i], "end_before": a["end"].iloc[i],

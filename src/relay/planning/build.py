@@ -29,6 +29,7 @@ Rules stated here once:
   orbit moved the window a little; their volume is what the part inside the
   predicted window carries, and the plan notes the overhang.  A fixed session
   that overlaps no pass of its pair is an input error naming its row.
+* A frozen period (``frozen_until``): no option starts in it but the fixed ones.
 * Previous sessions (an earlier plan's schedule) earn ``change_penalty_mbit``
   x ``delivered_per_mbit`` points when held again unchanged, so dropping or
   moving one costs that much; one that no option reproduces becomes an option.
@@ -164,7 +165,8 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
                   fixed_sessions: pd.DataFrame | None = None,
                   backlogs: dict[str, float] | None = None,
                   previous_sessions: pd.DataFrame | None = None,
-                  change_penalty_mbit: float = 0.0) -> Problem:
+                  change_penalty_mbit: float = 0.0,
+                  frozen_until_tdb_s: float | None = None) -> Problem:
     """The Problem of one planning horizon (see the module docstring for the rules)."""
     ps = scenario.planning
     passes = inputs.passes
@@ -248,6 +250,9 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
                                              start_tdb_s=s, end_tdb_s=e, capacity_mbit=volume(w.pass_id, s, e),
                                              kind=kind, elevation_score=max_el[w.pass_id] / 90.0,
                                              keep_points=points))
+    if frozen_until_tdb_s is not None:
+        # a frozen period: its sessions are the committed (fixed) ones and no others
+        options = [o for o in options if o.fixed or o.start_tdb_s >= frozen_until_tdb_s]
     options = sorted(options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
     assets = []
     fwd, dec = [], []
