@@ -28,14 +28,21 @@ from ..timescales import SOL_S
 
 
 def solve_kepler(mean_anomaly: np.ndarray, e: float, tol: float = 1e-14) -> np.ndarray:
-    """Eccentric anomaly for arrays of mean anomalies (radians), Newton's method."""
+    """Eccentric anomaly for arrays of mean anomalies (radians).
+
+    Halley's method (cubic convergence: three or four steps from the starting
+    guess for e up to about 0.6, against five or six for Newton's), stopping
+    when every step is below ``tol``.
+    """
     m = np.mod(mean_anomaly, 2 * np.pi)
     if e == 0.0:
         return m
     big_e = m + e * np.sin(m) if e < 0.8 else np.full_like(m, np.pi)
     for _ in range(50):
-        f = big_e - e * np.sin(big_e) - m
-        step = f / (1.0 - e * np.cos(big_e))
+        es, ec = e * np.sin(big_e), e * np.cos(big_e)
+        f = big_e - es - m
+        fp = 1.0 - ec
+        step = f / (fp - 0.5 * f * es / fp)
         big_e = big_e - step
         if np.max(np.abs(step), initial=0.0) < tol:
             break
