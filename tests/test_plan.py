@@ -278,3 +278,13 @@ def test_no_session_but_the_fixed_ones_in_a_frozen_period(two_days):
     early = frozen.sessions[frozen.sessions["start_tdb_s"] < t_freeze]
     assert list(early["start"]) == list(keep["start"]) and early["fixed"].all()
     assert (frozen.sessions["start_tdb_s"] >= t_freeze).sum() > 0
+
+
+def test_min_session_volume_is_honoured(tmp_path):
+    def edit(d):
+        for a in d["assets"]:
+            a["operations"]["min_session_mbit"] = 20.0
+    r = api.plan(str(_scenario(tmp_path, edit)), START, 2.0)
+    ret = r.sessions[(r.sessions["kind"] == "return") & ~r.sessions["fixed"]]
+    assert len(ret) and (ret["volume_mbit"] >= 20.0 - 1e-6).all()
+    assert r.summary["status"] == "OPTIMAL"

@@ -272,7 +272,7 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
             sols=sol_spans(start_tdb_s, end_tdb_s, lon),
             max_sessions_per_sol=o.max_sessions_per_sol,
             energy_wh_per_min=o.energy_wh_per_uhf_min, energy_wh_per_sol=o.energy_wh_per_sol,
-            wake_windows=wake))
+            wake_windows=wake, min_session_mbit=float(o.min_session_mbit)))
         if o.forward_link is not None and o.forward_link.sessions_per_sol > 0:
             fl = o.forward_link
             cmd_min = passes.loc[passes["asset"] == a.name, "forward_min_duration_s"]
@@ -287,7 +287,8 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
                 deadline = _deadline(e, lon, o.decisional)
                 if s < start_tdb_s or deadline > end_tdb_s:
                     continue  # decided by the neighbouring plan (its deadline lies beyond this one)
-                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline))
+                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline,
+                                                 float(o.decisional.min_volume_mbit)))
     orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
                              o.storage.initial_fill_weight) for o in scenario.orbiters)
     dl = inputs.downlinks

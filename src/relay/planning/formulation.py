@@ -17,6 +17,8 @@ Variables
 
 Constraints (prefix sums over event times, no running-total variables)
 -----------------------------------------------------------------------
+* a held return session (not a fixed one) carries at least one volume unit and
+  the asset's ``min_session_mbit``
 * at most one option per pass; AtMostOne over every maximal clique of options
   overlapping on one orbiter, and on one asset, intervals widened by the
   turnaround (interval-graph cliques by a sweep);
@@ -197,6 +199,8 @@ def build(problem: Problem) -> Formulation:
             reason = "outside the asset's wake windows"
         elif x.kind == "forward" and _overlaps(x.start_tdb_s, x.end_tdb_s, P.conjunction):
             reason = "forward session during solar conjunction"
+        elif x.kind == "return" and x.capacity_mbit < a.min_session_mbit:
+            reason = "carries less than the asset's min_session_mbit"
         if x.fixed and not reason:
             w = passes.get(x.pass_id)
             if w is not None and (x.start_tdb_s < w.rise_tdb_s - 1e-3 or x.end_tdb_s > w.set_tdb_s + 1e-3):
@@ -214,6 +218,11 @@ def build(problem: Problem) -> Formulation:
         F.b.append(F.new_var(f"b[{x.option_id}]", 1 if x.fixed else 0, 1))
         F.v.append(F.new_var(f"v[{x.option_id}]", 0, cap))
         F.add({F.v[i]: 1, F.b[i]: -cap}, ub=0)
+        if x.kind == "return" and not x.fixed:
+            # a held return session carries data: at least one unit and the asset's minimum
+            need = min(cap, max(1, _units_up(a.min_session_mbit, U)))
+            if need >= 1:
+                F.add({F.v[i]: 1, F.b[i]: -need}, lb=0)
         F.obj(F.b[i], W.elevation_per_session * x.elevation_score + x.keep_points)
     opts = F.options
     n = len(opts)
@@ -371,9 +380,10 @@ def build(problem: Problem) -> Formulation:
 
     # -- decisional data (soft) ---------------------------------------------------------
     for r, req in enumerate(P.decisional_requirements):
+        need = max(1, _units_up(req.min_volume_mbit, U))  # the decisional data of the sol
         cands = [i for i in by_asset.get(req.asset, [])
                  if opts[i].start_tdb_s >= req.start_tdb_s - 1e-6 and opts[i].end_tdb_s <= req.end_tdb_s + 1e-6
-                 and opts[i].end_tdb_s < req.deadline_tdb_s and F.cap_u[i] >= 1]
+                 and opts[i].end_tdb_s < req.deadline_tdb_s and F.cap_u[i] >= need]
         if not cands:
             continue
         m = F.new_var(f"met[{r}]", 0, 1)
@@ -386,7 +396,7 @@ def build(problem: Problem) -> Formulation:
             F.y[(r, i)] = y
             ys.append(y)
             F.add({y: 1, F.b[i]: -1}, ub=0)
-            F.enforced.append(Enforced(y, [F.v[i]], [1], 1))
+            F.enforced.append(Enforced(y, [F.v[i]], [1], need))
             terms: dict[int, int] = {}
             for ci in chunk_ix_by_orb.get(x.orbiter, []):
                 c = F.chunks[ci]

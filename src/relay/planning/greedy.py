@@ -21,7 +21,7 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 
-from .formulation import ONBOARD, POINT_SCALE, Formulation, build, to_plan
+from .formulation import ONBOARD, POINT_SCALE, Formulation, _units_up, build, to_plan
 from .plan import Plan
 from .problem import Problem
 
@@ -147,6 +147,14 @@ class _State:
             k += 1
         return True, sent
 
+    def min_volume(self, i: int) -> int:
+        """The fewest units option i may carry when held (see the formulation)."""
+        x = self.F.options[i]
+        if x.kind != "return" or x.fixed:
+            return 0
+        a = self.F.problem.asset(x.asset)
+        return min(self.F.cap_u[i], max(1, _units_up(a.min_session_mbit, self.F.unit)))
+
     def best_volume(self, i: int) -> int:
         hi = min(self.F.cap_u[i], self.data_slack(i))
         if hi <= 0:
@@ -209,7 +217,7 @@ def _greedy_values(F: Formulation, rule: str, st: "_State | None" = None) -> lis
     for i in sorted(range(len(F.options)), key=key):
         if st.can_take(i):
             u = st.best_volume(i)
-            if u > 0:
+            if u > 0 and u >= st.min_volume(i):
                 st.take(i, u)
     return values_from_state(F, st)
 

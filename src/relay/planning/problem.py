@@ -27,7 +27,9 @@ Top-level keys (all required unless marked optional)::
                                 generation [[tdb_s, mbit], ...]  data that becomes available at tdb_s,
                                 sols [[sol, start_tdb_s, end_tdb_s], ...] local sols over the horizon,
                                 max_sessions_per_sol (null), energy_wh_per_min (null),
-                                energy_wh_per_sol (null), wake_windows [[s, e], ...] (null: always)
+                                energy_wh_per_sol (null), wake_windows [[s, e], ...] (null: always),
+                                min_session_mbit (optional, 0: a return session carries at least
+                                this much, and at least one volume unit)
     passes[]                    pass_id, orbiter, asset, rise_tdb_s, set_tdb_s
     options[]                   option_id, pass_id, orbiter, asset, start_tdb_s, end_tdb_s,
                                 capacity_mbit, kind ("return"|"forward"), elevation_score (0-1),
@@ -37,7 +39,8 @@ Top-level keys (all required unless marked optional)::
     downlinks[]                 chunk_id, window_id, orbiter, station, start_tdb_s, end_tdb_s,
                                 capacity_mbit
     forward_requirements[]      asset, sol, start_tdb_s, end_tdb_s, min_duration_s, count
-    decisional_requirements[]   asset, sol, start_tdb_s, end_tdb_s, deadline_tdb_s
+    decisional_requirements[]   asset, sol, start_tdb_s, end_tdb_s, deadline_tdb_s,
+                                min_volume_mbit (optional, 0: one volume unit)
     conjunction [[s, e], ...]   solar conjunction: no forward (commanding) sessions
     name (optional)             a label
 
@@ -107,6 +110,7 @@ class Asset:
     energy_wh_per_min: float | None = None
     energy_wh_per_sol: float | None = None
     wake_windows: tuple[Interval, ...] | None = None
+    min_session_mbit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,9 @@ class ForwardRequirement:
 
 @dataclass(frozen=True)
 class DecisionalRequirement:
-    """The data of a return session of ``asset`` lying in [start, end) should reach Earth by
-    ``deadline_tdb_s`` (soft: the sols that make it are counted and maximised)."""
+    """The data of a return session of ``asset`` lying in [start, end) and carrying at least
+    ``min_volume_mbit`` should reach Earth by ``deadline_tdb_s`` (soft: the sols that make it
+    are counted and maximised)."""
 
     __pydantic_config__ = _FORBID
     asset: str
@@ -182,6 +187,7 @@ class DecisionalRequirement:
     start_tdb_s: float
     end_tdb_s: float
     deadline_tdb_s: float
+    min_volume_mbit: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ class DecisionalData(_Strict):
         None, ge=0, lt=24, description="deadline: first time at this UTC hour after the window ends")
     deadline_lmst_hour: float | None = Field(
         None, ge=0, lt=24, description="deadline: first time at this LMST hour after the window ends")
+    min_volume_mbit: float = Field(
+        10.0, ge=0, description="the decisional data: the session must carry at least this much "
+                                "(illustrative default)")
 
     @field_validator("lmst_window")
     @classmethod
@@ -137,6 +140,10 @@ class AssetOperations(_Strict):
     decisional: DecisionalData | None = Field(
         None, description="decisional-data requirement; null: none")
     min_session_s: float = Field(120.0, ge=0, description="shortest relay session, s")
+    min_session_mbit: float = Field(
+        0.0, ge=0, description="a return session carries at least this much (not worth waking the "
+                               "radio for less), Mbit; every held return session carries at least one "
+                               "volume unit")
     turnaround_s: float = Field(60.0, ge=0, description="gap between two sessions of one radio, s")
 
     @field_validator("wake_windows_lmst")

@@ -72,6 +72,11 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
             bad("option_mismatch", f"{name}: times differ from the option's")
         if s.volume_mbit < -TOL_MBIT:
             bad("volume", f"{name}: negative volume {s.volume_mbit}")
+        a_min = assets[s.asset].min_session_mbit if s.asset in assets else 0.0
+        if s.kind == "return" and not s.fixed and x.capacity_mbit >= P.volume_unit_mbit and (
+                s.volume_mbit <= TOL_MBIT or s.volume_mbit < min(a_min, x.capacity_mbit) - P.volume_unit_mbit):
+            bad("empty_session", f"{name}: a return session that carries {s.volume_mbit:.3f} Mbit, less than "
+                                 f"the asset's minimum {a_min:g} Mbit")
         if s.volume_mbit > x.capacity_mbit + TOL_MBIT:
             bad("over_capacity", f"{name}: {s.volume_mbit:.3f} Mbit > capacity {x.capacity_mbit:.3f} Mbit")
         p = passes.get(s.pass_id)
@@ -217,7 +222,8 @@ def _decisional_met(P: Problem, sessions, downlinks) -> dict[str, int]:
     for r in P.decisional_requirements:
         ok = False
         for s in sessions:
-            if s.asset != r.asset or s.volume_mbit <= TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
+            if s.asset != r.asset or s.volume_mbit <= TOL_MBIT \
+                    or s.volume_mbit < r.min_volume_mbit - TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
                     or s.end_tdb_s > r.end_tdb_s + TOL_S or s.end_tdb_s >= r.deadline_tdb_s:
                 continue
             arrived = sum(x.volume_mbit for x in sessions

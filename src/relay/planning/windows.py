@@ -103,6 +103,8 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
             if i is None or not st.can_take(i):
                 continue
             u = min(int(math.floor(ses.volume_mbit / F.unit + 1e-6)), st.best_volume(i))
+            if ses.kind == "return" and not F.options[i].fixed and (u <= 0 or u < st.min_volume(i)):
+                continue  # a return session left with (too) little to carry is not held
             st.take(i, u)
             relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
         ends = {}
