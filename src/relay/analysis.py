@@ -49,7 +49,7 @@ import traceback
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -533,7 +533,6 @@ def load_sweep_spec(spec: str | Path | Mapping) -> SweepSpec:
         starts = [_iso_week(first, k) for k in range(weeks)]
     else:
         raise RelayInputError("give `starts: [...]` or `start:` (+ `weeks: N`)", source=source, where="starts")
-    from .timescales import parse_utc
 
     starts = [_iso_start(s, source, f"starts[{i}]") for i, s in enumerate(starts)]
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Scenario, load_scenario
+from .config import Scenario, load_scenario, scenario_hash
 from .errors import CoverageError
 from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
@@ -91,8 +91,13 @@ def pass_set(scenario: Scenario, start, days: float = 7.0):
 
 
 def passes_table(ps) -> pd.DataFrame:
-    """The user-facing pass table (ISO times with Z, to the millisecond)."""
-    df = ps.passes.copy()
+    """The user-facing pass table (ISO times with Z, to the millisecond) of a PassSet."""
+    return passes_frame(ps.passes)
+
+
+def passes_frame(passes: pd.DataFrame) -> pd.DataFrame:
+    """The user-facing table of a pass DataFrame (geometry columns, plus any others it has)."""
+    df = passes.copy()
     out = pd.DataFrame({
         "pass_id": df["pass_id"].astype(int),
         "orbiter": df["orbiter"], "asset": df["asset"],
@@ -228,8 +233,9 @@ class PlanResult:
         return files
 
 
-def _settings_for(scenario: Scenario, solver=None, time_limit_s=None, workers=None, seed=None, gap_limit=None):
-    ps = scenario.planning
+def settings_for(ps, solver=None, time_limit_s=None, workers=None, seed=None, gap_limit=None):
+    """The :class:`~relay.planning.settings.PlanningSettings` ``ps`` with the given overrides
+    (None: keep); a bad value is an input error naming the option."""
     upd = {}
     if gap_limit is not None:
         upd["gap_limit"] = float(gap_limit)
@@ -292,7 +298,7 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    settings = _settings_for(scenario, solver, time_limit_s, workers, seed, gap_limit)
+    settings = settings_for(scenario.planning, solver, time_limit_s, workers, seed, gap_limit)
     marks, mark = _timer()
     t0, t1 = span_tdb_s(start, days)
     fixed = read_sessions_table(fixed_sessions) if fixed_sessions is not None else None
@@ -329,7 +335,7 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     raw = solve(problem, settings)
     mark("solve")
     result = result_from_plan(problem, raw, passes=pv, downlink_windows=downlinks, earth_mars=em)
-    result.summary.update(scenario=scenario.name, scenario_hash=_scenario_hash(scenario),
+    result.summary.update(scenario=scenario.name, scenario_hash=scenario_hash(scenario),
                           start=tdb_s_to_iso(t0), end=tdb_s_to_iso(t1), days=float(days))
     if previous is not None:
         result.summary["changes_vs_previous"] = _changes(previous, result.sessions, t0, t1)
@@ -337,12 +343,6 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     result.timings = dict(marks)
     result.summary["timings_s"] = dict(marks)
     return result
-
-
-def _scenario_hash(scenario) -> str:
-    from .config import scenario_hash
-
-    return scenario_hash(scenario)
 
 
 def _changes(previous: pd.DataFrame, sessions: pd.DataFrame, t0: float, t1: float) -> dict:
@@ -405,7 +405,7 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     if passes is not None:
         from .links import PASS_VOLUME_COLUMNS
 
-        ptab = passes_table(_PassesOnly(passes))
+        ptab = passes_frame(passes)
         ptab["pass_id"] = [f"P{int(p):05d}" for p in ptab["pass_id"]]
         keep = ["pass_id", "orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
                 "max_elevation_time", "min_range_km", "truncated"]
@@ -430,11 +430,6 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     summary.setdefault("end", tdb_s_to_iso(problem.end_tdb_s))
     summary.setdefault("scenario", problem.name)
     return PlanResult(sessions, downlinks, ptab, store, summary, problem=problem, plan=raw)
-
-
-class _PassesOnly:
-    def __init__(self, passes):
-        self.passes = passes
 
 
 def latency_by_asset(raw, earth_mars: pd.DataFrame | None = None) -> dict:

@@ -647,7 +647,6 @@ class Prepared:
 
 def prepare(opts: NightlyOptions, archive_path: Path) -> Prepared:
     """Everything the planner needs; every input checked (RelayInputError on a bad one)."""
-    import pandas as pd
 
     from .api import span_tdb_s
     from .archive import Archive
@@ -800,7 +799,6 @@ def degraded_reasons(summary: dict, base: dict | None, max_drop_pct: float) -> l
 
 def _session_table(result, t_freeze: float, fixed):
     """The result's sessions with the pass window and a ``frozen`` flag, for the archive."""
-    import pandas as pd
 
     ses = result.sessions.copy()
     if "start_tdb_s" not in ses.columns:

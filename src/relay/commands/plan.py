@@ -106,8 +106,13 @@ def print_summary(result, out=None) -> None:
     print("\n".join(lines), file=out or sys.stdout)
 
 
-def _written(files, out) -> None:
-    print(f"wrote {', '.join(f.name for f in files)} to {out}/")
+def _write_and_report(result, args) -> int:
+    """Write the plan to --out, then (unless --quiet) print its summary and the files written."""
+    files = result.write(args.out)
+    if not args.quiet:
+        print_summary(result)
+        print(f"wrote {', '.join(f.name for f in files)} to {args.out}/")
+    return 0
 
 
 def run_plan(args) -> int:
@@ -120,31 +125,19 @@ def run_plan(args) -> int:
     result = plan(sc, start, days, fixed_sessions=args.fixed, backlogs=args.backlogs, bookings=args.bookings,
                   solver=args.solver, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
                   gap_limit=args.gap_limit, save_problem=args.save_problem)
-    files = result.write(args.out)
-    if not args.quiet:
-        print_summary(result)
-        _written(files, args.out)
-    return 0
+    return _write_and_report(result, args)
 
 
 def run_solve(args) -> int:
-    from ..api import _settings_for, result_from_plan
+    from ..api import result_from_plan, settings_for
     from ..planning.problem import Problem
     from ..planning.settings import PlanningSettings
     from ..planning.solve import solve
 
     problem = Problem.from_json(args.problem)
-
-    class _Sc:  # the planner settings without a scenario: defaults and the command line
-        planning = PlanningSettings()
-
-    settings = _settings_for(_Sc, args.solver, args.time_limit, args.workers, args.seed, args.gap_limit)
-    result = result_from_plan(problem, solve(problem, settings))
-    files = result.write(args.out)
-    if not args.quiet:
-        print_summary(result)
-        _written(files, args.out)
-    return 0
+    settings = settings_for(PlanningSettings(), args.solver, args.time_limit, args.workers, args.seed,
+                            args.gap_limit)
+    return _write_and_report(result_from_plan(problem, solve(problem, settings)), args)
 
 
 def run_validate(args) -> int:

@@ -14,7 +14,7 @@ import time
 
 from ortools.sat.python import cp_model
 
-from .formulation import POINT_SCALE, Formulation, build, to_plan
+from .formulation import POINT_SCALE, Formulation, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
 from .settings import PlanningSettings
@@ -104,7 +104,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
         known = math.isfinite(bound) and bound >= obj  # before presolve ends CP-SAT has no bound
         return to_plan(F, list(fallback), {
             "solver": "cpsat", "status": "FEASIBLE", "objective": obj / POINT_SCALE,
-            "bound": bound / POINT_SCALE if known else None, "gap": _gap(obj, bound) if known else None,
+            "bound": bound / POINT_SCALE if known else None, "gap": relative_gap(obj, bound) if known else None,
             "reproducible": False,
             "solve_time_s": round(solver.WallTime(), 3), "build_time_s": round(build_s, 3),
             "workers": 1 if s.deterministic else s.workers, "deterministic": s.deterministic, "seed": s.seed,
@@ -119,15 +119,9 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     summary = {
         "solver": "cpsat", "status": name,
         "objective": obj / POINT_SCALE, "bound": bound / POINT_SCALE,
-        "gap": _gap(obj, bound),
+        "gap": relative_gap(obj, bound),
         "reproducible": bool(s.deterministic and (status == cp_model.OPTIMAL
                                                   or solver.WallTime() < 0.99 * s.time_limit_s)), "solve_time_s": round(solver.WallTime(), 3), "build_time_s": round(build_s, 3),
         "workers": 1 if s.deterministic else s.workers, "deterministic": s.deterministic, "seed": s.seed, "time_limit_s": s.time_limit_s,
     }
     return to_plan(F, values, summary)
-
-
-def _gap(obj: float, bound: float) -> float:
-    if abs(bound - obj) < 0.5:
-        return 0.0
-    return abs(bound - obj) / max(abs(bound), 1.0)

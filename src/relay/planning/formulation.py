@@ -139,6 +139,14 @@ class Formulation:
         return self.var_lb[i] >= 0 and self.var_ub[i] <= 1
 
 
+def relative_gap(obj: float, bound: float) -> float:
+    """Relative gap of an objective to its bound, both in integer model units (points x
+    POINT_SCALE): 0 when they differ by less than half a unit (the objective is integer)."""
+    if abs(bound - obj) < 0.5:
+        return 0.0
+    return abs(bound - obj) / max(abs(bound), 1.0)
+
+
 def _units_down(mbit: float, unit: float) -> int:
     return max(0, int(math.floor(mbit / unit + 1e-9)))
 
@@ -225,7 +233,6 @@ def build(problem: Problem) -> Formulation:
                 F.add({F.v[i]: 1, F.b[i]: -need}, lb=0)
         F.obj(F.b[i], W.elevation_per_session * x.elevation_score + x.keep_points)
     opts = F.options
-    n = len(opts)
 
     # -- exclusivity --------------------------------------------------------------
     groups: set[tuple[int, ...]] = set()

@@ -14,7 +14,7 @@ import time
 
 from ortools.linear_solver import pywraplp
 
-from .formulation import POINT_SCALE, Formulation, build, to_plan
+from .formulation import POINT_SCALE, Formulation, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
 from .settings import PlanningSettings
@@ -94,7 +94,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     summary = {
         "solver": "mip", "backend": backend, "status": name,
         "objective": obj / POINT_SCALE, "bound": bound / POINT_SCALE,
-        "gap": 0.0 if bound - obj < 0.5 else (bound - obj) / max(abs(bound), 1.0),
+        "gap": relative_gap(obj, bound),
         "solve_time_s": round(wall, 3), "build_time_s": round(build_s, 3),
         "seed": s.seed, "time_limit_s": s.time_limit_s,
     }

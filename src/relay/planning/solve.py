@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import cpsat, greedy, mip, windows
-from .formulation import POINT_SCALE, build, to_plan
+from .formulation import POINT_SCALE, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
 from .settings import PlanningSettings
@@ -48,7 +48,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         bound = keep.get("bound")
         obj = fb_obj / POINT_SCALE
         keep.update(objective=obj, reproducible=False,
-                    gap=None if bound is None else (0.0 if bound - obj < 0.005 else (bound - obj) / max(abs(bound), 1.0)),
+                    gap=None if bound is None else relative_gap(fb_obj, bound * POINT_SCALE),
                     note=f"{s.solver} stopped on a plan worse than its starting point: this is the greedy "
                          "plan, with the solver's bound")
         plan = to_plan(F, fallback, keep)

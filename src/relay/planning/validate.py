@@ -55,7 +55,6 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
     options = {x.option_id: x for x in P.options}
     passes = {p.pass_id: p for p in P.passes}
     assets = {a.name: a for a in P.assets}
-    orbiters = {o.name: o for o in P.orbiters}
     sessions = list(plan.sessions)
 
     # -- each session on its own ----------------------------------------------------

@@ -34,7 +34,7 @@ import time
 
 from . import cpsat, greedy
 from .formulation import Formulation, build
-from .problem import Asset, Orbiter, Problem
+from .problem import Orbiter, Problem
 from .settings import PlanningSettings
 
 
