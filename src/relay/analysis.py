@@ -147,10 +147,10 @@ def check_override_path(dotted: str, data: dict | None = None, source: str = "ov
 
 
 def _raw_config(path: str | Path) -> dict:
-    from .config import _resolve_extends
+    from .config import resolve_extends
 
     p = Path(path)
-    return _resolve_extends(read_yaml(p), p.resolve())
+    return resolve_extends(read_yaml(p), p.resolve())
 
 
 def resolve(config: str | Path | Scenario, overrides: Mapping[str, Any] | None = None) -> Scenario:

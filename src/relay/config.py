@@ -305,7 +305,8 @@ def format_validation_error(exc: ValidationError, source: str) -> RelayInputErro
     return RelayInputError("; ".join(parts) + tail, source=source)
 
 
-def _apply_overrides(data: dict, overrides: dict[str, Any] | None, source: str) -> dict:
+def apply_overrides(data: dict, overrides: dict[str, Any] | None, source: str) -> dict:
+    """Dotted ``key.path: value`` overrides (a sweep or compare variant) applied to a raw scenario dict."""
     if not overrides:
         return data
     data = copy.deepcopy(data)
@@ -379,7 +380,7 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def _resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
+def resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
     """``extends: base.yaml`` merges this file over its base (mappings deeply, lists by item name)."""
     base_ref = data.pop("extends", None)
     if base_ref is None:
@@ -387,7 +388,7 @@ def _resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
     base_path = (path.parent / base_ref).resolve()
     if base_path in seen:
         raise RelayInputError(f"`extends` makes a loop through {base_path}", source=str(path), where="extends")
-    base = _resolve_extends(read_yaml(base_path), base_path, seen + (base_path,))
+    base = resolve_extends(read_yaml(base_path), base_path, seen + (base_path,))
     return _merge(_absolute_paths(base, base_path.parent), data)
 
 
@@ -427,7 +428,7 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _resolve_orbit_files(data: dict, path: Path) -> dict:
+def resolve_orbit_files(data: dict, path: Path) -> dict:
     """``orbit: {type: keplerian, file: ../ephemerides/x.yaml}``: elements from a file, inline keys win."""
     for i, orb in enumerate(data.get("orbiters") or []):
         orbit = orb.get("orbit") if isinstance(orb, dict) else None
@@ -449,9 +450,9 @@ def _resolve_orbit_files(data: dict, path: Path) -> dict:
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario YAML file (with ``extends`` and dotted ``overrides``)."""
     p = Path(path)
-    data = _resolve_extends(read_yaml(p), p.resolve())
-    data = _apply_overrides(data, overrides, source=str(path))
-    data = _resolve_orbit_files(data, p.resolve())
+    data = resolve_extends(read_yaml(p), p.resolve())
+    data = apply_overrides(data, overrides, source=str(path))
+    data = resolve_orbit_files(data, p.resolve())
     return scenario_from_dict(data, source=str(path))
 
 

@@ -120,10 +120,10 @@ def split_config(path: str | Path) -> tuple[dict, dict]:
     The ``nightly:`` mapping holds this job's settings (the keys of
     :data:`DEFAULTS`); relative paths in it are relative to the config file.
     """
-    from .config import _resolve_extends, read_yaml
+    from .config import resolve_extends, read_yaml
 
     p = Path(path)
-    data = _resolve_extends(read_yaml(p), p.resolve())
+    data = resolve_extends(read_yaml(p), p.resolve())
     section = data.pop("nightly", None) or {}
     if not isinstance(section, dict):
         raise RelayInputError("`nightly` must be a mapping of the job's settings", source=str(path),
@@ -142,10 +142,10 @@ def split_config(path: str | Path) -> tuple[dict, dict]:
 
 def build_scenario(path: str | Path, data: dict, overrides: dict | None = None):
     """A validated Scenario from the data of :func:`split_config` (as ``load_scenario`` does)."""
-    from .config import _apply_overrides, _resolve_orbit_files, scenario_from_dict
+    from .config import apply_overrides, resolve_orbit_files, scenario_from_dict
 
-    data = _apply_overrides(data, overrides, source=str(path))
-    data = _resolve_orbit_files(data, Path(path).resolve())
+    data = apply_overrides(data, overrides, source=str(path))
+    data = resolve_orbit_files(data, Path(path).resolve())
     return scenario_from_dict(data, source=str(path))
 
 
