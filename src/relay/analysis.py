@@ -57,7 +57,7 @@ from .config import (Scenario, list_item_index, load_scenario, read_yaml, scenar
                      set_dotted)
 from .errors import RelayInputError
 
-SOL_S = 88775.244  # a Mars solar day
+from .constants import SOL_S  # a Mars solar day, s
 SCOPES = ("total", "asset", "orbiter")
 METRICS = ["delivered_mbit", "sessions", "session_hours", "mean_latency_h", "worst_latency_h",
            "decisional_sols_met", "utilisation_pct", "violations"]

@@ -42,6 +42,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .constants import C_KM_S
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -370,7 +372,7 @@ class XBandSpec(_Strict):
     @property
     def antenna_gain_dbi(self) -> float:
         """Dish gain, dBi: 10 log10(efficiency (pi D / lambda)^2)."""
-        lam_m = 299792.458 / (self.frequency_mhz * 1e3)
+        lam_m = C_KM_S / (self.frequency_mhz * 1e3)
         return 10 * math.log10(self.dish_efficiency * (math.pi * self.dish_diameter_m / lam_m) ** 2)
 
 
@@ -459,7 +461,7 @@ class StationXBand(_Strict):
         for d, gt in GT_BY_DIAMETER_DB_PER_K.items():
             if abs(self.dish_diameter_m - d) < 0.5:
                 return gt
-        lam_m = 299792.458 / 8420e3
+        lam_m = C_KM_S / 8420e3
         g = 0.6 * (math.pi * self.dish_diameter_m / lam_m) ** 2
         return 10 * math.log10(g) - 10 * math.log10(self.system_noise_temp_k)
 

@@ -30,8 +30,7 @@ from . import mars
 from .mars import Site
 from .orbits.base import Ephemeris, check_coverage
 
-#: speed of light, km/s
-C_KM_S = 299792.458
+from .constants import C_KM_S  # speed of light, km/s
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 

@@ -91,16 +91,13 @@ from .config_links import (
     XBandSpec,
     merge_radios,
 )
+from .constants import AU_KM, C_KM_S
 from .errors import RelayInputError
 
 #: 10 log10 of Boltzmann's constant, dBW/K/Hz.
 BOLTZMANN_DBW = 10.0 * math.log10(1.380649e-23)
-#: Speed of light, km/s.
-C_KM_S = 299792.458
 #: Mars mean radius used for the off-nadir angle, km (IAU 2015 mean ~3389.5 km).
 MARS_MEAN_RADIUS_KM = 3389.5
-#: Astronomical unit, km.
-AU_KM = 149597870.700
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from skyfield.vectorlib import VectorFunction
 
+from .constants import AU_KM
 from .timescales import DAY_S, skyfield_to_tdb_s
 
 #: IAU 2015 equatorial and polar radii of Mars, km (Archinal et al. 2018).
@@ -44,7 +45,6 @@ J2 = 1.96045e-3
 #: NAIF id of Mars.
 MARS_NAIF_ID = 499
 
-AU_KM = 149597870.700
 CENTURY_S = 36525.0 * DAY_S
 
 # pck00011 / Archinal et al. 2018: (amplitude_deg, A_deg, B_deg_per_century)

@@ -17,12 +17,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from .constants import MARS24_SOL_DAYS, SOL_S
 from .errors import RelayInputError
 
 J2000_JD = 2451545.0
 DAY_S = 86400.0
-#: Length of a mean solar day on Mars (a sol), seconds.
-SOL_S = 88775.244147
 #: TT - TAI, seconds.
 TT_MINUS_TAI_S = 32.184
 
@@ -124,7 +123,7 @@ def tt_s_from_tdb_s(tdb_s):
 def mars_sol_date(tdb_s):
     """Mars Sol Date (Mars24 eq. C-2): MSD = (JD_TT - 2405522.0028779) / 1.0274912517."""
     jd_tt = J2000_JD + tt_s_from_tdb_s(tdb_s) / DAY_S
-    return (jd_tt - 2405522.0028779) / 1.0274912517
+    return (jd_tt - 2405522.0028779) / MARS24_SOL_DAYS
 
 
 def lmst_hours(tdb_s, east_longitude_deg):
@@ -142,7 +141,7 @@ def local_sol(tdb_s, east_longitude_deg):
 def local_sol_start_tdb_s(sol, east_longitude_deg):
     """TDB seconds at local mean midnight starting local sol ``sol`` (inverse of local_sol)."""
     msd = np.asarray(sol, dtype=float) - np.asarray(east_longitude_deg) / 360.0
-    jd_tt = msd * 1.0274912517 + 2405522.0028779
+    jd_tt = msd * MARS24_SOL_DAYS + 2405522.0028779
     tt_s = (jd_tt - J2000_JD) * DAY_S
     # invert the <2 ms TT->TDB term by one fixed-point step
     return tt_s + (tt_s - tt_s_from_tdb_s(tt_s))

@@ -66,7 +66,7 @@ class OrbiterVector:
 
         from ..timescales import DAY_S, skyfield_to_tdb_s
 
-        au_km = 149597870.700
+        from ..constants import AU_KM as au_km
 
         class _Orbiter(VectorFunction):
             center = 499

@@ -20,7 +20,7 @@ import pandas as pd
 from .files import write_table, write_text
 from .report import _CSS, _png
 
-SOL_S = 88775.244
+from ..constants import SOL_S
 
 _COLUMNS = {
     "total": ["config", "status", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "sessions", "d_sessions",
