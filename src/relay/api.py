@@ -292,8 +292,9 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     before it except the fixed ones (the commands up to then are already on their way).  ``save_problem`` writes the solver's instance as JSON.
     """
     from .geometry import earth_mars
-    from .links import _bookings_path, pass_volumes, track_capacities
-    from .planning.build import Inputs, build_problem, read_backlogs, read_sessions_table
+    from .inputs import bookings_path as _bookings_path, read_backlogs, read_sessions_table
+    from .links import pass_volumes, track_capacities
+    from .planning.build import Inputs, build_problem
     from .planning.solve import solve
 
     if not isinstance(scenario, Scenario):
@@ -474,7 +475,7 @@ def load_plan_dir(out_dir):
     """``(problem, plan)`` of a plan directory written by :meth:`PlanResult.write`
     (problem.json, schedule.csv, downlinks.csv), for :func:`relay.planning.validate.validate`."""
     from .errors import RelayInputError
-    from .planning.build import read_csv_table
+    from .inputs import read_csv_table
     from .planning.plan import Downlink, Plan, Session
     from .planning.problem import Problem
 

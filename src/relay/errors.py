@@ -36,5 +36,16 @@ class RelayInputError(RelayError):
         super().__init__(prefix + message)
 
 
+def excerpt(value, limit: int = 60) -> str:
+    """A short, escaped quotation of a user's value for a message: ``repr`` of at most
+    ``limit`` characters (control characters and quotes escaped), with ``...`` and the full
+    length when cut.  No message quotes more of a file than this."""
+    if not isinstance(value, str):
+        value = str(value)
+    if len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value):,} characters)"
+    return repr(value)
+
+
 class CoverageError(RelayInputError):
     """A requested time lies outside the span an ephemeris or orbit file covers."""

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RelayInputError
+from ..inputs import read_sessions_table
 from ..timescales import SOL_S, lmst_hours, parse_utc, tdb_s_to_datetime, utc_to_tdb_s
 from .options import chunk_downlinks, session_options
 from .problem import (Asset, DecisionalRequirement, ForwardRequirement, Orbiter, PassWindow, Problem,
@@ -93,26 +94,6 @@ def _overlaps(intervals, s, e) -> bool:
     return any(a < e and s < b for a, b in intervals)
 
 
-def read_csv_table(src, columns: tuple[str, ...], expected: str, what: str) -> tuple[pd.DataFrame, str]:
-    """A CSV file (all cells as text) or a DataFrame copy, with the required ``columns``;
-    returns ``(table, name for messages)``.  A missing file, an unreadable CSV or a missing
-    column is an input error naming the file."""
-    name = str(src) if not isinstance(src, pd.DataFrame) else what
-    if isinstance(src, pd.DataFrame):
-        df = src.copy()
-    else:
-        try:
-            df = pd.read_csv(src, dtype=str, keep_default_na=False)
-        except FileNotFoundError:
-            raise RelayInputError("the file does not exist", source=name) from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise RelayInputError(f"is not a readable CSV: {exc}", source=name) from None
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise RelayInputError(f"missing column(s) {', '.join(missing)}; expected {expected}", source=name)
-    return df, name
-
-
 def _host(windows, orbiter, asset, s, e):
     """The pass of (orbiter, asset) that overlaps [s, e) the most, or None."""
     best, most = None, 0.0
@@ -122,30 +103,6 @@ def _host(windows, orbiter, asset, s, e):
             if ov > most:
                 best, most = w, ov
     return best
-
-
-def read_sessions_table(src, what: str = "fixed sessions") -> pd.DataFrame:
-    """A sessions CSV/DataFrame (``orbiter, asset, start, end[, kind]``) with TDB seconds added."""
-    if src is None:
-        return pd.DataFrame(columns=["orbiter", "asset", "start", "end", "kind", "start_tdb_s", "end_tdb_s"])
-    df, name = read_csv_table(src, ("orbiter", "asset", "start", "end"), "orbiter, asset, start, end[, kind]",
-                              what)
-    if "kind" not in df.columns:
-        df["kind"] = "return"
-    s_tdb, e_tdb = [], []
-    for i, row in enumerate(df.itertuples(index=False), start=2):
-        where = f"line {i}" if not isinstance(src, pd.DataFrame) else f"row {i - 2}"
-        s = utc_to_tdb_s(parse_utc(row.start, source=name, where=f"{where}, start"))
-        e = utc_to_tdb_s(parse_utc(row.end, source=name, where=f"{where}, end"))
-        if e <= s:
-            raise RelayInputError(f"end {row.end} is not after start {row.start}", source=name, where=where)
-        if str(row.kind) not in ("return", "forward"):
-            raise RelayInputError(f"kind {row.kind!r} is not 'return' or 'forward'", source=name, where=where)
-        s_tdb.append(s)
-        e_tdb.append(e)
-    df["start_tdb_s"] = np.array(s_tdb, dtype=float)
-    df["end_tdb_s"] = np.array(e_tdb, dtype=float)
-    return df
 
 
 def _deadline(window_end: float, asset_lon: float, dd) -> float:
@@ -198,16 +155,25 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     fixed_passes = set()
     if fixed is not None and len(fixed):
         keep = []
+        src, label = fixed.attrs.get("source", "fixed sessions"), fixed.attrs.get("label", "row")
+        held: dict[str, Any] = {}
         for i, r in enumerate(fixed.itertuples(index=False)):
             s, e = float(r.start_tdb_s), float(r.end_tdb_s)
             if e <= start_tdb_s or s >= end_tdb_s:
                 continue  # outside this horizon
             w = _host(windows, r.orbiter, r.asset, s, e)
+            where = f"{label} {getattr(r, 'line', i + 1)}"
             if w is None:
                 raise RelayInputError(
                     f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} overlaps no "
                     "visibility window of that pair over this horizon (check the orbit inputs or the row)",
-                    source="fixed sessions", where=f"row {i + 1}")
+                    source=src, where=where)
+            if w.pass_id in held:
+                raise RelayInputError(
+                    f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} lies in the same pass "
+                    f"{w.pass_id} as the session of {label} {getattr(held[w.pass_id], 'line', '?')}; expected "
+                    "at most one session per pass (a session is one contiguous interval)", source=src, where=where)
+            held[w.pass_id] = r
             # kept exactly as committed (it is already uplinked); its volume is what the part
             # inside the predicted window carries
             s, e = max(s, start_tdb_s), min(e, end_tdb_s)
@@ -310,26 +276,3 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
         min_session_s=float(min_session_s), turnaround_s=float(turnaround_s),
         volume_unit_mbit=float(ps.volume_unit_mbit), objective=objective_from_settings(ps.weights),
         name=scenario.name)
-
-
-def read_backlogs(src, start_tdb_s: float) -> dict[str, float]:
-    """Asset backlogs from a CSV/DataFrame ``asset, time, backlog_mbit``: the latest row at or
-    before the horizon start wins for each asset.  Every row is checked; a bad one is an input
-    error naming the file and line."""
-    if src is None:
-        return {}
-    df, name = read_csv_table(src, ("asset", "time", "backlog_mbit"), "asset, time, backlog_mbit", "backlogs")
-    df = df.astype(str)
-    best: dict[str, tuple[float, float]] = {}
-    for i, row in enumerate(df.itertuples(index=False), start=2):
-        t = utc_to_tdb_s(parse_utc(row.time, source=name, where=f"line {i}, time"))
-        try:
-            v = float(row.backlog_mbit)
-        except ValueError:
-            v = float("nan")
-        if not np.isfinite(v) or v < 0:
-            raise RelayInputError(f"backlog_mbit {row.backlog_mbit!r} is not a non-negative number",
-                                  source=name, where=f"line {i}")
-        if t <= start_tdb_s and (row.asset not in best or t >= best[row.asset][0]):
-            best[row.asset] = (t, v)
-    return {k: v for k, (_, v) in best.items()}

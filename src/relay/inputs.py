@@ -1,0 +1,435 @@
+"""One reader per user input file, all with the same rules.
+
+The CSV files a user hands relay (station bookings, asset backlogs, fixed or
+previous sessions; outages, relay requests and vetoes are declared the same way
+next) are each read by one function here, used by ``relay plan``, the nightly
+job's drop-folder checks and the API alike.  Every reader follows the same rules:
+
+* the file must be a regular file (not a directory, device or pipe) of at most
+  :data:`MAX_CSV_BYTES`, UTF-8 (a leading BOM is dropped);
+* blank lines and lines starting with ``#`` are skipped; the first other line is
+  the header, whose names are matched ignoring case and surrounding spaces;
+  extra columns are ignored; every row has as many fields as the header;
+* times are ISO 8601 UTC (``2026-11-23T00:00:00Z`` or a bare date); impossible
+  dates (``2026-02-30``) and years outside :data:`YEAR_RANGE` are rejected;
+* numbers are finite and inside the column's range; names of orbiters, assets
+  or stations are checked against the scenario's when the caller gives them;
+* every mistake raises :class:`~relay.errors.RelayInputError` naming the file,
+  the line and column, the bad value (a short escaped excerpt) and what is
+  expected.
+
+A reader also accepts a ``pandas.DataFrame`` with the same columns (the API's
+form); its rows are then named ``row N`` (from 0).  The tables returned carry
+a ``line`` column and ``df.attrs["source"]`` (the file's name for messages), so
+later stages can name the row of a committed session that does not fit.
+
+Small helpers shared by every reader of user files live here too:
+:func:`regular_file` and :func:`read_text` (regular files only, size cap,
+UTF-8), :func:`check_plain_name` (a user name that becomes a path) and
+:func:`bookings_path` (a scenario's ``bookings:`` path, relative to its file).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RelayInputError, excerpt
+
+#: Largest CSV relay reads (bytes); a plan's own tables stay far below it.
+MAX_CSV_BYTES = 64 * 2**20
+#: Years a time in a user file may fall in (the ephemerides and time scales cover them).
+YEAR_RANGE = (1950, 2200)
+#: Longest name (orbiter, asset, station) a CSV cell may hold.
+MAX_NAME_CHARS = 200
+
+
+# ----------------------------------------------------------------------------- files
+def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> Path:
+    """``path`` as a Path once it is checked to be an existing regular file of at most
+    ``max_bytes``; otherwise an input error naming the path and what was expected."""
+    p = Path(path)
+    src = str(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise RelayInputError(f"cannot read the {what} file: it does not exist", source=src) from None
+    except OSError as exc:
+        raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=src) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise RelayInputError(f"is a directory; expected a {what} file", source=src)
+    if not stat.S_ISREG(st.st_mode):
+        raise RelayInputError(f"is not a regular file (a device, pipe or socket); expected a {what} file",
+                              source=src)
+    if st.st_size > max_bytes:
+        raise RelayInputError(f"is {st.st_size:,} bytes; a {what} file may have at most {max_bytes:,} bytes",
+                              source=src)
+    return p
+
+
+def read_bytes(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (see :func:`regular_file`)."""
+    p = regular_file(path, what, max_bytes)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=str(path)) from None
+    if len(data) > max_bytes:
+        raise RelayInputError(f"has more than {max_bytes:,} bytes; a {what} file may have at most that many",
+                              source=str(path))
+    return data
+
+
+def decode_utf8(data: bytes, source: str, what: str) -> str:
+    """UTF-8 text of ``data`` (a leading BOM dropped); a byte that is not UTF-8 is an error
+    naming its line."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RelayInputError(
+            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded; expected a "
+            f"{what} file saved as UTF-8", source=source, where=f"line {line}") from None
+
+
+def read_text(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes`` (BOM dropped)."""
+    return decode_utf8(read_bytes(path, what, max_bytes), str(path), what)
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+
+
+def check_plain_name(name: str, what: str, source: str = "command line") -> str:
+    """``name`` if it is a plain name (letters, digits, ``. _ + -``, not starting with a dot or
+    dash, at most 64 characters) that can become a file or folder name; else an input error."""
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
+        raise RelayInputError(
+            f"{what} {excerpt(name)} is not a plain name; expected 1 to 64 letters, digits, '.', '_', '+' "
+            "or '-', starting with a letter or digit, without '..' (it becomes a folder name)",
+            source=source)
+    return name
+
+
+def bookings_path(scenario) -> Path | None:
+    """The scenario's ``bookings:`` CSV as a path (relative paths from the scenario file's
+    folder), or None when it has none."""
+    b = getattr(scenario, "bookings", None)
+    if not b:
+        return None
+    p = Path(b)
+    base = getattr(scenario, "path", None)
+    if not p.is_absolute() and base:
+        p = Path(base).parent / p
+    return p
+
+
+# ----------------------------------------------------------------------------- table specs
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    ``kind``: ``text`` (kept as stripped text), ``name`` (text checked against the caller's
+    known names ``known[name_of]`` when given), ``time`` (ISO 8601 UTC; the table gains
+    ``<name>_tdb_s``), ``number`` (finite float in ``[minimum, maximum]``) or ``choice`` (one
+    of ``choices``).  An optional column (``required=False``) takes ``default`` when absent
+    or empty.
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = True
+    default: str | None = None
+    name_of: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """An input table: what it holds (for messages) and its columns."""
+
+    what: str
+    columns: tuple[Column, ...]
+
+    @property
+    def expected(self) -> str:
+        return ", ".join(c.name if c.required else f"[{c.name}]" for c in self.columns)
+
+
+def _time_cell(text: str, source: str, where: str) -> tuple[str, float]:
+    from .timescales import parse_utc, utc_to_tdb_s
+
+    if len(text) > 64:
+        raise RelayInputError(f"got {excerpt(text)}, expected an ISO 8601 UTC time such as "
+                              "2026-11-23T00:00:00Z", source=source, where=where)
+    when = parse_utc(text, source=source, where=where)
+    if not YEAR_RANGE[0] <= when.year <= YEAR_RANGE[1]:
+        raise RelayInputError(f"got {text!r}, expected a time in the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}",
+                              source=source, where=where)
+    iso = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso, float(utc_to_tdb_s(when))
+
+
+def number_cell(text: str, source: str, where: str, *, minimum: float | None = None,
+                maximum: float | None = None, meaning: str = "a number") -> float:
+    """A finite number in ``[minimum, maximum]`` from a text cell; an input error otherwise."""
+    try:
+        v = float(text) if len(text) <= 64 else math.nan
+    except ValueError:
+        v = math.nan
+    lo = "" if minimum is None else f" from {minimum:g}"
+    hi = "" if maximum is None else f" to {maximum:g}"
+    if not math.isfinite(v) or (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        raise RelayInputError(f"got {excerpt(text)}, expected {meaning}{lo}{hi}", source=source, where=where)
+    return v
+
+
+def _header(fields: list[str]) -> list[str]:
+    return [f.strip().lower() for f in fields]
+
+
+def _rows_of_text(text: str, source: str, spec: TableSpec):
+    """(line number, header, rows as (line, fields)) of CSV text: comments and blank lines
+    skipped, every row as long as the header."""
+    body = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
+            if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        raise RelayInputError(f"the {spec.what} file is empty; expected a header line "
+                              f"'{spec.expected}' and one row per line", source=source)
+    header_line, header_text = body[0]
+    header = _header(next(csv.reader([header_text])))
+    rows = []
+    for n, ln in body[1:]:
+        fields = next(csv.reader([ln]), [])
+        if len(fields) != len(header):
+            raise RelayInputError(
+                f"got {len(fields)} field(s) in {excerpt(ln.strip())}, expected {len(header)} "
+                f"({', '.join(header)}); a quote or comma may be missing, or the file truncated",
+                source=source, where=f"line {n}")
+        rows.append((n, fields))
+    return header_line, header, rows
+
+
+def _rows_of_frame(df, spec: TableSpec):
+    header = _header([str(c) for c in df.columns])
+    rows = [(i, ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in r])
+            for i, r in enumerate(df.itertuples(index=False, name=None))]
+    return None, header, rows
+
+
+def read_table(src, spec: TableSpec, *, known: Mapping[str, Iterable[str]] | None = None):
+    """Read one input table (a CSV path or a DataFrame) by ``spec``; returns a DataFrame of
+    ``line`` and the spec's columns (text stripped, numbers as floats, times as ISO text
+    to the millisecond plus ``<name>_tdb_s``) with ``attrs["source"]`` set."""
+    import pandas as pd
+
+    frame = isinstance(src, pd.DataFrame)
+    source = spec.what if frame else str(src)
+    if frame:
+        header_line, header, rows = _rows_of_frame(src, spec)
+        label = "row"
+    else:
+        header_line, header, rows = _rows_of_text(read_text(src, spec.what), source, spec)
+        label = "line"
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise RelayInputError(f"the header names column(s) {', '.join(dup)} twice; expected {spec.expected}",
+                              source=source, where=f"line {header_line}" if header_line else None)
+    missing = [c.name for c in spec.columns if c.required and c.name not in header]
+    if missing:
+        raise RelayInputError(
+            f"missing column(s): the header {excerpt(', '.join(header))} lacks column(s) "
+            f"{', '.join(missing)}; expected {spec.expected}", source=source,
+            where=f"line {header_line}" if header_line else None)
+    known_sets = {k: set(v) for k, v in (known or {}).items() if v is not None}
+    pos = {c.name: header.index(c.name) for c in spec.columns if c.name in header}
+    out: dict[str, list] = {"line": []}
+    for c in spec.columns:
+        out[c.name] = []
+        if c.kind == "time":
+            out[f"{c.name}_tdb_s"] = []
+    for n, fields in rows:
+        out["line"].append(n)
+        for c in spec.columns:
+            where = f"{label} {n}, column {c.name}"
+            text = fields[pos[c.name]].strip() if c.name in pos else ""
+            if not text and not c.required:
+                text = c.default or ""
+                if c.kind != "time" and c.kind != "number":
+                    out[c.name].append(text)
+                    continue
+            if c.kind == "time":
+                iso, tdb = _time_cell(text, source, where)
+                out[c.name].append(iso)
+                out[f"{c.name}_tdb_s"].append(tdb)
+            elif c.kind == "number":
+                out[c.name].append(number_cell(text, source, where, minimum=c.minimum, maximum=c.maximum,
+                                               meaning=c.meaning or "a number"))
+            elif c.kind == "choice":
+                if text not in c.choices:
+                    raise RelayInputError(f"{c.name} {excerpt(text)} is not one of "
+                                          f"{', '.join(repr(x) for x in c.choices)}", source=source, where=where)
+                out[c.name].append(text)
+            else:
+                if c.kind == "name":
+                    names = known_sets.get(c.name_of or c.name)
+                    if not text or len(text) > MAX_NAME_CHARS or (names is not None and text not in names):
+                        exp = (f"expected one of {', '.join(sorted(names))}" if names is not None
+                               else f"expected a name of at most {MAX_NAME_CHARS} characters")
+                        raise RelayInputError(f"{c.name} {excerpt(text)} is not in the scenario; {exp}",
+                                              source=source, where=f"{label} {n}")
+                out[c.name].append(text)
+    df = pd.DataFrame(out)
+    for c in spec.columns:
+        if c.kind == "number":
+            df[c.name] = df[c.name].astype(float)
+        elif c.kind == "time":
+            df[f"{c.name}_tdb_s"] = df[f"{c.name}_tdb_s"].astype(float)
+    df.attrs["source"] = source
+    df.attrs["label"] = label
+    return df
+
+
+def _check_order(df, first: str, second: str, label: str) -> None:
+    """Each row's ``second`` time is after its ``first``."""
+    src = df.attrs["source"]
+    for r in df.itertuples(index=False):
+        if not getattr(r, f"{second}_tdb_s") > getattr(r, f"{first}_tdb_s"):
+            raise RelayInputError(f"{second} {getattr(r, second)} is not after {first} {getattr(r, first)}; "
+                                  f"expected {second} > {first}", source=src, where=f"{label} {r.line}")
+
+
+def read_csv_table(src, columns: tuple[str, ...], expected: str, what: str):
+    """A CSV file (all cells as stripped text) or a DataFrame copy with the required ``columns``
+    (other columns kept as text); returns ``(table, name for messages)``.  For the files relay
+    itself writes (a plan folder's tables); user input files have their own readers below."""
+    import pandas as pd
+
+    if isinstance(src, pd.DataFrame):
+        df = src.copy()
+        df.columns = _header([str(c) for c in df.columns])
+        name = what
+    else:
+        name = str(src)
+        _, header, rows = _rows_of_text(read_text(src, what), name, TableSpec(what, ()))
+        df = pd.DataFrame([[f.strip() for f in fields] for _, fields in rows], columns=header, dtype=str)
+        if not len(rows):
+            df = pd.DataFrame(columns=header, dtype=str)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise RelayInputError(f"missing column(s) {', '.join(missing)}; expected {expected}", source=name)
+    return df, name
+
+
+# ----------------------------------------------------------------------------- bookings
+BOOKINGS = TableSpec("bookings", (
+    Column("orbiter", "name", name_of="orbiter"), Column("station", "name", name_of="station"),
+    Column("start", "time"), Column("end", "time")))
+BOOKING_COLUMNS = ("orbiter", "station", "start", "end")
+
+
+def read_bookings(path, *, orbiters: Iterable[str] | None = None,
+                  stations: Iterable[str] | None = None):
+    """Station bookings (``orbiter, station, start, end``): a DataFrame of ``line, orbiter,
+    station, start_tdb_s, end_tdb_s``, each booking's end after its start."""
+    df = read_table(path, BOOKINGS, known={"orbiter": orbiters, "station": stations})
+    _check_order(df, "start", "end", df.attrs["label"])
+    out = df[["line", "orbiter", "station", "start_tdb_s", "end_tdb_s"]].copy()
+    out.attrs = dict(df.attrs)
+    return out
+
+
+# ----------------------------------------------------------------------------- backlogs
+#: Largest backlog a row may state (Mbit): 1e9 Mbit is a petabit, far above any store.
+MAX_BACKLOG_MBIT = 1e9
+BACKLOGS = TableSpec("backlogs", (
+    Column("asset", "name", name_of="asset"), Column("time", "time"),
+    Column("backlog_mbit", "number", minimum=0.0, maximum=MAX_BACKLOG_MBIT, meaning="megabits")))
+
+
+def read_backlog_table(src, assets: Iterable[str] | None = None):
+    """Asset backlogs (``asset, time, backlog_mbit``), every row checked: a DataFrame of
+    ``line, asset, time`` (ISO to the millisecond), ``time_tdb_s, backlog_mbit``."""
+    return read_table(src, BACKLOGS, known={"asset": assets})
+
+
+def read_backlogs(src, start_tdb_s: float, assets: Iterable[str] | None = None) -> dict[str, float]:
+    """Each asset's backlog at the horizon start: the latest row at or before ``start_tdb_s``
+    wins.  Every row is checked (unknown assets too, when ``assets`` is given)."""
+    if src is None:
+        return {}
+    df = read_backlog_table(src, assets)
+    best: dict[str, tuple[float, float]] = {}
+    for r in df.itertuples(index=False):
+        t = float(r.time_tdb_s)
+        if t <= start_tdb_s and (r.asset not in best or t >= best[r.asset][0]):
+            best[r.asset] = (t, float(r.backlog_mbit))
+    return {k: v for k, (_, v) in best.items()}
+
+
+# ----------------------------------------------------------------------------- sessions
+SESSIONS = TableSpec("fixed sessions", (
+    Column("orbiter", "name", name_of="orbiter"), Column("asset", "name", name_of="asset"),
+    Column("start", "time"), Column("end", "time"),
+    Column("kind", "choice", required=False, default="return", choices=("return", "forward"))))
+SESSION_COLUMNS = ["orbiter", "asset", "start", "end", "kind", "start_tdb_s", "end_tdb_s"]
+
+
+def read_sessions_table(src, what: str = "fixed sessions", *, orbiters: Iterable[str] | None = None,
+                        assets: Iterable[str] | None = None, min_session_s: float | None = None,
+                        turnaround_s: float | None = None):
+    """Sessions (``orbiter, asset, start, end[, kind]``; fixed or an earlier plan's): a
+    DataFrame of ``line`` and :data:`SESSION_COLUMNS`.  A table this function already returned
+    is returned as is.  With ``min_session_s`` / ``turnaround_s`` the sessions are also checked
+    to be feasible together (:func:`check_sessions`)."""
+    import pandas as pd
+
+    if src is None:
+        return pd.DataFrame(columns=["line", *SESSION_COLUMNS])
+    if isinstance(src, pd.DataFrame) and "start_tdb_s" in src.columns and "source" in src.attrs:
+        df = src
+    else:
+        df = read_table(src, TableSpec(what, SESSIONS.columns), known={"orbiter": orbiters, "asset": assets})
+        _check_order(df, "start", "end", df.attrs["label"])
+    if min_session_s is not None or turnaround_s is not None:
+        check_sessions(df, min_session_s or 0.0, turnaround_s or 0.0)
+    return df
+
+
+def check_sessions(df, min_session_s: float, turnaround_s: float) -> None:
+    """Committed sessions that can be held together: each lasts at least ``min_session_s``,
+    and sessions of one orbiter or of one asset are ``turnaround_s`` apart (so none overlap).
+    An error names the file and the line(s)."""
+    src = df.attrs.get("source", "fixed sessions")
+    label = df.attrs.get("label", "line")
+    for r in df.itertuples(index=False):
+        d = float(r.end_tdb_s) - float(r.start_tdb_s)
+        if d < min_session_s - 1e-6:
+            raise RelayInputError(
+                f"the session {r.orbiter} -> {r.asset} {r.start} to {r.end} lasts {d:.3f} s; expected at least "
+                f"operations.min_session_s = {min_session_s:g} s", source=src, where=f"{label} {r.line}")
+    for key in ("orbiter", "asset"):
+        for name, g in df.groupby(key, sort=True):
+            g = g.sort_values("start_tdb_s")
+            rows = list(g.itertuples(index=False))
+            for a, b in zip(rows, rows[1:]):
+                gap = float(b.start_tdb_s) - float(a.end_tdb_s)
+                if gap < turnaround_s - 1e-6:
+                    what = "overlaps" if gap < 0 else f"starts {gap:.3f} s after"
+                    raise RelayInputError(
+                        f"the session {b.orbiter} -> {b.asset} {b.start} to {b.end} {what} the session of "
+                        f"{label} {a.line} ({a.orbiter} -> {a.asset} {a.start} to {a.end}) on {key} {name}; "
+                        f"expected sessions of one {key} at least operations.turnaround_s = {turnaround_s:g} s "
+                        "apart", source=src, where=f"{label} {b.line}")
