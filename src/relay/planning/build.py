@@ -260,7 +260,8 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     dl = inputs.downlinks
     wins = [(f"D{int(r.downlink_id):05d}", r.orbiter, r.station, float(r.start_tdb_s), float(r.end_tdb_s),
              float(r.volume_mbit)) for r in dl.itertuples(index=False) if float(r.volume_mbit) > 0]
-    chunks = chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
+    chunks = [c for c in chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
+              if c.end_tdb_s - c.start_tdb_s >= ps.min_downlink_s]
     # a forward session that can count for no requirement is a return session by another name:
     # keep forward options only where one can (smaller model, same optimum)
     fwd_windows: dict[str, list[tuple[float, float, float]]] = {}
@@ -274,5 +275,5 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
         passes=tuple(windows), options=tuple(options), downlinks=tuple(chunks),
         forward_requirements=tuple(fwd), decisional_requirements=tuple(dec), conjunction=conj,
         min_session_s=float(min_session_s), turnaround_s=float(turnaround_s),
-        volume_unit_mbit=float(ps.volume_unit_mbit), objective=objective_from_settings(ps.weights),
+        min_downlink_s=float(ps.min_downlink_s), volume_unit_mbit=float(ps.volume_unit_mbit), objective=objective_from_settings(ps.weights),
         name=scenario.name)

@@ -207,6 +207,7 @@ class Problem:
     conjunction: tuple[Interval, ...] = ()
     min_session_s: float = 120.0
     turnaround_s: float = 60.0
+    min_downlink_s: float = 0.0
     volume_unit_mbit: float = 0.1
     objective: Objective = field(default_factory=Objective)
     name: str = "problem"
@@ -232,8 +233,12 @@ class Problem:
         from ..outputs.files import write_text
 
         p = Path(path)
-        write_text(p, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+        write_text(p, self.to_json_text())
         return p
+
+    def to_json_text(self) -> str:
+        """The problem.json text (what :meth:`to_json` writes)."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
 
     @classmethod
     def from_dict(cls, data, source: str = "problem") -> "Problem":
@@ -276,7 +281,8 @@ class Problem:
         def bad(where, msg):
             raise RelayInputError(msg, source=source, where=where)
 
-        for key in ("start_tdb_s", "end_tdb_s", "min_session_s", "turnaround_s", "volume_unit_mbit"):
+        for key in ("start_tdb_s", "end_tdb_s", "min_session_s", "turnaround_s", "min_downlink_s",
+                    "volume_unit_mbit"):
             if not math.isfinite(getattr(self, key)):
                 bad(key, "must be a finite number")
         if not self.end_tdb_s > self.start_tdb_s:

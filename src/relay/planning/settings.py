@@ -206,6 +206,10 @@ class PlanningSettings(_Strict):
     downlink_chunk_s: float = Field(
         0.0, ge=0, description="split each downlink window into chunks of about this length "
                                "(0: one chunk per window); fewer chunks, smaller model")
+    min_downlink_s: float = Field(
+        10.0, ge=0, le=86400, description="no downlink shorter than this, s: shorter pieces of a downlink "
+                                          "window (e.g. slivers left where station bookings meet) are "
+                                          "not used; carried in problem.json and checked by relay validate")
     window_days: float = Field(
         7.0, ge=0, description="deterministic CP-SAT on a horizon longer than 1.5 windows: first plan "
                                "consecutive windows of this many days, join them, and start the "

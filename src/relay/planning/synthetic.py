@@ -12,10 +12,9 @@ import math
 
 import numpy as np
 
+from ..constants import SOL_S
 from .options import chunk_downlinks, session_options
 from .problem import (DecisionalRequirement, ForwardRequirement, Asset, Orbiter, PassWindow, Problem)
-
-SOL_S = 88775.244147
 
 
 class SineVolume:
