@@ -19,14 +19,31 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import mars
-from .config_links import AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband
-from .errors import RelayInputError
+from .config_links import (AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband,
+                           merge_radios)
+from .errors import RelayInputError, excerpt
 from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
 from .timescales import parse_utc
 
 
+#: Largest scenario YAML file relay reads (bytes).
+MAX_YAML_BYTES = 4 * 2**20
+#: Deepest nesting of mappings and lists a scenario may have.
+MAX_YAML_DEPTH = 32
+#: Largest magnitude of any number in a scenario (frequencies are in MHz, volumes in Mbit): a
+#: bigger one is a typo or an attack, and would overflow the planner's integer model.
+MAX_NUMBER = 1e9
+#: Longest name (orbiter, asset, station, radio, scenario).
+MAX_NAME_CHARS = 100
+#: Radius of Mars's sphere of influence, km (a Mars orbit lies inside it).
+MARS_SOI_KM = 577_000.0
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS,
+                            description=f"a name of 1 to {MAX_NAME_CHARS} characters")]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------
@@ -45,18 +62,22 @@ class KeplerianOrbitConfig(_Strict):
 
     type: Literal["keplerian"]
     epoch: str = Field(description="ISO 8601 UTC epoch of the elements")
-    semi_major_axis_km: float | None = Field(None, gt=0)
+    semi_major_axis_km: float | None = Field(None, gt=0, le=MARS_SOI_KM,
+                                             description="km, at most Mars's sphere of influence (577,000 km)")
     eccentricity: float | None = Field(None, ge=0, lt=1)
-    periapsis_altitude_km: float | None = None
-    apoapsis_altitude_km: float | None = None
+    periapsis_altitude_km: float | None = Field(None, gt=0, le=MARS_SOI_KM, description="km above Re")
+    apoapsis_altitude_km: float | None = Field(None, gt=0, le=MARS_SOI_KM,
+                                               description="km above Re (the apoapsis stays inside Mars's "
+                                                           "sphere of influence, 577,000 km)")
     inclination_deg: float = Field(ge=0, le=180)
-    raan_deg: float | None = None
+    raan_deg: float | None = Field(None, ge=-360, le=360, description="degrees, -360 to 360")
     local_time_ascending_node: float | None = Field(None, ge=0, lt=24)
-    arg_periapsis_deg: float = 0.0
-    mean_anomaly_deg: float = 0.0
-    gm_km3_s2: float = Field(mars.GM_KM3_S2, gt=0)
-    reference_radius_km: float = Field(mars.EQUATORIAL_RADIUS_KM, gt=0)
-    j2: float = mars.J2
+    arg_periapsis_deg: float = Field(0.0, ge=-360, le=360, description="degrees, -360 to 360")
+    mean_anomaly_deg: float = Field(0.0, ge=-360, le=360, description="degrees, -360 to 360")
+    gm_km3_s2: float = Field(mars.GM_KM3_S2, ge=1e4, le=1e5, description="km^3/s^2, 1e4 to 1e5 (Mars: 42828)")
+    reference_radius_km: float = Field(mars.EQUATORIAL_RADIUS_KM, ge=3000, le=4000,
+                                       description="km, 3000 to 4000 (Mars: 3396.19)")
+    j2: float = Field(mars.J2, ge=-0.01, le=0.01, description="-0.01 to 0.01 (Mars: 1.96045e-3)")
 
     @field_validator("epoch")
     @classmethod
@@ -87,6 +108,9 @@ class KeplerianOrbitConfig(_Strict):
             raise ValueError("give exactly one of raan_deg and local_time_ascending_node")
         a, e = self.size()
         rp = a * (1 - e)
+        if a * (1 + e) > MARS_SOI_KM:
+            raise ValueError(f"the apoapsis radius {a * (1 + e):,.0f} km is beyond Mars's sphere of influence "
+                             f"({MARS_SOI_KM:,.0f} km): not a Mars orbit")
         if rp <= mars.EQUATORIAL_RADIUS_KM:
             raise ValueError(f"the periapsis radius {rp:.2f} km is below Mars's equatorial radius "
                              f"{mars.EQUATORIAL_RADIUS_KM} km (periapsis altitude "
@@ -105,15 +129,15 @@ class OemOrbitConfig(_Strict):
     """A CCSDS Orbit Ephemeris Message (KVN), path relative to the config file."""
 
     type: Literal["oem"]
-    path: str
+    path: str = Field(min_length=1, max_length=4096)
 
 
 class SpkOrbitConfig(_Strict):
     """A SPICE SPK file of any segment type; ``naif_id`` picks the body if it holds several."""
 
     type: Literal["spk"]
-    path: str
-    naif_id: int | None = None
+    path: str = Field(min_length=1, max_length=4096)
+    naif_id: int | None = Field(None, ge=-2**31, le=2**31 - 1)
 
 
 OrbitConfig = Annotated[Union[KeplerianOrbitConfig, OemOrbitConfig, SpkOrbitConfig], Field(discriminator="type")]
@@ -124,13 +148,13 @@ OrbitConfig = Annotated[Union[KeplerianOrbitConfig, OemOrbitConfig, SpkOrbitConf
 # ---------------------------------------------------------------------------
 
 class OrbiterConfig(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     orbit: OrbitConfig
-    radio: str = Field("Electra", description="UHF radio (a key of `radios` or a built-in one)")
+    radio: Name = Field("Electra", description="UHF radio (a key of `radios` or a built-in one)")
     uhf: OrbiterUHF = Field(default_factory=OrbiterUHF)
     xband: XBandSpec = Field(default_factory=XBandSpec)
     storage: OrbiterStorage = Field(default_factory=OrbiterStorage)
-    step_s: float | None = Field(None, gt=0, le=600, description="pass-search grid step (default: "
+    step_s: float | None = Field(None, ge=1, le=600, description="pass-search grid step, 1 to 600 s (default: "
                                  "60 s or a 80th of the period, whichever is shorter)")
 
     @model_validator(mode="before")
@@ -146,16 +170,16 @@ class OrbiterConfig(_Strict):
 
 
 class AssetConfig(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     latitude_deg: float = Field(ge=-90, le=90, description="planetocentric latitude")
     longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
     height_m: float = Field(0.0, ge=-10000, le=25000,
                             description="height above the IAU 2015 spheroid along its normal")
     min_elevation_deg: float = Field(10.0, ge=0, lt=90)
     mask: list[tuple[float, float]] | None = Field(
-        None, description="terrain mask as (azimuth_deg, elevation_deg) points, interpolated "
-                          "linearly around the horizon")
-    radio: str = "Electra-Lite"
+        None, max_length=3600, description="terrain mask as (azimuth_deg, elevation_deg) points (2 to 3600), "
+                                           "interpolated linearly around the horizon")
+    radio: Name = "Electra-Lite"
     uhf: AssetUHF = Field(default_factory=AssetUHF)
     data: AssetData = Field(default_factory=AssetData)
     operations: AssetOperations = Field(default_factory=AssetOperations)
@@ -177,7 +201,7 @@ class AssetConfig(_Strict):
 
 
 class StationConfig(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     latitude_deg: float = Field(ge=-90, le=90, description="geodetic (WGS84) latitude")
     longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
     height_m: float = Field(0.0, ge=-500, le=9000)
@@ -186,8 +210,9 @@ class StationConfig(_Strict):
 
 
 class GeometrySettings(_Strict):
-    profile_step_s: float = Field(10.0, gt=0, le=120, description="pass profile sampling step")
-    track_profile_step_s: float = Field(600.0, gt=0, le=3600, description="station track profile step")
+    profile_step_s: float = Field(10.0, ge=1, le=120, description="pass profile sampling step, 1 to 120 s")
+    track_profile_step_s: float = Field(600.0, ge=10, le=3600,
+                                        description="station track profile step, 10 to 3600 s")
     conjunction_deg: float = Field(3.0, ge=0, le=30,
                                    description="Sun-Earth-Mars angle below which it is solar conjunction")
 
@@ -195,8 +220,8 @@ class GeometrySettings(_Strict):
 class Scenario(_Strict):
     """A validated scenario.  ``path`` is the file it came from (for messages and relative paths)."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: Name = "scenario"
+    description: str = Field("", max_length=10_000)
     orbiters: list[OrbiterConfig] = Field(min_length=1)
     assets: list[AssetConfig] = Field(min_length=1)
     stations: list[StationConfig] = Field(default_factory=list)
@@ -204,7 +229,8 @@ class Scenario(_Strict):
     link: LinkSettings = Field(default_factory=LinkSettings)
     geometry: GeometrySettings = Field(default_factory=GeometrySettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
-    bookings: str | None = Field(None, description="station bookings CSV (orbiter, station, start, end)")
+    bookings: str | None = Field(None, min_length=1, max_length=4096,
+                                 description="station bookings CSV (orbiter, station, start, end)")
     nightly: dict[str, Any] | None = Field(
         None, exclude=True, description="settings of `relay nightly` (docs/nightly.md; checked by that "
                                         "command, ignored by the others)")
@@ -359,24 +385,75 @@ def set_dotted(data: dict, dotted: str, value: Any, source: str = "override") ->
         walked.append(part)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a key repeated in one mapping (YAML says keys are unique;
+    PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            try:
+                key = self.construct_object(key_node, deep=True)
+                hash(key)
+            except TypeError:
+                continue  # an unhashable key: PyYAML's own error follows
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {excerpt(key)} appears twice in one mapping (first at line "
+                                f"{seen[key] + 1}); expected each key once", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(node: Any, limit: int, level: int = 0) -> int:
+    """Nesting depth of parsed YAML, stopping past ``limit``."""
+    if level > limit:
+        return level
+    if isinstance(node, dict):
+        return max((_depth(v, limit, level + 1) for v in node.values()), default=level)
+    if isinstance(node, list):
+        return max((_depth(v, limit, level + 1) for v in node), default=level)
+    return level
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting of flow-style YAML (a cheap guard before parsing)."""
+    depth = best = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return best
+
+
 def read_yaml(path: str | Path) -> dict:
-    p = Path(path)
+    """A YAML mapping from a regular UTF-8 file of at most :data:`MAX_YAML_BYTES`, with unique keys
+    and at most :data:`MAX_YAML_DEPTH` levels of nesting."""
+    from .inputs import read_text
+
+    text = read_text(path, "YAML", MAX_YAML_BYTES)
+    src = str(path)
+    if _nesting(text) > MAX_YAML_DEPTH:
+        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep; expected a scenario "
+                              "(a few levels of mappings and lists)", source=src)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RelayInputError("the file does not exist", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RelayInputError(f"cannot be read: {exc}", source=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RelayInputError(f"is not valid YAML: {problem}", source=str(path), where=where) from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RelayInputError(f"is not valid YAML: {problem}", source=src, where=where) from None
+    except RecursionError:
+        raise RelayInputError(f"is nested too deeply; expected at most {MAX_YAML_DEPTH} levels",
+                              source=src) from None
     if not isinstance(data, dict):
         raise RelayInputError("expected a YAML mapping with at least `orbiters` and `assets`",
-                              source=str(path))
+                              source=src)
+    if _depth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH:
+        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep; expected a scenario "
+                              "(a few levels of mappings and lists)", source=src)
     return data
 
 
@@ -457,12 +534,55 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 
 def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
+    """A validated Scenario from a raw dict: pydantic's checks, then :func:`check_numbers`
+    and the radio names (both naming ``source`` and the key path)."""
+    if _depth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH:
+        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep", source=source)
     try:
         sc = Scenario.model_validate({k: v for k, v in data.items() if k != "path"})
     except ValidationError as exc:
         raise format_validation_error(exc, source) from None
+    except RecursionError:
+        raise RelayInputError("is nested too deeply", source=source) from None
+    check_numbers(data, sc, source)
+    known = merge_radios(sc.radios)
+    for kind, items in (("orbiters", sc.orbiters), ("assets", sc.assets)):
+        for i, x in enumerate(items):
+            if x.radio not in known:
+                raise RelayInputError(f"radio {x.radio!r} is not defined; expected one of "
+                                      f"{', '.join(sorted(known))} (or define it under 'radios:')",
+                                      source=source, where=f"{kind}[{i}].radio")
     sc.path = source if Path(source).exists() else None
     return sc
+
+
+def check_numbers(raw: Any, model: Any, source: str, where: str = "") -> None:
+    """Every number of a validated scenario was written as a number (not ``true`` or text) and is
+    finite with a magnitude of at most :data:`MAX_NUMBER`; walks the raw YAML beside the model so
+    the error names the key path.  Covers every section, whichever module declares its schema."""
+    if isinstance(model, BaseModel) and isinstance(raw, dict):
+        fields = type(model).model_fields
+        for k, v in raw.items():
+            if isinstance(k, str) and k in fields:
+                check_numbers(v, getattr(model, k), source, f"{where}.{k}" if where else k)
+        return
+    if isinstance(model, (list, tuple)) and isinstance(raw, (list, tuple)):
+        for i, (r, m) in enumerate(zip(raw, model)):
+            check_numbers(r, m, source, f"{where}[{i}]")
+        return
+    if isinstance(model, dict) and isinstance(raw, dict):
+        for k, v in raw.items():
+            if k in model:
+                check_numbers(v, model[k], source, f"{where}.{k}" if where else str(k))
+        return
+    if isinstance(model, bool) or not isinstance(model, (int, float)):
+        return
+    if isinstance(raw, bool) or isinstance(raw, str):
+        raise RelayInputError(f"got {excerpt(raw) if isinstance(raw, str) else str(raw).lower()}, expected a "
+                              "number", source=source, where=where or None)
+    if not math.isfinite(model) or abs(model) > MAX_NUMBER:
+        raise RelayInputError(f"got {raw!r}, expected a finite number of magnitude at most {MAX_NUMBER:g}",
+                              source=source, where=where or None)
 
 
 def scenario_hash(sc: Scenario) -> str:
