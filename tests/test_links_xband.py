@@ -1,5 +1,6 @@
 """X-band downlink: budget calibration, station time (daily cap, bookings CSV) (issue 3)."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,10 +17,12 @@ from relay.links import (
     track_capacities_from_specs,
     xband_budget_table,
     xband_rate_kbps,
+    xband_supportable_db,
 )
 from relay.timescales import tdb_s_to_iso, utc_to_tdb_s
 
 FAST = settings(max_examples=40, deadline=None)
+ROOT = Path(__file__).resolve().parents[1]
 MRO = XBandSpec()          # defaults are MRO's (3 m, 100 W)
 DSN34 = StationXBand()     # 34 m
 
@@ -35,6 +38,72 @@ def test_mro_to_34m_at_least_500_kbps_at_max_distance(el):
 def test_mro_to_34m_3_to_4_mbps_at_closest(el):
     assert 3000.0 <= xband_rate_kbps(MRO, DSN34, 0.5 * AU_KM, el) <= 4000.0
     assert 3000.0 <= xband_rate_kbps(MRO, DSN34, 0.65 * AU_KM, el) <= 4000.0
+
+
+MILES_KM = 1.609344
+
+
+@pytest.mark.parametrize("el", [20.0, 45.0, 90.0])
+def test_mro_published_figures_at_the_real_extremes(el):
+    # [MROX]: "at its maximum distance from Earth of about 250 million miles ... at least 500
+    # kilobits per second"; "at its closest range of about 60 million miles ... 3 to 4 megabits"
+    assert xband_rate_kbps(MRO, DSN34, 250e6 * MILES_KM, el) >= 500.0
+    assert 3000.0 <= xband_rate_kbps(MRO, DSN34, 60e6 * MILES_KM, el) <= 4000.0
+
+
+def test_odyssey_never_beats_its_published_110_kbps():
+    # [ODYTEL]: Odyssey's 1.3 m HGA "can transmit at data rates as high as 110 thousand bits
+    # per second" -- even to a 70 m dish at the closest approach the budget would allow more
+    ody = default_xband("Odyssey")
+    assert max(ody.rates_kbps) == 110.0
+    dss70 = StationXBand(dish_diameter_m=70.0)
+    assert 10 ** (float(xband_supportable_db(ody, dss70, 0.4 * AU_KM, 60.0)) / 10) / 1e3 > 500.0
+    assert xband_rate_kbps(ody, dss70, 0.4 * AU_KM, 60.0) == 110.0
+
+
+@pytest.mark.parametrize("orbiter", ["MRO", "TGO", "MAVEN", "Odyssey", "MEX"])
+def test_every_preset_reaches_down_to_about_1_kbps(orbiter):
+    x = default_xband(orbiter)
+    assert min(x.rates_kbps) <= 1.0
+    # a far orbiter at a 35 m station in conjunction-like geometry still downlinks, slowly
+    r = float(xband_rate_kbps(x, StationXBand(dish_diameter_m=35.0), 2.6 * AU_KM, 15.0))
+    assert 0.0 < r < 1000.0
+
+
+def test_odyssey_june_2019_downlinks_slowly_rather_than_not_at_all():
+    """Issue 13: in the insight-2019 week Odyssey (1.3 m, 15 W, ~2.6 AU from Earth) had 0 kbps
+    with the old table floored at 31.25 kbps and delivered nothing to Earth."""
+    from relay import api
+    from relay.config import load_scenario
+    from relay.links import track_capacities
+
+    sc = load_scenario(ROOT / "configs" / "insight-2019.yaml")
+    ts = api.track_set(sc, "2019-06-03T00:00:00Z", 2.0)
+    out, dl, _ = track_capacities(sc, ts.tracks, ts.profiles)
+    ody = out[out["orbiter"] == "Odyssey"]
+    assert len(ody) > 0 and (ody["max_rate_kbps"] > 0).all()
+    assert (ody["max_rate_kbps"] < 31.25).all()          # slowly: below the old floor
+    assert dl.loc[dl["orbiter"] == "Odyssey", "volume_mbit"].sum() > 100.0
+    # the same geometry with the old table (floored at 31.25 kbps) gives Odyssey nothing
+    old = sc.model_copy(deep=True)
+    for o in old.orbiters:
+        if o.name == "Odyssey":
+            o.xband = o.xband.model_copy(update={"rates_kbps": [31.25, 62.5, 125.0]})
+    out_old, _, _ = track_capacities(old, ts.tracks, ts.profiles)
+    assert (out_old.loc[out_old["orbiter"] == "Odyssey", "max_rate_kbps"] == 0).all()
+
+
+def test_insight_2019_week_delivers_odyssey_data():
+    from relay import api
+
+    r = api.plan(str(ROOT / "configs" / "insight-2019.yaml"), "2019-06-03T00:00:00Z", 7.0,
+                 time_limit_s=20.0, workers=1, seed=1)
+    dl = r.downlinks[r.downlinks["orbiter"] == "Odyssey"]
+    ses = r.sessions[r.sessions["orbiter"] == "Odyssey"]
+    assert len(ses) > 0 and ses["volume_mbit"].sum() > 0
+    assert len(dl) > 0 and dl["volume_mbit"].sum() > 0
+    # what Odyssey downlinks is what it relayed (its store starts empty), never more
+    assert dl["volume_mbit"].sum() <= ses["volume_mbit"].sum() + 1e-6
 
 
 def test_budget_table_rows_add_up():

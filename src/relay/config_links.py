@@ -31,6 +31,13 @@ checked to be physically plausible).  Sources:
   TWTA, >=500 kbps at max Earth distance, 3-4 Mbps at closest, 8 h/day of DSN
   34 m tracking.
 - [TGO] ESA: TGO 2.2 m HGA, 65 W TWTA (domain.md).
+- [ODYTEL] Makovsky, Barbieri, Tung, "Odyssey Telecommunications", DESCANSO Design and
+  Performance Summary Series, article 6, JPL, October 2002 (1.3 m HGA, X-band downlink);
+  marsnews.com 2002-02-07, "Mars Odyssey Deploys Antenna, Nearly Ready for Science Mission":
+  the 1.3 m HGA "can transmit at data rates as high as 110 thousand bits per second".
+- [MROTEL] Taylor, Lee, Shambayati, "Mars Reconnaissance Orbiter Telecommunications",
+  DESCANSO Design and Performance Summary Series, JPL, September 2006; nasa.gov MRO
+  "Communications with Earth": "about 0.5 to 4 megabits per second".
 - [810-005] DSN Telecommunications Link Design Handbook 810-005 (modules 104
   "34-m BWG stations", 101 "70-m", 105 "atmospheric and environmental effects"):
   X-band G/T and zenith atmospheric attenuation values of the order used here.
@@ -271,11 +278,25 @@ class AssetUHF(_Strict):
         return v
 
 
-#: Illustrative MRO-like X-band rate set, kbps.  The top rate stands for the
-#: published 3-4 Mbps ceiling at closest range [MROX]; the steps are illustrative.
-MRO_XBAND_RATES_KBPS: tuple[float, ...] = (
+#: The low end of every default X-band rate table, kbps: 1000 / 2^k down to ~1 kbps, the
+#: halving ladder of the table's 31.25-1000 kbps steps continued.  An orbiter far from Earth
+#: (Odyssey's 1.3 m / 15 W at ~2.6 AU in June 2019 supports ~18 kbps at a 34 m station and
+#: ~7 kbps at a 35 m one by the budget) then downlinks slowly rather than not at all, as the
+#: real orbiters do far from Earth [ODYTEL], [MROTEL].  The steps below 31.25 kbps and the
+#: ~1 kbps floor are illustrative: no public table of these radios' low rates was at hand.
+LOW_XBAND_RATES_KBPS: tuple[float, ...] = tuple(1000.0 / 2 ** k for k in range(10, 5, -1))
+
+#: MRO-like X-band rate set, kbps: the low ladder, then 31.25 kbps to 4 Mbps.  The top rate
+#: stands for the published 3-4 Mbps ceiling at closest range [MROX]; the steps are
+#: illustrative.
+MRO_XBAND_RATES_KBPS: tuple[float, ...] = LOW_XBAND_RATES_KBPS + (
     31.25, 62.5, 125.0, 250.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0,
     4000.0)
+
+#: Mars Odyssey's X-band set, kbps: the low ladder up to 62.5 kbps and the published ceiling
+#: of its 1.3 m high-gain antenna, ~110 kbps ("can transmit at data rates as high as 110
+#: thousand bits per second", marsnews.com 2002-02-07 on the HGA deployment [ODYTEL]).
+ODYSSEY_XBAND_RATES_KBPS: tuple[float, ...] = LOW_XBAND_RATES_KBPS + (31.25, 62.5, 110.0)
 
 
 class XBandSpec(_Strict):
@@ -306,8 +327,9 @@ class XBandSpec(_Strict):
     rates_kbps: list[float] = Field(
         default_factory=lambda: list(MRO_XBAND_RATES_KBPS),
         description="Downlink rates the orbiter can select, kbps; the budget rate is floored to "
-        "this table. Default illustrative MRO-like set topping at 4000 kbps (published 3-4 Mbps "
-        "ceiling [MROX]).",
+        "this table. Default: an MRO-like set from ~1 kbps (so a far orbiter downlinks slowly "
+        "rather than not at all; low steps illustrative) to 4000 kbps (published 3-4 Mbps "
+        "ceiling [MROX]); Odyssey's preset tops at its published ~110 kbps [ODYTEL].",
     )
     rate_vs_distance: list[tuple[float, float]] | None = Field(
         None,
@@ -389,8 +411,10 @@ def default_xband(orbiter: str) -> XBandSpec:
         "tgo": dict(dish_diameter_m=2.2, amplifier_power_w=65.0, max_hours_per_day=8.0),
         "exomarstgo": dict(dish_diameter_m=2.2, amplifier_power_w=65.0, max_hours_per_day=8.0),
         "maven": dict(dish_diameter_m=2.0, amplifier_power_w=100.0, max_hours_per_day=6.0),
-        "odyssey": dict(dish_diameter_m=1.3, amplifier_power_w=15.0, max_hours_per_day=8.0),
-        "marsodyssey": dict(dish_diameter_m=1.3, amplifier_power_w=15.0, max_hours_per_day=8.0),
+        "odyssey": dict(dish_diameter_m=1.3, amplifier_power_w=15.0, max_hours_per_day=8.0,
+                        rates_kbps=list(ODYSSEY_XBAND_RATES_KBPS)),
+        "marsodyssey": dict(dish_diameter_m=1.3, amplifier_power_w=15.0, max_hours_per_day=8.0,
+                            rates_kbps=list(ODYSSEY_XBAND_RATES_KBPS)),
         "mex": dict(dish_diameter_m=1.65, amplifier_power_w=65.0, max_hours_per_day=8.0),
         "marsexpress": dict(dish_diameter_m=1.65, amplifier_power_w=65.0, max_hours_per_day=8.0),
     }
