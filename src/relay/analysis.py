@@ -624,14 +624,20 @@ def execute_run(base: str, overrides: dict, start: str, days: float, plan_option
 
 
 class Progress:
-    """A one-line text bar on stderr: done, failed, remaining."""
+    """The sweep's progress bar on stderr (tqdm): done, failed, remaining (and cached).
+
+    ``done``, ``failed`` and ``cached`` may be set directly before :meth:`show`.
+    """
 
     def __init__(self, total: int, enabled: bool = True, stream=None, width: int = 30):
-        self.total, self.enabled, self.width = total, enabled, width
-        self.stream = stream or sys.stderr
+        self.total, self.enabled = total, enabled
         self.done = self.failed = self.cached = 0
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = 0.0
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, file=stream or sys.stderr, ascii=" #", mininterval=0.5,
+                             bar_format="[{bar:%d}] {n_fmt}/{total_fmt} done{postfix}" % width)
 
     def update(self, ok: bool, cached: bool = False) -> None:
         self.done += 1
@@ -640,26 +646,17 @@ class Progress:
         self.show()
 
     def line(self) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        n = int(round(frac * self.width))
-        bar = "#" * n + "-" * (self.width - n)
         extra = f", {self.cached} cached" if self.cached else ""
-        return (f"[{bar}] {self.done}/{self.total} done, {self.failed} failed, "
-                f"{self.total - self.done} remaining{extra}")
+        return f"{self.failed} failed, {self.total - self.done} remaining{extra}"
 
     def show(self, final: bool = False) -> None:
-        if not self.enabled:
+        if self._bar is None:
             return
-        now = time.monotonic()
-        if not (final or self._tty or now - self._last > 2.0 or self.done == self.total):
-            return
-        line = self.line()
-        if line == getattr(self, "_shown", None) and not self._tty:
-            return
-        self._last, self._shown = now, line
-        end = "\n" if (final or not self._tty) else ""
-        self.stream.write(("\r" if self._tty else "") + line + end)
-        self.stream.flush()
+        self._bar.set_postfix_str(self.line(), refresh=False)
+        self._bar.update(self.done - self._bar.n)
+        if final:
+            self._bar.close()
+            self._bar = None
 
 
 def _jsonable(v):
