@@ -12,6 +12,7 @@ import relay.api as api
 from relay.cli import main
 from relay.config import load_scenario
 from relay.errors import RelayInputError
+from relay.timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "configs" / "baseline.yaml"
@@ -34,18 +35,18 @@ def two_days(tmp_path_factory):
 
 def test_plan_outputs_are_consistent(two_days):
     r, out = two_days
-    s = r.summary
-    assert s["status"] == "OPTIMAL" and s["gap"] == 0.0
+    s, f = r.summary.solve, r.summary.figures
+    assert s.status == "OPTIMAL" and s.gap == 0.0
     for name in ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "summary.json", "report.html",
                  "problem.json"):
         assert (out / name).stat().st_size > 0, name
     # the tables add up to the summary
-    assert r.downlinks["volume_mbit"].sum() == pytest.approx(s["delivered_mbit"], abs=1e-3)
-    assert sum(s["delivered_by_asset"].values()) == pytest.approx(s["delivered_mbit"], abs=1e-3)
-    assert sum(s["delivered_by_orbiter"].values()) == pytest.approx(s["delivered_mbit"], abs=1e-3)
-    assert s["sessions_by_asset"] == r.sessions.groupby("asset").size().to_dict()
+    assert r.downlinks["volume_mbit"].sum() == pytest.approx(f.delivered_mbit, abs=1e-3)
+    assert sum(f.delivered_by_asset.values()) == pytest.approx(f.delivered_mbit, abs=1e-3)
+    assert sum(f.delivered_by_orbiter.values()) == pytest.approx(f.delivered_mbit, abs=1e-3)
+    assert f.sessions_by_asset == r.sessions.groupby("asset").size().to_dict()
     # CP-SAT never below the greedy it is compared with
-    assert s["delivered_mbit"] >= s["greedy_delivered_mbit"] - 1e-6
+    assert f.delivered_mbit >= s.greedy_delivered_mbit - 1e-6
     # every session lies in its pass, which passes.csv marks as used, and carries at most its volume
     passes = r.passes.set_index("pass_id")
     for row in r.sessions.itertuples():
@@ -62,8 +63,8 @@ def test_plan_outputs_are_consistent(two_days):
     # the store never goes below zero or above its capacity (16,000 Mbit default)
     assert r.store["fill_mbit"].min() >= -1e-6 and r.store["fill_mbit"].max() <= 16000 + 1e-6
     # latency: data reaches Earth after the session that carried it, light time included (> 3 min)
-    for a, lat in s["latency_by_asset"].items():
-        assert 0.05 < lat["mean_h"] <= lat["worst_h"] < 48.0
+    for a, lat in r.summary.latency_by_asset.items():
+        assert 0.05 < lat.mean_h <= lat.worst_h < 48.0
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
 
@@ -105,7 +106,7 @@ def test_saved_problem_resolves_to_the_same_plan(tmp_path, capsys):
     assert rc == 0, err
     a, b, c = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "abc")
     assert a["delivered_mbit"] == b["delivered_mbit"]
-    assert a["objective"] == pytest.approx(b["objective"]) == pytest.approx(c["objective"])
+    assert a["objective_points"] == pytest.approx(b["objective_points"]) == pytest.approx(c["objective_points"])
     sa = pd.read_csv(tmp_path / "a" / "schedule.csv")
     sb = pd.read_csv(tmp_path / "b" / "schedule.csv")
     assert sa[["orbiter", "asset", "start", "end", "volume_mbit"]].equals(
@@ -138,8 +139,8 @@ def test_unmeetable_forward_link_is_reported_not_fatal(tmp_path):
         d["assets"][0]["operations"]["forward_link"] = {"sessions_per_sol": 3, "lmst_window": [13, 17],
                                                          "min_duration_s": 300}
     r = api.plan(str(_scenario(tmp_path, edit)), START, 2.0)
-    v = [x for x in r.summary["violations"] if x["requirement"] == "forward_link"]
-    assert v and all(x["asset"] == "Curiosity" and isinstance(x["sol"], int) for x in v)
+    v = [x for x in r.summary.figures.violations if x.requirement == "forward_link"]
+    assert v and all(x.asset == "Curiosity" and isinstance(x.sol, int) for x in v)
     fwd = r.sessions[r.sessions["kind"] == "forward"]
     assert len(fwd) >= 1 and set(fwd["asset"]) == {"Curiosity"}
 
@@ -150,10 +151,10 @@ def test_solar_conjunction_drops_commanding_and_says_so(tmp_path):
         for o in d["orbiters"]:
             o["orbit"]["epoch"] = "2023-11-16T00:00:00Z"
     r = api.plan(str(_scenario(tmp_path, edit)), "2023-11-17T00:00:00Z", 1.0)
-    assert r.summary["conjunction"] is True
+    assert r.summary.figures.conjunction is True
     assert not (r.sessions["kind"] == "forward").any()
-    assert not [x for x in r.summary["violations"] if x["requirement"] == "forward_link"]
-    assert r.summary["delivered_mbit"] > 0
+    assert not [x for x in r.summary.figures.violations if x.requirement == "forward_link"]
+    assert r.summary.figures.delivered_mbit > 0
 
 
 def test_fixed_sessions_are_kept_exactly(two_days, tmp_path, capsys):
@@ -167,7 +168,7 @@ def test_fixed_sessions_are_kept_exactly(two_days, tmp_path, capsys):
         "orbiter": [unused.orbiter, used.orbiter], "asset": [unused.asset, used.asset],
         "start": [s0.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", used.start],
         "end": [(s0 + pd.Timedelta(seconds=200)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                api.tdb_s_to_iso(used.end_tdb_s - 60.0)],
+                tdb_s_to_iso(used.end_tdb_s - 60.0)],
     })
     rows.to_csv(tmp_path / "fixed.csv", index=False)
     rc, _, err = run(["plan", BASELINE, "--start", START, "--days", "2", "--out", tmp_path / "o",
@@ -183,8 +184,8 @@ def test_fixed_sessions_are_kept_exactly(two_days, tmp_path, capsys):
 def test_previous_plan_is_kept_when_nothing_changed(two_days):
     r, _ = two_days
     again = api.plan(str(BASELINE), START, 2.0, previous_sessions=r.sessions)
-    assert again.summary["changes_vs_previous"]["dropped"] == 0
-    assert again.summary["changes_vs_previous"]["moved"] == 0
+    assert again.summary.changes_vs_previous.dropped == 0
+    assert again.summary.changes_vs_previous.moved == 0
     cols = ["orbiter", "asset", "start", "end", "volume_mbit"]
     assert again.sessions[cols].equals(r.sessions[cols])
 
@@ -195,11 +196,11 @@ def test_previous_plan_resists_churn(two_days):
     sc = load_scenario(BASELINE, overrides={"assets.Perseverance.data.priority_weight": 3.0,
                                             "assets.Curiosity.data.backlog_mbit": 200})
     free = api.plan(sc, START, 2.0, previous_sessions=r.sessions, change_penalty_mbit=0.0)
-    ch = free.summary["changes_vs_previous"]
-    assert ch["moved"] + ch["dropped"] > 0
+    ch = free.summary.changes_vs_previous
+    assert ch.moved + ch.dropped > 0
     sticky = api.plan(sc, START, 2.0, previous_sessions=r.sessions, change_penalty_mbit=1e4)
-    ch = sticky.summary["changes_vs_previous"]
-    assert ch["kept"] == len(r.sessions) and ch["moved"] == ch["dropped"] == 0
+    ch = sticky.summary.changes_vs_previous
+    assert ch.kept == len(r.sessions) and ch.moved == ch.dropped == 0
 
 
 @pytest.mark.parametrize("content, words", [
@@ -244,7 +245,7 @@ def test_backlog_limits_what_is_relayed(tmp_path):
         d["assets"][1]["data"] = {"backlog_mbit": 0, "generation_mbit_per_sol": 0}
     r = api.plan(str(_scenario(tmp_path, edit)), START, 1.0)
     assert "Perseverance" not in set(r.sessions.loc[r.sessions["volume_mbit"] > 0, "asset"])
-    assert r.summary["delivered_by_asset"].get("Perseverance", 0.0) == 0.0
+    assert r.summary.figures.delivered_by_asset.get("Perseverance", 0.0) == 0.0
 
 
 def test_curiosity_week_comes_near_the_published_500_mbit_per_sol():
@@ -256,7 +257,7 @@ def test_curiosity_week_comes_near_the_published_500_mbit_per_sol():
     figure is checked for the network, not for MRO alone."""
     r = api.plan(str(BASELINE), START, 7.0)
     sols = 7.0 / 1.0274912517
-    per_sol = r.summary["delivered_by_asset"]["Curiosity"] / sols
+    per_sol = r.summary.figures.delivered_by_asset["Curiosity"] / sols
     assert 400.0 <= per_sol <= 650.0, per_sol
     relayed = r.sessions.loc[r.sessions["asset"] == "Curiosity", "volume_mbit"].sum() / sols
     assert relayed <= 600.0 + 2000.0 / sols + 1e-6  # never more than produced plus the backlog
@@ -274,7 +275,7 @@ def test_no_session_but_the_fixed_ones_in_a_frozen_period(two_days):
     keep = r.sessions.iloc[[1]]  # one committed session inside the frozen day
     frozen = api.plan(str(BASELINE), START, 2.0, fixed_sessions=keep[["orbiter", "asset", "start", "end", "kind"]],
                       frozen_until="2026-11-24T00:00:00Z")
-    t_freeze = api.utc_to_tdb_s(api.parse_utc("2026-11-24T00:00:00Z"))
+    t_freeze = utc_to_tdb_s(parse_utc("2026-11-24T00:00:00Z"))
     early = frozen.sessions[frozen.sessions["start_tdb_s"] < t_freeze]
     assert list(early["start"]) == list(keep["start"]) and early["fixed"].all()
     assert (frozen.sessions["start_tdb_s"] >= t_freeze).sum() > 0
@@ -287,4 +288,4 @@ def test_min_session_volume_is_honoured(tmp_path):
     r = api.plan(str(_scenario(tmp_path, edit)), START, 2.0)
     ret = r.sessions[(r.sessions["kind"] == "return") & ~r.sessions["fixed"]]
     assert len(ret) and (ret["volume_mbit"] >= 20.0 - 1e-6).all()
-    assert r.summary["status"] == "OPTIMAL"
+    assert r.summary.solve.status == "OPTIMAL"

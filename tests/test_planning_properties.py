@@ -29,12 +29,12 @@ def test_every_plan_validates_and_cpsat_dominates_greedy(P):
     assert validate(P, g) == [], "greedy"
     c = cpsat.solve(P, FAST, formulation=F)
     assert validate(P, c) == [], "cpsat"
-    assert c.summary["objective"] >= g.summary["objective"] - 1e-9
-    assert c.summary["bound"] >= c.summary["objective"] - 1e-9
+    assert c.report.objective_points >= g.report.objective_points - 1e-9
+    assert c.report.bound >= c.report.objective_points - 1e-9
     m = mip.solve(P, FAST, formulation=F)
     assert validate(P, m) == [], "mip"
-    if c.summary["status"] == "OPTIMAL" and m.summary["status"] == "OPTIMAL":
-        assert m.summary["objective"] == pytest.approx(c.summary["objective"], rel=1e-9, abs=0.01)
+    if c.report.status == "OPTIMAL" and m.report.status == "OPTIMAL":
+        assert m.report.objective_points == pytest.approx(c.report.objective_points, rel=1e-9, abs=0.01)
 
 
 @settings(max_examples=15, deadline=None)
@@ -43,7 +43,7 @@ def test_greedy_hint_and_rerun_give_the_same_optimum(P):
     F = build(P)
     a = cpsat.solve(P, FAST, formulation=F)
     b = cpsat.solve(P, FAST, formulation=F, hint=greedy.greedy_values(F))
-    if a.summary["status"] == b.summary["status"] == "OPTIMAL":
-        assert a.summary["objective"] == b.summary["objective"]
+    if a.report.status == b.report.status == "OPTIMAL":
+        assert a.report.objective_points == b.report.objective_points
     again = cpsat.solve(P, FAST, formulation=F)
     assert again.sessions == a.sessions and again.downlinks == a.downlinks

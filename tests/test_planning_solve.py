@@ -21,7 +21,7 @@ FAST = PlanningSettings(time_limit_s=10, workers=2)
 def both(problem):
     plans = [cpsat.solve(problem, FAST), mip.solve(problem, FAST)]
     for p in plans:
-        assert p.summary["status"] == "OPTIMAL"
+        assert p.report.status == "OPTIMAL"
         assert validate(problem, p) == []
     return plans
 
@@ -72,7 +72,7 @@ def test_no_downlink_before_arrival():
              objective=Objective(end_store_discount=0.5, latency_per_mbit_day=0, elevation_per_session=0))
     for plan in both(P):
         assert plan.delivered_mbit == 0.0
-        assert plan.summary["onboard_end_mbit"] == pytest.approx(600.0)
+        assert plan.figures.onboard_end_mbit == pytest.approx(600.0)
     # a chunk starting exactly at the session end may send it
     P2 = tiny([("p", "O", "A", 0, 600)], [("dl", "O", 600, 3000, 1e5)])
     for plan in both(P2):
@@ -96,7 +96,7 @@ def test_priority_weight_decides_which_asset():
     P = tiny([("pA", "O", "A", 0, 600), ("pB", "O", "B", 0, 600)], [("dl", "O", 1000, 5000, 500.0)],
              assets=a)
     for plan in both(P):
-        assert plan.summary["delivered_by_asset"]["B"] == pytest.approx(500.0)
+        assert plan.figures.delivered_by_asset["B"] == pytest.approx(500.0)
 
 
 def test_infeasible_forward_requirement_is_reported_not_fatal():
@@ -105,9 +105,9 @@ def test_infeasible_forward_requirement_is_reported_not_fatal():
     P = tiny([("p", "O", "A", 0, 600)], [("dl", "O", 1000, 5000, 1e5)], forward_assets={"A"},
              forward_requirements=(req,))
     for plan in both(P):
-        fwd = [v for v in plan.summary["violations"] if v["requirement"] == "forward_link"]
-        assert len(fwd) == 1 and fwd[0]["asset"] == "A" and fwd[0]["sol"] == 7
-        assert "1 of 2" in fwd[0]["detail"]
+        fwd = [v for v in plan.figures.violations if v.requirement == "forward_link"]
+        assert len(fwd) == 1 and fwd[0].asset == "A" and fwd[0].sol == 7
+        assert "1 of 2" in fwd[0].detail
         assert [s.kind for s in plan.sessions] == ["forward"]
     assert validate(P, greedy.solve(P)) == []
 
@@ -117,11 +117,11 @@ def test_conjunction_forbids_forward_sessions_and_says_so():
     P = tiny([("p", "O", "A", 0, 600)], [("dl", "O", 1000, 5000, 1e5)], forward_assets={"A"},
              forward_requirements=(req,), conjunction=((T0, T0 + 20000),))
     plan = solve(P, FAST)
-    assert plan.summary["conjunction"] is True
+    assert plan.figures.conjunction is True
     assert all(s.kind == "return" for s in plan.sessions)
     assert plan.delivered_mbit == pytest.approx(600.0)
-    (v,) = [v for v in plan.summary["violations"] if v["requirement"] == "forward_link"]
-    assert "conjunction" in v["detail"]
+    (v,) = [v for v in plan.figures.violations if v.requirement == "forward_link"]
+    assert "conjunction" in v.detail
 
 
 def test_fixed_session_is_kept_even_if_worse():
@@ -139,13 +139,13 @@ def test_decisional_data_counted_when_downlinked_by_deadline():
     dec = DecisionalRequirement("A", 3, T0, T0 + 1000, T0 + 4000)
     P = tiny([("p", "O", "A", 0, 600)], [("dl", "O", 2000, 3000, 1e5)], decisional_requirements=(dec,))
     for plan in both(P):
-        assert plan.summary["decisional_sols_met"] == {"A": 1}
+        assert plan.figures.decisional_sols_met == {"A": 1}
     # deadline before the downlink: not met, reported
     late = dataclasses.replace(dec, deadline_tdb_s=T0 + 2500)
     P2 = dataclasses.replace(P, decisional_requirements=(late,))
     for plan in both(P2):
-        assert plan.summary["decisional_sols_met"] == {"A": 0}
-        assert any(v["requirement"] == "decisional" and v["sol"] == 3 for v in plan.summary["violations"])
+        assert plan.figures.decisional_sols_met == {"A": 0}
+        assert any(v.requirement == "decisional" and v.sol == 3 for v in plan.figures.violations)
 
 
 def test_decisional_fifo_earlier_data_goes_first():
@@ -156,11 +156,11 @@ def test_decisional_fifo_earlier_data_goes_first():
              [("dl", "O", 7000, 8000, 550.0), ("dl2", "O", 10000, 12000, 1e5)], decisional_requirements=(dec,))
     for plan in both(P):  # delivered first (default weights): 700 Mbit, the sol is missed
         assert plan.delivered_mbit == pytest.approx(700.0)
-        assert plan.summary["decisional_sols_met"] == {"A": 0}
+        assert plan.figures.decisional_sols_met == {"A": 0}
     keen = Objective(decisional_per_sol=1e6, latency_per_mbit_day=0, elevation_per_session=0)
     for plan in both(dataclasses.replace(P, objective=keen)):  # a sol worth 1000 Mbit: hold p1 back
         vol = {s.pass_id: s.volume_mbit for s in plan.sessions}
-        assert plan.summary["decisional_sols_met"] == {"A": 1}
+        assert plan.figures.decisional_sols_met == {"A": 1}
         assert vol["p2"] >= 0.1 and vol.get("p1", 0.0) + vol["p2"] <= 550.0 + 1e-6
         assert plan.delivered_mbit == pytest.approx(550.0)
 
@@ -196,10 +196,10 @@ def test_solve_summary_has_comparison_and_bound():
 
     P = synthetic.instance(1, days=1.0)
     plan = solve(P, FAST)
-    s = plan.summary
-    assert s["status"] == "OPTIMAL" and s["gap"] == 0.0 and s["bound"] == pytest.approx(s["objective"])
-    assert s["delivered_mbit"] >= s["greedy_delivered_mbit"] - 1e-6 or s["objective"] >= s["greedy_objective"]
-    assert s["objective"] >= s["greedy_objective"] - 1e-6
+    r, f = plan.report, plan.figures
+    assert r.status == "OPTIMAL" and r.gap == 0.0 and r.bound == pytest.approx(r.objective_points)
+    assert f.delivered_mbit >= r.greedy_delivered_mbit - 1e-6 or r.objective_points >= r.greedy_objective
+    assert r.objective_points >= r.greedy_objective - 1e-6
 
 
 def test_unknown_option_kind_excluded_outside_wake_window():
@@ -243,12 +243,12 @@ def test_no_solution_in_the_time_limit_falls_back_to_the_greedy_plan():
 
     P = synthetic.instance(1, n_orbiters=5, n_assets=6, days=14, passes_per_pair_sol=1.5, tight=True)
     plan = solve(P, PlanningSettings(time_limit_s=0.001, window_days=0))
-    s = plan.summary
-    if "note" not in s:
+    r = plan.report
+    if r.note is None:
         pytest.skip("CP-SAT found a plan even in 1 ms on this machine")
-    assert s["status"] == "FEASIBLE" and "greedy" in s["note"]
-    assert s["delivered_mbit"] == s["greedy_delivered_mbit"]
-    assert s["gap"] is None or s["gap"] >= 0
+    assert r.status == "FEASIBLE" and "greedy" in r.note
+    assert plan.figures.delivered_mbit == r.greedy_delivered_mbit
+    assert r.gap is None or r.gap >= 0
     assert check(P, plan) == []
 
 
@@ -260,9 +260,9 @@ def test_long_horizon_starts_from_the_joined_window_plan():
 
     P = synthetic.instance(2, n_orbiters=3, n_assets=3, days=14, passes_per_pair_sol=1.5)
     a = solve(P, PlanningSettings(time_limit_s=20))
-    assert a.summary["windows"] == 2
-    assert a.summary["objective"] >= a.summary["greedy_objective"] - 1e-6
-    assert a.summary["objective"] >= a.summary["window_objective"] - 1e-6
+    assert a.report.windows == 2
+    assert a.report.objective_points >= a.report.greedy_objective - 1e-6
+    assert a.report.objective_points >= a.report.window_objective - 1e-6
     assert check(P, a) == []
     b = solve(P, PlanningSettings(time_limit_s=20))
     assert [(s.option_id, s.volume_mbit) for s in a.sessions] == [(s.option_id, s.volume_mbit) for s in b.sessions]
@@ -275,7 +275,7 @@ def test_a_solver_cut_short_never_returns_less_than_the_greedy():
 
     P = synthetic.instance(1, n_orbiters=5, n_assets=6, days=14, passes_per_pair_sol=1.5, tight=True)
     plan = solve(P, PlanningSettings(time_limit_s=1, solver="mip"))
-    s = plan.summary
-    assert s["objective"] >= s["greedy_objective"] - 1e-6
-    if s["status"] != "OPTIMAL":
-        assert s["delivered_mbit"] >= s["greedy_delivered_mbit"] - 1e-6 or "note" not in s
+    r = plan.report
+    assert r.objective_points >= r.greedy_objective - 1e-6
+    if r.status != "OPTIMAL":
+        assert plan.figures.delivered_mbit >= r.greedy_delivered_mbit - 1e-6 or r.note is None

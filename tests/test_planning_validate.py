@@ -29,7 +29,7 @@ def checks(P, plan):
 
 
 def with_sessions(plan, sessions, downlinks=None):
-    return Plan(sessions, plan.downlinks if downlinks is None else downlinks, [], plan.summary)
+    return Plan(sessions, plan.downlinks if downlinks is None else downlinks, [], plan.report, plan.figures)
 
 
 def session_of(P, option_id, volume_mbit, **kw):
@@ -133,14 +133,15 @@ def test_wake_window_caps_energy_duration(base):
 
 def test_summary_may_not_overclaim(base):
     P, plan = base
-    lying = Plan(plan.sessions, plan.downlinks, [], {**plan.summary, "delivered_mbit": plan.delivered_mbit + 5})
+    lying = Plan(plan.sessions, plan.downlinks, [], plan.report,
+                 plan.figures.replace(delivered_mbit=plan.delivered_mbit + 5))
     assert "summary" in checks(P, lying)
 
 
 def test_unreported_forward_shortfall(base):
     P, plan = base
     P2 = dataclasses.replace(P, forward_requirements=(ForwardRequirement("A", 0, T0, T0 + 9000, 300.0, 1),))
-    silent = Plan(plan.sessions, plan.downlinks, [], {**plan.summary, "violations": []})
+    silent = Plan(plan.sessions, plan.downlinks, [], plan.report, plan.figures.replace(violations=()))
     assert "unreported_requirement" in checks(P2, silent)
 
 

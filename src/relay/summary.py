@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 #: the plan's stages, in order: the keys of ``timings_s`` and the nightly log's stage names
-PLAN_STAGES = ("geometry", "volumes", "tracks", "downlinks", "problem", "solve", "tables")
+PLAN_STAGES = ("geometry", "tracks", "volumes", "downlinks", "problem", "solve", "tables")
 
 #: summary.json keys that hold wall-clock figures; a reproducible write leaves them out
 VOLATILE_KEYS = ("solve_time_s", "build_time_s", "timings_s", "reproducible", "window_time_s")

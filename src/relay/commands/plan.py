@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import sys
 
+from . import MAX_PLAN_DAYS, MAX_SEED, integer, number, out_dir, out_file, utc_time
+
 
 def _solver_options(p) -> None:
     p.add_argument("--solver", choices=["cpsat", "mip"], default=None,
                    help="cpsat (OR-Tools CP-SAT, default) or mip (the same model through OR-Tools' MIP "
                         "interface with SCIP); default: the config's planning.solver")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+    p.add_argument("--time-limit", type=number("--time-limit", 0, 86400, lo_open=True, unit=" s"), default=None,
+                   metavar="S",
                    help="solver time limit in seconds (default: planning.time_limit_s, 60)")
-    p.add_argument("--gap-limit", type=float, default=None, metavar="G",
+    p.add_argument("--gap-limit", type=number("--gap-limit", 0, 0.999999), default=None, metavar="G",
                    help="stop at this relative gap, e.g. 0.01 (default: planning.gap_limit, 0: prove optimal)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=integer("--workers", 1, 64), default=None,
                    help="CP-SAT threads; more than 1 races threads (faster on large instances, "
                         "not reproducible). Default: planning settings (1 thread, deterministic)")
-    p.add_argument("--seed", type=int, default=None, help="solver random seed (default: planning.seed)")
+    p.add_argument("--seed", type=integer("--seed", 0, MAX_SEED), default=None,
+                   help="solver random seed (default: planning.seed)")
     p.add_argument("--quiet", action="store_true", help="do not print the summary table")
 
 
@@ -29,18 +33,18 @@ def register(sub) -> None:
                     "schedule.csv, downlinks.csv, passes.csv, store.csv, summary.json, report.html, "
                     "problem.json.")
     p.add_argument("config", help="scenario YAML file")
-    p.add_argument("--start", default=None,
+    p.add_argument("--start", default=None, type=utc_time("--start"),
                    help="ISO 8601 UTC start, e.g. 2026-11-23T00:00:00Z (default: next 00:00 UTC)")
-    p.add_argument("--days", type=float, default=None,
+    p.add_argument("--days", type=number("--days", 0, MAX_PLAN_DAYS, lo_open=True, unit=" days"), default=None,
                    help="horizon in days (default: planning.horizon_days, 7)")
-    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--out", default="out", type=out_dir("--out"), help="output folder (default: out)")
     p.add_argument("--fixed", default=None, metavar="CSV",
                    help="committed sessions (orbiter, asset, start, end[, kind]) kept exactly")
     p.add_argument("--backlogs", default=None, metavar="CSV",
                    help="asset backlogs (asset, time, backlog_mbit); the latest row at or before --start wins")
     p.add_argument("--bookings", default=None, metavar="CSV",
                    help="station bookings (orbiter, station, start, end) replacing the config's")
-    p.add_argument("--save-problem", default=None, metavar="JSON",
+    p.add_argument("--save-problem", default=None, metavar="JSON", type=out_file("--save-problem"),
                    help="also write the solver's instance to this file (re-solve it with relay solve)")
     _solver_options(p)
     p.set_defaults(func=run_plan)
@@ -49,7 +53,7 @@ def register(sub) -> None:
                        description="Solve an instance written by relay plan --save-problem (schema: "
                                    "relay.planning.problem) and write the plan to --out.")
     s.add_argument("problem", help="problem JSON file")
-    s.add_argument("--out", default="out", help="output folder (default: out)")
+    s.add_argument("--out", default="out", type=out_dir("--out"), help="output folder (default: out)")
     _solver_options(s)
     s.set_defaults(func=run_solve)
 
@@ -68,40 +72,38 @@ def _num(x) -> str:
 def print_summary(result, out=None) -> None:
     """The terminal summary: solver status and figures, then per asset and per orbiter."""
     s = result.summary
-    gap = s.get("gap")
+    rep, fig = s.solve, s.figures
+    gap = rep.gap
     lines = [
-        f"plan {s.get('scenario', '')}: {s.get('start', '')} to {s.get('end', '')}",
-        f"  solver {s.get('solver', '')} {s.get('status', '')}: objective {_num(s.get('objective'))}, "
-        f"bound {_num(s.get('bound'))}, gap {'n/a' if gap is None else f'{100 * gap:.3f} %'}, "
-        f"{s.get('solve_time_s') or 0:.2f} s",
-        f"  delivered {s.get('delivered_mbit', 0):,.1f} Mbit to Earth (greedy baseline "
-        f"{s.get('greedy_delivered_mbit', 0):,.1f} Mbit, gain {s.get('gain_vs_greedy_pct') or 0:+.2f} %); "
-        f"still aboard at the end {s.get('onboard_end_mbit', 0):,.1f} Mbit",
+        f"plan {s.scenario or ''}: {s.start or ''} to {s.end or ''}",
+        f"  solver {rep.solver} {rep.status}: objective {_num(rep.objective_points)} points, "
+        f"bound {_num(rep.bound)}, gap {'n/a' if gap is None else f'{100 * gap:.3f} %'}, "
+        f"{rep.solve_time_s or 0:.2f} s",
+        f"  delivered {fig.delivered_mbit:,.1f} Mbit to Earth (greedy baseline "
+        f"{rep.greedy_delivered_mbit or 0:,.1f} Mbit, gain {rep.gain_vs_greedy_pct or 0:+.2f} %); "
+        f"still aboard at the end {fig.onboard_end_mbit:,.1f} Mbit",
     ]
-    if s.get("note"):
-        lines.append(f"  note: {s['note']}")
-    lat = s.get("latency_by_asset", {}) or {}
-    dec = s.get("decisional_sols_met", {}) or {}
+    if rep.note:
+        lines.append(f"  note: {rep.note}")
+    lat, dec = s.latency_by_asset, fig.decisional_sols_met
     rows = [("asset", "sessions", "delivered Mbit", "mean latency h", "decisional sols")]
-    for a in sorted(s.get("delivered_by_asset", {}) or {}):
-        rows.append((a, str((s.get("sessions_by_asset") or {}).get(a, 0)),
-                     f"{s['delivered_by_asset'][a]:,.1f}",
-                     f"{lat[a]['mean_h']:.1f}" if a in lat else "-", str(dec.get(a, "-"))))
+    for a in sorted(fig.delivered_by_asset):
+        rows.append((a, str(fig.sessions_by_asset.get(a, 0)), f"{fig.delivered_by_asset[a]:,.1f}",
+                     f"{lat[a].mean_h:.1f}" if a in lat else "-", str(dec.get(a, "-"))))
     rows.append(("orbiter", "", "delivered Mbit", "", ""))
-    for o, v in sorted((s.get("delivered_by_orbiter") or {}).items()):
+    for o, v in sorted(fig.delivered_by_orbiter.items()):
         rows.append((o, "", f"{v:,.1f}", "", ""))
     widths = [max(len(r[k]) for r in rows) for k in range(5)]
     for r in rows:
         lines.append("  " + "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))))
-    viol = s.get("violations") or []
-    if viol:
-        lines.append(f"  {len(viol)} requirement(s) not met:")
-        for v in viol:
-            sol = "" if v.get("sol") is None else f" sol {v['sol']}"
-            lines.append(f"    {v.get('asset')}{sol}: {v.get('requirement')}: {v.get('detail')}")
+    if fig.violations:
+        lines.append(f"  {len(fig.violations)} requirement(s) not met:")
+        for v in fig.violations:
+            sol = "" if v.sol is None else f" sol {v.sol}"
+            lines.append(f"    {v.asset}{sol}: {v.requirement}: {v.detail}")
     else:
         lines.append("  every requirement met")
-    if s.get("conjunction"):
+    if fig.conjunction:
         lines.append("  solar conjunction in the horizon: no commanded sessions then")
     print("\n".join(lines), file=out or sys.stdout)
 
@@ -129,7 +131,8 @@ def run_plan(args) -> int:
 
 
 def run_solve(args) -> int:
-    from ..api import result_from_plan, settings_for
+    from ..api import settings_for
+    from ..result import result_from_plan
     from ..planning.problem import Problem
     from ..planning.settings import PlanningSettings
     from ..planning.solve import solve
@@ -141,7 +144,7 @@ def run_solve(args) -> int:
 
 
 def run_validate(args) -> int:
-    from ..api import load_plan_dir
+    from ..result import load_plan_dir
     from ..planning.validate import validate
 
     problem, plan = load_plan_dir(args.dir)

@@ -16,6 +16,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from ..summary import PlanSummary
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
@@ -94,13 +96,13 @@ def _store(store: pd.DataFrame):
     return fig
 
 
-def _delivered(summary: dict):
+def _delivered(summary: PlanSummary):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    per = summary.get("delivered_by_asset", {}) or {}
+    per = summary.figures.delivered_by_asset
     fig, ax = plt.subplots(figsize=(6, 2.6))
     names = sorted(per)
     ax.barh(names, [per[n] for n in names], color="#2f81f7")
@@ -130,44 +132,41 @@ def _num(x) -> str:
 
 
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame,
-                  summary: dict) -> str:
+                  summary: PlanSummary) -> str:
     """The whole report as one HTML string (deterministic for the same inputs)."""
     import matplotlib
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "relay"
-    status = summary.get("status", "?")
-    gap = summary.get("gap")
+    rep, fig = summary.solve, summary.figures
+    status, gap = rep.status, rep.gap
     ok = status == "OPTIMAL"
-    viol = summary.get("violations") or []
+    viol = [v.to_json() for v in fig.violations]
     kv = [
-        ("scenario", summary.get("scenario", "")),
-        ("span", f"{summary.get('start', '')} to {summary.get('end', '')}"),
+        ("scenario", summary.scenario or ""),
+        ("span", f"{summary.start or ''} to {summary.end or ''}"),
         ("solver status", status),
-        ("delivered to Earth (Mbit)", f"{summary.get('delivered_mbit', 0):,.1f}"),
-        ("objective / best bound", f"{_num(summary.get('objective'))} / {_num(summary.get('bound'))}"),
+        ("delivered to Earth (Mbit)", f"{fig.delivered_mbit:,.1f}"),
+        ("objective / best bound (points)", f"{_num(rep.objective_points)} / {_num(rep.bound)}"),
         ("relative gap", "n/a" if gap is None else f"{100 * gap:.3f} %"),
-        ("greedy baseline (Mbit)", _num(summary.get("greedy_delivered_mbit"))),
-        ("gain over greedy", "n/a" if summary.get("gain_vs_greedy_pct") is None
-         else f"{summary['gain_vs_greedy_pct']:+.2f} %"),
-        ("solve time (s)", "n/a" if summary.get("solve_time_s") is None else f"{summary['solve_time_s']:.2f}"),
-        ("solar conjunction", "yes: no commanded sessions" if summary.get("conjunction") else "no"),
+        ("greedy baseline (Mbit)", _num(rep.greedy_delivered_mbit)),
+        ("gain over greedy", "n/a" if rep.gain_vs_greedy_pct is None else f"{rep.gain_vs_greedy_pct:+.2f} %"),
+        ("solve time (s)", "n/a" if rep.solve_time_s is None else f"{rep.solve_time_s:.2f}"),
+        ("solar conjunction", "yes: no commanded sessions" if fig.conjunction else "no"),
         ("violated requirements", str(len(viol))),
-    ] + ([("note", summary["note"])] if summary.get("note") else [])
+    ] + ([("note", rep.note)] if rep.note else [])
     summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
                            for k, v in kv)
-    per_asset = pd.DataFrame({
-        "asset": sorted(summary.get("delivered_by_asset", {}) or {}),
-    })
+    per_asset = pd.DataFrame({"asset": sorted(fig.delivered_by_asset)})
     if len(per_asset):
-        per_asset["delivered_mbit"] = [summary["delivered_by_asset"][a] for a in per_asset["asset"]]
-        per_asset["sessions"] = [(summary.get("sessions_by_asset") or {}).get(a, 0) for a in per_asset["asset"]]
-        lat = summary.get("latency_by_asset") or {}
-        per_asset["mean_latency_h"] = [lat.get(a, {}).get("mean_h", float("nan")) for a in per_asset["asset"]]
-        per_asset["worst_latency_h"] = [lat.get(a, {}).get("worst_h", float("nan")) for a in per_asset["asset"]]
-        dec = summary.get("decisional_sols_met") or {}
-        if dec:
-            per_asset["decisional_sols"] = [dec.get(a, 0) for a in per_asset["asset"]]
+        names = per_asset["asset"]
+        per_asset["delivered_mbit"] = [fig.delivered_by_asset[a] for a in names]
+        per_asset["sessions"] = [fig.sessions_by_asset.get(a, 0) for a in names]
+        lat = summary.latency_by_asset
+        per_asset["mean_latency_h"] = [lat[a].mean_h if a in lat else float("nan") for a in names]
+        per_asset["worst_latency_h"] = [lat[a].worst_h if a in lat else float("nan") for a in names]
+        if fig.decisional_sols_met:
+            per_asset["decisional_sols"] = [fig.decisional_sols_met.get(a, 0) for a in names]
     charts = [
         _png(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
         _png(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",
@@ -180,12 +179,12 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
         "<p class='ok'>Every requirement is met.</p>"
     cols = [c for c in ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id"]
             if c in sessions.columns]
-    title = f"relay plan: {html.escape(str(summary.get('scenario', '')))}"
+    title = f"relay plan: {html.escape(str(summary.scenario or ''))}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style></head>
 <body>
 <h1>{title}</h1>
-<p class="meta">{html.escape(str(summary.get('start', '')))} to {html.escape(str(summary.get('end', '')))},
+<p class="meta">{html.escape(str(summary.start or ''))} to {html.escape(str(summary.end or ''))},
 status <span class="{'ok' if ok else 'bad'}">{html.escape(status)}</span></p>
 <h2>Summary</h2><table id="summary">{summary_rows}</table>
 <h2>Delivered per asset</h2><div id="per-asset">{_table(per_asset, left=("asset",))}</div>

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RelayInputError
+from ..ids import pass_label
 from ..inputs import read_sessions_table
 from ..timescales import SOL_S, lmst_hours, parse_utc, tdb_s_to_datetime, utc_to_tdb_s
 from .options import chunk_downlinks, session_options
@@ -60,10 +61,6 @@ class Inputs:
     volume_table: Any             # relay.links.VolumeTable (pass_id, t0, t1) -> Mbit
     downlinks: pd.DataFrame       # relay.links.track_capacities downlinks
     earth_mars: pd.DataFrame      # relay.geometry.earth_mars
-
-
-def _pass_id(pid) -> str:
-    return f"P{int(pid):05d}"
 
 
 def conjunction_intervals(earth_mars: pd.DataFrame) -> tuple[tuple[float, float], ...]:
@@ -131,16 +128,16 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     ops = {a.name: a.operations for a in scenario.assets}
     min_session_s = min(o.min_session_s for o in ops.values())
     turnaround_s = max(o.turnaround_s for o in ops.values())
-    windows = [PassWindow(_pass_id(r.pass_id), r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
+    windows = [PassWindow(pass_label(r.pass_id), r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
                for r in passes.itertuples(index=False)]
-    by_pid = {_pass_id(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
+    by_pid = {pass_label(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
     table = inputs.volume_table
 
     def volume(pid: str, t0, t1):
         """Mbit of the sub-window [t0, t1] of a pass (t0, t1 may be arrays)."""
         return table.volume_mbit(by_pid[pid], t0, t1)
 
-    max_el = dict(zip((_pass_id(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
+    max_el = dict(zip((pass_label(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
     forward_assets = {a.name for a in scenario.assets if a.operations.forward_link is not None}
     options = session_options(windows, volume, min_session_s=min_session_s, turnaround_s=turnaround_s,
                               elevation_score={k: v / 90.0 for k, v in max_el.items()},

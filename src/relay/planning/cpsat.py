@@ -14,6 +14,7 @@ import time
 
 from ortools.sat.python import cp_model
 
+from ..summary import SolveReport
 from .formulation import POINT_SCALE, Formulation, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
@@ -102,26 +103,26 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     if status == cp_model.UNKNOWN and fallback is not None:
         obj, bound = F.objective_value(fallback), solver.BestObjectiveBound()
         known = math.isfinite(bound) and bound >= obj  # before presolve ends CP-SAT has no bound
-        return to_plan(F, list(fallback), {
-            "solver": "cpsat", "status": "FEASIBLE", "objective": obj / POINT_SCALE,
-            "bound": bound / POINT_SCALE if known else None, "gap": relative_gap(obj, bound) if known else None,
-            "reproducible": False,
-            "solve_time_s": round(solver.WallTime(), 3), "build_time_s": round(build_s, 3),
-            "workers": 1 if s.deterministic else s.workers, "deterministic": s.deterministic, "seed": s.seed,
-            "time_limit_s": s.time_limit_s,
-            "note": "CP-SAT found no plan within the time limit: this is the greedy plan, with CP-SAT's "
-                    "bound (raise planning.time_limit_s or plan a shorter horizon)"})
+        return to_plan(F, list(fallback), SolveReport(
+            solver="cpsat", status="FEASIBLE", objective_points=obj / POINT_SCALE,
+            bound=bound / POINT_SCALE if known else None, gap=relative_gap(obj, bound) if known else None,
+            bound_source="cpsat" if known else None, reproducible=False,
+            solve_time_s=round(solver.WallTime(), 3), build_time_s=round(build_s, 3),
+            workers=1 if s.deterministic else s.workers, deterministic=s.deterministic, seed=s.seed,
+            time_limit_s=s.time_limit_s,
+            note="CP-SAT found no plan within the time limit: this is the greedy plan, with CP-SAT's "
+                 "bound (raise planning.time_limit_s or plan a shorter horizon)"))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"CP-SAT found no plan (status {name}); the hard constraints of the problem "
                            "contradict each other (fixed sessions?)")
     values = [solver.Value(x) for x in xs]
     obj, bound = solver.ObjectiveValue(), solver.BestObjectiveBound()
-    summary = {
-        "solver": "cpsat", "status": name,
-        "objective": obj / POINT_SCALE, "bound": bound / POINT_SCALE,
-        "gap": relative_gap(obj, bound),
-        "reproducible": bool(s.deterministic and (status == cp_model.OPTIMAL
-                                                  or solver.WallTime() < 0.99 * s.time_limit_s)), "solve_time_s": round(solver.WallTime(), 3), "build_time_s": round(build_s, 3),
-        "workers": 1 if s.deterministic else s.workers, "deterministic": s.deterministic, "seed": s.seed, "time_limit_s": s.time_limit_s,
-    }
-    return to_plan(F, values, summary)
+    report = SolveReport(
+        solver="cpsat", status=name, objective_points=obj / POINT_SCALE, bound=bound / POINT_SCALE,
+        gap=relative_gap(obj, bound), bound_source="cpsat",
+        reproducible=bool(s.deterministic and (status == cp_model.OPTIMAL
+                                               or solver.WallTime() < 0.99 * s.time_limit_s)),
+        solve_time_s=round(solver.WallTime(), 3), build_time_s=round(build_s, 3),
+        workers=1 if s.deterministic else s.workers, deterministic=s.deterministic, seed=s.seed,
+        time_limit_s=s.time_limit_s)
+    return to_plan(F, values, report)

@@ -51,10 +51,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..summary import PlanFigures, SolveReport, Violation
 from .plan import ONBOARD, Downlink, Plan, Session, store_series
 from .problem import Problem, SessionOption
 
 POINT_SCALE = 100  # integer objective = points x 100
+#: A fixed session may reach this far past its recomputed pass window without a note: the pass
+#: refinement's 1 ms tolerance plus the millisecond rounding of committed times, with margin
+#: (a recomputation of the same geometry never flags a committed session; relay nightly uses it too).
+FIXED_WINDOW_TOLERANCE_S = 0.010
 DAY_S = 86400.0
 
 
@@ -74,6 +79,28 @@ class Enforced:
     idx: list[int]
     coef: list[int]
     lb: int
+
+
+@dataclass(frozen=True)
+class SolGroup:
+    """The options of ``asset`` starting in local sol ``sol``: at most ``cap`` held."""
+
+    asset: str
+    sol: int
+    b_vars: list[int]
+    cap: int
+
+
+@dataclass(frozen=True)
+class EnergyGroup:
+    """The options of ``asset`` starting in local sol ``sol``: sum of ``coefs`` (mWh) of the
+    held ones <= ``budget`` (mWh)."""
+
+    asset: str
+    sol: int
+    b_vars: list[int]
+    coefs: list[int]
+    budget: int
 
 
 @dataclass
@@ -101,8 +128,13 @@ class Formulation:
     init_u: dict[str, int] = field(default_factory=dict)
     onboard_u: dict[str, int] = field(default_factory=dict)
     avail_u: dict[str, tuple[list[float], list[int]]] = field(default_factory=dict)
-    sol_groups: list[tuple[str, int, list[int], int]] = field(default_factory=list)
-    energy_groups: list[tuple[str, int, list[int], list[int], int]] = field(default_factory=list)
+    min_u: list[int] = field(default_factory=list)
+    by_pass: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_orbiter: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_asset: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    chunks_by_orbiter: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    sol_groups: list["SolGroup"] = field(default_factory=list)
+    energy_groups: list["EnergyGroup"] = field(default_factory=list)
     short: dict[int, int] = field(default_factory=dict)
     fwd_members: dict[int, list[int]] = field(default_factory=dict)
     met: dict[int, int] = field(default_factory=dict)
@@ -147,11 +179,13 @@ def relative_gap(obj: float, bound: float) -> float:
     return abs(bound - obj) / max(abs(bound), 1.0)
 
 
-def _units_down(mbit: float, unit: float) -> int:
+def units_down(mbit: float, unit: float) -> int:
+    """Whole volume units in ``mbit``, rounded down (capacities, available data)."""
     return max(0, int(math.floor(mbit / unit + 1e-9)))
 
 
-def _units_up(mbit: float, unit: float) -> int:
+def units_up(mbit: float, unit: float) -> int:
+    """Whole volume units covering ``mbit``, rounded up (minimum volumes, the data aboard at the start)."""
     return max(0, int(math.ceil(mbit / unit - 1e-9)))
 
 
@@ -186,84 +220,134 @@ def _overlaps(s: float, e: float, windows) -> bool:
 
 
 def build(problem: Problem) -> Formulation:
-    """The integer program of ``problem`` (see the module docstring)."""
+    """The integer program of ``problem``: the variables of the eligible options, then one
+    function per constraint family (each can be applied on its own to a formulation holding
+    only the option variables, see :func:`base`)."""
+    F = base(problem)
+    add_fixed_sessions(F)
+    add_split_pass_choice(F)
+    add_exclusivity(F)
+    finish_exclusivity(F)
+    add_data_availability(F)
+    add_downlinks(F)
+    add_store_flow(F)
+    add_sol_caps_and_energy(F)
+    add_forward_link(F)
+    add_decisional(F)
+    return F
+
+
+def base(problem: Problem) -> Formulation:
+    """A formulation holding the eligible options (:func:`exclusion_reason`), their variables,
+    ``v <= cap * b``, the minimum volume of a held return session, and their session points."""
     P = problem
     U = P.volume_unit_mbit
     F = Formulation(problem=P, unit=U)
-    W = P.objective
     assets = {a.name: a for a in P.assets}
-    tau = P.turnaround_s
-    passes = {p.pass_id: p for p in P.passes}
-
-    # -- options: eligibility ---------------------------------------------------
     for x in sorted(P.options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id)):
-        a = assets[x.asset]
-        reason = None
-        if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
-            reason = "outside the horizon"
-        elif x.duration_s < P.min_session_s - 1e-6:
-            reason = "shorter than min_session_s"
-        elif a.wake_windows is not None and not _inside(x.start_tdb_s, x.end_tdb_s, a.wake_windows):
-            reason = "outside the asset's wake windows"
-        elif x.kind == "forward" and _overlaps(x.start_tdb_s, x.end_tdb_s, P.conjunction):
-            reason = "forward session during solar conjunction"
-        elif x.kind == "return" and x.capacity_mbit < a.min_session_mbit:
-            reason = "carries less than the asset's min_session_mbit"
-        if x.fixed and not reason:
-            w = passes.get(x.pass_id)
-            if w is not None and (x.start_tdb_s < w.rise_tdb_s - 1e-3 or x.end_tdb_s > w.set_tdb_s + 1e-3):
-                reason = "it reaches outside the predicted visibility window (volume counted inside it)"
+        reason = exclusion_reason(P, x)
         if reason and not x.fixed:
             F.excluded.append((x.option_id, reason))
             continue
+        i = len(F.options)
+        F.options.append(x)
+        cap = units_down(x.capacity_mbit, U)
+        F.cap_u.append(cap)
+        F.min_u.append(min_session_units(P, x))
+        F.b.append(F.new_var(f"b[{x.option_id}]", 0, 1))
+        F.v.append(F.new_var(f"v[{x.option_id}]", 0, cap))
+        F.add({F.v[i]: 1, F.b[i]: -cap}, ub=0)
+        if F.min_u[i] >= 1:
+            # a held return session carries data: at least one unit and the asset's minimum
+            F.add({F.v[i]: 1, F.b[i]: -F.min_u[i]}, lb=0)
+        F.obj(F.b[i], P.objective.elevation_per_session * x.elevation_score + x.keep_points)
+        F.by_pass[x.pass_id].append(i)
+        F.by_orbiter[x.orbiter].append(i)
+        F.by_asset[x.asset].append(i)
+    for name in assets:
+        F.by_asset.setdefault(name, [])
+    for o in P.orbiters:
+        F.by_orbiter.setdefault(o.name, [])
+    return F
+
+
+def min_session_units(P: Problem, x: SessionOption) -> int:
+    """The fewest volume units a held option must carry: a return session (not a fixed one)
+    at least one unit and at least its asset's ``min_session_mbit``; others 0."""
+    if x.kind != "return" or x.fixed:
+        return 0
+    return max(1, units_up(P.asset(x.asset).min_session_mbit, P.volume_unit_mbit))
+
+
+def exclusion_reason(P: Problem, x: SessionOption) -> str | None:
+    """Why the model leaves option ``x`` out (None: eligible); fixed options are kept anyway."""
+    a = P.asset(x.asset)
+    if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
+        return "outside the horizon"
+    if x.duration_s < P.min_session_s - 1e-6:
+        return "shorter than min_session_s"
+    if a.wake_windows is not None and not _inside(x.start_tdb_s, x.end_tdb_s, a.wake_windows):
+        return "outside the asset's wake windows"
+    if x.kind == "forward" and _overlaps(x.start_tdb_s, x.end_tdb_s, P.conjunction):
+        return "forward session during solar conjunction"
+    if units_down(x.capacity_mbit, P.volume_unit_mbit) < min_session_units(P, x):
+        return "carries less than one volume unit or the asset's min_session_mbit (rounded down to units)"
+    return None
+
+
+def add_fixed_sessions(F: Formulation) -> None:
+    """Fixed (committed) sessions are held (``b = 1``); one the model would exclude, or that
+    reaches outside its pass, is kept with a note."""
+    P = F.problem
+    passes = {p.pass_id: p for p in P.passes}
+    for i, x in enumerate(F.options):
+        if not x.fixed:
+            continue
+        F.var_lb[F.b[i]] = 1
+        reason = exclusion_reason(P, x)
+        w = passes.get(x.pass_id)
+        if not reason and w is not None and (x.start_tdb_s < w.rise_tdb_s - 1e-3 or x.end_tdb_s > w.set_tdb_s + 1e-3):
+            reason = "it reaches outside the predicted visibility window (volume counted inside it)"
         if reason:
             F.notes.append({"asset": x.asset, "sol": None, "requirement": "fixed_session",
                             "detail": f"fixed session {x.option_id} kept although {reason}"})
-        i = len(F.options)
-        F.options.append(x)
-        cap = _units_down(x.capacity_mbit, U)
-        F.cap_u.append(cap)
-        F.b.append(F.new_var(f"b[{x.option_id}]", 1 if x.fixed else 0, 1))
-        F.v.append(F.new_var(f"v[{x.option_id}]", 0, cap))
-        F.add({F.v[i]: 1, F.b[i]: -cap}, ub=0)
-        if x.kind == "return" and not x.fixed:
-            # a held return session carries data: at least one unit and the asset's minimum
-            need = min(cap, max(1, _units_up(a.min_session_mbit, U)))
-            if need >= 1:
-                F.add({F.v[i]: 1, F.b[i]: -need}, lb=0)
-        F.obj(F.b[i], W.elevation_per_session * x.elevation_score + x.keep_points)
-    opts = F.options
 
-    # -- exclusivity --------------------------------------------------------------
-    groups: set[tuple[int, ...]] = set()
-    by_pass: dict[str, list[int]] = defaultdict(list)
-    by_orb: dict[str, list[int]] = defaultdict(list)
-    by_asset: dict[str, list[int]] = defaultdict(list)
-    for i, x in enumerate(opts):
-        by_pass[x.pass_id].append(i)
-        by_orb[x.orbiter].append(i)
-        by_asset[x.asset].append(i)
-    for members in by_pass.values():
+
+def add_split_pass_choice(F: Formulation) -> None:
+    """At most one option per pass (a pass is served by one contiguous session)."""
+    for members in F.by_pass.values():
         if len(members) > 1:
-            groups.add(tuple(sorted(members)))
-    for table in (by_orb, by_asset):
+            F.at_most_one.append([F.b[i] for i in sorted(members)])
+
+
+def add_exclusivity(F: Formulation) -> None:
+    """One radio per orbiter and per asset: AtMostOne over every maximal clique of options
+    overlapping on one orbiter, and on one asset, intervals widened by the turnaround."""
+    tau = F.problem.turnaround_s
+    opts = F.options
+    for table in (F.by_orbiter, F.by_asset):
         for members in table.values():
             ivs = [(opts[i].start_tdb_s, opts[i].end_tdb_s + tau, i) for i in members]
             for clique in interval_cliques(ivs):
-                groups.add(tuple(clique))
-    for g in sorted(groups):
-        F.at_most_one.append([F.b[i] for i in g])
+                F.at_most_one.append([F.b[i] for i in clique])
 
-    # -- asset data availability ------------------------------------------------
-    for name, a in assets.items():
+
+def finish_exclusivity(F: Formulation) -> None:
+    """Drop duplicate AtMostOne groups (a pass group may also be a clique), in a fixed order."""
+    F.at_most_one = [list(g) for g in sorted({tuple(sorted(g)) for g in F.at_most_one})]
+
+
+def add_data_availability(F: Formulation) -> None:
+    """Per asset: relayed by the end of each session <= backlog + data generated by then
+    (at the last session end before each step of the availability function)."""
+    U, opts = F.unit, F.options
+    for a in F.problem.assets:
         steps = sorted(a.generation)
         times = [t for t, _ in steps]
         cum = np.cumsum([a.backlog_mbit] + [m for _, m in steps])
-        avail = [_units_down(c, U) for c in cum]  # avail[k]: with the first k steps released
-        F.avail_u[name] = (times, avail)
-        members = sorted(by_asset.get(name, []), key=lambda i: opts[i].end_tdb_s)
-        if not members:
-            continue
+        avail = [units_down(c, U) for c in cum]  # avail[k]: with the first k steps released
+        F.avail_u[a.name] = (times, avail)
+        members = sorted(F.by_asset.get(a.name, []), key=lambda i: opts[i].end_tdb_s)
         ends = [opts[i].end_tdb_s for i in members]
         level = [bisect_right(times, e + 1e-9) for e in ends]
         for k in range(len(members)):
@@ -271,109 +355,136 @@ def build(problem: Problem) -> Formulation:
                 continue  # a later end with the same availability implies this one
             F.add({F.v[i]: 1 for i in members[: k + 1]}, ub=avail[level[k]])
 
-    # -- downlinks, flows, stores ---------------------------------------------------
-    orbiters = {o.name: o for o in P.orbiters}
-    F.chunks = sorted((c for c in P.downlinks
-                       if c.start_tdb_s >= P.start_tdb_s - 1e-6 and c.end_tdb_s <= P.end_tdb_s + 1e-6),
+
+def add_downlinks(F: Formulation) -> None:
+    """The downlink chunks inside the horizon and at least ``min_downlink_s`` long, a volume
+    variable per chunk and data owner (flow), ``sum of flows <= chunk capacity``, and the
+    delivered-data points (downlinked at ``1 - end_store_discount``, relayed at the discount)."""
+    P, U, W = F.problem, F.unit, F.problem.objective
+    assets = {a.name: a for a in P.assets}
+    F.chunks = sorted((c for c in P.downlinks if c.start_tdb_s >= P.start_tdb_s - 1e-6
+                       and c.end_tdb_s <= P.end_tdb_s + 1e-6
+                       and c.end_tdb_s - c.start_tdb_s >= P.min_downlink_s - 1e-6),
                       key=lambda c: (c.start_tdb_s, c.orbiter, c.chunk_id))
-    F.chunk_cap_u = [_units_down(c.capacity_mbit, U) for c in F.chunks]
-    horizon_end = P.end_tdb_s
-    for oname, o in orbiters.items():
-        F.init_u[oname] = _units_up(o.initial_fill_mbit, U)
-        F.onboard_u[oname] = _units_down(o.initial_fill_mbit, U)
-        F.store_cap_u[oname] = max(_units_down(o.capacity_mbit, U), F.init_u[oname])
-        flows = sorted({opts[i].asset for i in by_orb.get(oname, [])})
-        if F.onboard_u[oname] > 0:
+    F.chunk_cap_u = [units_down(c.capacity_mbit, U) for c in F.chunks]
+    for o in P.orbiters:
+        F.init_u[o.name] = units_up(o.initial_fill_mbit, U)
+        F.onboard_u[o.name] = units_down(o.initial_fill_mbit, U)
+        F.store_cap_u[o.name] = max(units_down(o.capacity_mbit, U), F.init_u[o.name])
+        flows = sorted({F.options[i].asset for i in F.by_orbiter.get(o.name, [])})
+        if F.onboard_u[o.name] > 0:
             flows.append(ONBOARD)
-        F.flows[oname] = flows
+        F.flows[o.name] = flows
         for f in flows:
-            F.flow_weight[(oname, f)] = o.initial_fill_weight if f == ONBOARD else assets[f].priority_weight
-    chunk_ix_by_orb: dict[str, list[int]] = defaultdict(list)
+            F.flow_weight[(o.name, f)] = o.initial_fill_weight if f == ONBOARD else assets[f].priority_weight
     for ci, c in enumerate(F.chunks):
-        chunk_ix_by_orb[c.orbiter].append(ci)
+        F.chunks_by_orbiter[c.orbiter].append(ci)
         if not F.flows.get(c.orbiter):
             continue
         for f in F.flows[c.orbiter]:
             var = F.new_var(f"d[{c.chunk_id},{f}]", 0, F.chunk_cap_u[ci])
             F.d[(ci, f)] = var
-            w = F.flow_weight[(c.orbiter, f)]
-            F.obj(var, W.delivered_per_mbit * U * w * (1.0 - W.end_store_discount)
-                  + W.latency_per_mbit_day * U * (horizon_end - c.end_tdb_s) / DAY_S)
+            F.obj(var, W.delivered_per_mbit * U * F.flow_weight[(c.orbiter, f)] * (1.0 - W.end_store_discount)
+                  + W.latency_per_mbit_day * U * (P.end_tdb_s - c.end_tdb_s) / DAY_S)
         F.add({F.d[(ci, f)]: 1 for f in F.flows[c.orbiter]}, ub=F.chunk_cap_u[ci])
-    for i, x in enumerate(opts):  # end-of-horizon store value of relayed data
+    for i, x in enumerate(F.options):  # end-of-horizon store value of relayed data
         F.obj(F.v[i], W.delivered_per_mbit * U * assets[x.asset].priority_weight * W.end_store_discount)
 
-    for oname in orbiters:
-        cis = chunk_ix_by_orb.get(oname, [])
-        flows = F.flows[oname]
+
+def add_store_flow(F: Formulation) -> None:
+    """Per orbiter (after :func:`add_downlinks`): per flow, sent by the chunks starting up to c
+    <= initial + relayed by sessions ending by c's start; and initial + relayed by t - sent by
+    chunks ended before t <= capacity, just before each chunk end and at the horizon end."""
+    for oname, flows in F.flows.items():
         if not flows:
             continue
-        oi = sorted(by_orb.get(oname, []), key=lambda i: opts[i].end_tdb_s)
-        o_ends = [opts[i].end_tdb_s for i in oi]
-        # availability per flow, at each chunk start (only where new data may have arrived since)
-        starts = [F.chunks[ci].start_tdb_s for ci in cis]
-        for k, ci in enumerate(cis):
-            if k + 1 < len(cis):
-                nxt = starts[k + 1]
-                if bisect_right(o_ends, nxt + 1e-9) == bisect_right(o_ends, starts[k] + 1e-9):
-                    continue  # no arrival between the two starts: the next constraint implies this
-            arrived = oi[: bisect_right(o_ends, starts[k] + 1e-9)]
-            for f in flows:
-                terms = {F.d[(cj, f)]: 1 for cj in cis[: k + 1]}
-                for i in arrived:
-                    if opts[i].asset == f:
-                        terms[F.v[i]] = -1
-                F.add(terms, ub=F.onboard_u[oname] if f == ONBOARD else 0)
-        # capacity just before each chunk end and at the horizon end
-        ends_c = sorted({F.chunks[ci].end_tdb_s for ci in cis})
-        checks = ends_c + [horizon_end + 1.0]
-        prev_count = 0
-        for t in checks:
-            count = bisect_right(o_ends, t + 1e-9)
-            if count == prev_count:
-                continue  # no arrival since the last check: fill has only decreased
-            prev_count = count
-            terms = {F.v[i]: 1 for i in oi[:count]}
-            for ci in cis:
-                if F.chunks[ci].end_tdb_s < t - 1e-9:
-                    for f in flows:
-                        terms[F.d[(ci, f)]] = -1
-            F.add(terms, ub=F.store_cap_u[oname] - F.init_u[oname])
+        cis = F.chunks_by_orbiter.get(oname, [])
+        oi = sorted(F.by_orbiter.get(oname, []), key=lambda i: F.options[i].end_tdb_s)
+        _flow_availability(F, oname, flows, cis, oi)
+        _store_capacity(F, oname, flows, cis, oi)
 
-    # -- per-sol caps and energy ------------------------------------------------------
-    for name, a in assets.items():
-        members = by_asset.get(name, [])
+
+def _flow_availability(F: Formulation, oname: str, flows: list[str], cis: list[int], oi: list[int]) -> None:
+    o_ends = [F.options[i].end_tdb_s for i in oi]
+    starts = [F.chunks[ci].start_tdb_s for ci in cis]
+    for k, ci in enumerate(cis):
+        if k + 1 < len(cis):
+            if bisect_right(o_ends, starts[k + 1] + 1e-9) == bisect_right(o_ends, starts[k] + 1e-9):
+                continue  # no arrival between the two starts: the next constraint implies this
+        arrived = oi[: bisect_right(o_ends, starts[k] + 1e-9)]
+        for f in flows:
+            terms = {F.d[(cj, f)]: 1 for cj in cis[: k + 1]}
+            for i in arrived:
+                if F.options[i].asset == f:
+                    terms[F.v[i]] = -1
+            F.add(terms, ub=F.onboard_u[oname] if f == ONBOARD else 0)
+
+
+def _store_capacity(F: Formulation, oname: str, flows: list[str], cis: list[int], oi: list[int]) -> None:
+    o_ends = [F.options[i].end_tdb_s for i in oi]
+    checks = sorted({F.chunks[ci].end_tdb_s for ci in cis}) + [F.problem.end_tdb_s + 1.0]
+    prev_count = 0
+    for t in checks:
+        count = bisect_right(o_ends, t + 1e-9)
+        if count == prev_count:
+            continue  # no arrival since the last check: fill has only decreased
+        prev_count = count
+        terms = {F.v[i]: 1 for i in oi[:count]}
+        for ci in cis:
+            if F.chunks[ci].end_tdb_s < t - 1e-9:
+                for f in flows:
+                    terms[F.d[(ci, f)]] = -1
+        F.add(terms, ub=F.store_cap_u[oname] - F.init_u[oname])
+
+
+def add_sol_caps_and_energy(F: Formulation) -> None:
+    """Per asset and local sol: sessions <= ``max_sessions_per_sol`` and energy <=
+    ``energy_wh_per_sol`` (hard; a sol whose fixed sessions alone exceed a cap gets the cap
+    raised to them and a note).  Wake windows are an eligibility rule (:func:`exclusion_reason`)."""
+    for a in F.problem.assets:
+        members = F.by_asset.get(a.name, [])
         for sol, s0, s1 in a.sols:
-            in_sol = [i for i in members if s0 <= opts[i].start_tdb_s < s1]
+            in_sol = [i for i in members if s0 <= F.options[i].start_tdb_s < s1]
             if not in_sol:
                 continue
             if a.max_sessions_per_sol is not None:
-                n_fixed = sum(opts[i].fixed for i in in_sol)
-                cap = a.max_sessions_per_sol
-                if n_fixed > cap:
-                    F.notes.append({"asset": name, "sol": sol, "requirement": "max_sessions_per_sol",
-                                    "detail": f"{n_fixed} fixed sessions exceed the cap of {cap}"})
-                    cap = n_fixed
-                F.sol_groups.append((name, sol, [F.b[i] for i in in_sol], cap))
-                F.add({F.b[i]: 1 for i in in_sol}, ub=cap)
+                _sol_cap(F, a, sol, in_sol)
             if a.energy_wh_per_min is not None and a.energy_wh_per_sol is not None:
-                coefs = [int(math.ceil(opts[i].duration_s / 60.0 * a.energy_wh_per_min * 1000 - 1e-6))
-                         for i in in_sol]
-                budget = int(math.floor(a.energy_wh_per_sol * 1000 + 1e-6))
-                fixed_use = sum(c for c, i in zip(coefs, in_sol) if opts[i].fixed)
-                if fixed_use > budget:
-                    F.notes.append({"asset": name, "sol": sol, "requirement": "energy",
-                                    "detail": f"fixed sessions need {fixed_use / 1000:.1f} Wh of "
-                                              f"{a.energy_wh_per_sol:.1f} Wh"})
-                    budget = fixed_use
-                F.energy_groups.append((name, sol, [F.b[i] for i in in_sol], coefs, budget))
-                F.add({F.b[i]: c for i, c in zip(in_sol, coefs)}, ub=budget)
+                _energy(F, a, sol, in_sol)
 
-    # -- forward link (soft) -----------------------------------------------------------
+
+def _sol_cap(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
+    n_fixed = sum(F.options[i].fixed for i in in_sol)
+    cap = a.max_sessions_per_sol
+    if n_fixed > cap:
+        F.notes.append({"asset": a.name, "sol": sol, "requirement": "max_sessions_per_sol",
+                        "detail": f"{n_fixed} fixed sessions exceed the cap of {cap}"})
+        cap = n_fixed
+    F.sol_groups.append(SolGroup(a.name, sol, [F.b[i] for i in in_sol], cap))
+    F.add({F.b[i]: 1 for i in in_sol}, ub=cap)
+
+
+def _energy(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
+    """Energy in mWh, each session's rounded up and the budget down (so the plan holds in exact Wh)."""
+    coefs = [int(math.ceil(F.options[i].duration_s / 60.0 * a.energy_wh_per_min * 1000 - 1e-6)) for i in in_sol]
+    budget = int(math.floor(a.energy_wh_per_sol * 1000 + 1e-6))
+    fixed_use = sum(c for c, i in zip(coefs, in_sol) if F.options[i].fixed)
+    if fixed_use > budget:
+        F.notes.append({"asset": a.name, "sol": sol, "requirement": "energy",
+                        "detail": f"fixed sessions need {fixed_use / 1000:.1f} Wh of {a.energy_wh_per_sol:.1f} Wh"})
+        budget = fixed_use
+    F.energy_groups.append(EnergyGroup(a.name, sol, [F.b[i] for i in in_sol], coefs, budget))
+    F.add({F.b[i]: c for i, c in zip(in_sol, coefs)}, ub=budget)
+
+
+def add_forward_link(F: Formulation) -> None:
+    """Per forward-link requirement (soft): held forward sessions inside its window and long
+    enough + ``short[r]`` >= count; each missing session costs ``forward_shortfall_penalty``."""
+    P, opts = F.problem, F.options
     for r, req in enumerate(P.forward_requirements):
         if req.count <= 0:
             continue
-        members = [i for i in by_asset.get(req.asset, [])
+        members = [i for i in F.by_asset.get(req.asset, [])
                    if opts[i].kind == "forward" and opts[i].start_tdb_s >= req.start_tdb_s - 1e-6
                    and opts[i].end_tdb_s <= req.end_tdb_s + 1e-6
                    and opts[i].duration_s >= req.min_duration_s - 1e-6]
@@ -383,48 +494,56 @@ def build(problem: Problem) -> Formulation:
         terms = {F.b[i]: 1 for i in members}
         terms[s] = 1
         F.add(terms, lb=req.count)
-        F.obj(s, -W.forward_shortfall_penalty)
+        F.obj(s, -P.objective.forward_shortfall_penalty)
 
-    # -- decisional data (soft) ---------------------------------------------------------
+
+def add_decisional(F: Formulation) -> None:
+    """Per decisional requirement (soft, after :func:`add_downlinks`): ``met[r] <= sum_x y[r, x]``
+    where ``y[r, x]`` holds only if session x (in the window, ending before the deadline) carries
+    the decisional volume and, first in first out per orbiter and asset, everything of that
+    asset relayed to x's orbiter up to x's end is downlinked by the deadline."""
+    P, U, opts = F.problem, F.unit, F.options
     for r, req in enumerate(P.decisional_requirements):
-        need = max(1, _units_up(req.min_volume_mbit, U))  # the decisional data of the sol
-        cands = [i for i in by_asset.get(req.asset, [])
+        need = max(1, units_up(req.min_volume_mbit, U))  # the decisional data of the sol
+        cands = [i for i in F.by_asset.get(req.asset, [])
                  if opts[i].start_tdb_s >= req.start_tdb_s - 1e-6 and opts[i].end_tdb_s <= req.end_tdb_s + 1e-6
                  and opts[i].end_tdb_s < req.deadline_tdb_s and F.cap_u[i] >= need]
         if not cands:
             continue
         m = F.new_var(f"met[{r}]", 0, 1)
         F.met[r] = m
-        F.obj(m, W.decisional_per_sol)
-        ys = []
-        for i in cands:
-            x = opts[i]
-            y = F.new_var(f"y[{r},{x.option_id}]", 0, 1)
-            F.y[(r, i)] = y
-            ys.append(y)
-            F.add({y: 1, F.b[i]: -1}, ub=0)
-            F.enforced.append(Enforced(y, [F.v[i]], [1], need))
-            terms: dict[int, int] = {}
-            for ci in chunk_ix_by_orb.get(x.orbiter, []):
-                c = F.chunks[ci]
-                if c.start_tdb_s < x.end_tdb_s - 1e-9 or c.end_tdb_s <= req.deadline_tdb_s + 1e-9:
-                    terms[F.d[(ci, x.asset)]] = 1
-            for j in by_orb[x.orbiter]:
-                xj = opts[j]
-                if xj.asset == x.asset and xj.end_tdb_s <= x.end_tdb_s + 1e-9:
-                    terms[F.v[j]] = terms.get(F.v[j], 0) - 1
-            keys = sorted(terms)
-            F.enforced.append(Enforced(y, keys, [terms[k] for k in keys], 0))
+        F.obj(m, P.objective.decisional_per_sol)
+        ys = [_decisional_through(F, r, req, i, need) for i in cands]
         F.add({m: 1, **{y: -1 for y in ys}}, ub=0)
-    return F
+
+
+def _decisional_through(F: Formulation, r: int, req, i: int, need: int) -> int:
+    """``y[r, x]`` and its enforced conditions (x held, its volume, FIFO downlink by the deadline)."""
+    x = F.options[i]
+    y = F.new_var(f"y[{r},{x.option_id}]", 0, 1)
+    F.y[(r, i)] = y
+    F.add({y: 1, F.b[i]: -1}, ub=0)
+    F.enforced.append(Enforced(y, [F.v[i]], [1], need))
+    terms: dict[int, int] = {}
+    for ci in F.chunks_by_orbiter.get(x.orbiter, []):
+        c = F.chunks[ci]
+        if c.start_tdb_s < x.end_tdb_s - 1e-9 or c.end_tdb_s <= req.deadline_tdb_s + 1e-9:
+            terms[F.d[(ci, x.asset)]] = 1
+    for j in F.by_orbiter[x.orbiter]:
+        xj = F.options[j]
+        if xj.asset == x.asset and xj.end_tdb_s <= x.end_tdb_s + 1e-9:
+            terms[F.v[j]] = terms.get(F.v[j], 0) - 1
+    keys = sorted(terms)
+    F.enforced.append(Enforced(y, keys, [terms[k] for k in keys], 0))
+    return y
 
 
 # ---------------------------------------------------------------------------
 # Values -> Plan
 # ---------------------------------------------------------------------------
 
-def to_plan(F: Formulation, values, summary: dict) -> Plan:
-    """The plan of a solution vector, with the summary figures filled in."""
+def to_plan(F: Formulation, values, report: SolveReport) -> Plan:
+    """The plan of a solution vector, with its solve report and its figures."""
     P, U = F.problem, F.unit
     vals = [int(round(v)) for v in values]
     sessions = []
@@ -442,12 +561,12 @@ def to_plan(F: Formulation, values, summary: dict) -> Plan:
                                       end_tdb_s=c.end_tdb_s, volume_mbit=round(vals[var] * U, 6)))
     init = {o.name: o.initial_fill_mbit for o in P.orbiters}
     store = store_series(sessions, downlinks, init, P.start_tdb_s)
-    s = dict(summary)
-    s.update(_figures(F, vals, sessions, downlinks))
-    return Plan(sessions, downlinks, store, s)
+    # the objective of the values themselves (a fallback plan's report is filled in here)
+    report = report.replace(objective_points=F.objective_value(vals) / POINT_SCALE)
+    return Plan(sessions, downlinks, store, report, _figures(F, vals, sessions, downlinks))
 
 
-def _figures(F: Formulation, vals, sessions, downlinks) -> dict:
+def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
     P = F.problem
     by_asset: dict[str, float] = {a.name: 0.0 for a in P.assets}
     by_orb: dict[str, float] = {o.name: 0.0 for o in P.orbiters}
@@ -458,36 +577,35 @@ def _figures(F: Formulation, vals, sessions, downlinks) -> dict:
     relayed = sum(s.volume_mbit for s in sessions)
     delivered = sum(d.volume_mbit for d in downlinks)
     onboard_end = sum(o.initial_fill_mbit for o in P.orbiters) + relayed - delivered
-    violations = list(F.notes)
+    violations = [Violation(**n) for n in F.notes]
     for r, svar in sorted(F.short.items()):
         if vals[svar] > 0:
             req = P.forward_requirements[r]
-            violations.append({"asset": req.asset, "sol": req.sol, "requirement": "forward_link",
-                               "detail": f"{req.count - vals[svar]} of {req.count} forward sessions "
-                                         f"(>= {req.min_duration_s:.0f} s in the window)"
-                                         + (" - solar conjunction" if _overlaps(req.start_tdb_s, req.end_tdb_s,
-                                                                                 P.conjunction) else "")})
+            violations.append(Violation(
+                asset=req.asset, sol=req.sol, requirement="forward_link",
+                detail=f"{req.count - vals[svar]} of {req.count} forward sessions "
+                       f"(>= {req.min_duration_s:.0f} s in the window)"
+                       + (" - solar conjunction" if _overlaps(req.start_tdb_s, req.end_tdb_s, P.conjunction) else "")))
     met_by_asset: dict[str, int] = {}
     for r, req in enumerate(P.decisional_requirements):
         met = bool(vals[F.met[r]]) if r in F.met else False
         met_by_asset[req.asset] = met_by_asset.get(req.asset, 0) + int(met)
         if not met:
-            violations.append({"asset": req.asset, "sol": req.sol, "requirement": "decisional",
-                               "detail": "decisional data not on Earth by the deadline"})
+            violations.append(Violation(asset=req.asset, sol=req.sol, requirement="decisional",
+                                        detail="decisional data not on Earth by the deadline"))
     n_by_asset = {a.name: 0 for a in P.assets}
     for s in sessions:
         n_by_asset[s.asset] += 1
-    return {
-        "objective_points": F.objective_value(vals) / POINT_SCALE,
-        "delivered_mbit": round(delivered, 6),
-        "relayed_mbit": round(relayed, 6),
-        "onboard_end_mbit": round(onboard_end, 6),
-        "delivered_by_asset": {k: round(v, 6) for k, v in sorted(by_asset.items())},
-        "delivered_by_orbiter": {k: round(v, 6) for k, v in sorted(by_orb.items())},
-        "sessions_by_asset": dict(sorted(n_by_asset.items())),
-        "decisional_sols_met": dict(sorted(met_by_asset.items())),
-        "violations": violations,
-        "conjunction": bool(P.conjunction),
-        "volume_unit_mbit": F.unit,
-        "sessions": len(sessions),
-    }
+    return PlanFigures(
+        delivered_mbit=round(delivered, 6),
+        relayed_mbit=round(relayed, 6),
+        onboard_end_mbit=round(onboard_end, 6),
+        delivered_by_asset={k: round(v, 6) for k, v in sorted(by_asset.items())},
+        delivered_by_orbiter={k: round(v, 6) for k, v in sorted(by_orb.items())},
+        sessions_by_asset=dict(sorted(n_by_asset.items())),
+        decisional_sols_met=dict(sorted(met_by_asset.items())),
+        violations=tuple(violations),
+        conjunction=bool(P.conjunction),
+        volume_unit_mbit=F.unit,
+        sessions=len(sessions),
+    )

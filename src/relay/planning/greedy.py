@@ -21,12 +21,28 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 
-from .formulation import ONBOARD, POINT_SCALE, Formulation, _units_up, build, to_plan
+from ..summary import SolveReport
+from .formulation import ONBOARD, POINT_SCALE, Formulation, build, to_plan
 from .plan import Plan
 from .problem import Problem
 
 
-class _State:
+class FeasibilityState:
+    """A set of held sessions of a :class:`~.formulation.Formulation` that keeps every hard
+    constraint, grown one session at a time (the greedy's state, and the rolling-window mode's).
+
+    Interface:
+
+    * :meth:`can_take` ``(i)``: option ``i`` may be added without breaking an exclusivity group
+      (pass, orbiter and asset cliques), a per-sol cap or a per-sol energy budget;
+    * :meth:`best_volume` ``(i)``: the largest volume (units) option ``i`` may carry given the
+      sessions already held (its capacity, its asset's available data, its orbiter's store);
+    * :meth:`min_volume` ``(i)``: the fewest units option ``i`` must carry to be held;
+    * :meth:`take` ``(i, units)``: hold option ``i`` with that volume;
+    * :attr:`taken` (per option: held?) and :attr:`vol` (per option: units) are read-only views
+      for callers; :meth:`simulate` ``(orbiter)`` gives the as-soon-as-possible downlinks.
+    """
+
     def __init__(self, F: Formulation):
         self.F = F
         self.vol = [0] * len(F.options)  # units, per option (0 if not taken)
@@ -47,13 +63,13 @@ class _State:
         self.group_used = [False] * len(F.at_most_one)
         self.sol_of: dict[int, list[int]] = defaultdict(list)
         self.sol_count = [0] * len(F.sol_groups)
-        for k, (_, _, bvars, _) in enumerate(F.sol_groups):
-            for var in bvars:
+        for k, grp in enumerate(F.sol_groups):
+            for var in grp.b_vars:
                 self.sol_of[var].append(k)
         self.energy_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
         self.energy_used = [0] * len(F.energy_groups)
-        for k, (_, _, bvars, coefs, _) in enumerate(F.energy_groups):
-            for var, c in zip(bvars, coefs):
+        for k, grp in enumerate(F.energy_groups):
+            for var, c in zip(grp.b_vars, grp.coefs):
                 self.energy_of[var].append((k, c))
 
     # -- feasibility of holding option i ----------------------------------------
@@ -61,9 +77,9 @@ class _State:
         F, bvar = self.F, self.F.b[i]
         if self.taken[i] or any(self.group_used[g] for g in self.group_of[bvar]):
             return False
-        if any(self.sol_count[k] + 1 > F.sol_groups[k][3] for k in self.sol_of[bvar]):
+        if any(self.sol_count[k] + 1 > F.sol_groups[k].cap for k in self.sol_of[bvar]):
             return False
-        return all(self.energy_used[k] + c <= F.energy_groups[k][4] for k, c in self.energy_of[bvar])
+        return all(self.energy_used[k] + c <= F.energy_groups[k].budget for k, c in self.energy_of[bvar])
 
     def take(self, i: int, volume_u: int) -> None:
         bvar = self.F.b[i]
@@ -148,12 +164,8 @@ class _State:
         return True, sent
 
     def min_volume(self, i: int) -> int:
-        """The fewest units option i may carry when held (see the formulation)."""
-        x = self.F.options[i]
-        if x.kind != "return" or x.fixed:
-            return 0
-        a = self.F.problem.asset(x.asset)
-        return min(self.F.cap_u[i], max(1, _units_up(a.min_session_mbit, self.F.unit)))
+        """The fewest units option i must carry when held (the formulation's ``min_units``)."""
+        return self.F.min_u[i]
 
     def best_volume(self, i: int) -> int:
         hi = min(self.F.cap_u[i], self.data_slack(i))
@@ -183,16 +195,16 @@ def greedy_values(F: Formulation) -> list[int]:
     orders in :data:`RULES` (see the module docstring)."""
     best, best_obj = None, None
     for rule in RULES:
-        vals = _greedy_values(F, rule)
+        vals = greedy_values_by(F, rule)
         obj = F.objective_value(vals)
         if best_obj is None or obj > best_obj:
             best, best_obj = vals, obj
     return best
 
 
-def _greedy_values(F: Formulation, rule: str, st: "_State | None" = None) -> list[int]:
+def greedy_values_by(F: Formulation, rule: str, st: "FeasibilityState | None" = None) -> list[int]:
     """The greedy by ``rule``; ``st`` a state already holding some sessions (kept), or None."""
-    st = st or _State(F)
+    st = st or FeasibilityState(F)
     P = F.problem
     weight = {a.name: a.priority_weight for a in P.assets}
 
@@ -222,7 +234,7 @@ def _greedy_values(F: Formulation, rule: str, st: "_State | None" = None) -> lis
     return values_from_state(F, st)
 
 
-def values_from_state(F: Formulation, st: "_State") -> list[int]:
+def values_from_state(F: Formulation, st: FeasibilityState) -> list[int]:
     """The full value vector of the sessions held in ``st`` (downlinks as soon as possible,
     highest priority first; shortfalls and decisional indicators as they come out)."""
     P = F.problem
@@ -252,6 +264,5 @@ def solve(problem: Problem, settings=None, *, formulation: Formulation | None = 
     t0 = time.perf_counter()
     F = formulation or build(problem)
     vals = greedy_values(F)
-    obj = F.objective_value(vals)
-    return to_plan(F, vals, {"solver": "greedy", "status": "FEASIBLE", "objective": obj / POINT_SCALE,
-                             "bound": None, "gap": None, "solve_time_s": round(time.perf_counter() - t0, 3)})
+    return to_plan(F, vals, SolveReport(solver="greedy", status="FEASIBLE",
+                                        solve_time_s=round(time.perf_counter() - t0, 3)))

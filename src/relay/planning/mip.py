@@ -14,6 +14,7 @@ import time
 
 from ortools.linear_solver import pywraplp
 
+from ..summary import SolveReport
 from .formulation import POINT_SCALE, Formulation, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
@@ -79,11 +80,11 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     name = _STATUS.get(status, str(status))
     if status == pywraplp.Solver.NOT_SOLVED and fallback is not None:
         obj = F.objective_value(fallback)
-        return to_plan(F, list(fallback), {
-            "solver": "mip", "backend": backend, "status": "FEASIBLE", "objective": obj / POINT_SCALE,
-            "bound": None, "gap": None, "solve_time_s": round(wall, 3), "build_time_s": round(build_s, 3),
-            "seed": s.seed, "time_limit_s": s.time_limit_s,
-            "note": f"{backend} found no plan within the time limit: this is the greedy plan"})
+        return to_plan(F, list(fallback), SolveReport(
+            solver="mip", backend=backend, status="FEASIBLE", objective_points=obj / POINT_SCALE,
+            solve_time_s=round(wall, 3), build_time_s=round(build_s, 3), seed=s.seed,
+            time_limit_s=s.time_limit_s, reproducible=False,
+            note=f"{backend} found no plan within the time limit: this is the greedy plan"))
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         raise RuntimeError(f"{backend} found no plan (status {name})")
     values = [int(round(x.solution_value())) for x in xs]
@@ -91,11 +92,9 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
     bound = solver.Objective().BestBound()
     if status == pywraplp.Solver.OPTIMAL and s.gap_limit == 0:
         bound = min(bound, math.floor(bound + 1e-6))
-    summary = {
-        "solver": "mip", "backend": backend, "status": name,
-        "objective": obj / POINT_SCALE, "bound": bound / POINT_SCALE,
-        "gap": relative_gap(obj, bound),
-        "solve_time_s": round(wall, 3), "build_time_s": round(build_s, 3),
-        "seed": s.seed, "time_limit_s": s.time_limit_s,
-    }
-    return to_plan(F, values, summary)
+    report = SolveReport(
+        solver="mip", backend=backend, status=name, objective_points=obj / POINT_SCALE,
+        bound=bound / POINT_SCALE, gap=relative_gap(obj, bound), bound_source=f"mip ({backend})",
+        solve_time_s=round(wall, 3), build_time_s=round(build_s, 3), seed=s.seed,
+        time_limit_s=s.time_limit_s)
+    return to_plan(F, values, report)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RelayInputError
+from ..summary import PlanFigures, PlanSummary, SolveReport
 
 ONBOARD = "(onboard)"
 
@@ -58,10 +59,14 @@ class StorePoint:
 
 @dataclass
 class Plan:
+    """The solver's plan: sessions, downlinks, store series, how the solve went (``report``)
+    and what the plan holds (``figures``; None for a plan read back without its summary)."""
+
     sessions: list[Session]
     downlinks: list[Downlink]
     store: list[StorePoint] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    report: SolveReport | None = None
+    figures: PlanFigures | None = None
 
     def __post_init__(self):
         self.sessions = sorted(self.sessions, key=lambda s: (s.start_tdb_s, s.orbiter, s.asset, s.option_id))
@@ -101,8 +106,10 @@ class Plan:
         ti = iso([p.tdb_s for p in self.store])
         rows = [[p.orbiter, t, _f(p.tdb_s, 3), _f(p.fill_mbit)] for p, t in zip(self.store, ti)]
         files.append(_write_csv(out / "store.csv", ["orbiter", "time", "tdb_s", "fill_mbit"], rows))
-        files.append(_atomic(out / "summary.json",
-                             json.dumps(self.summary, indent=1, sort_keys=True, allow_nan=False) + "\n"))
+        if self.report is not None and self.figures is not None:
+            summary = PlanSummary(solve=self.report, figures=self.figures).to_json()
+            files.append(_atomic(out / "summary.json",
+                                 json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"))
         return files
 
     @classmethod
@@ -122,12 +129,12 @@ class Plan:
             store = [StorePoint(r["orbiter"], float(r["tdb_s"]), float(r["fill_mbit"]))
                      for r in _read_csv(out / "store.csv")]
         try:
-            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            summary = PlanSummary.from_json(json.loads((out / "summary.json").read_text(encoding="utf-8")))
         except FileNotFoundError:
-            summary = {}
+            return cls(sessions, downlinks, store)
         except json.JSONDecodeError as exc:
             raise RelayInputError(f"not valid JSON: {exc.msg}", source=str(out / "summary.json")) from None
-        return cls(sessions, downlinks, store, summary)
+        return cls(sessions, downlinks, store, summary.solve, summary.figures)
 
 
 def _f(x: float, places: int = 6) -> str:

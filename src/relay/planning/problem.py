@@ -46,14 +46,116 @@ Top-level keys (all required unless marked optional)::
 
 Options of one pass are mutually exclusive (one contiguous session per pass).
 A "forward" option is a bidirectional session that also carries commands; its
-``capacity_mbit`` is the return volume it can carry.
+``capacity_mbit`` is the return volume it can carry.  ``min_downlink_s``
+(optional, 0) is the shortest downlink (``planning.min_downlink_s``).
 
-Event semantics (stated once, used by every solver and by the validator):
-data relayed in a session enters the orbiter store at the session's end; a
-downlink chunk sends only data that was aboard at its start, and its volume
-leaves the store at the chunk's end (so the capacity check is conservative).
-Data generated at an asset is available to sessions ending at or after its
-generation time.
+Event semantics (stated once, used by every solver and by the validator)
+------------------------------------------------------------------------
+* Data relayed in a session enters the orbiter store at the session's end; a
+  downlink chunk sends only data that was aboard at its start, and its volume
+  leaves the store at the chunk's end (so the capacity check is conservative:
+  at equal times arrivals count before departures).
+* Data generated at an asset is available to sessions ending at or after its
+  generation time.
+* Data leaves each orbiter's store first in, first out per asset (the order of
+  different assets' data is free); a chunk carries data of several owners, and
+  ``(onboard)`` is the data aboard at the start (``initial_fill_mbit``, worth
+  ``initial_fill_weight``).
+* One orbiter downlinks to one station at a time (one X-band radio): the
+  chunks of one orbiter may not overlap (an input error of the problem; the
+  link model already gives each moment of an orbiter to one station), so
+  every chunk has its own capacity and the model needs no constraint between
+  chunks.
+* A fixed session (``fixed: true``) is kept exactly as committed: it is exempt
+  from the minimum session length and volume (R4, R6), the wake windows (R9) and
+  the conjunction rule (R10), needs only to overlap its pass (R3), and a sol
+  whose fixed sessions alone exceed ``max_sessions_per_sol`` or the energy
+  budget has that cap raised to what they need (R11, R12; the plan notes it).
+* The model counts volumes in integer units of ``volume_unit_mbit``: session
+  and chunk capacities, store capacities and available data are rounded down,
+  minimum volumes and the starting store fill rounded up (a starting fill of
+  0.25 Mbit with a 0.1 Mbit unit takes 0.3 Mbit of room; 0.2 Mbit of it may be
+  downlinked); so every plan holds in exact Mbit.
+
+Rules (``relay validate`` checks each one as written; TOL_S = 1 ms, TOL = 1e-6 Mbit)
+-------------------------------------------------------------------------------------
+For a plan's sessions s (of option x, pass p, asset a, orbiter o) and downlinks d
+(of chunk c, owner f):
+
+* R1  option: s is an option of the problem: same option_id, pass_id, orbiter,
+  asset, kind, and |s.start - x.start| <= TOL_S, |s.end - x.end| <= TOL_S.
+* R2  horizon: start_tdb_s - TOL_S <= s.start and s.end <= end_tdb_s + TOL_S.
+* R3  visibility: p.rise - TOL_S <= s.start and s.end <= p.set + TOL_S (a fixed
+  session: s.start < p.set and p.rise < s.end).
+* R4  duration: s.end - s.start >= min_session_s - TOL_S (not fixed).
+* R5  volume: -TOL <= s.volume <= x.capacity_mbit + TOL.
+* R6  minimum volume: a return session, not fixed:
+  s.volume >= max(volume_unit_mbit, a.min_session_mbit) - TOL.  (The model
+  admits no option whose capacity, rounded down to units, is below that.)
+* R7  one session per pass: at most one session per pass_id.
+* R8  turnaround: two sessions s1, s2 of one orbiter, or of one asset, with
+  s1.start <= s2.start: s2.start >= s1.end + turnaround_s - TOL_S.
+* R9  wake windows (a.wake_windows not null, s not fixed): some window [w0, w1]
+  has w0 - TOL_S <= s.start and s.end <= w1 + TOL_S.
+* R10 conjunction: no forward session (not fixed) has s.start < c1 and
+  c0 < s.end for a conjunction interval [c0, c1).
+* R11 sessions per sol: for each (sol, s0, s1) of a.sols, the sessions of a
+  with s0 <= s.start < s1 number <= max(max_sessions_per_sol, their fixed ones).
+* R12 energy per sol: sum over them of (s.end - s.start) / 60 x
+  energy_wh_per_min <= max(energy_wh_per_sol, that sum over their fixed ones)
+  + 1e-6 Wh.
+* R13 fixed kept: every fixed option is a session of the plan with its times
+  (within TOL_S), orbiter, asset and kind, marked fixed.
+* R14 data available: for each session s of asset a, the volume of a's
+  sessions ending by s.end <= a.backlog_mbit + sum of a.generation steps with
+  t <= s.end, + TOL.
+* R15 downlink chunk: d is a chunk of the problem (same chunk_id, orbiter,
+  station, times within TOL_S) inside the horizon, with volume >= -TOL and an
+  owner that is an asset or "(onboard)".
+* R16 downlink length: a downlink with volume > TOL has
+  d.end - d.start >= min_downlink_s - TOL_S.
+* R17 chunk capacity: sum over owners of d.volume <= c.capacity_mbit + TOL.
+* R18 nothing leaves before it arrives: per orbiter and owner, at each chunk
+  start t: volume of the owner's downlinks starting by t <= (initial_fill_mbit
+  for "(onboard)", else 0) + volume of the owner's sessions to that orbiter
+  ending by t, + TOL.
+* R19 store capacity: per orbiter, after each event (sessions in at their end,
+  downlinks out at theirs, arrivals first at equal times) the fill, from
+  initial_fill_mbit, <= capacity_mbit + TOL.
+* R20 store not negative: that fill >= -TOL.
+* R21 forward link (soft): a requirement with fewer than ``count`` forward
+  sessions of its asset inside [start, end] (TOL_S) lasting >= min_duration_s -
+  TOL_S is listed in the summary's violations (asset, sol, "forward_link").
+* R22 decisional data (soft): the summary's decisional_sols_met of an asset <=
+  the requirements met, where one is met when some session of its asset inside
+  [start, end], ending before deadline_tdb_s and carrying >=
+  max(volume_unit_mbit, min_volume_mbit) - TOL, has all the data of its asset
+  relayed to its orbiter up to its end downlinked (FIFO: chunks starting
+  before the session's end, or ending by the deadline).
+* R23 delivered: |summary delivered_mbit - sum of d.volume| <= 1e-3 Mbit.
+* R24 weighted sum: |summary weighted_sum_points - the weighted sum below| <=
+  0.01 point + 1e-9 of it.
+
+Objective
+---------
+The plan's weighted sum by the documented weights (``objective``; w(f) is the
+asset's ``priority_weight``, the orbiter's ``initial_fill_weight`` for
+"(onboard)")::
+
+    sum over sessions s:   elevation_per_session x x.elevation_score + x.keep_points
+                           + delivered_per_mbit x w(a) x end_store_discount x s.volume
+  + sum over downlinks d:  delivered_per_mbit x w(f) x (1 - end_store_discount) x d.volume
+                           + latency_per_mbit_day x d.volume x (end_tdb_s - d.end) / 86400
+  + decisional_per_sol x (decisional requirements met, R22)
+  - forward_shortfall_penalty x sum over forward requirements of max(0, count - sessions)
+
+so relayed data that reaches Earth counts at its full weight, data still aboard
+at the end at ``end_store_discount`` (the data aboard at the start counts only
+when downlinked, at ``1 - end_store_discount``: a constant offset).  The model
+maximises the same sum with every weight rounded to 0.01 point per volume unit
+and per session (integer coefficients, points x 100); the summary reports both
+(``objective_points``, the model's; ``weighted_sum_points``, this exact sum),
+and they differ by less than 0.005 point per volume unit and per session held.
 """
 from __future__ import annotations
 
@@ -336,10 +438,24 @@ class Problem:
                 bad(f"downlinks[{i}].end_tdb_s", "end is not after start")
             if d.capacity_mbit < 0:
                 bad(f"downlinks[{i}].capacity_mbit", "must be >= 0")
+        _no_overlapping_downlinks(self.downlinks, bad)
         for key in ("forward_requirements", "decisional_requirements"):
             for i, r in enumerate(getattr(self, key)):
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
+
+
+def _no_overlapping_downlinks(chunks, bad) -> None:
+    """One X-band radio per orbiter: chunks of one orbiter may not overlap."""
+    index = {id(c): i for i, c in enumerate(chunks)}
+    last: dict[str, DownlinkChunk] = {}
+    for c in sorted(chunks, key=lambda c: (c.start_tdb_s, c.end_tdb_s)):
+        prev = last.get(c.orbiter)
+        if prev is not None and c.start_tdb_s < prev.end_tdb_s - 1e-6:
+            bad(f"downlinks[{index[id(c)]}]", f"chunk {c.chunk_id!r} of {c.orbiter} overlaps chunk "
+                                             f"{prev.chunk_id!r} (one downlink at a time per orbiter)")
+        if prev is None or c.end_tdb_s > prev.end_tdb_s:
+            last[c.orbiter] = c
 
 
 def _unique(items, key, what, bad) -> dict:

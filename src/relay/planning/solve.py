@@ -1,10 +1,11 @@
 """One entry point: greedy baseline, exact solve (CP-SAT or MIP), comparison, validation.
 
 >>> plan = solve(problem, PlanningSettings(time_limit_s=10))      # doctest: +SKIP
->>> plan.summary["status"], plan.summary["gain_vs_greedy_pct"]    # doctest: +SKIP
+>>> plan.report.status, plan.report.gain_vs_greedy_pct            # doctest: +SKIP
 """
 from __future__ import annotations
 
+from ..summary import SolveReport
 from . import cpsat, greedy, mip, windows
 from .formulation import POINT_SCALE, build, relative_gap, to_plan
 from .plan import Plan
@@ -22,7 +23,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     s = settings or PlanningSettings()
     F = build(problem)
     g_vals = greedy.greedy_values(F)
-    g_plan = to_plan(F, g_vals, {})
+    g_plan = to_plan(F, g_vals, SolveReport(solver="greedy", status="FEASIBLE"))
     # re-planning against a previous plan: the greedy, which takes the kept sessions first,
     # is that plan as far as it still fits, and is the solver's hint
     keeping = any(x.keep_points > 0 for x in problem.options)
@@ -40,29 +41,22 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     backend = cpsat if s.solver == "cpsat" else mip
     plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback)
     fb_obj = F.objective_value(fallback)
-    if plan.summary.get("status") != "OPTIMAL" and plan.summary.get("objective_points", fb_obj) * POINT_SCALE < fb_obj - 0.5:
+    rep = plan.report
+    if rep.status != "OPTIMAL" and rep.objective_points * POINT_SCALE < fb_obj - 0.5:
         # the solver stopped on a plan worse than its starting point: return the better one
-        keep = {k: v for k, v in plan.summary.items() if k in (
-            "solver", "backend", "status", "bound", "solve_time_s", "build_time_s", "workers", "deterministic",
-            "seed", "time_limit_s")}
-        bound = keep.get("bound")
-        obj = fb_obj / POINT_SCALE
-        keep.update(objective=obj, reproducible=False,
-                    gap=None if bound is None else relative_gap(fb_obj, bound * POINT_SCALE),
-                    note=f"{s.solver} stopped on a plan worse than its starting point: this is the greedy "
-                         "plan, with the solver's bound")
-        plan = to_plan(F, fallback, keep)
-    plan.summary.update(extra)
-    if plan.summary.get("note") and fallback is not g_vals:
-        plan.summary["note"] = plan.summary["note"].replace("the greedy plan", "the joined rolling-window plan")
-    g = g_plan.summary["delivered_mbit"]
-    d = plan.summary["delivered_mbit"]
-    plan.summary.update({
-        "greedy_delivered_mbit": g,
-        "greedy_objective": g_plan.summary["objective_points"],
-        "gain_vs_greedy_pct": round(100.0 * (d - g) / g, 3) if g > 0 else None,
-        "excluded_options": len(F.excluded),
-    })
+        start = "the joined rolling-window plan" if fallback is not g_vals else "the greedy plan"
+        rep = rep.replace(
+            reproducible=False, gap=None if rep.bound is None else relative_gap(fb_obj, rep.bound * POINT_SCALE),
+            note=f"{s.solver} stopped on a plan worse than its starting point: this is {start}, "
+                 "with the solver's bound")
+        plan = to_plan(F, fallback, rep)
+    elif rep.note and fallback is not g_vals:
+        plan.report = rep.replace(note=rep.note.replace("the greedy plan", "the joined rolling-window plan"))
+    g = g_plan.figures.delivered_mbit
+    d = plan.figures.delivered_mbit
+    plan.report = plan.report.replace(
+        **extra, greedy_delivered_mbit=g, greedy_objective=g_plan.report.objective_points,
+        gain_vs_greedy_pct=round(100.0 * (d - g) / g, 3) if g > 0 else None, excluded_options=len(F.excluded))
     if validate_plan:
         problems = validate(problem, plan)
         if problems:

@@ -85,7 +85,7 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
     """The joined rolling-window plan of ``F`` as a value vector, and figures for the summary."""
     P = F.problem
     wins = windows_of(P, s.window_days)
-    st = greedy._State(F)
+    st = greedy.FeasibilityState(F)
     index = {x.option_id: i for i, x in enumerate(F.options)}
     fill = {o.name: o.initial_fill_mbit for o in P.orbiters}
     relayed: dict[str, float] = {}
@@ -97,13 +97,13 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
         Fs = build(sub)
         plan = cpsat.solve(sub, s.model_copy(update={"time_limit_s": share}), formulation=Fs,
                            fallback=greedy.greedy_values(Fs))
-        statuses.append(plan.summary["status"])
+        statuses.append(plan.report.status)
         for ses in plan.sessions:
             i = index.get(ses.option_id)
             if i is None or not st.can_take(i):
                 continue
             u = min(int(math.floor(ses.volume_mbit / F.unit + 1e-6)), st.best_volume(i))
-            if ses.kind == "return" and not F.options[i].fixed and (u <= 0 or u < st.min_volume(i)):
+            if u < st.min_volume(i):
                 continue  # a return session left with (too) little to carry is not held
             st.take(i, u)
             relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
@@ -111,6 +111,6 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
         for p in plan.store:
             ends[p.orbiter] = p.fill_mbit  # the store series is sorted by time
         fill.update(ends)
-    vals = greedy._greedy_values(F, "value", st)
-    return vals, {"windows": len(wins), "window_statuses": statuses,
+    vals = greedy.greedy_values_by(F, "value", st)
+    return vals, {"windows": len(wins), "window_statuses": tuple(statuses),
                   "window_time_s": round(time.perf_counter() - t_start, 3)}

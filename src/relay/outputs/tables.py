@@ -1,0 +1,56 @@
+"""User-facing tables of the geometry stage: ISO 8601 UTC times (Z, to the millisecond)
+beside the TDB seconds the numerics use, and the one spelling of a pass id in files."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+from ..timescales import tdb_s_to_iso
+
+
+def iso(values) -> list[str]:
+    """ISO 8601 UTC strings (Z, milliseconds) of TDB seconds."""
+    return list(tdb_s_to_iso(np.asarray(values, dtype=float))) if len(values) else []
+
+
+def passes_frame(passes: pd.DataFrame) -> pd.DataFrame:
+    """The user-facing table of a pass DataFrame (geometry columns, plus any others it has)."""
+    df = passes.copy()
+    out = pd.DataFrame({
+        "pass_id": df["pass_id"].astype(int),
+        "orbiter": df["orbiter"], "asset": df["asset"],
+        "rise": iso(df["rise_tdb_s"]), "set": iso(df["set_tdb_s"]),
+        "duration_s": df["duration_s"].round(3),
+        "max_elevation_deg": df["max_elevation_deg"].round(4),
+        "max_elevation_time": iso(df["max_elevation_tdb_s"]),
+        "min_range_km": df["min_range_km"].round(3),
+        "truncated": np.where(df["truncated_start"] & df["truncated_end"], "both",
+                              np.where(df["truncated_start"], "start",
+                                       np.where(df["truncated_end"], "end", ""))),
+    })
+    for col in df.columns:
+        if col not in out.columns and col not in ("rise_tdb_s", "set_tdb_s", "max_elevation_tdb_s",
+                                                  "truncated_start", "truncated_end"):
+            out[col] = df[col].values
+    out["rise_tdb_s"] = df["rise_tdb_s"].values
+    out["set_tdb_s"] = df["set_tdb_s"].values
+    return out
+
+
+def tracks_frame(tracks: pd.DataFrame) -> pd.DataFrame:
+    """The user-facing table of station tracks."""
+    df = tracks
+    out = pd.DataFrame({
+        "track_id": df["track_id"].astype(int),
+        "orbiter": df["orbiter"], "station": df["station"],
+        "start": iso(df["start_tdb_s"]), "end": iso(df["end_tdb_s"]),
+        "duration_s": df["duration_s"].astype(float).round(3),
+        "max_elevation_deg": df["max_elevation_deg"].astype(float).round(3),
+    })
+    for col in df.columns:
+        if col not in out.columns and col not in ("start_tdb_s", "end_tdb_s", "truncated_start", "truncated_end"):
+            out[col] = df[col].values
+    out["start_tdb_s"] = df["start_tdb_s"].values
+    out["end_tdb_s"] = df["end_tdb_s"].values
+    return out

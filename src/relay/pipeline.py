@@ -1,0 +1,317 @@
+"""The planning pipeline as typed stages.
+
+    scenario -> Span -> Geometry -> Volumes -> DownlinkWindows -> Problem
+             -> solved and validated Plan -> PlanResult (tables, PlanSummary) -> files
+
+Each stage function takes and returns frozen dataclasses (or the planning
+package's own records).  This module is the one place where a Scenario is
+adapted to the stages: the ephemerides are built once per plan and shared by
+the pass search and the station tracks; the user's operational inputs
+(fixed and previous sessions, backlogs, bookings, a frozen period) travel as
+one :class:`PlanInputs`.  :func:`run` chains the stages and times each one
+under the names of :data:`relay.summary.PLAN_STAGES`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Scenario, scenario_hash
+from .errors import CoverageError
+from .summary import PLAN_STAGES, Changes, Latency, PlanSummary
+from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
+
+
+# ---------------------------------------------------------------------------
+# stage records
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Span:
+    """The planning horizon: TDB seconds past J2000, checked against de421's coverage."""
+
+    start_tdb_s: float
+    end_tdb_s: float
+    days: float
+
+    @property
+    def start_iso(self) -> str:
+        return tdb_s_to_iso(self.start_tdb_s)
+
+    @property
+    def end_iso(self) -> str:
+        return tdb_s_to_iso(self.end_tdb_s)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The geometry stage: passes over the assets, station tracks, Earth-Mars geometry."""
+
+    span: Span
+    passes: Any          # relay.geometry.PassSet
+    tracks: Any          # relay.geometry.TrackSet
+    earth_mars: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """The UHF link stage: every pass with its volume columns, and sub-window volumes."""
+
+    passes: pd.DataFrame  # geometry columns + relay.links.PASS_VOLUME_COLUMNS
+    table: Any            # relay.links.VolumeTable: (pass_id, t0, t1) -> Mbit
+
+
+@dataclass(frozen=True)
+class DownlinkWindows:
+    """The X-band stage: the downlink windows a planner may use, with their capacities."""
+
+    windows: pd.DataFrame  # relay.links.track_capacities downlinks
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The operational inputs of one plan, already read and checked."""
+
+    fixed: pd.DataFrame | None = None      # committed sessions, kept exactly
+    previous: pd.DataFrame | None = None   # an earlier plan's schedule, preferred
+    backlogs: dict | None = None           # asset -> backlog at the start (Mbit)
+    bookings: Any = None                   # station bookings (path or DataFrame); None: scenario's
+    change_penalty_mbit: float = 0.0
+    frozen_until_tdb_s: float | None = None
+
+
+# ---------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------
+
+def span_of(start, days: float) -> Span:
+    """The horizon of ``days`` from ``start`` (ISO 8601 UTC); checked against de421's coverage."""
+    from .ephem import DE421_SPAN, de421_span_tdb_s
+
+    if not (days > 0):
+        raise CoverageError(f"--days must be positive, got {days}", source="command line", where="--days")
+    t0 = utc_to_tdb_s(parse_utc(start, where="--start"))
+    t1 = t0 + float(days) * 86400.0
+    lo, hi = de421_span_tdb_s()
+    if t0 < lo + 86400 or t1 > hi - 86400:
+        where = "--start" if t0 < lo + 86400 else "--days"
+        raise CoverageError(
+            f"the span {tdb_s_to_iso(t0)} to {tdb_s_to_iso(t1)} is outside the planetary ephemeris "
+            f"(de421 covers {DE421_SPAN[0]} to {DE421_SPAN[1]})", source="command line", where=where)
+    return Span(t0, t1, float(days))
+
+
+def find_pass_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
+    """The passes of every orbiter over every asset (a :class:`relay.geometry.PassSet`).
+    Orbiters with their own grid step are searched one by one and merged in time order."""
+    from .geometry import BodyFixed, PassSet, find_passes
+
+    ephs = scenario.ephemerides() if ephemerides is None else ephemerides
+    t0, t1 = span.start_tdb_s, span.end_tdb_s
+    sites, prof_step = scenario.sites(), scenario.geometry.profile_step_s
+    steps = {o.name: o.step_s for o in scenario.orbiters}
+    if not any(steps.values()):
+        return find_passes(ephs, sites, t0, t1, profile_step_s=prof_step)
+    bf = BodyFixed(t0, t1)
+    parts = [find_passes({name: eph}, sites, t0, t1, step_s=steps[name], profile_step_s=prof_step, body_fixed=bf)
+             for name, eph in ephs.items()]
+    rows, profiles, offset = [], [], 0
+    for p in parts:
+        q, pr = p.passes.copy(), p.profiles.copy()
+        q["pass_id"] += offset
+        pr["pass_id"] += offset
+        offset += len(q)
+        rows.append(q)
+        profiles.append(pr)
+    passes = pd.concat(rows, ignore_index=True).sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort")
+    remap = dict(zip(passes["pass_id"], range(len(passes))))
+    passes["pass_id"] = passes["pass_id"].map(remap)
+    prof = pd.concat(profiles, ignore_index=True)
+    prof["pass_id"] = prof["pass_id"].map(remap)
+    prof = prof.sort_values(["pass_id", "tdb_s"], kind="mergesort").reset_index(drop=True)
+    return PassSet(passes.reset_index(drop=True), prof, t0, t1)
+
+
+def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
+    """Ground-station tracks of every orbiter (a :class:`relay.geometry.TrackSet`)."""
+    from .geometry import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
+
+    if not scenario.stations:
+        return TrackSet(pd.DataFrame(columns=TRACK_COLUMNS), pd.DataFrame(columns=TRACK_PROFILE_COLUMNS),
+                        span.start_tdb_s, span.end_tdb_s)
+    ephs = scenario.ephemerides() if ephemerides is None else ephemerides
+    return find_tracks(ephs, scenario.ground_stations(), span.start_tdb_s, span.end_tdb_s,
+                       profile_step_s=scenario.geometry.track_profile_step_s)
+
+
+def geometry(scenario: Scenario, span: Span, mark=None) -> Geometry:
+    """The geometry stage; the ephemerides are built once for passes and tracks."""
+    from .geometry import earth_mars
+
+    mark = mark or (lambda name: None)
+    ephs = scenario.ephemerides()
+    passes = find_pass_set(scenario, span, ephs)
+    mark("geometry")
+    tracks = find_track_set(scenario, span, ephs)
+    em = earth_mars(span.start_tdb_s, span.end_tdb_s, 3600.0, scenario.geometry.conjunction_deg)
+    mark("tracks")
+    return Geometry(span, passes, tracks, em)
+
+
+def volumes(scenario: Scenario, geo: Geometry) -> Volumes:
+    """The UHF link stage: the volume of every pass and of any part of it."""
+    from .links import pass_volumes
+
+    pv, _, table = pass_volumes(scenario, geo.passes.passes, geo.passes.profiles, with_rate_profiles=False)
+    return Volumes(pv, table)
+
+
+def downlink_windows(scenario: Scenario, geo: Geometry, bookings=None) -> DownlinkWindows:
+    """The X-band stage: the usable downlink windows (``bookings`` None: the scenario's own)."""
+    from .inputs import bookings_path
+    from .links import track_capacities
+
+    book = bookings if bookings is not None else bookings_path(scenario)
+    _, windows, _ = track_capacities(scenario, geo.tracks.tracks, geo.tracks.profiles, bookings=book)
+    return DownlinkWindows(windows)
+
+
+def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWindows, inputs: PlanInputs):
+    """The Problem stage: the planning instance (see :mod:`relay.planning.build`)."""
+    from .planning.build import Inputs, build_problem
+
+    stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
+    return build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
+                         fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
+                         previous_sessions=inputs.previous, change_penalty_mbit=inputs.change_penalty_mbit,
+                         frozen_until_tdb_s=inputs.frozen_until_tdb_s)
+
+
+def read_inputs(scenario: Scenario, span: Span, *, fixed_sessions=None, previous_sessions=None,
+                backlogs=None, bookings=None, change_penalty_mbit=None, frozen_until=None) -> PlanInputs:
+    """Read and check the operational inputs of a plan (paths or DataFrames)."""
+    from .inputs import read_backlogs, read_sessions_table
+
+    names = {"orbiters": [o.name for o in scenario.orbiters], "assets": [a.name for a in scenario.assets]}
+    fixed = read_sessions_table(fixed_sessions, **names) if fixed_sessions is not None else None
+    previous = read_sessions_table(previous_sessions, "previous sessions", **names) \
+        if previous_sessions is not None else None
+    blog = read_backlogs(backlogs, span.start_tdb_s, names["assets"]) if backlogs is not None else None
+    penalty = scenario.planning.change_penalty_mbit if change_penalty_mbit is None else float(change_penalty_mbit)
+    frozen = utc_to_tdb_s(parse_utc(frozen_until, where="frozen_until")) if frozen_until is not None else None
+    return PlanInputs(fixed=fixed, previous=previous, backlogs=blog, bookings=bookings,
+                      change_penalty_mbit=penalty, frozen_until_tdb_s=frozen)
+
+
+class StageTimer:
+    """Wall-clock seconds per stage, under the names of :data:`relay.summary.PLAN_STAGES`."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        if name not in PLAN_STAGES:
+            raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(PLAN_STAGES)}")
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_problem=None):
+    """The whole pipeline from a checked scenario to a :class:`relay.result.PlanResult`."""
+    from .planning.solve import solve
+    from .result import result_from_plan
+
+    mark = StageTimer()
+    geo = geometry(scenario, span, mark)
+    vol = volumes(scenario, geo)
+    mark("volumes")
+    dl = downlink_windows(scenario, geo, inputs.bookings)
+    mark("downlinks")
+    problem = problem_of(scenario, geo, vol, dl, inputs)
+    if save_problem is not None:
+        problem.to_json(save_problem)
+    mark("problem")
+    raw = solve(problem, settings)
+    mark("solve")
+    result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars)
+    changes = changes_vs(inputs.previous, result.sessions, span) if inputs.previous is not None else None
+    mark("tables")
+    result.summary = result.summary.replace(
+        scenario=scenario.name, scenario_hash=scenario_hash(scenario), start=span.start_iso, end=span.end_iso,
+        days=span.days, changes_vs_previous=changes, timings_s=dict(mark.timings))
+    result.timings = dict(mark.timings)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# figures of a solved plan
+# ---------------------------------------------------------------------------
+
+def changes_vs(previous: pd.DataFrame, sessions: pd.DataFrame, span: Span) -> Changes:
+    """Sessions of the previous plan (inside this horizon) kept exactly, moved or dropped."""
+    t0, t1 = span.start_tdb_s, span.end_tdb_s
+    prev = previous[(previous["end_tdb_s"] > t0) & (previous["start_tdb_s"] < t1)]
+    kept = moved = 0
+    for r in prev.itertuples(index=False):
+        same = sessions[(sessions["orbiter"] == r.orbiter) & (sessions["asset"] == r.asset)
+                        & (sessions["start_tdb_s"] < r.end_tdb_s) & (sessions["end_tdb_s"] > r.start_tdb_s)]
+        if not len(same):
+            continue
+        if ((same["start_tdb_s"] - r.start_tdb_s).abs().min() < 1e-3
+                and (same["end_tdb_s"] - r.end_tdb_s).abs().min() < 1e-3):
+            kept += 1
+        else:
+            moved += 1
+    return Changes(previous=int(len(prev)), kept=kept, moved=moved, dropped=int(len(prev)) - kept - moved)
+
+
+def latency_by_asset(raw, earth_mars: pd.DataFrame | None = None) -> dict[str, Latency]:
+    """Hours from the end of the relay session that carried a Mbit to its arrival on Earth
+    (downlink end plus one-way light time), first in first out per orbiter and asset,
+    over the data delivered in the horizon."""
+    have_lt = earth_mars is not None and len(earth_mars)
+    if have_lt:
+        lt_t, lt_v = earth_mars["tdb_s"].to_numpy(float), earth_mars["light_time_s"].to_numpy(float)
+    acc: dict[str, list] = {}
+    for orb, asset in sorted({(s.orbiter, s.asset) for s in raw.sessions}):
+        ins = sorted((s.end_tdb_s, s.volume_mbit) for s in raw.sessions
+                     if s.orbiter == orb and s.asset == asset and s.volume_mbit > 0)
+        outs = sorted((d.end_tdb_s, d.volume_mbit) for d in raw.downlinks
+                      if d.orbiter == orb and d.asset == asset and d.volume_mbit > 0)
+        i, left = 0, (ins[0][1] if ins else 0.0)
+        for t_out, v in outs:
+            lt = float(np.interp(t_out, lt_t, lt_v)) if have_lt else 0.0
+            while v > 1e-9 and i < len(ins):
+                take = min(v, left)
+                if take > 0:
+                    acc.setdefault(asset, []).append((take, (t_out + lt - ins[i][0]) / 3600.0))
+                v -= take
+                left -= take
+                if left <= 1e-9:
+                    i += 1
+                    left = ins[i][1] if i < len(ins) else 0.0
+    out = {}
+    for asset, items in sorted(acc.items()):
+        vol = sum(v for v, _ in items)
+        if vol > 0:
+            out[asset] = Latency(mean_h=round(sum(v * h for v, h in items) / vol, 3),
+                                 worst_h=round(max(h for _, h in items), 3), mbit=round(vol, 3))
+    return out
+
+
+def summary_of(problem, raw, earth_mars: pd.DataFrame | None = None) -> PlanSummary:
+    """The summary of a solved plan before the run's figures (scenario, span) are added."""
+    return PlanSummary(solve=raw.report, figures=raw.figures, scenario=problem.name,
+                       start=tdb_s_to_iso(problem.start_tdb_s), end=tdb_s_to_iso(problem.end_tdb_s),
+                       latency_by_asset=latency_by_asset(raw, earth_mars))
+
+
+__all__ = ["Span", "Geometry", "Volumes", "DownlinkWindows", "PlanInputs", "span_of", "find_pass_set",
+           "find_track_set", "geometry", "volumes", "downlink_windows", "problem_of", "read_inputs", "run",
+           "StageTimer", "changes_vs", "latency_by_asset", "summary_of"]

@@ -1,0 +1,265 @@
+"""A plan as the user sees it: its tables, its typed summary, and its files.
+
+:class:`PlanResult` holds the user-facing tables (ISO 8601 UTC times beside TDB
+seconds) and the :class:`~relay.summary.PlanSummary`; :meth:`PlanResult.write`
+renders every file in memory first and only then writes them, each
+atomically, so a failure while rendering (a chart, the report) leaves an
+existing plan directory untouched.  :func:`load_plan_dir` reads a written plan
+back for ``relay validate``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .ids import pass_label
+from .outputs.tables import iso, passes_frame
+from .summary import PlanSummary
+
+#: the files a plan directory holds, in the order written
+PLAN_FILES = ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "summary.json", "report.html",
+              "problem.json")
+
+
+@dataclass
+class PlanResult:
+    """A plan with its tables and its summary.
+
+    ``sessions`` one row per relay session; ``downlinks`` one row per downlink
+    used (volume summed over the assets whose data it carries); ``passes`` every
+    candidate pass with its volume and whether a session uses it; ``store`` the
+    fill of each orbiter store after each event; ``summary`` the typed
+    :class:`~relay.summary.PlanSummary`; ``problem`` the solver's instance;
+    ``plan`` the solver's raw plan; ``timings`` wall-clock seconds per stage.
+    """
+
+    sessions: pd.DataFrame
+    downlinks: pd.DataFrame
+    passes: pd.DataFrame
+    store: pd.DataFrame
+    summary: PlanSummary
+    problem: Any = None
+    plan: Any = None
+    timings: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<PlanResult {s.scenario or ''} {s.start} to {s.end}: {s.solve.status}, "
+                f"{len(self.sessions)} sessions, {s.figures.delivered_mbit:,.1f} Mbit delivered>")
+
+    def render(self, *, reproducible: bool = False) -> dict[str, str]:
+        """Every file of the plan as text, by name (nothing is written)."""
+        from .outputs.report import render_report
+
+        summary = self.summary.to_json(reproducible=reproducible)
+        texts = {}
+        for df, name in ((self.sessions, "schedule.csv"), (self.downlinks, "downlinks.csv"),
+                         (self.passes, "passes.csv"), (self.store, "store.csv")):
+            texts[name] = df.to_csv(index=False, lineterminator="\n")
+        texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
+        shown = self.summary if not reproducible else PlanSummary.from_json(summary)
+        texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown)
+        if self.problem is not None:
+            # the instance, so that `relay validate DIR` and `relay solve` can re-check and re-solve
+            texts["problem.json"] = self.problem.to_json_text()
+        return texts
+
+    def write(self, out_dir, *, reproducible: bool = False) -> list[Path]:
+        """Write schedule.csv, downlinks.csv, passes.csv, store.csv, summary.json, report.html
+        and problem.json into ``out_dir``: all rendered first, then each written atomically.
+        ``reproducible`` leaves the wall-clock figures (solve time, stage timings) out of
+        summary.json and report.html, so that the same inputs give byte-identical files (the
+        nightly job writes this way)."""
+        from .outputs.files import write_text
+
+        texts = self.render(reproducible=reproducible)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for name in PLAN_FILES:
+            if name in texts:
+                write_text(out / name, texts[name])
+                files.append(out / name)
+        return files
+
+
+# ---------------------------------------------------------------------------
+# tables of a solver plan
+# ---------------------------------------------------------------------------
+
+SESSION_COLUMNS = ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id", "fixed",
+                   "option_id", "start_tdb_s", "end_tdb_s"]
+DOWNLINK_COLUMNS = ["orbiter", "station", "start", "end", "volume_mbit", "assets", "window_id", "chunk_id",
+                    "start_tdb_s", "end_tdb_s"]
+STORE_COLUMNS = ["orbiter", "time", "tdb_s", "fill_mbit"]
+
+
+def sessions_table(raw) -> pd.DataFrame:
+    ses = raw.sessions
+    return pd.DataFrame({
+        "orbiter": [s.orbiter for s in ses], "asset": [s.asset for s in ses],
+        "start": iso([s.start_tdb_s for s in ses]), "end": iso([s.end_tdb_s for s in ses]),
+        "duration_s": np.round([s.duration_s for s in ses], 3),
+        "volume_mbit": np.round([s.volume_mbit for s in ses], 3),
+        "kind": [s.kind for s in ses], "pass_id": [s.pass_id for s in ses],
+        "fixed": [bool(s.fixed) for s in ses], "option_id": [s.option_id for s in ses],
+        "start_tdb_s": np.round([s.start_tdb_s for s in ses], 6),
+        "end_tdb_s": np.round([s.end_tdb_s for s in ses], 6),
+    }, columns=SESSION_COLUMNS)
+
+
+def downlinks_table(raw) -> pd.DataFrame:
+    """One row per chunk used, volume summed over the data owners (``assets``: asset=Mbit;...)."""
+    agg: dict[str, dict] = {}
+    for d in raw.downlinks:
+        r = agg.setdefault(d.chunk_id, {"chunk_id": d.chunk_id, "window_id": d.window_id, "orbiter": d.orbiter,
+                                        "station": d.station, "start_tdb_s": d.start_tdb_s,
+                                        "end_tdb_s": d.end_tdb_s, "volume_mbit": 0.0, "by_asset": {}})
+        r["volume_mbit"] += d.volume_mbit
+        r["by_asset"][d.asset] = r["by_asset"].get(d.asset, 0.0) + d.volume_mbit
+    rows = sorted(agg.values(), key=lambda r: (r["start_tdb_s"], r["orbiter"], r["station"]))
+    rows = [r for r in rows if r["volume_mbit"] > 0]
+    return pd.DataFrame({
+        "orbiter": [r["orbiter"] for r in rows], "station": [r["station"] for r in rows],
+        "start": iso([r["start_tdb_s"] for r in rows]), "end": iso([r["end_tdb_s"] for r in rows]),
+        "volume_mbit": np.round([r["volume_mbit"] for r in rows], 3),
+        "assets": [";".join(f"{k}={v:.6f}" for k, v in sorted(r["by_asset"].items())) for r in rows],
+        "window_id": [r["window_id"] for r in rows], "chunk_id": [r["chunk_id"] for r in rows],
+        "start_tdb_s": np.round([r["start_tdb_s"] for r in rows], 6),
+        "end_tdb_s": np.round([r["end_tdb_s"] for r in rows], 6),
+    }, columns=DOWNLINK_COLUMNS)
+
+
+def store_table(raw) -> pd.DataFrame:
+    return pd.DataFrame({
+        "orbiter": [p.orbiter for p in raw.store], "time": iso([p.tdb_s for p in raw.store]),
+        "tdb_s": np.round([p.tdb_s for p in raw.store], 3), "fill_mbit": np.round([p.fill_mbit for p in raw.store], 3),
+    }, columns=STORE_COLUMNS)
+
+
+def candidate_passes_table(problem, used: set, passes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every candidate pass (with its volume columns when the link stage's table is given)
+    and whether a session uses it."""
+    if passes is None:
+        ptab = pd.DataFrame({"pass_id": [p.pass_id for p in problem.passes],
+                             "orbiter": [p.orbiter for p in problem.passes],
+                             "asset": [p.asset for p in problem.passes],
+                             "rise": iso([p.rise_tdb_s for p in problem.passes]),
+                             "set": iso([p.set_tdb_s for p in problem.passes]),
+                             "rise_tdb_s": [p.rise_tdb_s for p in problem.passes],
+                             "set_tdb_s": [p.set_tdb_s for p in problem.passes]})
+        ptab.insert(5, "used", ptab["pass_id"].isin(used))
+        return ptab
+    from .links import PASS_VOLUME_COLUMNS
+
+    ptab = passes_frame(passes)
+    ptab["pass_id"] = [pass_label(p) for p in ptab["pass_id"]]
+    keep = ["pass_id", "orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
+            "max_elevation_time", "min_range_km", "truncated"]
+    extra = [c for c in PASS_VOLUME_COLUMNS if c in ptab.columns]
+    ptab = ptab[keep + extra + ["rise_tdb_s", "set_tdb_s"]].copy()
+    if "volume_mbit" in ptab:
+        ptab["volume_mbit"] = ptab["volume_mbit"].astype(float).round(3)
+    ptab.insert(len(keep), "used", ptab["pass_id"].isin(used))
+    return ptab
+
+
+def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
+                     earth_mars: pd.DataFrame | None = None) -> PlanResult:
+    """The user-facing tables and summary of a solver plan (:class:`relay.planning.plan.Plan`)."""
+    from .pipeline import summary_of
+
+    sessions = sessions_table(raw)
+    ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
+    return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary_of(problem, raw, earth_mars),
+                      problem=problem, plan=raw)
+
+
+# ---------------------------------------------------------------------------
+# reading a plan directory back
+# ---------------------------------------------------------------------------
+
+def load_plan_dir(out_dir):
+    """``(problem, plan)`` of a plan directory written by :meth:`PlanResult.write`
+    (problem.json, schedule.csv, downlinks.csv, summary.json when present), for
+    :func:`relay.planning.validate.validate`."""
+    from .errors import RelayInputError
+    from .inputs import read_csv_table
+    from .planning.plan import Downlink, Plan, Session
+    from .planning.problem import Problem
+
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise RelayInputError("is not a plan directory (expected the --out folder of relay plan)", source=str(out))
+    if not (out / "problem.json").exists():
+        raise RelayInputError("has no problem.json: validate needs the instance the plan was made for "
+                              "(relay plan and relay solve write it beside the plan)", source=str(out))
+    problem = Problem.from_json(out / "problem.json")
+
+    def table(name, cols):
+        return read_csv_table(out / name, cols, "the columns relay plan writes", name)[0], out / name
+
+    def num(v, path, line, col):
+        try:
+            x = float(v)
+        except ValueError:
+            x = float("nan")
+        if not np.isfinite(x):
+            raise RelayInputError(f"{col} {v!r} is not a number", source=str(path), where=f"line {line}")
+        return x
+
+    ses, sp = table("schedule.csv", ["orbiter", "asset", "volume_mbit", "kind", "pass_id", "option_id",
+                                     "start_tdb_s", "end_tdb_s"])
+    sessions = []
+    for i, r in enumerate(ses.itertuples(index=False), start=2):
+        sessions.append(Session(option_id=r.option_id, pass_id=r.pass_id, orbiter=r.orbiter, asset=r.asset,
+                                start_tdb_s=num(r.start_tdb_s, sp, i, "start_tdb_s"),
+                                end_tdb_s=num(r.end_tdb_s, sp, i, "end_tdb_s"),
+                                volume_mbit=num(r.volume_mbit, sp, i, "volume_mbit"), kind=r.kind,
+                                fixed=str(getattr(r, "fixed", "False")).lower() in ("true", "1")))
+    dl, dp = table("downlinks.csv", ["orbiter", "station", "assets", "window_id", "chunk_id", "start_tdb_s",
+                                     "end_tdb_s"])
+    downlinks = []
+    for i, r in enumerate(dl.itertuples(index=False), start=2):
+        for part in filter(None, str(r.assets).split(";")):
+            asset, _, vol = part.rpartition("=")
+            if not asset:
+                raise RelayInputError(f"assets {r.assets!r} is not a list of asset=Mbit separated by ';'",
+                                      source=str(dp), where=f"line {i}")
+            downlinks.append(Downlink(chunk_id=r.chunk_id, window_id=r.window_id, orbiter=r.orbiter,
+                                      station=r.station, asset=asset,
+                                      start_tdb_s=num(r.start_tdb_s, dp, i, "start_tdb_s"),
+                                      end_tdb_s=num(r.end_tdb_s, dp, i, "end_tdb_s"),
+                                      volume_mbit=num(vol, dp, i, "assets")))
+    summary = read_summary(out / "summary.json") if (out / "summary.json").exists() else None
+    if summary is None:
+        return problem, Plan(sessions, downlinks)
+    return problem, Plan(sessions, downlinks, report=summary.solve, figures=summary.figures)
+
+
+def read_summary(path) -> PlanSummary:
+    """The :class:`~relay.summary.PlanSummary` of a summary.json file."""
+    from .errors import RelayInputError
+
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RelayInputError(f"cannot read the summary ({exc})", source=str(p)) from None
+    except json.JSONDecodeError as exc:
+        raise RelayInputError(f"not valid JSON: {exc.msg} (line {exc.lineno})", source=str(p)) from None
+    if not isinstance(data, dict):
+        raise RelayInputError("is not a JSON object (expected the summary.json relay plan writes)", source=str(p))
+    try:
+        return PlanSummary.from_json(data)
+    except (TypeError, ValueError) as exc:
+        raise RelayInputError(f"is not a relay plan summary ({exc})", source=str(p)) from None
+
+
+__all__ = ["PlanResult", "PLAN_FILES", "result_from_plan", "load_plan_dir", "read_summary", "sessions_table",
+           "downlinks_table", "store_table", "candidate_passes_table"]
