@@ -39,8 +39,8 @@ args = json.loads(sys.argv[1])
 sc = load_scenario(args.pop("config"), overrides=args.pop("overrides", None))
 r = api.plan(sc, args.pop("start"), args.pop("days"), **args)
 wall = time.perf_counter() - t
-s = r.summary
-out = {k: s.get(k) for k in ("status", "gap", "objective", "bound", "delivered_mbit", "greedy_delivered_mbit",
+s = r.summary.to_json()
+out = {k: s[k] for k in ("status", "gap", "objective_points", "bound", "delivered_mbit", "greedy_delivered_mbit",
                              "gain_vs_greedy_pct", "solve_time_s", "sessions", "note", "windows",
                              "window_statuses", "window_objective", "greedy_objective")}
 out.update(wall_s=wall, options=len(r.problem.options), passes=len(r.problem.passes),

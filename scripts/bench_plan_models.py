@@ -25,6 +25,7 @@ from relay.planning import cpsat, greedy, mip, synthetic  # noqa: E402
 from relay.planning.formulation import build  # noqa: E402
 from relay.planning.settings import PlanningSettings  # noqa: E402
 from relay.planning.validate import validate  # noqa: E402
+from relay.summary import PlanSummary  # noqa: E402
 
 SIZES = {
     "S1": dict(n_orbiters=4, n_assets=2, days=7.0, passes_per_pair_sol=1.7),
@@ -86,17 +87,17 @@ def main(argv=None):
                         plan, wall, bad = run(label, PA, s, cpsat, build(PA))
                     else:
                         raise SystemExit(f"unknown solver {which}")
-                    sm = plan.summary
+                    sm = PlanSummary(solve=plan.report, figures=plan.figures).to_json()
                     results[which] = sm
                     if which != "cpsat-A":
                         best_bound = sm["bound"] if best_bound is None else min(best_bound, sm["bound"])
                     print(f"{'':<16}{which:<12}{sm['status']:<10}{wall:>8.2f}{sm['delivered_mbit']:>11.1f}"
-                          f"{sm['objective']:>16.2f}{sm['bound']:>16.2f}{100 * sm['gap']:>8.3f}  "
+                          f"{sm['objective_points']:>16.2f}{sm['bound']:>16.2f}{100 * sm['gap']:>8.3f}  "
                           f"{'INVALID: ' + str(bad[0]) if bad else ''}")
-                gsm = g.summary
-                gap = 100 * (best_bound - gsm["objective"]) / best_bound if best_bound else float("nan")
+                gsm = PlanSummary(solve=g.report, figures=g.figures).to_json()
+                gap = 100 * (best_bound - gsm["objective_points"]) / best_bound if best_bound else float("nan")
                 print(f"{'':<16}{'greedy':<12}{'-':<10}{g_s:>8.2f}{gsm['delivered_mbit']:>11.1f}"
-                      f"{gsm['objective']:>16.2f}{'':>16}{gap:>8.3f}  gap to best bound"
+                      f"{gsm['objective_points']:>16.2f}{'':>16}{gap:>8.3f}  gap to best bound"
                       f"{'; INVALID' if validate(P, g) else ''}")
                 if "cpsat" in results and "cpsat-A" in results:
                     a, b = results["cpsat-A"]["delivered_mbit"], results["cpsat"]["delivered_mbit"]

@@ -44,8 +44,8 @@ def main(argv=None) -> int:
     # -- cell 3: plan the horizon ----------------------------------------------------------------
     plan = relay.plan(sc, START, days=args.days, **solver)
     s = plan.summary
-    print(f"\nplan: {s['status']}, delivered {s['delivered_mbit']:,.1f} Mbit in {len(plan.sessions)} sessions "
-          f"(greedy {s.get('greedy_delivered_mbit', float('nan')):,.1f})")
+    print(f"\nplan: {s.solve.status}, delivered {s.figures.delivered_mbit:,.1f} Mbit in {len(plan.sessions)} "
+          f"sessions (greedy {s.solve.greedy_delivered_mbit:,.1f})")
     print(plan.sessions[["orbiter", "asset", "start", "end", "volume_mbit"]].head(8).to_string(index=False))
     plan.write(out / "plan")
 

@@ -150,7 +150,7 @@ def test_compare_tables_differences_and_report(small, tmp_path):
     # totals agree with the plans
     for name, plan in res.plans.items():
         tot = res.totals.set_index("config").loc[name]
-        assert tot["delivered_mbit"] == pytest.approx(plan.summary["delivered_mbit"])
+        assert tot["delivered_mbit"] == pytest.approx(plan.summary.figures.delivered_mbit)
         assert tot["sessions"] == len(plan.sessions)
         cur = t[(t["config"] == name) & (t["name"] == "Curiosity")].iloc[0]
         assert cur["sessions"] == (plan.sessions["asset"] == "Curiosity").sum()

@@ -201,16 +201,16 @@ def plan_tables(plan) -> pd.DataFrame:
     (session time / candidate pass time, in %), violations, status, gap,
     solve_time_s (the last three on the total row).
     """
-    s = plan.summary
+    rep, fig = plan.summary.solve, plan.summary.figures
     sessions = plan.sessions if plan.sessions is not None else pd.DataFrame()
     passes = plan.passes if getattr(plan, "passes", None) is not None else pd.DataFrame()
     sess_dur = _duration_s(sessions) if len(sessions) else pd.Series(dtype=float)
     pass_dur = passes["duration_s"].astype(float) if len(passes) and "duration_s" in passes else pd.Series(dtype=float)
-    lat = s.get("latency_by_asset") or {}
-    dec = s.get("decisional_sols_met") or {}
-    viol = s.get("violations") or []
-    by_asset = s.get("delivered_by_asset") or {}
-    by_orbiter = s.get("delivered_by_orbiter") or {}
+    lat = plan.summary.latency_by_asset
+    dec = fig.decisional_sols_met
+    viol = fig.violations
+    by_asset = fig.delivered_by_asset
+    by_orbiter = fig.delivered_by_orbiter
     assets = sorted(set(by_asset) | set(lat) | set(dec) |
                     (set(sessions["asset"]) if len(sessions) else set()) |
                     (set(passes["asset"]) if len(passes) and "asset" in passes else set()))
@@ -229,14 +229,14 @@ def plan_tables(plan) -> pd.DataFrame:
         return float(sess_dur[sessions[col] == name].sum()) / 3600.0 if len(sessions) else 0.0
 
     rows = []
-    means = [_num((lat.get(a) or {}).get("mean_h")) for a in assets]
-    worsts = [_num((lat.get(a) or {}).get("worst_h")) for a in assets]
+    means = [_num(lat[a].mean_h if a in lat else None) for a in assets]
+    worsts = [_num(lat[a].worst_h if a in lat else None) for a in assets]
     finite_means = [m for m in means if math.isfinite(m)]
     finite_worsts = [w for w in worsts if math.isfinite(w)]
     total_pass = float(pass_dur.sum()) if len(pass_dur) else 0.0
     rows.append({
         "scope": "total", "name": "(all)",
-        "delivered_mbit": _num(s.get("delivered_mbit"), 0.0),
+        "delivered_mbit": _num(fig.delivered_mbit, 0.0),
         "sessions": int(len(sessions)),
         "session_hours": float(sess_dur.sum()) / 3600.0 if len(sess_dur) else 0.0,
         "mean_latency_h": sum(finite_means) / len(finite_means) if finite_means else float("nan"),
@@ -244,8 +244,8 @@ def plan_tables(plan) -> pd.DataFrame:
         "decisional_sols_met": int(sum(int(v) for v in dec.values())) if dec else 0,
         "utilisation_pct": 100.0 * float(sess_dur.sum()) / total_pass if total_pass > 0 else float("nan"),
         "violations": len(viol),
-        "status": str(s.get("status", "")), "gap": _num(s.get("gap")),
-        "solve_time_s": _num(s.get("solve_time_s")),
+        "status": rep.status, "gap": _num(rep.gap),
+        "solve_time_s": _num(rep.solve_time_s),
     })
     for a, m, w in zip(assets, means, worsts):
         rows.append({
@@ -254,7 +254,7 @@ def plan_tables(plan) -> pd.DataFrame:
             "mean_latency_h": m, "worst_latency_h": w,
             "decisional_sols_met": int(dec.get(a, 0) or 0),
             "utilisation_pct": util("asset", a),
-            "violations": sum(1 for v in viol if isinstance(v, dict) and v.get("asset") == a),
+            "violations": sum(1 for v in viol if v.asset == a),
         })
     for o in orbiters:
         rows.append({
@@ -339,7 +339,7 @@ class ComparisonResult:
 
 def _safe(name: str) -> str:
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return keep or "config"
+    return keep if keep.strip(".") else "config"
 
 
 def _name_of(cfg) -> str:
@@ -369,7 +369,10 @@ def _entries(configs_or_scenarios, variants) -> list[tuple[str, Any, dict]]:
             raise RelayInputError("variants need a first config to vary", source="compare")
         vitems = variants.items() if isinstance(variants, Mapping) else variants
         for name, ov in vitems:
-            entries.append((str(name), entries[0][1], {**entries[0][2], **dict(ov)}))
+            from .inputs import check_plain_name
+
+            name = check_plain_name(str(name), "the variant name", "--variant")  # it becomes a folder name
+            entries.append((name, entries[0][1], {**entries[0][2], **dict(ov)}))
     seen: dict[str, int] = {}
     out = []
     for name, cfg, ov in entries:

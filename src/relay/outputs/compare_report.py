@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .files import write_table, write_text
-from .report import _CSS, _png
+from .report import REPORT_CSS, png_data_uri
 
 from ..constants import SOL_S
 
@@ -200,9 +200,9 @@ def html_table(df: pd.DataFrame, table_id: str) -> str:
 def render_compare(result) -> str:
     """compare.html as one string (deterministic for the same inputs)."""
     charts = [
-        ("delivered per asset", _png(chart_delivered_per_asset(result))),
-        ("cumulative delivered", _png(chart_cumulative(result))),
-        ("sessions per sol", _png(chart_sessions_per_sol(result))),
+        ("delivered per asset", png_data_uri(chart_delivered_per_asset(result))),
+        ("cumulative delivered", png_data_uri(chart_cumulative(result))),
+        ("sessions per sol", png_data_uri(chart_sessions_per_sol(result))),
     ]
     imgs = "".join(f"<p><img class='chart' alt='{html.escape(a)}' src='{c}'></p>" for a, c in charts)
     parts = []
@@ -218,7 +218,7 @@ def render_compare(result) -> str:
     first = html.escape(result.names[0])
     title = "relay compare: " + html.escape(" vs ".join(result.names))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}
 td.ok{{color:#116329}} td.bad{{color:#b42318}} .wide{{overflow-x:auto}}</style></head>
 <body>
 <h1>{title}</h1>

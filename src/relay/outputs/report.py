@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..summary import PlanSummary
 
-_CSS = """
+REPORT_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
 .meta{color:#57606a;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:6px 0}
@@ -28,7 +28,8 @@ img{max-width:100%;border:1px solid #eaeef2}
 """
 
 
-def _png(fig) -> str:
+def png_data_uri(fig) -> str:
+    """A matplotlib figure as an inline PNG data URI (the figure is closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -168,11 +169,11 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
         if fig.decisional_sols_met:
             per_asset["decisional_sols"] = [fig.decisional_sols_met.get(a, 0) for a in names]
     charts = [
-        _png(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
-        _png(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",
+        png_data_uri(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
+        png_data_uri(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",
                     "Relay sessions per asset (hatched: forward link)")),
-        _png(_store(store)),
-        _png(_delivered(summary)),
+        png_data_uri(_store(store)),
+        png_data_uri(_delivered(summary)),
     ]
     imgs = "".join(f"<p><img alt='chart {i + 1}' src='{c}'></p>" for i, c in enumerate(charts))
     viol_html = _table(pd.DataFrame(viol), left=("asset", "requirement", "detail")) if viol else \
@@ -181,7 +182,7 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
             if c in sessions.columns]
     title = f"relay plan: {html.escape(str(summary.scenario or ''))}"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}</style></head>
 <body>
 <h1>{title}</h1>
 <p class="meta">{html.escape(str(summary.start or ''))} to {html.escape(str(summary.end or ''))},
