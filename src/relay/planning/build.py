@@ -39,15 +39,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from ..errors import RelayInputError
 from ..ids import pass_label
 from ..inputs import read_sessions_table
-from ..timescales import SOL_S, lmst_hours, parse_utc, tdb_s_to_datetime, utc_to_tdb_s
+from ..timescales import SOL_S, lmst_hours, tdb_s_to_datetime, utc_to_tdb_s
 from .options import chunk_downlinks, session_options
 from .problem import (Asset, DecisionalRequirement, ForwardRequirement, Orbiter, PassWindow, Problem,
                       SessionOption, generation_steps, lmst_intervals, objective_from_settings, sol_spans)
@@ -83,10 +82,6 @@ def conjunction_intervals(earth_mars: pd.DataFrame) -> tuple[tuple[float, float]
     return tuple(out)
 
 
-def _inside(intervals, s, e) -> bool:
-    return any(a <= s and e <= b for a, b in intervals)
-
-
 def _overlaps(intervals, s, e) -> bool:
     return any(a < e and s < b for a, b in intervals)
 
@@ -115,6 +110,19 @@ def _deadline(window_end: float, asset_lon: float, dd) -> float:
     return float(window_end + dh / 24.0 * SOL_S)
 
 
+@dataclass(frozen=True)
+class PassContext:
+    """What the option builders need of one horizon's passes."""
+
+    start_tdb_s: float
+    end_tdb_s: float
+    windows: list[PassWindow]
+    volume: Callable[..., Any]     # volume(pass_id, t0, t1) -> Mbit (t0, t1 may be arrays)
+    max_el: dict[str, float]       # pass id -> max elevation, deg
+    min_session_s: float
+    turnaround_s: float
+
+
 def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs, *,
                   fixed_sessions: pd.DataFrame | None = None,
                   backlogs: dict[str, float] | None = None,
@@ -123,11 +131,44 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
                   frozen_until_tdb_s: float | None = None) -> Problem:
     """The Problem of one planning horizon (see the module docstring for the rules)."""
     ps = scenario.planning
-    passes = inputs.passes
     conj = conjunction_intervals(inputs.earth_mars)
-    ops = {a.name: a.operations for a in scenario.assets}
-    min_session_s = min(o.min_session_s for o in ops.values())
-    turnaround_s = max(o.turnaround_s for o in ops.values())
+    ctx = pass_context(scenario, start_tdb_s, end_tdb_s, inputs)
+    forward_assets = {a.name for a in scenario.assets if a.operations.forward_link is not None}
+    options = session_options(ctx.windows, ctx.volume, min_session_s=ctx.min_session_s,
+                              turnaround_s=ctx.turnaround_s,
+                              elevation_score={k: v / 90.0 for k, v in ctx.max_el.items()},
+                              forward_assets=forward_assets, split=ps.split_passes, vectorised=True)
+    if conj:
+        # no commanded (forward) sessions during solar conjunction
+        options = [o for o in options if not (o.kind == "forward" and _overlaps(conj, o.start_tdb_s, o.end_tdb_s))]
+    options, fixed_passes = _with_fixed_sessions(ctx, options, fixed_sessions)
+    if previous_sessions is not None and len(previous_sessions) and change_penalty_mbit > 0:
+        points = float(change_penalty_mbit) * float(ps.weights.delivered_per_mbit)
+        options = _with_previous_sessions(ctx, options, previous_sessions, fixed_passes, points)
+    if frozen_until_tdb_s is not None:
+        # a frozen period: its sessions are the committed (fixed) ones and no others
+        options = [o for o in options if o.fixed or o.start_tdb_s >= frozen_until_tdb_s]
+    options = sorted(options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
+    assets = tuple(_asset(a, start_tdb_s, end_tdb_s, backlogs) for a in scenario.assets)
+    fwd = [r for a in scenario.assets for r in _forward_requirements(a, start_tdb_s, end_tdb_s, inputs.passes, conj)]
+    dec = [r for a in scenario.assets for r in _decisional_requirements(a, start_tdb_s, end_tdb_s)]
+    orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
+                             o.storage.initial_fill_weight) for o in scenario.orbiters)
+    return Problem(
+        start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=assets,
+        passes=tuple(ctx.windows), options=tuple(_useful_forward_options(options, fwd)),
+        downlinks=tuple(downlink_chunks(inputs.downlinks, ps)),
+        forward_requirements=tuple(fwd), decisional_requirements=tuple(dec), conjunction=conj,
+        min_session_s=float(ctx.min_session_s), turnaround_s=float(ctx.turnaround_s),
+        min_downlink_s=float(ps.min_downlink_s), volume_unit_mbit=float(ps.volume_unit_mbit),
+        objective=objective_from_settings(ps.weights), name=scenario.name)
+
+
+def pass_context(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs) -> PassContext:
+    """The passes of the horizon as PassWindows, their volume query and the session limits
+    (the smallest ``min_session_s`` and the largest ``turnaround_s`` of the assets)."""
+    passes = inputs.passes
+    ops = [a.operations for a in scenario.assets]
     windows = [PassWindow(pass_label(r.pass_id), r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
                for r in passes.itertuples(index=False)]
     by_pid = {pass_label(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
@@ -138,139 +179,148 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
         return table.volume_mbit(by_pid[pid], t0, t1)
 
     max_el = dict(zip((pass_label(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
-    forward_assets = {a.name for a in scenario.assets if a.operations.forward_link is not None}
-    options = session_options(windows, volume, min_session_s=min_session_s, turnaround_s=turnaround_s,
-                              elevation_score={k: v / 90.0 for k, v in max_el.items()},
-                              forward_assets=forward_assets, split=ps.split_passes, vectorised=True)
-    if conj:
-        # no commanded (forward) sessions during solar conjunction
-        options = [o for o in options if not (o.kind == "forward" and _overlaps(conj, o.start_tdb_s, o.end_tdb_s))]
-    # committed sessions: fixed options of the pass that holds them
-    fixed = fixed_sessions
+    return PassContext(float(start_tdb_s), float(end_tdb_s), windows, volume, max_el,
+                       min(o.min_session_s for o in ops), max(o.turnaround_s for o in ops))
+
+
+def _with_fixed_sessions(ctx: PassContext, options: list[SessionOption], fixed) -> tuple[list[SessionOption], set]:
+    """Committed sessions become fixed options of the pass that holds them (its other options go);
+    returns the options and the passes they hold."""
     if fixed is not None and not (isinstance(fixed, pd.DataFrame) and "start_tdb_s" in fixed.columns):
         fixed = read_sessions_table(fixed)
-    fixed_passes = set()
-    if fixed is not None and len(fixed):
-        keep = []
-        src, label = fixed.attrs.get("source", "fixed sessions"), fixed.attrs.get("label", "row")
-        held: dict[str, Any] = {}
-        for i, r in enumerate(fixed.itertuples(index=False)):
-            s, e = float(r.start_tdb_s), float(r.end_tdb_s)
-            if e <= start_tdb_s or s >= end_tdb_s:
-                continue  # outside this horizon
-            w = _host(windows, r.orbiter, r.asset, s, e)
-            where = f"{label} {getattr(r, 'line', i + 1)}"
-            if w is None:
-                raise RelayInputError(
-                    f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} overlaps no "
-                    "visibility window of that pair over this horizon (check the orbit inputs or the row)",
-                    source=src, where=where)
-            if w.pass_id in held:
-                raise RelayInputError(
-                    f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} lies in the same pass "
-                    f"{w.pass_id} as the session of {label} {getattr(held[w.pass_id], 'line', '?')}; expected "
-                    "at most one session per pass (a session is one contiguous interval)", source=src, where=where)
-            held[w.pass_id] = r
-            # kept exactly as committed (it is already uplinked); its volume is what the part
-            # inside the predicted window carries
-            s, e = max(s, start_tdb_s), min(e, end_tdb_s)
-            vs, ve = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
-            options = [o for o in options if o.pass_id != w.pass_id]
-            fixed_passes.add(w.pass_id)
-            keep.append(SessionOption(option_id=f"{w.pass_id}#fixed", pass_id=w.pass_id, orbiter=w.orbiter,
-                                      asset=w.asset, start_tdb_s=s, end_tdb_s=e,
-                                      capacity_mbit=volume(w.pass_id, vs, ve) if ve > vs else 0.0,
-                                      kind=str(r.kind), elevation_score=max_el[w.pass_id] / 90.0, fixed=True))
-        options = options + keep
-    # a previous plan: holding one of its sessions again earns the change penalty (so dropping or
-    # moving it costs that much); a session no option reproduces becomes an option of its own
-    if previous_sessions is not None and len(previous_sessions) and change_penalty_mbit > 0:
-        prev = previous_sessions
-        if "start_tdb_s" not in prev.columns:
-            prev = read_sessions_table(prev, "previous sessions")
-        points = float(change_penalty_mbit) * float(ps.weights.delivered_per_mbit)
-        by_id = {o.option_id: k for k, o in enumerate(options)}
-        for r in prev.itertuples(index=False):
-            s, e = float(r.start_tdb_s), float(r.end_tdb_s)
-            if s < start_tdb_s or e > end_tdb_s:
+    fixed_passes: set[str] = set()
+    if fixed is None or not len(fixed):
+        return options, fixed_passes
+    keep = []
+    src, label = fixed.attrs.get("source", "fixed sessions"), fixed.attrs.get("label", "row")
+    held: dict[str, Any] = {}
+    for i, r in enumerate(fixed.itertuples(index=False)):
+        s, e = float(r.start_tdb_s), float(r.end_tdb_s)
+        if e <= ctx.start_tdb_s or s >= ctx.end_tdb_s:
+            continue  # outside this horizon
+        w = _host(ctx.windows, r.orbiter, r.asset, s, e)
+        where = f"{label} {getattr(r, 'line', i + 1)}"
+        if w is None:
+            raise RelayInputError(
+                f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} overlaps no "
+                "visibility window of that pair over this horizon (check the orbit inputs or the row)",
+                source=src, where=where)
+        if w.pass_id in held:
+            raise RelayInputError(
+                f"the committed session {r.orbiter} -> {r.asset} {r.start} to {r.end} lies in the same pass "
+                f"{w.pass_id} as the session of {label} {getattr(held[w.pass_id], 'line', '?')}; expected "
+                "at most one session per pass (a session is one contiguous interval)", source=src, where=where)
+        held[w.pass_id] = r
+        # kept exactly as committed (it is already uplinked); its volume is what the part
+        # inside the predicted window carries
+        s, e = max(s, ctx.start_tdb_s), min(e, ctx.end_tdb_s)
+        vs, ve = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
+        options = [o for o in options if o.pass_id != w.pass_id]
+        fixed_passes.add(w.pass_id)
+        keep.append(SessionOption(option_id=f"{w.pass_id}#fixed", pass_id=w.pass_id, orbiter=w.orbiter,
+                                  asset=w.asset, start_tdb_s=s, end_tdb_s=e,
+                                  capacity_mbit=ctx.volume(w.pass_id, vs, ve) if ve > vs else 0.0,
+                                  kind=str(r.kind), elevation_score=ctx.max_el[w.pass_id] / 90.0, fixed=True))
+    return options + keep, fixed_passes
+
+
+def _with_previous_sessions(ctx: PassContext, options: list[SessionOption], prev, fixed_passes: set,
+                            points: float) -> list[SessionOption]:
+    """A previous plan: holding one of its sessions again earns ``points`` (so dropping or moving
+    it costs that much); a session no option reproduces becomes an option of its own."""
+    options = list(options)
+    if "start_tdb_s" not in prev.columns:
+        prev = read_sessions_table(prev, "previous sessions")
+    by_id = {o.option_id: k for k, o in enumerate(options)}
+    for r in prev.itertuples(index=False):
+        s, e = float(r.start_tdb_s), float(r.end_tdb_s)
+        if s < ctx.start_tdb_s or e > ctx.end_tdb_s:
+            continue
+        w = _host(ctx.windows, r.orbiter, r.asset, s, e)
+        if w is None or w.pass_id in fixed_passes:
+            continue
+        kind = str(getattr(r, "kind", "return") or "return")
+        s, e = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
+        match = [k for k, o in enumerate(options) if o.pass_id == w.pass_id and o.kind == kind
+                 and abs(o.start_tdb_s - s) < 1e-3 and abs(o.end_tdb_s - e) < 1e-3]
+        if match:
+            k = match[0]
+            options[k] = replace(options[k], keep_points=points)
+        elif e - s >= ctx.min_session_s:
+            oid = f"{w.pass_id}#prev"
+            if oid in by_id:
                 continue
-            w = _host(windows, r.orbiter, r.asset, s, e)
-            if w is None or w.pass_id in fixed_passes:
-                continue
-            kind = str(getattr(r, "kind", "return") or "return")
-            s, e = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
-            match = [k for k, o in enumerate(options) if o.pass_id == w.pass_id and o.kind == kind
-                     and abs(o.start_tdb_s - s) < 1e-3 and abs(o.end_tdb_s - e) < 1e-3]
-            if match:
-                k = match[0]
-                options[k] = replace(options[k], keep_points=points)
-            elif e - s >= min_session_s:
-                oid = f"{w.pass_id}#prev"
-                if oid in by_id:
-                    continue
-                by_id[oid] = len(options)
-                options.append(SessionOption(option_id=oid, pass_id=w.pass_id, orbiter=w.orbiter, asset=w.asset,
-                                             start_tdb_s=s, end_tdb_s=e, capacity_mbit=volume(w.pass_id, s, e),
-                                             kind=kind, elevation_score=max_el[w.pass_id] / 90.0,
-                                             keep_points=points))
-    if frozen_until_tdb_s is not None:
-        # a frozen period: its sessions are the committed (fixed) ones and no others
-        options = [o for o in options if o.fixed or o.start_tdb_s >= frozen_until_tdb_s]
-    options = sorted(options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
-    assets = []
-    fwd, dec = [], []
-    for a in scenario.assets:
-        lon = a.longitude_deg
-        o = a.operations
-        wake = None
-        if o.wake_windows_lmst:
-            ivs = sorted((s, e) for w in o.wake_windows_lmst
-                         for _, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, w[0], w[1]))
-            wake = tuple((float(s), float(e)) for s, e in ivs)
-        backlog = a.data.backlog_mbit if not backlogs or a.name not in backlogs else float(backlogs[a.name])
-        assets.append(Asset(
-            name=a.name, priority_weight=a.data.priority_weight, backlog_mbit=backlog,
-            generation=generation_steps(start_tdb_s, end_tdb_s, a.data.generation_mbit_per_sol,
-                                        a.data.generation_step_h * 3600.0),
-            sols=sol_spans(start_tdb_s, end_tdb_s, lon),
-            max_sessions_per_sol=o.max_sessions_per_sol,
-            energy_wh_per_min=o.energy_wh_per_uhf_min, energy_wh_per_sol=o.energy_wh_per_sol,
-            wake_windows=wake, min_session_mbit=float(o.min_session_mbit)))
-        if o.forward_link is not None and o.forward_link.sessions_per_sol > 0:
-            fl = o.forward_link
-            cmd_min = passes.loc[passes["asset"] == a.name, "forward_min_duration_s"]
-            min_dur = max(fl.min_duration_s, float(cmd_min.max()) if len(cmd_min) else 0.0)
-            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *fl.lmst_window, clip=False):
-                if s < start_tdb_s or e > end_tdb_s or _overlaps(conj, s, e):
-                    continue  # a window cut by the horizon belongs to the neighbouring plan
-                fwd.append(ForwardRequirement(a.name, int(sol), float(s), float(e), float(min_dur),
-                                              int(fl.sessions_per_sol)))
-        if o.decisional is not None:
-            for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, *o.decisional.lmst_window, clip=False):
-                deadline = _deadline(e, lon, o.decisional)
-                if s < start_tdb_s or deadline > end_tdb_s:
-                    continue  # decided by the neighbouring plan (its deadline lies beyond this one)
-                dec.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline,
-                                                 float(o.decisional.min_volume_mbit)))
-    orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
-                             o.storage.initial_fill_weight) for o in scenario.orbiters)
-    dl = inputs.downlinks
+            by_id[oid] = len(options)
+            options.append(SessionOption(option_id=oid, pass_id=w.pass_id, orbiter=w.orbiter, asset=w.asset,
+                                         start_tdb_s=s, end_tdb_s=e, capacity_mbit=ctx.volume(w.pass_id, s, e),
+                                         kind=kind, elevation_score=ctx.max_el[w.pass_id] / 90.0,
+                                         keep_points=points))
+    return options
+
+
+def _asset(a, start_tdb_s: float, end_tdb_s: float, backlogs: dict[str, float] | None) -> Asset:
+    """The problem's record of a scenario asset (wake windows and sols as absolute intervals)."""
+    lon, o = a.longitude_deg, a.operations
+    wake = None
+    if o.wake_windows_lmst:
+        ivs = sorted((s, e) for w in o.wake_windows_lmst
+                     for _, s, e in lmst_intervals(start_tdb_s, end_tdb_s, lon, w[0], w[1]))
+        wake = tuple((float(s), float(e)) for s, e in ivs)
+    backlog = a.data.backlog_mbit if not backlogs or a.name not in backlogs else float(backlogs[a.name])
+    return Asset(
+        name=a.name, priority_weight=a.data.priority_weight, backlog_mbit=backlog,
+        generation=generation_steps(start_tdb_s, end_tdb_s, a.data.generation_mbit_per_sol,
+                                    a.data.generation_step_h * 3600.0),
+        sols=sol_spans(start_tdb_s, end_tdb_s, lon),
+        max_sessions_per_sol=o.max_sessions_per_sol,
+        energy_wh_per_min=o.energy_wh_per_uhf_min, energy_wh_per_sol=o.energy_wh_per_sol,
+        wake_windows=wake, min_session_mbit=float(o.min_session_mbit))
+
+
+def _forward_requirements(a, start_tdb_s: float, end_tdb_s: float, passes: pd.DataFrame,
+                          conj) -> list[ForwardRequirement]:
+    o = a.operations
+    if o.forward_link is None or o.forward_link.sessions_per_sol <= 0:
+        return []
+    fl = o.forward_link
+    cmd_min = passes.loc[passes["asset"] == a.name, "forward_min_duration_s"]
+    min_dur = max(fl.min_duration_s, float(cmd_min.max()) if len(cmd_min) else 0.0)
+    out = []
+    for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, a.longitude_deg, *fl.lmst_window, clip=False):
+        if s < start_tdb_s or e > end_tdb_s or _overlaps(conj, s, e):
+            continue  # a window cut by the horizon belongs to the neighbouring plan
+        out.append(ForwardRequirement(a.name, int(sol), float(s), float(e), float(min_dur), int(fl.sessions_per_sol)))
+    return out
+
+
+def _decisional_requirements(a, start_tdb_s: float, end_tdb_s: float) -> list[DecisionalRequirement]:
+    dd = a.operations.decisional
+    if dd is None:
+        return []
+    out = []
+    for sol, s, e in lmst_intervals(start_tdb_s, end_tdb_s, a.longitude_deg, *dd.lmst_window, clip=False):
+        deadline = _deadline(e, a.longitude_deg, dd)
+        if s < start_tdb_s or deadline > end_tdb_s:
+            continue  # decided by the neighbouring plan (its deadline lies beyond this one)
+        out.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline, float(dd.min_volume_mbit)))
+    return out
+
+
+def downlink_chunks(downlinks: pd.DataFrame, ps) -> list:
+    """The problem's downlink chunks of the link model's windows: windows carrying data, cut into
+    chunks of ``ps.downlink_chunk_s``, without chunks shorter than ``ps.min_downlink_s``."""
     wins = [(f"D{int(r.downlink_id):05d}", r.orbiter, r.station, float(r.start_tdb_s), float(r.end_tdb_s),
-             float(r.volume_mbit)) for r in dl.itertuples(index=False) if float(r.volume_mbit) > 0]
-    chunks = [c for c in chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
-              if c.end_tdb_s - c.start_tdb_s >= ps.min_downlink_s]
-    # a forward session that can count for no requirement is a return session by another name:
-    # keep forward options only where one can (smaller model, same optimum)
+             float(r.volume_mbit)) for r in downlinks.itertuples(index=False) if float(r.volume_mbit) > 0]
+    return [c for c in chunk_downlinks(wins, chunk_s=ps.downlink_chunk_s)
+            if c.end_tdb_s - c.start_tdb_s >= ps.min_downlink_s]
+
+
+def _useful_forward_options(options: list[SessionOption], fwd: list[ForwardRequirement]) -> list[SessionOption]:
+    """A forward session that can count for no requirement is a return session by another name:
+    keep forward options only where one can (smaller model, same optimum)."""
     fwd_windows: dict[str, list[tuple[float, float, float]]] = {}
     for r in fwd:
         fwd_windows.setdefault(r.asset, []).append((r.start_tdb_s, r.end_tdb_s, r.min_duration_s))
-    options = [o for o in options if o.kind != "forward" or o.fixed or o.keep_points > 0
-               or any(a - 1e-6 <= o.start_tdb_s and o.end_tdb_s <= b + 1e-6 and o.duration_s >= d - 1e-6
-                      for a, b, d in fwd_windows.get(o.asset, ()))]
-    return Problem(
-        start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=tuple(assets),
-        passes=tuple(windows), options=tuple(options), downlinks=tuple(chunks),
-        forward_requirements=tuple(fwd), decisional_requirements=tuple(dec), conjunction=conj,
-        min_session_s=float(min_session_s), turnaround_s=float(turnaround_s),
-        min_downlink_s=float(ps.min_downlink_s), volume_unit_mbit=float(ps.volume_unit_mbit), objective=objective_from_settings(ps.weights),
-        name=scenario.name)
+    return [o for o in options if o.kind != "forward" or o.fixed or o.keep_points > 0
+            or any(a - 1e-6 <= o.start_tdb_s and o.end_tdb_s <= b + 1e-6 and o.duration_s >= d - 1e-6
+                   for a, b, d in fwd_windows.get(o.asset, ()))]

@@ -545,7 +545,7 @@ def _decisional_through(F: Formulation, r: int, req, i: int, need: int) -> int:
 def to_plan(F: Formulation, values, report: SolveReport) -> Plan:
     """The plan of a solution vector, with its solve report and its figures."""
     P, U = F.problem, F.unit
-    vals = [int(round(v)) for v in values]
+    vals = settle_soft(F, [int(round(v)) for v in values])
     sessions = []
     for i, x in enumerate(F.options):
         if vals[F.b[i]]:
@@ -564,6 +564,46 @@ def to_plan(F: Formulation, values, report: SolveReport) -> Plan:
     # the objective of the values themselves (a fallback plan's report is filled in here)
     report = report.replace(objective_points=F.objective_value(vals) / POINT_SCALE)
     return Plan(sessions, downlinks, store, report, _figures(F, vals, sessions, downlinks))
+
+
+def settle_soft(F: Formulation, vals: list[int]) -> list[int]:
+    """``vals`` with the soft requirements' indicators as the held sessions and downlinks make
+    them (a solver stopped early may leave a shortfall larger, or a met requirement unmarked):
+    ``short[r] = max(0, count - held members)``, and ``y[r, x] = met[r] = 1`` wherever the
+    enforced conditions of ``y[r, x]`` hold.  The result is feasible and no worse."""
+    vals = list(vals)
+    P = F.problem
+    for r, svar in F.short.items():
+        vals[svar] = max(0, P.forward_requirements[r].count - sum(vals[F.b[i]] for i in F.fwd_members[r]))
+    enforced_by_lit: dict[int, list[Enforced]] = defaultdict(list)
+    for e in F.enforced:
+        enforced_by_lit[e.lit].append(e)
+    for (r, i), yvar in sorted(F.y.items()):
+        if vals[F.b[i]] and all(sum(c * vals[k] for k, c in zip(e.idx, e.coef)) >= e.lb
+                                for e in enforced_by_lit[yvar]):
+            vals[yvar] = 1
+            vals[F.met[r]] = 1
+    return vals
+
+
+def weighted_sum_points(F: Formulation, vals, sessions, downlinks) -> float:
+    """The plan's exact weighted sum by the documented weights (problem.py, "Objective"): the
+    model's objective without the rounding of weights to 0.01 point per unit and per session."""
+    P, W = F.problem, F.problem.objective
+    weight = {a.name: a.priority_weight for a in P.assets}
+    options = {x.option_id: x for x in F.options}
+    total = 0.0
+    for s in sessions:
+        x = options[s.option_id]
+        total += (W.elevation_per_session * x.elevation_score + x.keep_points
+                  + W.delivered_per_mbit * weight[s.asset] * W.end_store_discount * s.volume_mbit)
+    for d in downlinks:
+        w = F.flow_weight[(d.orbiter, d.asset)]
+        total += (W.delivered_per_mbit * w * (1.0 - W.end_store_discount) * d.volume_mbit
+                  + W.latency_per_mbit_day * d.volume_mbit * (P.end_tdb_s - d.end_tdb_s) / DAY_S)
+    total += W.decisional_per_sol * sum(vals[m] for m in F.met.values())
+    total -= W.forward_shortfall_penalty * sum(vals[sv] for sv in F.short.values())
+    return round(total, 6)
 
 
 def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
@@ -608,4 +648,5 @@ def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
         conjunction=bool(P.conjunction),
         volume_unit_mbit=F.unit,
         sessions=len(sessions),
+        weighted_sum_points=weighted_sum_points(F, vals, sessions, downlinks),
     )

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from collections import defaultdict
 
 from ..summary import SolveReport
-from .formulation import ONBOARD, POINT_SCALE, Formulation, build, to_plan
+from .formulation import ONBOARD, POINT_SCALE, Formulation, build, settle_soft, to_plan
 from .plan import Plan
 from .problem import Problem
 
@@ -237,7 +237,6 @@ def greedy_values_by(F: Formulation, rule: str, st: "FeasibilityState | None" = 
 def values_from_state(F: Formulation, st: FeasibilityState) -> list[int]:
     """The full value vector of the sessions held in ``st`` (downlinks as soon as possible,
     highest priority first; shortfalls and decisional indicators as they come out)."""
-    P = F.problem
     vals = [0] * F.num_vars
     for i in range(len(F.options)):
         vals[F.b[i]] = int(st.taken[i])
@@ -245,18 +244,7 @@ def values_from_state(F: Formulation, st: FeasibilityState) -> list[int]:
     for orb in F.flows:
         for (ci, f), u in st.simulate(orb)[1].items():
             vals[F.d[(ci, f)]] = u
-    for r, svar in F.short.items():
-        vals[svar] = max(0, P.forward_requirements[r].count - sum(st.taken[i] for i in F.fwd_members[r]))
-    # decisional: y[r, x] = 1 where the enforced conditions hold
-    enforced_by_lit: dict[int, list] = defaultdict(list)
-    for e in F.enforced:
-        enforced_by_lit[e.lit].append(e)
-    for (r, i), yvar in sorted(F.y.items()):
-        if vals[F.b[i]] and all(sum(c * vals[k] for k, c in zip(e.idx, e.coef)) >= e.lb
-                                for e in enforced_by_lit[yvar]):
-            vals[yvar] = 1
-            vals[F.met[r]] = 1
-    return vals
+    return settle_soft(F, vals)
 
 
 def solve(problem: Problem, settings=None, *, formulation: Formulation | None = None) -> Plan:
