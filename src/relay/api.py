@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import pipeline
 from .config import Scenario, load_scenario
-from .outputs.tables import passes_frame, tracks_frame
+from .outputs.tables import labelled, passes_frame, tracks_frame
 from .result import PlanResult, load_plan_dir, result_from_plan  # noqa: F401  (the public API)
 
 
@@ -47,8 +47,9 @@ def pass_set(scenario: Scenario, start, days: float = 7.0):
 
 
 def passes_table(ps) -> pd.DataFrame:
-    """The user-facing pass table (ISO times with Z, to the millisecond) of a PassSet."""
-    return passes_frame(ps.passes)
+    """The user-facing pass table of a PassSet: ISO times with Z, to the millisecond, and pass
+    ids spelled as in every plan file (``P00028``)."""
+    return labelled(passes_frame(ps.passes))
 
 
 def find_passes(scenario: Scenario | str, start, days: float = 7.0) -> pd.DataFrame:

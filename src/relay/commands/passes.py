@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 
+from . import MAX_SPAN_DAYS, number, out_file, utc_time
+
 
 def _common(p):
     p.add_argument("config", help="scenario YAML file")
-    p.add_argument("--start", default=None,
+    p.add_argument("--start", default=None, type=utc_time("--start"),
                    help="ISO 8601 UTC start, e.g. 2026-11-23T00:00:00Z (default: next 00:00 UTC)")
-    p.add_argument("--days", type=float, default=7.0, help="length of the span in days (default 7)")
-    p.add_argument("--out", default=None, help="write the table to this CSV (or .parquet) file")
+    p.add_argument("--days", type=number("--days", 0, MAX_SPAN_DAYS, lo_open=True, unit=" days"), default=7.0,
+                   help=f"length of the span in days (default 7, at most {MAX_SPAN_DAYS:g})")
+    p.add_argument("--out", default=None, type=out_file("--out"),
+                   help="write the table to this CSV (or .parquet) file")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
 
 
@@ -18,9 +22,9 @@ def register(sub) -> None:
     p = sub.add_parser("passes", help="overflights of every orbiter over every asset",
                        description="Find every window in which an orbiter is above an asset's mask.")
     _common(p)
-    p.add_argument("--profiles", default=None,
+    p.add_argument("--profiles", default=None, type=out_file("--profiles"),
                    help="write the sampled profile (and rate) of every pass to this CSV/Parquet file")
-    p.add_argument("--tracks", default=None, help="also write ground-station windows to this file")
+    p.add_argument("--tracks", default=None, type=out_file("--tracks"), help="also write ground-station windows to this file")
     p.set_defaults(func=run_passes)
     t = sub.add_parser("tracks", help="ground-station windows of every orbiter",
                        description="Find every window in which a station sees an orbiter above its mask, "
@@ -39,21 +43,17 @@ def _print(df, cols, title):
 
 
 def run_passes(args) -> int:
-    from ..api import default_start, pass_set, passes_table, track_set, tracks_table
+    from ..api import default_start, pass_set
     from ..config import load_scenario
+    from ..links import annotate_passes
     from ..outputs.files import write_table
+    from ..outputs.tables import labelled, passes_frame
 
     sc = load_scenario(args.config)
     start = args.start or default_start()
     ps = pass_set(sc, start, args.days)
-    table = passes_table(ps)
-    profiles = ps.profiles
-    try:
-        from ..links import annotate_passes  # issue 3: volumes and rates
-    except ImportError:
-        annotate_passes = None
-    if annotate_passes is not None:
-        table, profiles = annotate_passes(sc, ps, table)
+    table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
+    table, profiles = labelled(table), labelled(profiles)
     if args.out:
         write_table(table, args.out)
     if args.profiles:
@@ -71,13 +71,10 @@ def run_passes(args) -> int:
 def _tracks(sc, start, days):
     from ..api import track_set, tracks_table
 
+    from ..links import annotate_tracks
+
     ts = track_set(sc, start, days)
-    table = tracks_table(ts)
-    try:
-        from ..links import annotate_tracks
-    except ImportError:
-        return table
-    return annotate_tracks(sc, ts, table)
+    return annotate_tracks(sc, ts, tracks_table(ts))
 
 
 def run_tracks(args) -> int:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 
+from ..ids import pass_label
 from ..timescales import tdb_s_to_iso
 
 
@@ -35,6 +36,13 @@ def passes_frame(passes: pd.DataFrame) -> pd.DataFrame:
             out[col] = df[col].values
     out["rise_tdb_s"] = df["rise_tdb_s"].values
     out["set_tdb_s"] = df["set_tdb_s"].values
+    return out
+
+
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a pass table (or its profiles) with the pass ids spelled as in every file."""
+    out = df.copy()
+    out["pass_id"] = [pass_label(p) for p in out["pass_id"]]
     return out
 
 
