@@ -4,8 +4,8 @@ Small scenarios (one orbiter, one asset, three stations, 2-day horizons, a
 short solver time limit, one worker).  End-to-end runs go through the command
 line (in-process, or in a subprocess where the test kills it or runs two at
 once).  A subprocess runs ``child.py`` (written by :func:`child_script`), which
-can replace :func:`relay.nightly._checkpoint` to SIGKILL itself or to hold the
-lock at a named step.
+replaces :func:`relay.nightly.safety.checkpoint` to SIGKILL itself or to hold
+the lock at a named step.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from relay.cli import main
 from relay.errors import RelayInputError
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.orbits.oem import write_oem
+from relay.summary import PlanSummary, Violation
 from relay.timescales import utc_to_tdb_s
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-REAL_PLANNER = hasattr(relay.api, "plan")
 
 NIGHT1 = "2026-11-23T00:00:00Z"
 NIGHT2 = "2026-11-24T00:00:00Z"
@@ -127,10 +127,11 @@ def site(tmp_path, oem_files):
     return Site(tmp_path, oem_files)
 
 
-@pytest.fixture(autouse=True)
-def _planner(monkeypatch):
-    if not REAL_PLANNER:  # until relay.plan lands: the contract's fake
-        monkeypatch.setattr(nightly, "_planner", lambda: fake_plan)
+def with_violation(summary, v: Violation):
+    """``summary`` (typed, or the dict the planner returned before it was typed) with ``v`` added."""
+    if isinstance(summary, PlanSummary):
+        return summary.replace(figures=summary.figures.replace(violations=summary.violations + (v,)))
+    return {**summary, "violations": [*summary.get("violations", []), v.to_json()]}
 
 
 def run(args, capsys) -> tuple[int, str, str]:
@@ -144,10 +145,7 @@ def child_script(root: Path) -> Path:
     p.write_text(f"""\
 import os, signal, sys, time
 sys.path.insert(0, {str(TESTS)!r})
-import relay.nightly as n
-if os.environ.get("NIGHTLY_TEST_FAKE"):
-    import test_nightly
-    n._planner = lambda: test_nightly.fake_plan
+import relay.nightly.safety as n
 mode, _, point = os.environ.get("NIGHTLY_TEST_MODE", "").partition(":")
 flag = os.environ.get("NIGHTLY_TEST_FLAG")
 def checkpoint(name):
@@ -158,7 +156,7 @@ def checkpoint(name):
     if mode == "hold":
         open(flag, "w").close()
         time.sleep(120)
-n._checkpoint = checkpoint
+n.checkpoint = checkpoint
 from relay.cli import main
 sys.exit(main(sys.argv[1:]))
 """)
@@ -167,8 +165,6 @@ sys.exit(main(sys.argv[1:]))
 
 def child(site: Site, args, mode: str = "", flag: Path | None = None) -> subprocess.Popen:
     env = dict(os.environ, NIGHTLY_TEST_MODE=mode, NIGHTLY_TEST_FLAG=str(flag or ""))
-    if not REAL_PLANNER:
-        env["NIGHTLY_TEST_FAKE"] = "1"
     return subprocess.Popen([sys.executable, str(child_script(site.root)), *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -200,52 +196,6 @@ def check_consistent(site: Site) -> dict | None:
     assert link in allowed, (link, allowed)
     assert (site.out / "current" / "schedule.csv").exists()
     return cur
-
-
-# ----------------------------------------------------------------------------- the fake planner
-class FakeResult:
-    def __init__(self, sessions, downlinks, passes, summary):
-        self.sessions, self.downlinks, self.passes, self.summary = sessions, downlinks, passes, summary
-
-    def write(self, out_dir, reproducible=False):
-        from relay.outputs.files import write_table, write_text
-
-        out = Path(out_dir)
-        write_table(self.sessions, out / "schedule.csv")
-        write_table(self.downlinks, out / "downlinks.csv")
-        write_text(out / "summary.json", json.dumps(self.summary, sort_keys=True, indent=1))
-        return [out / "schedule.csv", out / "downlinks.csv", out / "summary.json"]
-
-
-def fake_plan(scenario, start, days=7.0, *, fixed_sessions=None, previous_sessions=None,
-              change_penalty_mbit=None, backlogs=None, bookings=None, solver=None, time_limit_s=None,
-              workers=None, seed=None, frozen_until=None):
-    """relay.plan's contract on the cheap: every whole pass is a session, fixed ones kept."""
-    p = relay.api.find_passes(scenario, start, days)
-    fixed = []
-    if fixed_sessions is not None:
-        for r in fixed_sessions.itertuples():
-            fixed.append(dict(orbiter=r.orbiter, asset=r.asset, start=r.start, end=r.end, kind=r.kind,
-                              start_tdb_s=utc_to_tdb_s(r.start), end_tdb_s=utc_to_tdb_s(r.end), pass_id=-1))
-    rows = list(fixed)
-    for r in p.itertuples():
-        if r.truncated or any(f["orbiter"] == r.orbiter and f["start_tdb_s"] < r.set_tdb_s
-                              and r.rise_tdb_s < f["end_tdb_s"] for f in fixed):
-            continue
-        rows.append(dict(orbiter=r.orbiter, asset=r.asset, start=r.rise, end=r.set, kind="return",
-                         start_tdb_s=r.rise_tdb_s, end_tdb_s=r.set_tdb_s, pass_id=r.pass_id))
-    s = pd.DataFrame(rows)
-    s["duration_s"] = (s["end_tdb_s"] - s["start_tdb_s"]).round(3)
-    s["volume_mbit"] = (s["duration_s"] * 0.5).round(3)
-    s = s.sort_values(["start_tdb_s", "orbiter", "asset"], kind="mergesort").reset_index(drop=True)
-    s = s[["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id", "start_tdb_s",
-           "end_tdb_s"]]
-    dl = pd.DataFrame(columns=["orbiter", "station", "start", "end", "volume_mbit", "start_tdb_s", "end_tdb_s"])
-    summary = {"status": "OPTIMAL", "delivered_mbit": round(float(s["volume_mbit"].sum()), 3),
-               "delivered_by_asset": {k: round(float(v), 3)
-                                      for k, v in s.groupby("asset")["volume_mbit"].sum().items()},
-               "violations": [], "start": start, "days": days}
-    return FakeResult(s, dl, p, summary)
 
 
 # ----------------------------------------------------------------------------- unit tests
@@ -402,7 +352,8 @@ def test_two_nights_with_a_changed_orbit_keep_the_freeze_and_diff_lists_the_move
     assert (csv["change"] == "asset_volume").sum() == 1
     rc, out, _ = run(["history", "--archive", site.archive], capsys)
     lines = out.strip().splitlines()
-    assert len(lines) == 2 and lines[1].strip().startswith("2") and "<- current" in lines[1]
+    assert lines[0] == nightly.HISTORY_HEADER  # a header, then one line per run
+    assert len(lines) == 3 and lines[2].strip().startswith("2") and "<- current" in lines[2]
 
     # structured log: one JSON line per stage with timings
     events = [json.loads(x) for x in (site.out / "nightly.jsonl").read_text().splitlines()]
@@ -473,7 +424,7 @@ def test_failure_is_archived_as_failed_and_never_current(night1, capsys, monkeyp
     def boom(*a, **k):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(nightly, "_planner", lambda: boom)
+    monkeypatch.setattr(relay.api, "plan", boom)
     rc, out, err = run(night1.args(NIGHT2), capsys)
     assert rc == 1
     assert "solver exploded" in err and "archived as failed run 2" in err
@@ -482,29 +433,28 @@ def test_failure_is_archived_as_failed_and_never_current(night1, capsys, monkeyp
     assert "RuntimeError: solver exploded" in runs[1]["error"]
     assert night1.current_link() == "runs/1"
     rc, out, _ = run(["history", "--archive", night1.archive], capsys)
-    assert "failed" in out.splitlines()[1] and "solver exploded" in out.splitlines()[1]
-    assert "<- current" in out.splitlines()[0]
+    assert "failed" in out.splitlines()[2] and "solver exploded" in out.splitlines()[2]
+    assert "<- current" in out.splitlines()[1]
     check_consistent(night1)
 
 
 @pytest.mark.parametrize("how", ["violation", "volume"])
 def test_degraded_plan_exit_3_is_current(night1, capsys, monkeypatch, how):
-    real = nightly._planner()
+    real = relay.api.plan
 
     def worse(*a, **k):
         res = real(*a, **k)
         if how == "violation":
-            res.summary["violations"] = [{"asset": "Curiosity", "sol": 1, "requirement": "forward_link",
-                                          "detail": "1 of 2 sessions"}]
-        else:
-            res.summary["delivered_mbit"] = 0.5 * float(res.summary["delivered_mbit"])
+            res.summary = with_violation(res.summary, Violation("Curiosity", 1, "forward_link", "1 of 2 sessions"))
+        else:  # half of every session's volume: the returned volume over the common span halves
+            res.sessions["volume_mbit"] = (0.5 * res.sessions["volume_mbit"]).round(3)
         return res
 
-    monkeypatch.setattr(nightly, "_planner", lambda: worse)
+    monkeypatch.setattr(relay.api, "plan", worse)
     rc, out, err = run(night1.args(NIGHT2, "--max-drop-pct", 25), capsys)
     assert rc == 3, err + out
     assert "DEGRADED" in out
-    assert ("forward_link" in out) if how == "violation" else ("below the base plan" in out)
+    assert ("forward_link" in out) if how == "violation" else ("below run 1's" in out and "same span" in out)
     runs = night1.runs()
     assert runs[-1]["status"] == "degraded" and night1.current_link() == "runs/2"
 

@@ -1,8 +1,9 @@
 """``relay nightly``, ``relay history``, ``relay diff``: the unattended planning job and its archive.
 
-Exit status of ``relay nightly``: 0 planned; 2 bad input (nothing archived,
-the current plan stays); 3 planned but degraded; 1 any other failure,
-including "another run holds the lock".  See ``docs/nightly.md``.
+Exit status of ``relay nightly``: 0 planned; 2 a user's mistake (nothing
+archived, the current plan stays); 3 planned but degraded; 1 any other
+failure, including "another run holds the lock" (the only one worth
+retrying).  See ``docs/nightly.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def register(sub) -> None:
                    help="ISO 8601 UTC start of the plan (default: the next day boundary after now)")
     p.add_argument("--day-boundary", dest="day_boundary", default=None,
                    help="UTC time of day at which planning days start, HH:MM (default 00:00)")
-    p.add_argument("--days", type=float, default=None, help="planning horizon in days (default 7)")
+    p.add_argument("--days", type=float, default=None,
+                   help="planning horizon in days (default: the scenario's planning.horizon_days, 7)")
     p.add_argument("--freeze-hours", dest="freeze_hours", type=float, default=None,
                    help="sessions of the last plan starting within this many hours of the start are "
                         "kept exactly (default 48)")
@@ -36,8 +38,8 @@ def register(sub) -> None:
                    help="cost of moving or dropping a session of the last plan beyond the freeze "
                         "(default: the planner's)")
     p.add_argument("--max-drop-pct", dest="max_drop_pct", type=float, default=None,
-                   help="exit 3 (degraded) when the delivered volume is down more than this percentage "
-                        "from the last plan (default 10)")
+                   help="exit 3 (degraded) when the returned volume over the span both plans cover is "
+                        "down more than this percentage from the last plan's (default 10)")
     p.add_argument("--log", default=None, help="JSON-lines log file (default: OUT/nightly.jsonl)")
     p.add_argument("--time-limit", dest="time_limit_s", type=float, default=None, help="solver time limit, s")
     p.add_argument("--workers", type=int, default=None, help="solver workers")
@@ -54,9 +56,10 @@ def register(sub) -> None:
     h.set_defaults(func=run_history)
 
     d = sub.add_parser("diff", help="what changed between two archived plans",
-                       description="Sessions added, removed and moved (with the shift) and the volume per "
-                                   "asset before and after, between two runs over their common span "
-                                   "(default: the last two planned runs).")
+                       description="Sessions added, removed, moved (with the shift) and changed in volume "
+                                   "(by one volume unit or more), and the volume per asset before and "
+                                   "after, between two runs over their common span (default: the last two "
+                                   "planned runs).")
     d.add_argument("runs", nargs="*", type=int, metavar="RUN", help="RUN_A RUN_B (default: the last two)")
     d.add_argument("--archive", required=True, help="SQLite archive file")
     d.add_argument("--out", default=None, help="also write the diff to this file (.json, else CSV)")
@@ -65,18 +68,18 @@ def register(sub) -> None:
 
 def run_nightly_command(args) -> int:
     from ..errors import RelayInputError
-    from ..nightly import resolve_options, run_nightly
+    from ..nightly import resolve, run_nightly
 
     cli = {k: getattr(args, k) for k in ("archive", "out", "drop", "start", "day_boundary", "days",
                                          "freeze_hours", "change_penalty_mbit", "max_drop_pct", "log",
                                          "time_limit_s", "workers", "seed", "quiet")}
     try:
-        opts = resolve_options(args.config, cli)
+        job = resolve(args.config, cli)
     except RelayInputError as exc:
         print(f"relay nightly: error: {exc}", file=sys.stderr)
         print("relay nightly: nothing archived; the current plan is unchanged", file=sys.stderr)
         return 2
-    return run_nightly(opts)
+    return run_nightly(job)
 
 
 def run_history(args) -> int:
@@ -91,7 +94,7 @@ def run_history(args) -> int:
     if not runs:
         print("(no runs yet)")
         return 0
-    for line in history_lines(runs, cur["id"] if cur else None):
+    for line in history_lines(runs, cur["id"] if cur else None):  # a header, then a line per run
         print(line)
     return 0
 
