@@ -22,6 +22,7 @@ from . import mars
 from .config_links import (AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband,
                            merge_radios)
 from .errors import RelayInputError, excerpt
+from .nightly.options import NightlyOptions
 from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
 from .timescales import parse_utc
 
@@ -231,9 +232,9 @@ class Scenario(_Strict):
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     bookings: str | None = Field(None, min_length=1, max_length=4096,
                                  description="station bookings CSV (orbiter, station, start, end)")
-    nightly: dict[str, Any] | None = Field(
-        None, exclude=True, description="settings of `relay nightly` (docs/nightly.md; checked by that "
-                                        "command, ignored by the others)")
+    nightly: NightlyOptions | None = Field(
+        None, exclude=True, description="settings of `relay nightly` (relay.nightly.options; docs/nightly.md; "
+                                        "ignored by the other commands)")
     path: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
