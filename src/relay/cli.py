@@ -32,16 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: list[str] | None) -> str:
+    words = sys.argv[1:] if argv is None else argv
+    return next((w for w in words if not w.startswith("-")), "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    command = _command_of(argv)
     try:
+        args = parser.parse_args(argv)   # the options' types raise RelayInputError on bad values
+        command = args.command
         status = args.func(args)
     except RelayInputError as exc:
-        print(f"relay {args.command}: error: {exc}", file=sys.stderr)
+        print(f"relay {command}: error: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        # a user's input nested beyond what any check foresaw: still an input problem, not a crash
+        print(f"relay {command}: error: an input is nested too deeply to read", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"relay {args.command}: interrupted", file=sys.stderr)
+        print(f"relay {command}: interrupted", file=sys.stderr)
         return 130
     return int(status or 0)
 

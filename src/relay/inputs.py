@@ -51,6 +51,10 @@ MAX_NAME_CHARS = 200
 
 
 # ----------------------------------------------------------------------------- files
+def _a(what: str) -> str:
+    return ("an " if what[:1].lower() in "aeiou" else "a ") + what
+
+
 def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> Path:
     """``path`` as a Path once it is checked to be an existing regular file of at most
     ``max_bytes``; otherwise an input error naming the path and what was expected."""
@@ -63,12 +67,12 @@ def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> Path:
     except OSError as exc:
         raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=src) from None
     if stat.S_ISDIR(st.st_mode):
-        raise RelayInputError(f"is a directory; expected a {what} file", source=src)
+        raise RelayInputError(f"is a directory; expected {_a(what)} file", source=src)
     if not stat.S_ISREG(st.st_mode):
-        raise RelayInputError(f"is not a regular file (a device, pipe or socket); expected a {what} file",
+        raise RelayInputError(f"is not a regular file (a device, pipe or socket); expected {_a(what)} file",
                               source=src)
     if st.st_size > max_bytes:
-        raise RelayInputError(f"is {st.st_size:,} bytes; a {what} file may have at most {max_bytes:,} bytes",
+        raise RelayInputError(f"is {st.st_size:,} bytes; {_a(what)} file may have at most {max_bytes:,} bytes",
                               source=src)
     return p
 
@@ -82,7 +86,7 @@ def read_bytes(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> bytes:
     except OSError as exc:
         raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=str(path)) from None
     if len(data) > max_bytes:
-        raise RelayInputError(f"has more than {max_bytes:,} bytes; a {what} file may have at most that many",
+        raise RelayInputError(f"has more than {max_bytes:,} bytes; {_a(what)} file may have at most that many",
                               source=str(path))
     return data
 
@@ -97,8 +101,8 @@ def decode_utf8(data: bytes, source: str, what: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise RelayInputError(
-            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded; expected a "
-            f"{what} file saved as UTF-8", source=source, where=f"line {line}") from None
+            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded; expected "
+            f"{_a(what)} file saved as UTF-8", source=source, where=f"line {line}") from None
 
 
 def read_text(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> str:

@@ -14,3 +14,121 @@ COMMAND_MODULES = [
     "relay.commands.analysis", # relay compare, relay sweep (issue 5)
     "relay.commands.nightly",  # relay nightly, relay history, relay diff (issue 6)
 ]
+
+
+# ----------------------------------------------------------------------------- argument checks
+# argparse ``type=`` functions for the values every subcommand shares.  They raise
+# RelayInputError (source "command line", where the option), which relay.cli turns into one
+# paragraph and exit status 2, like every other input mistake.  Light imports only.
+
+def _error(option: str, value, expected: str):
+    from ..errors import RelayInputError, excerpt
+
+    return RelayInputError(f"got {excerpt(value)}, expected {expected}", source="command line", where=option)
+
+
+def utc_time(option: str):
+    """An ISO 8601 UTC time (``2026-11-23T00:00:00Z``); the empty string is refused."""
+    def parse(text: str) -> str:
+        from ..timescales import parse_utc
+
+        if not text.strip():
+            raise _error(option, text, "an ISO 8601 UTC time such as 2026-11-23T00:00:00Z (omit the option "
+                                       "for the default)")
+        parse_utc(text, source="command line", where=option)
+        return text.strip()
+    return parse
+
+
+def number(option: str, lo: float, hi: float, *, lo_open: bool = False, unit: str = ""):
+    """A finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+    def parse(text: str) -> float:
+        import math
+
+        try:
+            v = float(text) if len(text) <= 64 else math.nan
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v) or v > hi or v < lo or (lo_open and v == lo):
+            left = "above" if lo_open else "from"
+            raise _error(option, text, f"a number {left} {lo:g} to {hi:g}{unit}")
+        return v
+    return parse
+
+
+def integer(option: str, lo: int, hi: int):
+    """An integer in ``[lo, hi]``."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text) if len(text) <= 32 else None
+        except ValueError:
+            v = None
+        if v is None or not lo <= v <= hi:
+            raise _error(option, text, f"an integer from {lo} to {hi}")
+        return v
+    return parse
+
+
+def _writable_folder(option: str, folder, what: str) -> None:
+    """The nearest existing ancestor of ``folder`` is a folder we may write into."""
+    import os
+    from pathlib import Path
+
+    from ..errors import RelayInputError
+
+    p = Path(folder).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise RelayInputError(f"{p} is not a folder, so {what} cannot be created; expected a path inside a "
+                              "writable folder", source="command line", where=option)
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise RelayInputError(f"the folder {p} is not writable, so {what} cannot be written", source="command line",
+                              where=option)
+
+
+def out_dir(option: str):
+    """An output folder: absent (created) or an existing writable folder, never a file."""
+    def parse(text: str) -> str:
+        from pathlib import Path
+
+        from ..errors import RelayInputError
+
+        if not text.strip():
+            raise _error(option, text, "a folder path")
+        p = Path(text)
+        if p.exists() and not p.is_dir():
+            raise RelayInputError(f"{text} exists and is not a folder; expected an output folder (new or existing)",
+                                  source="command line", where=option)
+        _writable_folder(option, p, text)
+        return text
+    return parse
+
+
+def out_file(option: str):
+    """An output file: not a folder, in a folder we may write into."""
+    def parse(text: str) -> str:
+        from pathlib import Path
+
+        from ..errors import RelayInputError
+
+        if not text.strip():
+            raise _error(option, text, "a file path")
+        p = Path(text)
+        if p.is_dir() or text.endswith(("/", "\\")):
+            raise RelayInputError(f"{text} is a folder; expected a file path to write", source="command line",
+                                  where=option)
+        if p.exists() and not p.is_file():
+            raise RelayInputError(f"{text} is not a regular file; expected a file path to write",
+                                  source="command line", where=option)
+        _writable_folder(option, p.parent, text)
+        return text
+    return parse
+
+
+#: Longest horizon of ``relay plan`` (days; the schema's planning.horizon_days bound).
+MAX_PLAN_DAYS = 60.0
+#: Longest span of ``relay passes`` / ``relay tracks`` (days).
+MAX_SPAN_DAYS = 400.0
+#: Largest solver seed (CP-SAT takes a 32-bit seed).
+MAX_SEED = 2**31 - 1

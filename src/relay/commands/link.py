@@ -9,6 +9,8 @@ as it enters the sum, then the supportable and the selected table rate.
 
 from __future__ import annotations
 
+from . import number
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -19,14 +21,14 @@ def register(sub) -> None:
     p.add_argument("--orbiter", required=True, help="orbiter name as in the config")
     p.add_argument("--asset", default=None, help="asset name (UHF budget)")
     p.add_argument("--station", default=None, help="station name (X-band budget)")
-    p.add_argument("--range-km", type=float, default=None,
+    p.add_argument("--range-km", type=number("--range-km", 1, 1e6, unit=" km"), default=None,
                    help="UHF slant range, km (default: from --elevation-deg and --altitude-km)")
-    p.add_argument("--elevation-deg", type=float, default=90.0,
+    p.add_argument("--elevation-deg", type=number("--elevation-deg", -90, 90, unit=" deg"), default=90.0,
                    help="elevation of the orbiter seen from the asset (or of the orbiter seen from "
                         "the station with --station), deg (default 90)")
-    p.add_argument("--altitude-km", type=float, default=300.0,
+    p.add_argument("--altitude-km", type=number("--altitude-km", 1, 577_000, unit=" km"), default=300.0,
                    help="orbiter altitude used when --range-km is not given (default 300)")
-    p.add_argument("--earth-range-au", type=float, default=1.5,
+    p.add_argument("--earth-range-au", type=number("--earth-range-au", 0.3, 3, unit=" AU"), default=1.5,
                    help="Earth-orbiter distance for the X-band budget, AU (default 1.5)")
     p.set_defaults(func=run)
 

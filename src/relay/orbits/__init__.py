@@ -11,6 +11,16 @@ from ..errors import RelayInputError
 from .base import Ephemeris, check_coverage  # noqa: F401
 
 
+#: Largest SPK file relay opens (bytes).
+MAX_SPK_BYTES = 2 * 2**30
+
+
+def _oem_cap() -> int:
+    from .oem import MAX_OEM_BYTES
+
+    return MAX_OEM_BYTES
+
+
 def build_ephemeris(orbiter, scenario, where: str = "orbit"):
     """The Ephemeris of one ``OrbiterConfig`` (paths relative to the scenario file)."""
     from ..timescales import utc_to_tdb_s
@@ -28,10 +38,14 @@ def build_ephemeris(orbiter, scenario, where: str = "orbit"):
         return KeplerianOrbit(orbiter.name, epoch, a, e, cfg.inclination_deg, raan,
                               cfg.arg_periapsis_deg, cfg.mean_anomaly_deg,
                               cfg.gm_km3_s2, cfg.reference_radius_km, cfg.j2)
+    from ..inputs import regular_file
+
     path = scenario.resolve_path(cfg.path)
-    if not path.exists():
-        raise RelayInputError(f"the {cfg.type.upper()} file {path} does not exist",
-                              source=scenario.path, where=f"{where}.path")
+    cap = MAX_SPK_BYTES if cfg.type == "spk" else _oem_cap()
+    try:
+        regular_file(path, f"{cfg.type.upper()} orbit", cap)   # not a directory, device or pipe; size capped
+    except RelayInputError as exc:
+        raise RelayInputError(f"{path}: {exc.detail}", source=scenario.path, where=f"{where}.path") from None
     if cfg.type == "oem":
         from .oem import read_oem
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date as _date, timedelta as _timedelta
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,15 @@ _DATA_HELP = ("a data line 'epoch x y z vx vy vz' (km, km/s) with optional accel
 
 # ----------------------------------------------------------------------------- time
 _J2000_DATE = np.datetime64("2000-01-01", "D")
+#: Largest OEM file relay reads (bytes): a year of 10-second states in KVN is about 500 MB.
+MAX_OEM_BYTES = 1024 * 2**20
+#: A position is Mars-centred and inside Mars's sphere of influence: from the polar radius (a
+#: state nearer the centre is inside Mars) to 577,000 km.
+MIN_RADIUS_KM = 3376.20
+MAX_RADIUS_KM = 577_000.0
+#: Largest step between two data lines, as a fraction of the orbital period there, that the
+#: interpolation can bridge (an eighth of an orbit: 45 degrees of anomaly).
+MAX_STEP_PERIOD_FRACTION = 0.125
 
 
 _DATE_CACHE: dict[str, int] = {}
@@ -102,18 +112,18 @@ def _epoch_parts(text: str, source: str, lineno: int):
         if doy is not None:
             if not 1 <= int(doy) <= 366:
                 raise ValueError("day of year out of range")
-            date = np.datetime64(f"{year}-01-01", "D") + (int(doy) - 1)
-            if str(date)[:4] != year:
+            date = _date(int(year), 1, 1) + _timedelta(days=int(doy) - 1)
+            if date.year != int(year):
                 raise ValueError("day of year out of range")
         else:
-            date = np.datetime64(f"{year}-{month}-{day}", "D")
+            date = _date(int(year), int(month), int(day))   # rejects 2026-02-30
         h, mi, s = int(hh), int(mm), float(ss)
         if h > 23 or mi > 59 or s >= 61.0:
             raise ValueError("time of day out of range")
     except ValueError as exc:
-        raise RelayInputError(f"got {text!r} ({exc}), expected {_EPOCH_HELP}", source=source,
+        raise RelayInputError(f"got {text[:40]!r} ({exc}), expected {_EPOCH_HELP}", source=source,
                               where=f"line {lineno}") from None
-    days = int((date - _J2000_DATE).astype(int))
+    days = (date - _date(2000, 1, 1)).days
     if len(_DATE_CACHE) < 100_000:
         _DATE_CACHE[text.partition("T")[0]] = days
     return days, h * 3600.0 + mi * 60.0 + s
@@ -274,18 +284,24 @@ def read_oem(path, name: str | None = None, object_name: str | None = None) -> O
     holding several objects needs ``object_name`` (an OBJECT_NAME or
     OBJECT_ID) to say which one to use.
     """
+    from ..inputs import read_bytes
+
     path = Path(path)
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RelayInputError(f"cannot read the OEM file ({exc.strerror or exc})", source=source) from None
+    raw = read_bytes(path, "OEM", MAX_OEM_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RelayInputError("is not a text file; expected a CCSDS OEM in KVN (text) form",
                               source=source) from None
     header, raw_segments = _parse(text, source)
+    tail = text.rstrip(" \t")
+    if raw_segments and raw_segments[-1]["data"] and tail and not tail.endswith(("\n", "\r")):
+        last = raw_segments[-1]["data"][-1]
+        if text.rstrip().endswith(last[1]):
+            raise RelayInputError("the last data line has no line end: the file looks truncated (its last "
+                                  "number may be cut); expected every line to end with a newline",
+                                  source=source, where=f"line {last[0]}")
     if not raw_segments:
         raise RelayInputError("has no META_START block; expected at least one segment "
                               "(META_START ... META_STOP followed by data lines)", source=source)
@@ -341,8 +357,10 @@ def _parse(text: str, source: str):
                                       source=source, where=f"line {lineno}")
             key, value = _split_kv(s)
             if key != "CCSDS_OEM_VERS":
-                raise RelayInputError(f"got {s[:80]!r}, expected the first line of an OEM, "
-                                      "'CCSDS_OEM_VERS = 2.0'", source=source, where=f"line {lineno}")
+                # not an OEM at all: its content is not quoted (it may be any file)
+                raise RelayInputError("the first line is not 'CCSDS_OEM_VERS = ...'; expected a CCSDS OEM in "
+                                      "KVN form starting 'CCSDS_OEM_VERS = 2.0'", source=source,
+                                      where=f"line {lineno}")
             if value not in _SUPPORTED_VERSIONS:
                 raise RelayInputError(f"CCSDS_OEM_VERS is {value!r}; relay reads versions "
                                       f"{', '.join(_SUPPORTED_VERSIONS)}", source=source,
@@ -515,6 +533,7 @@ def _build_segment(seg: dict, source: str) -> OemSegment:
         m = mars_mean_equator_to_icrf_matrix(epoch)
         pos, vel = pos @ m.T, vel @ m.T
 
+    _check_states(t, values, lines, source)
     ustart = max(ustart, float(t[0]))
     ustop = min(ustop, float(t[-1]))
     if ustop < ustart:
@@ -527,6 +546,42 @@ def _build_segment(seg: dict, source: str) -> OemSegment:
         t=t, pos_km=pos, vel_km_s=vel,
         interpolator=StateInterpolator(t, pos, vel, method, degree),
     )
+
+
+def _check_states(t: np.ndarray, values: np.ndarray, lines, source: str) -> None:
+    """Physical checks of a segment's states (in the file's frame; radii do not depend on it):
+    every position between :data:`MIN_RADIUS_KM` and :data:`MAX_RADIUS_KM` from Mars's centre,
+    and no step between data lines longer than :data:`MAX_STEP_PERIOD_FRACTION` of the orbital
+    period there (a hole the interpolation would fill with an invented orbit)."""
+    from ..mars import GM_KM3_S2
+
+    r = np.linalg.norm(values[:, :3], axis=1)
+    bad = (r < MIN_RADIUS_KM) | (r > MAX_RADIUS_KM)
+    if bad.any():
+        k = int(np.argmax(bad))
+        where = "inside Mars" if r[k] < MIN_RADIUS_KM else "beyond Mars's sphere of influence"
+        raise RelayInputError(
+            f"the position {values[k, 0]:.3f} {values[k, 1]:.3f} {values[k, 2]:.3f} km is {r[k]:,.3f} km from "
+            f"Mars's centre, {where}; expected Mars-centred positions from {MIN_RADIUS_KM:,.0f} to "
+            f"{MAX_RADIUS_KM:,.0f} km (check the units, km, and CENTER_NAME)", source=source,
+            where=f"line {lines[k][0]}")
+    if len(t) < 2:
+        return
+    v2 = np.einsum("ij,ij->i", values[:, 3:6], values[:, 3:6])
+    inv_a = 2.0 / r - v2 / GM_KM3_S2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        period = np.where(inv_a > 0, 2 * np.pi * np.sqrt(np.abs(1.0 / inv_a) ** 3 / GM_KM3_S2), np.inf)
+    limit = MAX_STEP_PERIOD_FRACTION * np.minimum(period[:-1], period[1:])
+    steps = np.diff(t)
+    gap = steps > limit
+    if gap.any():
+        k = int(np.argmax(gap))
+        raise RelayInputError(
+            f"the data jump {steps[k]:,.1f} s from line {lines[k][0]} to this line, more than "
+            f"{MAX_STEP_PERIOD_FRACTION:g} of the orbital period there ({limit[k] / MAX_STEP_PERIOD_FRACTION:,.1f} s): "
+            "interpolation cannot bridge it; expected states at most that far apart (start a new segment "
+            "after a gap: the time between segments is then reported as not covered)", source=source,
+            where=f"line {lines[k + 1][0]}")
 
 
 _SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}
@@ -551,12 +606,36 @@ def _epochs_fast(epochs: np.ndarray):
         expected[19] = False
     if not digit[:, expected].all():
         return None
-    try:
-        stamps = e.astype("datetime64[ns]")
-    except ValueError:  # impossible dates, or a leap second (23:59:60)
-        return None
-    day = stamps.astype("datetime64[D]")
-    return (day - _J2000_DATE).astype(np.int64), (stamps - day).astype(np.int64) / 1e9
+    d = (b - 48).astype(np.int64)
+
+    def num(a, z):
+        out = np.zeros(len(d), dtype=np.int64)
+        for col in range(a, z):
+            out = out * 10 + d[:, col]
+        return out
+
+    year, month, day = num(0, 4), num(5, 7), num(8, 10)
+    hour, minute, sec = num(11, 13), num(14, 16), num(17, 19)
+    # calendar checks in integers (numpy's string-to-datetime conversion crashes on 2026-02-30)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + \
+        ((month == 2) & leap)
+    if not ((month >= 1) & (month <= 12) & (day >= 1) & (day <= mdays) & (hour <= 23) & (minute <= 59)
+            & (sec <= 59)).all():
+        return None  # impossible dates or a leap second (23:59:60): the line-by-line parse explains
+    # days from the civil date (H. Hinnant's days_from_civil), counted from 2000-01-01
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (month + 9) % 12
+    doy = (153 * mp + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468 - 10957
+    frac_digits = w - 20 if w > 19 else 0
+    ns = (hour * 3600 + minute * 60 + sec) * 1_000_000_000
+    if frac_digits:
+        ns = ns + num(20, w) * 10 ** (9 - frac_digits) if frac_digits <= 9 else ns
+    return days, ns / 1e9
 
 
 def _parse_data_fast(lines):
