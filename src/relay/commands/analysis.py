@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 import sys
 
+from . import MAX_PLAN_DAYS, MAX_SEED, integer, number, out_dir, utc_time
+
 _EPILOG_COMPARE = """\
 overrides:
   --set KEY=VALUE                  applies to every config (and variant)
@@ -59,16 +61,20 @@ def register(sub) -> None:
                                    "a self-contained compare.html and each plan in DIR/<config>/.",
                        epilog=_EPILOG_COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("configs", nargs="+", metavar="CONFIG", help="scenario YAML files (the first is the reference)")
-    c.add_argument("--start", default=None, help="ISO 8601 UTC start (default: next 00:00 UTC)")
-    c.add_argument("--days", type=float, default=28.0, help="horizon in days (default 28)")
-    c.add_argument("--out", required=True, help="output directory")
+    c.add_argument("--start", default=None, type=utc_time("--start"),
+                   help="ISO 8601 UTC start (default: next 00:00 UTC)")
+    c.add_argument("--days", type=number("--days", 0, MAX_PLAN_DAYS, lo_open=True, unit=" days"), default=28.0,
+                   help="horizon in days (default 28)")
+    c.add_argument("--out", required=True, type=out_dir("--out"), help="output directory")
     c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override applied to every config (repeatable)")
     c.add_argument("--variant", dest="variants", action="append", default=[], metavar="NAME:KEY=VALUE[,...]",
                    help="a variant of the first config (repeatable)")
-    c.add_argument("--time-limit", type=float, default=None, help="CP-SAT time limit per plan (s)")
-    c.add_argument("--solver-workers", type=int, default=None, help="CP-SAT workers per plan")
-    c.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
+    c.add_argument("--time-limit", type=number("--time-limit", 0, 86400, lo_open=True, unit=" s"), default=None,
+                   help="CP-SAT time limit per plan (s)")
+    c.add_argument("--solver-workers", type=integer("--solver-workers", 1, 64), default=None,
+                   help="CP-SAT workers per plan")
+    c.add_argument("--seed", type=integer("--seed", 0, MAX_SEED), default=None, help="CP-SAT random seed")
     c.add_argument("--no-plans", action="store_true", help="do not write each plan's files")
     c.set_defaults(func=run_compare)
 
@@ -77,11 +83,11 @@ def register(sub) -> None:
                                    "on a dask.distributed cluster; one row per run in DIR/results.parquet.",
                        epilog=_EPILOG_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("spec", metavar="SWEEP.yaml", help="the sweep specification")
-    s.add_argument("--out", required=True, help="output directory (results and cache)")
+    s.add_argument("--out", required=True, type=out_dir("--out"), help="output directory (results and cache)")
     s.add_argument("--scheduler", default=None,
                    help="address of an existing Dask scheduler (tcp://host:8786); 'serial' runs in this "
                         "process; default: a LocalCluster sized to the cores")
-    s.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
+    s.add_argument("--workers", type=integer("--workers", 1, 256), default=None, help="LocalCluster worker processes")
     s.add_argument("--plot", nargs="?", const=True, default=False, metavar="METRIC",
                    help="draw DIR/sweep_METRIC.png: METRIC against each swept parameter "
                         "(default metric: the spec's `metric`, else delivered_mbit)")
@@ -128,7 +134,9 @@ def parse_variants(items: list[str]) -> dict[str, dict]:
             raise RelayInputError(f"got {item!r}; expected NAME:KEY=VALUE[,KEY=VALUE...]",
                                   source="command line", where="--variant")
         parts = re.split(r",(?=\s*[A-Za-z_][\w.\-]*\s*=)", rest)
-        ov = out.setdefault(name.strip(), {})
+        from ..inputs import check_plain_name
+
+        ov = out.setdefault(check_plain_name(name.strip(), "the variant name", "--variant"), {})
         for part in parts:
             k, v = _parse_assignment(part, "--variant")
             ov[k] = v
