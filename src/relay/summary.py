@@ -75,7 +75,8 @@ class SolveReport:
     """How the solve went, written alike by CP-SAT, the MIP backend, the greedy and the window mode."""
 
     solver: str = _doc('"cpsat", "mip" or "greedy"', "greedy")
-    status: str = _doc('"OPTIMAL", "FEASIBLE" (stopped at the time or gap limit) or "GREEDY"', "GREEDY")
+    status: str = _doc('"OPTIMAL" (proven within the gap limit) or "FEASIBLE" (no proof: time limit, '
+                       'or a fallback plan, see note)', "FEASIBLE")
     objective_points: float = _doc("the solver's objective in points (weights rounded to 0.01 point)", 0.0)
     bound: float | None = _doc("best proven upper bound on objective_points (null when none)")
     gap: float | None = _doc("relative gap (bound - objective) / max(1, |bound|); 0 when proven optimal")
@@ -213,5 +214,16 @@ def summary_keys() -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["PLAN_STAGES", "VOLATILE_KEYS", "Violation", "Latency", "Changes", "SolveReport", "PlanFigures",
+def summary_table() -> str:
+    """The summary.json keys as a markdown table (the README's copy is checked against it)."""
+    part = {}
+    for klass, where in ((SolveReport, "summary.solve"), (PlanFigures, "summary.figures"), (PlanSummary, "summary")):
+        for f in fields(klass):
+            part.setdefault(f.name, where)
+    rows = ["| key | Python attribute | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{k}` | `{part[k]}.{k}` | {doc} |" for k, doc in summary_keys()]
+    return "\n".join(rows)
+
+
+__all__ = ["summary_table", "PLAN_STAGES", "VOLATILE_KEYS", "Violation", "Latency", "Changes", "SolveReport", "PlanFigures",
            "PlanSummary", "summary_keys"]
