@@ -113,12 +113,22 @@ class Windows:
 
 def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  grid_tdb_s: np.ndarray, values: np.ndarray,
-                 tol_s: float = 1e-3) -> Windows:
+                 tol_s: float = 1e-3, *, breaks: np.ndarray | None = None,
+                 peak_bound: np.ndarray | None = None) -> Windows:
     """Windows where ``f > 0`` for each series, from samples ``values`` (S, N) on ``grid_tdb_s``.
 
     ``f(t, s)`` evaluates the function at arbitrary times ``t`` for series
     indices ``s`` (equal-length 1-D arrays).  The first and last grid times
     are the span's ends: windows cut by them are flagged as truncated.
+
+    ``breaks`` (optional) lists the indices ``k`` at which ``grid[k]`` and
+    ``grid[k + 1]`` are not neighbours: the grid skips a stretch in which
+    ``f`` is known to be negative for every series (samples on both sides
+    negative too), so no extremum is looked for across a break.
+    ``peak_bound`` (optional, shape (S, N)) bounds ``f`` from above within one
+    grid step of each sample; a local maximum whose bound is negative is not
+    refined (refining it could only insert a negative sample between negative
+    neighbours, which changes no window).
     """
     n_series, n = values.shape
     t = grid_tdb_s
@@ -127,6 +137,14 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     interior_max = (v[:, 1:-1] >= v[:, :-2]) & (v[:, 1:-1] >= v[:, 2:]) & ~(
         (v[:, 1:-1] == v[:, :-2]) & (v[:, 1:-1] == v[:, 2:]))
     interior_min = (v[:, 1:-1] <= v[:, :-2]) & (v[:, 1:-1] <= v[:, 2:]) & (v[:, :-2] > 0) & (v[:, 2:] > 0)
+    if breaks is not None and len(breaks):
+        joined = np.ones(n - 1, bool)
+        joined[np.asarray(breaks, dtype=np.int64)] = False
+        both = joined[:-1] & joined[1:]
+        interior_max &= both
+        interior_min &= both
+    if peak_bound is not None:
+        interior_max &= peak_bound[:, 1:-1] >= 0
     s_max, k_max = np.nonzero(interior_max)
     s_min, k_min = np.nonzero(interior_min)
     k_max, k_min = k_max + 1, k_min + 1
@@ -138,11 +156,19 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
         tm, vm = _golden_min(f, s_min, t[k_min - 1], t[k_min + 1])
         ins_s.append(s_min), ins_t.append(tm), ins_v.append(vm)
     # -- 2. augmented samples, sorted by (series, time) ----------------------------
-    all_s = np.concatenate([np.repeat(np.arange(n_series), n)] + ins_s)
-    all_t = np.concatenate([np.tile(t, n_series)] + ins_t)
-    all_v = np.concatenate([v.ravel()] + ins_v)
-    order = np.lexsort((all_t, all_s))
-    all_s, all_t, all_v = all_s[order], all_t[order], all_v[order]
+    # the grid samples are in order already: the refined extrema are inserted
+    # at their places (np.insert keeps equal positions in the given order)
+    all_s = np.repeat(np.arange(n_series), n)
+    all_t = np.tile(t, n_series)
+    all_v = v.ravel()
+    if ins_s:
+        i_s, i_t, i_v = np.concatenate(ins_s), np.concatenate(ins_t), np.concatenate(ins_v)
+        at = i_s * n + np.searchsorted(t, i_t, side="right")
+        o = np.lexsort((i_t, at))
+        at, i_s, i_t, i_v = at[o], i_s[o], i_t[o], i_v[o]
+        all_s = np.insert(all_s, at, i_s)
+        all_t = np.insert(all_t, at, i_t)
+        all_v = np.insert(all_v, at, i_v)
     pos = all_v > 0
     same = all_s[1:] == all_s[:-1]
     rise_k = np.nonzero(same & ~pos[:-1] & pos[1:])[0]
@@ -309,37 +335,27 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         step = step_s or default_step_s(eph)
         grid = time_grid(start_tdb_s, end_tdb_s, step)
         check_coverage(eph, grid)
-        pos_bf = bf.to_body_fixed(grid, positions_km(eph, grid))
-
-        def look(t, s, _eph=eph):
-            """Elevation, azimuth, range of (time, site index) pairs."""
-            p = bf.to_body_fixed(t, positions_km(_eph, t))
-            el, az, rng = np.empty(t.size), np.empty(t.size), np.empty(t.size)
-            for i in np.unique(s):
-                m = s == i
-                el[m], az[m], rng[m] = sites[i].look_angles(p[m])
-            return el, az, rng
-
-        def f(t, s, _eph=eph):
-            p = bf.to_body_fixed(t, positions_km(_eph, t))
-            out = np.empty(t.size)
-            for i in np.unique(s):
-                m = s == i
-                out[m] = sites[i].elevation_margin_deg(p[m])
-            return out
-
-        values = np.empty((len(sites), grid.size))
-        for i, site in enumerate(sites):
-            values[i] = site.elevation_margin_deg(pos_bf)
-        w = find_windows(f, grid, values, tol_s=tol_s)
+        view = _SiteView(eph, sites, bf)
+        # only the stretches where some site may see the orbiter (all of the
+        # grid when no speed bound is known), with their gaps as breaks
+        idx, speed = _samples_near_passes(view, grid)
+        g = grid[idx]
+        values, plain, rng = view.margins_and_ranges(g)
+        bound = None
+        if speed is not None:
+            # within one step of a sample the margin rises by at most the
+            # angle a displacement of speed * step subtends at its range
+            bound = plain + _angle_bound_deg(speed * step, rng)
+        w = find_windows(view.margin, g, values, tol_s=tol_s,
+                         breaks=np.flatnonzero(np.diff(idx) > 1), peak_bound=bound)
         if w.series.size == 0:
             continue
         # profiles: uniform samples from rise to set, plus the set time itself
         pt, pwin = _profile_times(w.start_tdb_s, w.end_tdb_s, profile_step_s)
-        pel, paz, prng = look(pt, w.series[pwin])
+        pel, paz, prng = view.look(pt, w.series[pwin])
         # maximum elevation: the refined peak of f is the elevation maximum for
         # a constant mask; for terrain masks the profile samples may be higher
-        pk_el, _, pk_rng = look(w.peak_tdb_s, w.series)
+        pk_el, _, pk_rng = view.look(w.peak_tdb_s, w.series)
         first = np.flatnonzero(np.r_[True, np.diff(pwin) != 0])
         prof_max = np.maximum.reduceat(pel, first)
         hits = np.flatnonzero(pel == prof_max[pwin])
@@ -359,6 +375,173 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         }))
         prof_parts.append((pwin, pt, pel, paz, prng))
     return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s)
+
+
+# -- pruning: how fast can an orbiter's elevation change? ------------------------
+
+#: Mars's rotation rate (rad/s) with a margin: the spin of the body-fixed frame
+#: (the pole's motion adds ~1e-12 rad/s)
+_SPIN_BOUND_RAD_S = 1.001 * np.radians(mars._W1) / mars.DAY_S
+
+#: coarse-scan step as a multiple of the grid step (see _samples_near_passes)
+COARSE_FACTOR = 8
+
+
+def speed_bound_km_s(eph: Ephemeris, tdb_s: np.ndarray) -> float | None:
+    """An upper bound on the orbiter's speed in Mars's body-fixed frame (km/s), or None.
+
+    The speed relative to the rotating frame is at most the inertial speed
+    plus the frame's spin times the distance from Mars's centre.  For a
+    :class:`~relay.orbits.keplerian.KeplerianOrbit` both come from the conic:
+    the speed at periapsis, the apoapsis radius, and the J2 precession of node
+    and periapsis (which moves a point at radius r by at most
+    (|node rate| + |periapsis rate|) r).  For any other source they come from
+    the states at ``tdb_s`` through the specific orbital energy (nearly
+    conserved: a margin of 1 % of GM/r covers J2 and the like): the speed at
+    a radius r is sqrt(2 (energy + GM/r)), largest at the smallest radius
+    (taken as 0.9 of the smallest sampled one), and a bound orbit never goes
+    beyond twice its semi-major axis, -GM/energy.  None for an unbound
+    energy: the caller then searches the whole grid.
+    """
+    from .orbits.keplerian import KeplerianOrbit
+
+    if isinstance(eph, KeplerianOrbit) and 0.0 <= eph.eccentricity < 1.0:
+        a, e, gm = eph.semi_major_axis_km, eph.eccentricity, eph.gm_km3_s2
+        node_rate, peri_rate, _ = eph.secular_rates_rad_s()
+        v_peri = np.sqrt(gm * (1.0 + e) / (a * (1.0 - e)))
+        r_apo = a * (1.0 + e)
+        return float(1.001 * (v_peri + (abs(node_rate) + abs(peri_rate) + _SPIN_BOUND_RAD_S) * r_apo))
+    pos, vel = eph.state_km(tdb_s)
+    r = np.sqrt(np.einsum("ij,ij->i", pos, pos))
+    v2 = np.einsum("ij,ij->i", vel, vel)
+    gm = mars.GM_KM3_S2
+    if r.size == 0 or not np.all(np.isfinite(r)) or not np.all(np.isfinite(v2)) or r.min() <= 0:
+        return None
+    r_lo = 0.9 * float(r.min())
+    energy = float(np.max(0.5 * v2 - gm / r)) + 0.01 * gm / r_lo
+    if energy >= 0:
+        return None
+    v_max = np.sqrt(2.0 * (energy + gm / r_lo))
+    r_hi = max(-gm / energy, 1.1 * float(r.max()))
+    return float(1.05 * (v_max + _SPIN_BOUND_RAD_S * r_hi))
+
+
+def _angle_bound_deg(displacement_km, range_km):
+    """Largest change (deg) of the direction to a point at ``range_km`` moved by ``displacement_km``.
+
+    A displacement ``D`` turns the direction by at most ``asin(D / range)``
+    while ``D < range``, and by anything up to 180 degrees beyond.  Elevation
+    (90 degrees minus the angle from the zenith) changes by no more.
+    """
+    ratio = np.asarray(displacement_km, dtype=float) / np.asarray(range_km, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(ratio < 1.0, np.degrees(np.arcsin(np.minimum(ratio, 1.0))), 180.0) + 1e-9
+
+
+def _samples_near_passes(view: "_SiteView", grid: np.ndarray):
+    """Indices of the grid samples within reach of a pass, and the speed bound used.
+
+    A coarse scan (every ``COARSE_FACTOR`` grid samples) gives each site's
+    margin ``m`` (elevation minus the constant mask, degrees) and range
+    ``rho`` at each coarse time.  With the body-fixed speed bound ``V``, the
+    elevation cannot climb by ``-m`` in less than ``rho sin(-m) / V`` seconds
+    (``rho / V`` if ``-m`` exceeds 90 degrees): the time ``s`` the orbiter
+    needs, at the very least, to reach the mask.  A coarse interval of length
+    ``tau`` whose ends need ``s0`` and ``s1`` with ``s0 + s1 > tau`` holds no
+    positive margin for that site.  The grid samples of the other intervals
+    are kept, with two more on each side so that every bracket the full grid
+    would use is kept whole and the samples next to a gap are negative.
+    The search on the kept samples finds the same windows as on the whole
+    grid (tests/test_geometry.py checks it against a dense brute force).
+    """
+    n = grid.size
+    ci = np.unique(np.r_[np.arange(0, n, COARSE_FACTOR), n - 1])
+    if ci.size < 3:
+        return np.arange(n), None
+    tc = grid[ci]
+    speed = speed_bound_km_s(view.eph, tc)
+    if speed is None:
+        return np.arange(n), None
+    pc = view.bf.to_body_fixed(tc, positions_km(view.eph, tc))
+    tau = np.diff(tc)
+    hot = np.zeros(tc.size - 1, bool)
+    for site in view.sites:
+        d = pc - site.position_km
+        rho = np.sqrt(np.einsum("ij,ij->i", d, d))
+        m = np.degrees(np.arcsin(np.clip((d @ site.up) / rho, -1.0, 1.0))) - site.min_elevation_deg
+        climb = np.where(-m < 90.0, np.sin(np.radians(np.clip(-m, 0.0, 90.0))), 1.0)
+        need = np.where(m >= 0.0, 0.0, rho / speed * climb)
+        hot |= need[:-1] + need[1:] <= tau * (1.0 + 1e-9) + 1e-6
+    if hot.all():
+        return np.arange(n), speed
+    mark = np.zeros(n + 1, np.int64)
+    np.add.at(mark, np.clip(ci[:-1][hot] - 2, 0, n - 1), 1)
+    np.add.at(mark, np.clip(ci[1:][hot] + 2, 0, n - 1) + 1, -1)
+    return np.flatnonzero(np.cumsum(mark[:-1]) > 0), speed
+
+
+class _SiteView:
+    """One orbiter seen from every site: margins, look angles, ranges."""
+
+    def __init__(self, eph: Ephemeris, sites: Sequence[Site], bf: BodyFixed):
+        self.eph = eph
+        self.sites = list(sites)
+        self.bf = bf
+
+    def body_fixed(self, t):
+        return self.bf.to_body_fixed(t, positions_km(self.eph, t))
+
+    def margins_and_ranges(self, t):
+        """Margins, plain margins and ranges, each (S, N), at grid times ``t``.
+
+        The plain margin is elevation minus ``min_elevation_deg``: a terrain
+        mask is never below it, so it bounds the margin from above (it is the
+        margin itself for sites without terrain).  Positions are computed once.
+        """
+        p = self.body_fixed(t)
+        values = np.empty((len(self.sites), t.size))
+        rng = np.empty((len(self.sites), t.size))
+        terrain = {}
+        for i, site in enumerate(self.sites):
+            d = p - site.position_km
+            rng[i] = np.sqrt(np.einsum("ij,ij->i", d, d))
+            values[i] = site.elevation_margin_deg(p)
+            if site.has_terrain_mask:
+                terrain[i] = (np.degrees(np.arcsin(np.clip((d @ site.up) / rng[i], -1.0, 1.0)))
+                              - site.min_elevation_deg)
+        plain = values.copy() if terrain else values
+        for i, row in terrain.items():
+            plain[i] = row
+        return values, plain, rng
+
+    def margin(self, t, s):
+        """Elevation minus the mask of (time, site index) pairs."""
+        p = self.body_fixed(t)
+        out = np.empty(t.size)
+        for i, sl in _groups(s):
+            out[sl] = self.sites[i].elevation_margin_deg(p[sl])
+        return out
+
+    def look(self, t, s):
+        """Elevation, azimuth, range of (time, site index) pairs."""
+        p = self.body_fixed(t)
+        el, az, rng = np.empty(t.size), np.empty(t.size), np.empty(t.size)
+        for i, sl in _groups(s):
+            el[sl], az[sl], rng[sl] = self.sites[i].look_angles(p[sl])
+        return el, az, rng
+
+
+def _groups(s: np.ndarray):
+    """(value, selector) for each distinct value of ``s``: slices when ``s`` is sorted."""
+    s = np.asarray(s)
+    if s.size == 0:
+        return []
+    if np.all(s[1:] >= s[:-1]):
+        cut = np.flatnonzero(np.diff(s)) + 1
+        lo = np.r_[0, cut]
+        hi = np.r_[cut, s.size]
+        return [(int(s[a]), slice(a, b)) for a, b in zip(lo, hi)]
+    return [(int(i), s == i) for i in np.unique(s)]
 
 
 def positions_km(eph: Ephemeris, tdb_s: np.ndarray) -> np.ndarray:
