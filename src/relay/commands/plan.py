@@ -117,6 +117,19 @@ def _write_and_report(result, args) -> int:
     return 0
 
 
+def _fixed(sc, path):
+    """The --fixed CSV read and checked to be feasible together (each session long enough, those of
+    one orbiter or asset a turnaround apart), so a mistake names the CSV line before any solve."""
+    if path is None:
+        return None
+    from ..inputs import read_sessions_table
+
+    ops = [a.operations for a in sc.assets]
+    return read_sessions_table(path, orbiters=[o.name for o in sc.orbiters], assets=[a.name for a in sc.assets],
+                               min_session_s=min(o.min_session_s for o in ops),
+                               turnaround_s=max(o.turnaround_s for o in ops))
+
+
 def run_plan(args) -> int:
     from ..api import default_start, plan
     from ..config import load_scenario
@@ -124,7 +137,8 @@ def run_plan(args) -> int:
     sc = load_scenario(args.config)
     start = args.start or default_start()
     days = args.days if args.days is not None else sc.planning.horizon_days
-    result = plan(sc, start, days, fixed_sessions=args.fixed, backlogs=args.backlogs, bookings=args.bookings,
+    result = plan(sc, start, days, fixed_sessions=_fixed(sc, args.fixed), backlogs=args.backlogs,
+                  bookings=args.bookings,
                   solver=args.solver, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
                   gap_limit=args.gap_limit, save_problem=args.save_problem)
     return _write_and_report(result, args)

@@ -139,6 +139,7 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "relay"
+    matplotlib.rcParams["text.parse_math"] = False  # user strings ($, \\) are plain text, never mathtext
     rep, fig = summary.solve, summary.figures
     status, gap = rep.status, rep.gap
     ok = status == "OPTIMAL"
