@@ -32,7 +32,7 @@ from relay.cli import main
 from relay.errors import RelayInputError
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.orbits.oem import write_oem
-from relay.summary import PlanSummary, Violation
+from relay.summary import Violation
 from relay.timescales import utc_to_tdb_s
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,13 +125,6 @@ class Site:
 @pytest.fixture
 def site(tmp_path, oem_files):
     return Site(tmp_path, oem_files)
-
-
-def with_violation(summary, v: Violation):
-    """``summary`` (typed, or the dict the planner returned before it was typed) with ``v`` added."""
-    if isinstance(summary, PlanSummary):
-        return summary.replace(figures=summary.figures.replace(violations=summary.violations + (v,)))
-    return {**summary, "violations": [*summary.get("violations", []), v.to_json()]}
 
 
 def run(args, capsys) -> tuple[int, str, str]:
@@ -445,7 +438,9 @@ def test_degraded_plan_exit_3_is_current(night1, capsys, monkeypatch, how):
     def worse(*a, **k):
         res = real(*a, **k)
         if how == "violation":
-            res.summary = with_violation(res.summary, Violation("Curiosity", 1, "forward_link", "1 of 2 sessions"))
+            v = Violation("Curiosity", 1, "forward_link", "1 of 2 sessions")
+            res.summary = res.summary.replace(figures=res.summary.figures.replace(
+                violations=res.summary.violations + (v,)))
         else:  # half of every session's volume: the returned volume over the common span halves
             res.sessions["volume_mbit"] = (0.5 * res.sessions["volume_mbit"]).round(3)
         return res

@@ -212,12 +212,6 @@ def plan_kwargs(job: NightlyRun, prep: Prepared) -> dict:
     return kw
 
 
-def plan_summary(result) -> PlanSummary:
-    """The typed summary of a plan result (the one place the job reads the planner's summary)."""
-    s = result.summary
-    return s if isinstance(s, PlanSummary) else PlanSummary.from_json(s)
-
-
 def volume_check(prep: Prepared, ses, base_ses, max_drop_pct: float) -> tuple[dict | None, str | None]:
     """The returned volume of both plans over their common span and, when it dropped more than
     ``max_drop_pct`` percent, the reason to flag the run degraded."""
@@ -398,7 +392,7 @@ class _Run:
                     "config_hash": scenario_hash(prep.scenario), "input_hashes": input_hashes(prep.inputs)}
         with Stage(self.log, "plan") as f:
             result = api.plan(prep.scenario, prep.start, **plan_kwargs(self.job, prep))
-            summary = plan_summary(result)
+            summary: PlanSummary = result.summary
             f.update(status=summary.status, sessions=len(result.sessions),
                      solve_time_s=summary.solve.solve_time_s)
         for stage in PLAN_STAGES:
@@ -410,7 +404,7 @@ class _Run:
 
     def check_and_store(self, result) -> int:
         prep = self.prep
-        summary = plan_summary(result)
+        summary: PlanSummary = result.summary
         with Stage(self.log, "check") as f:
             if str(summary.status).upper() in FAILED_STATUSES:
                 raise RuntimeError(f"the planner found no plan (solver status {summary.status})")
