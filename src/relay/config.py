@@ -325,7 +325,8 @@ def format_validation_error(exc: ValidationError, source: str) -> RelayInputErro
             parts.append(f"{where}: required key is missing")
             continue
         bad = err.get("input")
-        shown = "" if isinstance(bad, (dict, list)) else f"got {bad!r}; "
+        text = excerpt(bad) if isinstance(bad, str) else repr(bad)
+        shown = "" if isinstance(bad, (dict, list)) else f"got {text if len(text) <= 80 else excerpt(text)}; "
         parts.append(f"{where}: {shown}{msg[0].lower() + msg[1:] if msg else msg}")
     more = len(exc.errors()) - 5
     tail = f" (and {more} more)" if more > 0 else ""
