@@ -244,8 +244,9 @@ def base(problem: Problem) -> Formulation:
     U = P.volume_unit_mbit
     F = Formulation(problem=P, unit=U)
     assets = {a.name: a for a in P.assets}
+    passes = {p.pass_id: p for p in P.passes}
     for x in sorted(P.options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id)):
-        reason = exclusion_reason(P, x)
+        reason = exclusion_reason(P, x, passes)
         if reason and not x.fixed:
             F.excluded.append((x.option_id, reason))
             continue
@@ -279,11 +280,15 @@ def min_session_units(P: Problem, x: SessionOption) -> int:
     return max(1, units_up(P.asset(x.asset).min_session_mbit, P.volume_unit_mbit))
 
 
-def exclusion_reason(P: Problem, x: SessionOption) -> str | None:
-    """Why the model leaves option ``x`` out (None: eligible); fixed options are kept anyway."""
+def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -> str | None:
+    """Why the model leaves option ``x`` out (None: eligible); fixed options are kept anyway.
+    ``passes``: the problem's passes by id (built here when not given)."""
     a = P.asset(x.asset)
+    p = (passes if passes is not None else {w.pass_id: w for w in P.passes}).get(x.pass_id)
     if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
         return "outside the horizon"
+    if p is not None and (x.start_tdb_s < p.rise_tdb_s - 1e-3 or x.end_tdb_s > p.set_tdb_s + 1e-3):
+        return "it reaches outside the predicted visibility window (volume counted inside it)"
     if x.duration_s < P.min_session_s - 1e-6:
         return "shorter than min_session_s"
     if a.wake_windows is not None and not _inside(x.start_tdb_s, x.end_tdb_s, a.wake_windows):
@@ -304,10 +309,7 @@ def add_fixed_sessions(F: Formulation) -> None:
         if not x.fixed:
             continue
         F.var_lb[F.b[i]] = 1
-        reason = exclusion_reason(P, x)
-        w = passes.get(x.pass_id)
-        if not reason and w is not None and (x.start_tdb_s < w.rise_tdb_s - 1e-3 or x.end_tdb_s > w.set_tdb_s + 1e-3):
-            reason = "it reaches outside the predicted visibility window (volume counted inside it)"
+        reason = exclusion_reason(P, x, passes)
         if reason:
             F.notes.append({"asset": x.asset, "sol": None, "requirement": "fixed_session",
                             "detail": f"fixed session {x.option_id} kept although {reason}"})
