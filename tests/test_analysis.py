@@ -20,45 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 START = "2026-11-23T00:00:00Z"
 SOLVER = {"time_limit_s": 10, "workers": 1, "seed": 0}
 
-SMALL = """\
-name: small
-orbiters:
-  - {name: TGO, orbit: {type: keplerian, file: %(eph)s/tgo.yaml}, radio: Electra}
-  - {name: MRO, orbit: {type: keplerian, file: %(eph)s/mro.yaml}, radio: Electra}
-assets:
-  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417, height_m: -4500,
-     min_elevation_deg: 10, radio: Electra-Lite}
-  - {name: Perseverance, latitude_deg: 18.4447, longitude_deg: 77.4508, height_m: -2600,
-     min_elevation_deg: 10, radio: Electra-Lite}
-stations:
-  - {name: Goldstone, latitude_deg: 35.4267, longitude_deg: -116.8900, height_m: 1000}
-  - {name: Madrid, latitude_deg: 40.4314, longitude_deg: -4.2481, height_m: 830}
-  - {name: Canberra, latitude_deg: -35.4014, longitude_deg: 148.9817, height_m: 690}
-"""
-
-
-def _has_planner() -> bool:
-    import relay.api
-
-    return hasattr(relay.api, "plan")
-
-
-# until relay.plan lands in relay.api (issue 4), the tests that plan are skipped, saying so
-needs_plan = pytest.mark.skipif(not _has_planner(), reason="relay.plan is not in relay.api yet (issue 4)")
-
-
-def small_scenario(directory: Path) -> Path:
-    """Two orbiters over two rovers, three DSN stations (fast to plan)."""
-    p = Path(directory) / "small.yaml"
-    p.write_text(SMALL % {"eph": (ROOT / "ephemerides").as_posix()})
-    return p
-
-
-@pytest.fixture
-def small(tmp_path):
-    return small_scenario(tmp_path)
-
-
 def relay_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "relay", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=900)
@@ -131,7 +92,6 @@ def test_sweep_spec_grid_axes_and_errors(small, tmp_path):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.slow
-@needs_plan
 def test_compare_tables_differences_and_report(small, tmp_path):
     import relay
 
@@ -175,7 +135,6 @@ def test_compare_tables_differences_and_report(small, tmp_path):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.slow
-@needs_plan
 def test_sweep_on_localcluster_equals_serial_records_failures_and_caches(small, tmp_path, capsys):
     from relay.analysis import execute_run, load_sweep_spec, sweep
 
@@ -236,7 +195,6 @@ def test_sweep_on_localcluster_equals_serial_records_failures_and_caches(small, 
 
 
 @pytest.mark.slow
-@needs_plan
 def test_cli_compare_sweep_and_errors(small, tmp_path):
     out = tmp_path / "cmp"
     r = relay_cli("compare", small, "--start", START, "--days", "1", "--out", out, "--time-limit", "10",
@@ -273,7 +231,6 @@ def test_cli_compare_sweep_and_errors(small, tmp_path):
 
 
 @pytest.mark.slow
-@needs_plan
 def test_notebook_example_runs_end_to_end(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "notebook_example.py"), "--days", "1",
                         "--time-limit", "10", "--out", str(tmp_path)], capture_output=True, text=True,
@@ -286,7 +243,6 @@ def test_notebook_example_runs_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-@needs_plan
 def test_sweep_submits_to_an_existing_scheduler_by_address(small, tmp_path):
     import logging
 

@@ -30,8 +30,6 @@ CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-br
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(__import__("relay.api").api, "plan"),
-                       reason="relay.plan is not in relay.api yet (issue 4): no report to open"),
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: the browser test of the HTML reports "
                        "needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)"),
 ]
@@ -99,13 +97,6 @@ def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -
         assert t in present, (t, present)
         assert int(present[t]) > 0, (t, present)
     return shot
-
-
-@pytest.fixture(scope="module")
-def small_config(tmp_path_factory):
-    from test_analysis import small_scenario
-
-    return small_scenario(tmp_path_factory.mktemp("cfg"))
 
 
 def test_plan_report_renders_in_chromium(tmp_path, small_config):

@@ -8,13 +8,12 @@ set times (gfposc, elevation = latitude in the topocentric frame) to 0.1 s.
 
 import numpy as np
 import pytest
+import spice_ref  # the SPICE reference kit, a helper module beside the tests (see conftest.py)
 
 from relay import mars
 from relay.geometry import find_passes
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.timescales import utc_to_tdb_s
-
-spice_ref = pytest.importorskip("spice_ref")
 
 EPOCH = utc_to_tdb_s("2026-11-23T00:00:00Z")
 SITES = [

@@ -8,7 +8,7 @@ from relay.config import load_scenario
 from relay.orbits.oem import write_oem
 from relay.timescales import utc_to_tdb_s
 
-spice_ref = pytest.importorskip("spice_ref")
+import spice_ref  # the SPICE reference kit, a helper module beside the tests (see conftest.py)
 
 START = "2026-11-23T00:00:00Z"
 ELEMENTS = dict(semi_major_axis_km=3396.19 + 287.5, eccentricity=0.0088, inclination_deg=92.6,
