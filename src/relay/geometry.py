@@ -38,8 +38,8 @@ _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 # The generic window finder
 # ---------------------------------------------------------------------------
 
-def _golden_max(f, series, lo, hi, iterations: int = 40):
-    """Vectorised golden-section maximisation of f(t, series) on [lo, hi]."""
+def _golden_max(f, series, lo, hi, iterations: int = 40, width_s: float = 1e-4):
+    """Vectorised golden-section maximisation of f(t, series) on [lo, hi], to ``width_s``."""
     a, b = lo.astype(float).copy(), hi.astype(float).copy()
     c = b - _GOLDEN * (b - a)
     d = a + _GOLDEN * (b - a)
@@ -54,14 +54,14 @@ def _golden_max(f, series, lo, hi, iterations: int = 40):
         fp = f(np.where(left, new_c, new_d), series)
         fc, fd = np.where(left, fp, fd), np.where(left, fc, fp)
         c, d = new_c, new_d
-        if np.all(b - a < 1e-4):
+        if np.all(b - a < width_s):
             break
     t = 0.5 * (a + b)
     return t, f(t, series)
 
 
-def _golden_min(f, series, lo, hi, iterations: int = 40):
-    t, v = _golden_max(lambda tt, ss: -f(tt, ss), series, lo, hi, iterations)
+def _golden_min(f, series, lo, hi, iterations: int = 40, width_s: float = 1e-4):
+    t, v = _golden_max(lambda tt, ss: -f(tt, ss), series, lo, hi, iterations, width_s)
     return t, -v
 
 
@@ -149,11 +149,13 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     s_min, k_min = np.nonzero(interior_min)
     k_max, k_min = k_max + 1, k_min + 1
     ins_s, ins_t, ins_v = [], [], []
+    # extrema to a tenth of the crossings' tolerance, and never finer than 0.1 ms
+    width = max(1e-4, 0.1 * tol_s)
     if s_max.size:
-        tm, vm = _golden_max(f, s_max, t[k_max - 1], t[k_max + 1])
+        tm, vm = _golden_max(f, s_max, t[k_max - 1], t[k_max + 1], width_s=width)
         ins_s.append(s_max), ins_t.append(tm), ins_v.append(vm)
     if s_min.size:
-        tm, vm = _golden_min(f, s_min, t[k_min - 1], t[k_min + 1])
+        tm, vm = _golden_min(f, s_min, t[k_min - 1], t[k_min + 1], width_s=width)
         ins_s.append(s_min), ins_t.append(tm), ins_v.append(vm)
     # -- 2. augmented samples, sorted by (series, time) ----------------------------
     # the grid samples are in order already: the refined extrema are inserted
@@ -745,6 +747,14 @@ class EarthStations:
         up = np.einsum("nji,j->ni", r, self.up_itrs[i])
         return self.earth_table.position_km(tdb_s) + gcrs, up
 
+    def positions_and_ups(self, tdb_s, series):
+        """As :meth:`position_and_up` for (time, station index) pairs, in one pass."""
+        r = self._rotation(tdb_s)
+        series = np.asarray(series, dtype=np.int64)
+        gcrs = np.einsum("nji,nj->ni", r, np.asarray(self.itrs_km)[series])
+        up = np.einsum("nji,nj->ni", r, np.asarray(self.up_itrs)[series])
+        return self.earth_table.position_km(tdb_s) + gcrs, up
+
 
 def _occultation_margin_km(bf: BodyFixed, te: np.ndarray, orb_icrf_km: np.ndarray,
                            towards_earth: np.ndarray) -> np.ndarray:
@@ -788,7 +798,7 @@ class _EarthView:
         mars_pos = self.earth.mars_table.position_km(tdb_s)
         lt = np.linalg.norm(mars_pos - earth, axis=1) / C_KM_S
         te = tdb_s - lt
-        orb = self.eph.state_km(te)[0]
+        orb = positions_km(self.eph, te)
         d = self.earth.mars_table.position_km(te) + orb - earth
         return _occultation_margin_km(self.bf, te, orb, -d / np.linalg.norm(d, axis=1)[:, None])
 
@@ -799,26 +809,21 @@ class _EarthView:
         the closest approach of the line of sight to Mars's spheroid (scaled to
         a sphere), or the orbiter's height when Mars lies behind it.
         """
-        el = np.empty(tdb_s.size)
-        vis = np.empty(tdb_s.size)
-        rng = np.empty(tdb_s.size)
-        for i in np.unique(series):
-            m = series == i
-            t = tdb_s[m]
-            st_pos, up = self.earth.position_and_up(t, i)
-            lt = np.zeros(t.size)
-            for _ in range(3):
-                te = t - lt
-                mars_pos = self.earth.mars_table.position_km(te)
-                orb = self.eph.state_km(te)[0]
-                d = mars_pos + orb - st_pos
-                lt = np.linalg.norm(d, axis=1) / C_KM_S
-            dist = np.linalg.norm(d, axis=1)
-            u = d / dist[:, None]
-            el[m] = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", up, u), -1, 1)))
-            rng[m] = dist
-            vis[m] = _occultation_margin_km(self.bf, te, orb, -u)
-        return el, vis, rng
+        # all pairs at once (the stations' positions gathered per pair)
+        t = np.asarray(tdb_s, dtype=float)
+        st_pos, up = self.earth.positions_and_ups(t, series)
+        lt = np.zeros(t.size)
+        for _ in range(3):
+            te = t - lt
+            mars_pos = self.earth.mars_table.position_km(te)
+            orb = positions_km(self.eph, te)
+            d = mars_pos + orb - st_pos
+            lt = np.sqrt(np.einsum("ij,ij->i", d, d)) / C_KM_S
+        dist = np.sqrt(np.einsum("ij,ij->i", d, d))
+        u = d / dist[:, None]
+        el = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", up, u), -1, 1)))
+        vis = _occultation_margin_km(self.bf, te, orb, -u)
+        return el, vis, dist
 
 
 def _refine_brackets(f, series, a, b, tol_s):
@@ -853,14 +858,16 @@ def _refined_windows(approx: Windows, f, grid_start: float, grid_end: float, tol
     pad = 30.0
     rise = approx.start_tdb_s.copy()
     sett = approx.end_tdb_s.copy()
-    r_idx = ~approx.truncated_start
-    s_idx = ~approx.truncated_end
-    if r_idx.any():
-        rr = _refine_brackets(f, approx.series[r_idx], rise[r_idx] - pad, rise[r_idx] + pad, tol_s)
-        rise[r_idx] = np.where(np.isnan(rr), rise[r_idx], rr)
-    if s_idx.any():
-        ss = _refine_brackets(f, approx.series[s_idx], sett[s_idx] - pad, sett[s_idx] + pad, tol_s)
-        sett[s_idx] = np.where(np.isnan(ss), sett[s_idx], ss)
+    r_idx = np.flatnonzero(~approx.truncated_start)
+    s_idx = np.flatnonzero(~approx.truncated_end)
+    if r_idx.size or s_idx.size:
+        # rises and sets refined together (each bracket on its own)
+        mid = np.concatenate([rise[r_idx], sett[s_idx]])
+        ser = np.concatenate([approx.series[r_idx], approx.series[s_idx]])
+        out = _refine_brackets(f, ser, mid - pad, mid + pad, tol_s)
+        out = np.where(np.isnan(out), mid, out)
+        rise[r_idx] = out[:r_idx.size]
+        sett[s_idx] = out[r_idx.size:]
     rise = np.clip(rise, grid_start, grid_end)
     sett = np.clip(sett, grid_start, grid_end)
     return Windows(approx.series, rise, sett, approx.truncated_start, approx.truncated_end,
@@ -902,24 +909,30 @@ def find_tracks(orbiters: Mapping[str, Ephemeris], stations: Sequence[Station],
         occ_w = find_windows(lambda t, s: view.geocentric_margin_km(t), ogrid, geo_vis[None, :], tol_s=1.0)
         w_el = _refined_windows(mars_w, lambda t, s: view.evaluate(t, s)[0] - masks[s],
                                 start_tdb_s, end_tdb_s, tol_s)
-        for i, st in enumerate(stations):
-            # occultation windows refined for this station
-            occ_i = Windows(np.full(occ_w.series.size, i), occ_w.start_tdb_s, occ_w.end_tdb_s,
-                            occ_w.truncated_start, occ_w.truncated_end, occ_w.peak_tdb_s, occ_w.peak_value)
+        # per station, only the visibility windows that touch its elevation
+        # windows; refined for every station in one batch
+        a_els, sel_s, sel_k = {}, [], []
+        for i in range(n_st):
             a_el = _intervals(w_el, i)
             if not a_el:
                 continue
-            # only the visibility windows that touch this station's elevation windows
-            keep = np.zeros(occ_i.series.size, bool)
+            a_els[i] = a_el
+            keep = np.zeros(occ_w.series.size, bool)
             for s0, e0, _, _ in a_el:
-                keep |= (occ_i.end_tdb_s > s0 - 60) & (occ_i.start_tdb_s < e0 + 60)
-            occ_i = Windows(*(getattr(occ_i, k)[keep] for k in
-                              ("series", "start_tdb_s", "end_tdb_s", "truncated_start",
-                               "truncated_end", "peak_tdb_s", "peak_value")))
-            w_vis = _refined_windows(occ_i, lambda t, s: view.evaluate(t, s)[1],
-                                     start_tdb_s, end_tdb_s, tol_s)
+                keep |= (occ_w.end_tdb_s > s0 - 60) & (occ_w.start_tdb_s < e0 + 60)
+            k = np.flatnonzero(keep)
+            sel_s.append(np.full(k.size, i)), sel_k.append(k)
+        if not a_els:
+            continue
+        k = np.concatenate(sel_k)
+        occ_sel = Windows(np.concatenate(sel_s), occ_w.start_tdb_s[k], occ_w.end_tdb_s[k],
+                          occ_w.truncated_start[k], occ_w.truncated_end[k], occ_w.peak_tdb_s[k],
+                          occ_w.peak_value[k])
+        w_vis = _refined_windows(occ_sel, lambda t, s: view.evaluate(t, s)[1],
+                                 start_tdb_s, end_tdb_s, tol_s)
+        for i, a_el in a_els.items():
             for s0, e0, ts, te in _intersect(a_el, _intervals(w_vis, i)):
-                rows.append((orb_name, st.name, s0, e0, ts, te))
+                rows.append((orb_name, stations[i].name, s0, e0, ts, te))
     if not rows:
         return TrackSet(pd.DataFrame(columns=TRACK_COLUMNS), pd.DataFrame(columns=TRACK_PROFILE_COLUMNS),
                         start_tdb_s, end_tdb_s)
