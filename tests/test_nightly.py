@@ -535,3 +535,197 @@ def test_config_nightly_section_and_command_line_errors(site, capsys):
     rc, _, err = run(["history", "--archive", site.root / "nope.db"], capsys)
     assert rc == 2 and "no archive here" in err
     assert not site.archive.exists()
+
+
+# ----------------------------------------------------------------------------- issue 13: trust
+@pytest.mark.slow
+def test_three_plain_nights_of_the_baseline_exit_0(tmp_path, capsys):
+    """The same geometry recomputed never degrades a run: frozen sessions match the recomputed
+    passes within planning's tolerance, and no fixed-session note is raised."""
+    archive = tmp_path / "plans.db"
+    for night, start in enumerate(("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z", "2026-12-03T00:00:00Z"), 1):
+        rc, out, err = run(["nightly", ROOT / "configs" / "baseline.yaml", "--archive", archive, "--start", start],
+                           capsys)
+        assert rc == 0, out + err
+        assert "DEGRADED" not in out
+        job = json.loads((tmp_path / "plans-out" / "runs" / str(night) / "nightly.json").read_text())
+        assert job["degraded"] == [] and job["fixed_sessions_missing"] == []
+        summary = json.loads((tmp_path / "plans-out" / "runs" / str(night) / "summary.json").read_text())
+        assert not [v for v in summary["violations"] if v["requirement"] == "fixed_session"]
+        if night > 1:
+            assert job["frozen_sessions"] > 0 and job["diff"]["added"] == job["diff"]["removed"] == 0
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["orbiter", "asset", "start", "end", "start_tdb_s", "end_tdb_s", "volume_mbit",
+                                       "kind"])
+
+
+def test_diff_counts_a_volume_change_of_one_unit_as_changed_with_both_volumes():
+    a = _frame([["O", "A", "t100", "t200", 100.0, 200.0, 10.0, "return"],
+                ["O", "A", "t300", "t400", 300.0, 400.0, 10.0, "return"],
+                ["O", "A", "t500", "t600", 500.0, 600.0, 10.0, "return"]])
+    b = _frame([["O", "A", "t100", "t200", 100.0, 200.0, 10.1, "return"],      # one unit more: changed
+                ["O", "A", "t300", "t400", 300.004, 400.0, 10.05, "return"],   # 4 ms, half a unit: same
+                ["O", "A", "t500", "t600", 500.0, 600.0, 7.0, "return"]])      # 3 Mbit less: changed
+    d = nightly.diff_sessions(a, b, 0.0, 1000.0, unit_mbit=0.1)
+    assert d["unchanged"] == 1 and not d["moved"] and not d["added"] and not d["removed"]
+    assert [(c["start_before"], c["volume_before_mbit"], c["volume_after_mbit"]) for c in d["changed"]] == \
+        [("t100", 10.0, 10.1), ("t500", 10.0, 7.0)]
+    text = nightly.diff_text({**d, "run_before": 1, "run_after": 2, "span_start": "s", "span_end": "e"})
+    assert "2 changed volume" in text and "10.0 -> 7.0 Mbit" in text
+    assert (nightly.diff_table(d)["change"] == "changed").sum() == 2
+
+
+def test_volume_check_compares_the_span_both_plans_cover():
+    """Run N covers days 0-7, this run days 1-8: the totals differ by whole days, the check compares
+    days 1-7 only (hand-made sessions, one per day of 100 Mbit)."""
+    from relay.nightly.base import BasePlan
+    from relay.nightly.job import Prepared, volume_check
+
+    day = 86400.0
+
+    def plan(days, scale=1.0):
+        return _frame([["O", "A", f"d{d}", f"d{d}e", d * day + 3600, d * day + 4200, 100.0 * scale, "return"]
+                       for d in days])
+
+    base_ses = plan(range(0, 7))
+    base = BasePlan({"id": 4, "plan_start_tdb_s": 0.0, "days": 7.0}, base_ses, None, None, 7 * day, [])
+    prep = Prepared(None, "s", "e", day, 8 * day, "f", 3 * day, base, None, None, {}, [], [])
+    fig, why = volume_check(prep, plan(range(1, 8)), base_ses, 10.0)
+    assert (fig["returned_mbit"], fig["base_returned_mbit"], fig["change_pct"]) == (600.0, 600.0, 0.0)
+    assert why is None
+    fig, why = volume_check(prep, plan(range(1, 8), scale=0.8), base_ses, 10.0)
+    assert (fig["returned_mbit"], fig["change_pct"]) == (480.0, -20.0)
+    assert "20.0 % below run 4's 600.0 Mbit over the same span" in why
+
+
+@pytest.mark.slow
+def test_second_night_records_its_inputs_penalty_backlogs_and_diff(night1, capsys):
+    """nightly.json and the JSON log of night 2; the backlogs night 2 starts from are those night 1's
+    plan leaves at its start (its problem.json backlog + generation - return volume relayed before)."""
+    site = night1
+    (site.drop / "notes.txt").write_text("not an input")
+    secret = site.root / "secret.txt"
+    secret.write_text("TOP SECRET first line\n")
+    (site.drop / "bookings_link.csv").symlink_to(secret)
+    rc, out, err = run(site.args(NIGHT2), capsys)
+    assert rc == 0, out + err
+    assert "TOP SECRET" not in out + err + (site.out / "nightly.jsonl").read_text()
+    assert "bookings_link.csv: a symbolic link" in out
+    job1 = json.loads((site.out / "runs" / "1" / "nightly.json").read_text())
+    job2 = json.loads((site.out / "runs" / "2" / "nightly.json").read_text())
+    assert job1["frozen_until"] is None and job1["change_penalty_mbit"] is None
+    assert job2["frozen_until"] == "2026-11-25T00:00:00Z" and job2["frozen_sessions"] > 0
+    assert job2["change_penalty_mbit"] == 50.0 and job2["change_penalty_in_effect"]   # planning's default
+    events = [json.loads(x) for x in (site.out / "nightly.jsonl").read_text().splitlines()]
+    drop = [e for e in events if e["event"] == "drop"][-1]
+    assert drop["orbit"] == {"TGO_v1.oem": "used"}
+    assert set(drop["ignored"]) == {"notes.txt", "bookings_link.csv"}
+    diff = [e for e in events if e["event"] == "diff"][-1]
+    assert diff["base_run"] == 1 and diff["unchanged"] + diff["changed"] + diff["moved"] > 0
+    assert {k: diff[k] for k in ("unchanged", "changed", "moved", "added", "removed")} == job2["diff"]
+    # the carried backlog, from night 1's own files
+    p1 = json.loads((site.out / "runs" / "1" / "problem.json").read_text())
+    p2 = json.loads((site.out / "runs" / "2" / "problem.json").read_text())
+    s1 = pd.read_csv(site.out / "runs" / "1" / "schedule.csv")
+    t2 = utc_to_tdb_s(NIGHT2)
+    a1 = next(a for a in p1["assets"] if a["name"] == "Curiosity")
+    relayed = s1[(s1["start_tdb_s"] < t2) & (s1["asset"] == "Curiosity") & (s1["kind"] == "return")]["volume_mbit"]
+    expected = a1["backlog_mbit"] + sum(v for t, v in a1["generation"] if t <= t2) - relayed.sum()
+    got = next(a for a in p2["assets"] if a["name"] == "Curiosity")["backlog_mbit"]
+    assert got == pytest.approx(expected, abs=0.01)
+    assert got != pytest.approx(a1["backlog_mbit"], abs=1.0)  # not the scenario's starting backlog again
+    assert job2["backlogs"] == {"Curiosity": "carried from run 1"}
+
+
+@pytest.mark.slow
+def test_a_new_backlog_row_wins_over_the_carried_backlog(night1, capsys):
+    (night1.drop / "backlog_1.csv").write_text("asset,time,backlog_mbit\n"
+                                               "Curiosity,2026-11-23T12:00:00Z,1234.5\n"   # newer than run 1
+                                               "Curiosity,2026-11-22T00:00:00Z,99\n")     # older: run 1 knew it
+    rc, out, err = run(night1.args(NIGHT2), capsys)
+    assert rc == 0, out + err
+    p2 = json.loads((night1.out / "runs" / "2" / "problem.json").read_text())
+    assert p2["assets"][0]["backlog_mbit"] == 1234.5
+    assert "Curiosity drop folder row of 2026-11-23T12:00:00.000Z" in out
+
+
+@pytest.mark.slow
+def test_current_that_is_a_directory_is_repaired(night1, capsys):
+    site = night1
+    link = site.out / "current"
+    link.unlink()
+    shutil.copytree(site.out / "runs" / "1", link)  # a restore that followed the link
+    rc, out, err = run(site.args(NIGHT2), capsys)
+    assert rc == 0, out + err
+    assert "was a directory, not a link" in out
+    assert site.current_link() == "runs/2"
+    aside = [p for p in site.out.iterdir() if p.name.startswith("current.replaced-")]
+    assert len(aside) == 1 and (aside[0] / "schedule.csv").exists()
+    check_consistent(site)
+
+
+def _long_line_csv(site):
+    (site.drop / "backlog_x.csv").write_text("asset,time,backlog_mbit\n" + "X" * 5000 + ",2026-11-23T00:00:00Z,1\n")
+
+
+@pytest.mark.parametrize("case, words", [
+    ("out-is-a-file", ["--out", "not a directory"]),
+    ("archive-is-a-directory", ["plans.db"]),
+    ("days-inf", ["--days", "inf"]),
+    ("start-empty", ["--start", "empty"]),
+    ("start-impossible", ["2026-02-30"]),
+    ("seed-huge", ["--seed"]),
+    ("log-is-a-directory", ["log"]),
+    ("drop-not-a-folder", ["drop", "not a directory"]),
+    ("bookings-unknown-orbiter", ["bookings_1.csv", "line 2", "MROO"]),
+    ("long-line", ["backlog_x.csv", "line 2"]),
+])
+def test_user_mistakes_exit_2_with_one_paragraph_and_nothing_archived(site, capsys, case, words):
+    args = site.args(NIGHT1)
+    if case == "out-is-a-file":
+        (site.root / "outfile").write_text("x")
+        args += ["--out", site.root / "outfile"]
+    elif case == "archive-is-a-directory":
+        site.archive.mkdir(parents=True)
+    elif case == "days-inf":
+        args += ["--days", "inf"]
+    elif case == "start-empty":
+        args[args.index("--start") + 1] = ""
+    elif case == "start-impossible":
+        args[args.index("--start") + 1] = "2026-02-30T00:00:00Z"
+    elif case == "seed-huge":
+        args += ["--seed", str(2 ** 70)]
+    elif case == "log-is-a-directory":
+        (site.root / "logdir").mkdir()
+        args += ["--log", site.root / "logdir"]
+    elif case == "drop-not-a-folder":
+        (site.root / "dropfile").write_text("x")
+        args[args.index("--drop") + 1] = site.root / "dropfile"
+    elif case == "bookings-unknown-orbiter":
+        (site.drop / "bookings_1.csv").write_text("orbiter,station,start,end\n"
+                                                  "MROO,Madrid,2026-11-23T01:00:00Z,2026-11-23T02:00:00Z\n")
+    elif case == "long-line":
+        _long_line_csv(site)
+    rc, out, err = run(args, capsys)
+    assert rc == 2, out + err
+    assert "Traceback" not in err and "nothing archived" in err
+    message = err.strip().splitlines()[0]
+    for w in words:
+        assert w in message, message
+    assert len(message) < 700, message  # a short excerpt at most, never a file's content
+    assert not site.archive.is_file() or site.runs() == []
+
+
+def test_a_missing_frozen_session_is_named_with_times_and_the_shift():
+    from relay.nightly.base import missing_frozen
+
+    fixed = pd.DataFrame([["TGO", "Curiosity", "2026-12-03T06:00:00.000Z", "2026-12-03T06:10:00.000Z", 1000.0,
+                           1600.0]], columns=["orbiter", "asset", "start", "end", "start_tdb_s", "end_tdb_s"])
+    near = pd.DataFrame([["TGO", "Curiosity", "2026-12-03T06:00:00.020Z", "2026-12-03T06:10:00.000Z", 1000.02,
+                          1600.0]], columns=["orbiter", "asset", "start", "end", "start_tdb_s", "end_tdb_s"])
+    assert missing_frozen(fixed, near.assign(start_tdb_s=1000.009)) == []   # within 10 ms: the same session
+    (msg,) = missing_frozen(fixed, near)
+    assert msg.startswith("TGO -> Curiosity 2026-12-03T06:00:00.000Z to 2026-12-03T06:10:00.000Z")
+    assert "start +0.020 s" in msg and "2026-12-03T06:00:00.020Z" in msg

@@ -120,6 +120,9 @@ class Archive:
         if not create and not self.path.exists():
             raise RelayInputError("no archive here; run `relay nightly CONFIG --archive PATH` first",
                                   source=str(self.path))
+        if self.path.is_dir():
+            raise RelayInputError("is a directory; expected the archive's SQLite file (created on the first run)",
+                                  source=str(self.path))
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -290,9 +290,9 @@ def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
             log.event("refused", reason=str(exc))
             ui.err(f"error: {exc}")
             return 1
-        except OSError as exc:
-            ui.err(f"error: cannot take the lock {lock.path}: {exc}")
-            return 1
+        except OSError as exc:  # the archive's folder cannot hold the lock: the path is wrong
+            return ui.rejected(RelayInputError(f"cannot create the lock file beside the archive: "
+                                               f"{exc.strerror or exc}", source=str(lock.path)))
         log.event("start", config=str(job.config), archive=str(archive_path), out=str(out), drop=o.drop,
                   options=o.model_dump(), days=job.days, change_penalty_mbit=job.change_penalty_mbit)
         safety.checkpoint("locked")

@@ -123,7 +123,8 @@ def resolve(config: str, cli: dict, now: datetime | None = None) -> NightlyRun:
         msg = err["msg"][len("Value error, "):] if err["msg"].startswith("Value error, ") else err["msg"]
         src = "command line" if key in given or not section else str(config)
         where = f"--{key.replace('_', '-')}" if src == "command line" else f"nightly.{key}"
-        raise RelayInputError(f"got {err.get('input')!r}: {msg}", source=src, where=where) from None
+        msg = msg if msg.startswith("got ") else f"got {err.get('input')!r}: {msg[:1].lower() + msg[1:]}"
+        raise RelayInputError(msg, source=src, where=where) from None
     days = float(opts.days if opts.days is not None else sc.planning.horizon_days)
     if opts.freeze_hours > days * 24:
         raise RelayInputError(f"the freeze horizon ({opts.freeze_hours:g} h) is longer than the planning "
