@@ -51,7 +51,8 @@ The rate along a station track comes from a budget (orbiter dish and TWTA,
 free-space loss at the Earth-orbiter range, station G/T degraded by the sky
 noise that accompanies atmospheric loss at low elevation) or from the
 orbiter's ``rate_vs_distance`` table, then is floored to the orbiter's rate
-table.  Track windows already exclude times when Mars hides the orbiter.
+table (the default tables reach down to ~1 kbps, so an orbiter far from Earth
+downlinks slowly rather than not at all; see :mod:`relay.config_links`).  Track windows already exclude times when Mars hides the orbiter.
 Capacities use the same trapezoid/cumulative machinery (no hailing, efficiency 1).
 
 Which station time is used
@@ -73,7 +74,6 @@ defaults and their provenance are documented in :mod:`relay.config_links`.
 """
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +93,7 @@ from .config_links import (
 )
 from .constants import AU_KM, C_KM_S
 from .errors import RelayInputError
+from .inputs import BOOKING_COLUMNS, bookings_path, read_bookings  # noqa: F401 (read_bookings: public here too)
 
 #: 10 log10 of Boltzmann's constant, dBW/K/Hz.
 BOLTZMANN_DBW = 10.0 * math.log10(1.380649e-23)
@@ -901,70 +902,6 @@ def synthetic_tables(specs, *, step_s: float = 10.0, mask_deg: float = 0.0, gap_
     return passes, profiles
 
 
-BOOKING_COLUMNS = ("orbiter", "station", "start", "end")
-
-
-def read_bookings(path, *, orbiters: Iterable[str] | None = None,
-                  stations: Iterable[str] | None = None) -> pd.DataFrame:
-    """Read a bookings CSV (``orbiter, station, start, end``; ISO 8601 UTC with Z).
-
-    Blank lines and lines starting with '#' are skipped; extra columns are
-    ignored.  Returns a DataFrame: line, orbiter, station, start_tdb_s,
-    end_tdb_s.  Every mistake raises :class:`RelayInputError` naming the file,
-    the line, the bad value and what was expected.
-    """
-    from .timescales import parse_utc, utc_to_tdb_s
-
-    src = str(path)
-    known_o = set(orbiters) if orbiters is not None else None
-    known_s = set(stations) if stations is not None else None
-    try:
-        fh = open(path, newline="", encoding="utf-8")
-    except OSError as exc:
-        raise RelayInputError(f"cannot read the bookings file: {exc.strerror}", source=src) from None
-    rows = []
-    with fh:
-        lines = [(i + 1, ln) for i, ln in enumerate(fh.read().splitlines())]
-    body = [(n, ln) for n, ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    if not body:
-        raise RelayInputError("the bookings file is empty; expected a header line "
-                              "'orbiter,station,start,end' and one row per booking", source=src)
-    header_line, header = body[0]
-    cols = [c.strip().lower() for c in next(csv.reader([header]))]
-    missing = [c for c in BOOKING_COLUMNS if c not in cols]
-    if missing:
-        raise RelayInputError(
-            f"the header {header.strip()!r} lacks column(s) {', '.join(missing)}; expected "
-            "'orbiter,station,start,end'", source=src, where=f"line {header_line}")
-    pos = {c: cols.index(c) for c in BOOKING_COLUMNS}
-    for n, ln in body[1:]:
-        where = f"line {n}"
-        fields = next(csv.reader([ln]))
-        if len(fields) < len(cols):
-            raise RelayInputError(
-                f"got {len(fields)} field(s) in {ln.strip()!r}, expected {len(cols)} "
-                f"({', '.join(cols)})", source=src, where=where)
-        o = fields[pos["orbiter"]].strip()
-        s = fields[pos["station"]].strip()
-        if known_o is not None and o not in known_o:
-            raise RelayInputError(f"orbiter {o!r} is not in the scenario; expected one of "
-                                  f"{', '.join(sorted(known_o))}", source=src, where=where)
-        if known_s is not None and s not in known_s:
-            raise RelayInputError(f"station {s!r} is not in the scenario; expected one of "
-                                  f"{', '.join(sorted(known_s))}", source=src, where=where)
-        t = {}
-        for c in ("start", "end"):
-            text = fields[pos[c]].strip()
-            when = parse_utc(text, source=src, where=f"{where}, column {c}")
-            t[c] = float(utc_to_tdb_s(when))
-        if not t["end"] > t["start"]:
-            raise RelayInputError(
-                f"end {fields[pos['end']].strip()} is not after start "
-                f"{fields[pos['start']].strip()}; expected end > start", source=src, where=where)
-        rows.append((n, o, s, t["start"], t["end"]))
-    return pd.DataFrame(rows, columns=["line", "orbiter", "station", "start_tdb_s", "end_tdb_s"])
-
-
 def _match_bookings(bookings: pd.DataFrame, tracks: pd.DataFrame, source: str,
                     tolerance_s: float = 1.0) -> np.ndarray:
     """track_id of the station window holding each booking; error naming the row otherwise."""
@@ -1201,17 +1138,6 @@ def annotate_passes(scenario, pass_set, table: pd.DataFrame):
     return table, merged
 
 
-def _bookings_path(scenario):
-    b = getattr(scenario, "bookings", None)
-    if not b:
-        return None
-    p = Path(b)
-    base = getattr(scenario, "path", None)
-    if not p.is_absolute() and base:
-        p = Path(base).parent / p
-    return p
-
-
 def annotate_tracks(scenario, track_set, table: pd.DataFrame) -> pd.DataFrame:
     """Add volume_mbit (whole visible window), rate_kbps (the top rate reached),
     mean_rate_kbps and used_volume_mbit (under the bookings or the daily cap) to the
@@ -1219,7 +1145,7 @@ def annotate_tracks(scenario, track_set, table: pd.DataFrame) -> pd.DataFrame:
     (a CSV path, relative to ``scenario.path``'s folder) when set.
     """
     out, _, _ = track_capacities(scenario, track_set.tracks, track_set.profiles,
-                                 bookings=_bookings_path(scenario))
+                                 bookings=bookings_path(scenario))
     ex = out.set_index("track_id")
     table = table.copy()
     ids = table["track_id"].to_numpy()
