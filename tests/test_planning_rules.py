@@ -332,3 +332,54 @@ def test_rule_binds_and_a_plan_breaking_it_is_rejected(row, tmp_path, capsys):
     assert rc == 1, text
     assert f"{row.rule} " in text, text
     assert "Traceback" not in text
+
+
+# -- issue 13's two cases of the minimum session volume, and the shortest downlink ----------------
+
+@pytest.mark.parametrize("min_mbit, capacity, elevation", [
+    (5.03, 5.05, 0.0),   # rounds down to 5.0 Mbit, below the asset's 5.03
+    (0.0, 0.05, 1.0),    # rounds down to 0.0 Mbit: held only for its elevation points before
+])
+def test_an_option_below_the_minimum_once_rounded_is_not_held(tmp_path, capsys, min_mbit, capacity, elevation):
+    d = base_problem()
+    d["objective"]["elevation_per_session"] = 1.0
+    _asset(d, "A").update(min_session_mbit=min_mbit)
+    _opt(d, "pC#0").update(capacity_mbit=capacity, elevation_score=elevation)
+    pj = tmp_path / "problem.json"
+    pj.write_text(json.dumps(d))
+    out = tmp_path / "plan"
+    rc, text = run(["solve", pj, "--out", out, "--quiet"], capsys)
+    assert rc == 0, text
+    assert not any(r["pass_id"] == "pC" for r in rows(out / "schedule.csv"))
+    assert run(["validate", out], capsys)[0] == 0
+    # the plan the model used to make (pC held with what its capacity rounds down to) is rejected
+    held = round(int(capacity / 0.1 + 1e-9) * 0.1, 6)
+    edit_sessions(out, lambda t: t + [session_row(d, "pC#0", held, t[0])])
+    rc, text = run(["validate", out], capsys)
+    assert rc == 1 and "R6 empty_session" in text and "pC#0" in text
+
+
+def test_an_option_at_the_minimum_once_rounded_is_held(tmp_path, capsys):
+    d = base_problem()
+    _asset(d, "A").update(min_session_mbit=5.0)
+    _opt(d, "pC#0").update(capacity_mbit=5.05)
+    pj = tmp_path / "problem.json"
+    pj.write_text(json.dumps(d))
+    out = tmp_path / "plan"
+    assert run(["solve", pj, "--out", out, "--quiet"], capsys)[0] == 0
+    assert float(by_option(rows(out / "schedule.csv"), "pC#0")["volume_mbit"]) == 5.0
+
+
+def test_the_builder_drops_downlinks_shorter_than_min_downlink_s():
+    import pandas as pd
+
+    from relay.planning.build import downlink_chunks
+    from relay.planning.settings import PlanningSettings
+
+    windows = pd.DataFrame({"downlink_id": [1, 2, 3], "orbiter": ["MRO"] * 3, "station": ["Madrid"] * 3,
+                            "start_tdb_s": [0.0, 100.0, 200.0], "end_tdb_s": [0.04, 109.0, 260.0],
+                            "volume_mbit": [0.1, 20.0, 60.0]})
+    got = downlink_chunks(windows, PlanningSettings(min_downlink_s=10.0))
+    assert [c.chunk_id for c in got] == ["D00003"]
+    assert [c.chunk_id for c in downlink_chunks(windows, PlanningSettings(min_downlink_s=0.0))] == \
+        ["D00001", "D00002", "D00003"]
