@@ -44,15 +44,27 @@ PROBE = """<script>
   window.addEventListener('error', function (e) { errors.push(String(e.message || e.type)); }, true);
   var ce = console.error;
   console.error = function () { errors.push([].slice.call(arguments).join(' ')); ce.apply(console, arguments); };
-  window.addEventListener('load', function () {
+  function probe() {
     var imgs = [].slice.call(document.images);
     var b = document.body;
+    b.setAttribute('data-probe-resources', String(performance.getEntriesByType('resource').length));
+    var tl = document.getElementById('timeline-asset');
+    if (tl && window.Plotly) {
+      b.setAttribute('data-probe-marks', String(tl.querySelectorAll('.barlayer .point').length));
+      var first = tl.data.length ? tl.data[0] : null;
+      if (first && first.x.length) {
+        Plotly.Fx.hover(tl, [{curveNumber: 0, pointNumber: 0}]);
+        var tip = tl.querySelector('.hoverlayer .hovertext');
+        b.setAttribute('data-probe-tooltip', tip ? tip.textContent.replace(/"/g, "'") : '');
+      }
+    }
     b.setAttribute('data-probe-imgs', imgs.map(function (i) { return i.complete ? i.naturalWidth : -1; }).join(','));
     b.setAttribute('data-probe-tables', [].slice.call(document.querySelectorAll('table')).map(function (t) {
       return (t.id || '-') + ':' + t.querySelectorAll('tbody tr').length; }).join(','));
     b.setAttribute('data-probe-errors', String(errors.length));
     b.setAttribute('data-probe-done', '1');
-  });
+  }
+  window.addEventListener('load', function () { setTimeout(probe, 300); });
 })();
 </script>"""
 
@@ -67,8 +79,9 @@ def _console_messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -> Path:
-    """Open ``page``: no console message, charts decoded, ``tables`` present with rows; return the screenshot."""
+def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -> tuple[Path, dict]:
+    """Open ``page``: no console message, no network request, images decoded, ``tables`` present with
+    rows; return the screenshot and the probe's findings."""
     shot = tmp_path / f"{page.stem}.png"
     r = _chromium(tmp_path, page.resolve().as_uri(), f"--screenshot={shot}", "--window-size=1280,2200")
     assert r.returncode == 0, r.stderr[-2000:]
@@ -89,6 +102,7 @@ def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -
     attrs = dict(re.findall(r'(data-probe-[a-z]+)="([^"]*)"', body.group(1)))
     assert attrs.get("data-probe-done") == "1", attrs
     assert attrs["data-probe-errors"] == "0"
+    assert attrs["data-probe-resources"] == "0", "the page loaded a resource (it must be self-contained)"
     assert not _console_messages(r.stderr), _console_messages(r.stderr)
     widths = [int(w) for w in attrs["data-probe-imgs"].split(",") if w]
     assert len(widths) >= min_images and all(w > 100 for w in widths), widths
@@ -96,7 +110,7 @@ def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -
     for t in tables:
         assert t in present, (t, present)
         assert int(present[t]) > 0, (t, present)
-    return shot
+    return shot, attrs
 
 
 def test_plan_report_renders_in_chromium(tmp_path, small_config):
@@ -104,7 +118,13 @@ def test_plan_report_renders_in_chromium(tmp_path, small_config):
 
     plan = relay.plan(relay.load_scenario(small_config), START, days=1, time_limit_s=10, workers=1, seed=0)
     plan.write(tmp_path / "plan")
-    shot = check_page(tmp_path / "plan" / "report.html", tmp_path, tables=["summary"], min_images=3)
+    shot, probe = check_page(tmp_path / "plan" / "report.html", tmp_path, tables=["summary", "sessions-table"],
+                             min_images=0)
+    # the timeline per asset holds one mark per session, and hovering one shows its tooltip
+    assert int(probe["data-probe-marks"]) == len(plan.sessions) > 0
+    first = plan.sessions.sort_values(["orbiter", "start_tdb_s"]).iloc[0]
+    tip = probe["data-probe-tooltip"]
+    assert "volume Mbit" in tip and first["start"] in tip, tip
     print(f"screenshot: {shot}")
 
 
@@ -115,6 +135,6 @@ def test_compare_report_renders_in_chromium(tmp_path, small_config):
                         variants={"mask20": {"assets.Curiosity.min_elevation_deg": 20}},
                         plan_options={"time_limit_s": 10, "workers": 1, "seed": 0})
     assert res.names == ["small", "mask20"]
-    shot = check_page(tmp_path / "cmp" / "compare.html", tmp_path,
+    shot, _ = check_page(tmp_path / "cmp" / "compare.html", tmp_path,
                       tables=["configs", "table-total", "table-asset", "table-orbiter", "table-sols"], min_images=3)
     print(f"screenshot: {shot}")

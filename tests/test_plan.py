@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +67,10 @@ def test_plan_outputs_are_consistent(two_days):
     for a, lat in r.summary.latency_by_asset.items():
         assert 0.05 < lat.mean_h <= lat.worst_h < 48.0
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
+    # self-contained: plotly.js is inlined, no tag loads anything from elsewhere (the browser test
+    # checks at run time that the page makes no request at all)
+    assert "Plotly.newPlot" in html and 'id="timeline-orbiter"' in html
+    assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", html, re.I)
 
 
 def test_validate_accepts_the_plan_and_catches_a_tampered_one(two_days, tmp_path, capsys):

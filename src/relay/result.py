@@ -63,7 +63,9 @@ class PlanResult:
             texts[name] = df.to_csv(index=False, lineterminator="\n")
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
         shown = self.summary if not reproducible else PlanSummary.from_json(summary)
-        texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown)
+        caps = {o.name: o.capacity_mbit for o in self.problem.orbiters} if self.problem is not None else {}
+        texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown, passes=self.passes,
+                                             capacity_mbit=caps)
         if self.problem is not None:
             # the instance, so that `relay validate DIR` and `relay solve` can re-check and re-solve
             texts["problem.json"] = self.problem.to_json_text()

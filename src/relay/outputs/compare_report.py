@@ -9,7 +9,9 @@ asset, per orbiter).
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 import numbers
 from datetime import datetime
@@ -18,9 +20,20 @@ from pathlib import Path
 import pandas as pd
 
 from .files import write_table, write_text
-from .report import REPORT_CSS, png_data_uri
+from .report import REPORT_CSS
 
 from ..constants import SOL_S
+
+
+def png_data_uri(fig) -> str:
+    """A matplotlib figure as an inline PNG data URI (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
 
 _COLUMNS = {
     "total": ["config", "status", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "sessions", "d_sessions",
@@ -39,6 +52,7 @@ def _mpl():
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # user strings ($, \\) are plain text, never mathtext
     import matplotlib.pyplot as plt
 
     return plt

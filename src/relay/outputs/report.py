@@ -1,119 +1,185 @@
-"""The human report of a plan: one self-contained ``report.html``.
+"""The human report of a plan: one self-contained, interactive ``report.html``.
 
-Charts are drawn with matplotlib (Agg, no display) and embedded as base64
-PNG, so the file opens anywhere with no network: a Gantt chart of the relay
-sessions and downlinks per orbiter and per asset, the store fill of each
-orbiter over time, and the delivered volume per asset; then the summary and
-the session table.
+The charts are plotly figures (plotly.js is inlined once, so the page works
+with no network): a timeline per orbiter (relay sessions coloured by asset,
+the unused passes faint, downlinks coloured by station) and per asset
+(sessions coloured by orbiter), each mark with a tooltip (UTC times, and the
+mission sol, LMST and reason where the tables carry them); the store fill
+of each orbiter with its capacity line; what each orbiter delivered and
+still holds at the end.  Then the summary, the per-asset figures, the
+requirements, the sessions and the downlinks as tables.  Every user string
+(names, notes) is escaped: it is plain text in the charts and in the HTML.
+One colour per asset and one per orbiter, the same on every chart.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from datetime import datetime
+import json
 
 import pandas as pd
 
 from ..summary import PlanSummary
 
 REPORT_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1360px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
 .meta{color:#57606a;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:6px 0}
 th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:right} th{background:#f6f8fa}
 td.l,th.l{text-align:left} .bad{color:#b42318;font-weight:600} .ok{color:#116329;font-weight:600}
-img{max-width:100%;border:1px solid #eaeef2}
+.warn{color:#9a6700;font-weight:600} img{max-width:100%;border:1px solid #eaeef2}
+.chart{border:1px solid #eaeef2;margin:6px 0}
 """
 
-
-def png_data_uri(fig) -> str:
-    """A matplotlib figure as an inline PNG data URI (the figure is closed)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+#: colour-blind-safe qualitative palettes (Okabe-Ito, then Tableau 10) for assets and orbiters
+ASSET_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
+ORBITER_COLOURS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+                   "#9C755F", "#BAB0AC")
+STATION_COLOURS = ("#636363", "#8C6D31", "#843C39", "#7B4173", "#3182BD", "#31A354", "#756BB1", "#E6550D")
 
 
-def _times(iso: pd.Series) -> list[datetime]:
-    return [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in iso]
+def colour_map(names, palette) -> dict[str, str]:
+    """A fixed colour per name (sorted), cycling through ``palette``."""
+    return {n: palette[i % len(palette)] for i, n in enumerate(sorted(set(map(str, names))))}
 
 
-def _gantt(sessions: pd.DataFrame, downlinks: pd.DataFrame, by: str, title: str):
-    import matplotlib
+def plain(text) -> str:
+    """A user string as plain text for plotly (which reads a subset of HTML in labels)."""
+    return html.escape(str(text), quote=False)
 
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
 
-    lanes = sorted(set(sessions[by])) if len(sessions) else []
+def _hover(df: pd.DataFrame, rows: list[tuple[str, str]]) -> list[str]:
+    """One tooltip per row: ``label: value`` lines for the columns the table has."""
+    out = []
+    have = [(label, col) for label, col in rows if col in df.columns]
+    for rec in df[[c for _, c in have]].itertuples(index=False):
+        lines = []
+        for (label, col), v in zip(have, rec):
+            if v is None or (isinstance(v, float) and v != v) or v == "":
+                continue
+            if isinstance(v, float):
+                v = f"{v:,.1f}"
+            lines.append(f"{label}: {plain(v)}")
+        out.append("<br>".join(lines))
+    return out
+
+
+def _bars(df: pd.DataFrame, lane: str, name: str, colour: str, hover: list[str], *, opacity: float = 1.0,
+          width: float = 0.6, offset: float = 0.0, start: str = "start", end: str = "end",
+          legendgroup: str | None = None, showlegend: bool = True) -> dict:
+    """A horizontal-bar trace on a date axis: one bar per row from ``start`` to ``end``."""
+    t0 = pd.to_datetime(df[start], utc=True)
+    t1 = pd.to_datetime(df[end], utc=True)
+    return {
+        "type": "bar", "orientation": "h", "name": plain(name), "legendgroup": legendgroup or plain(name),
+        "showlegend": showlegend,
+        "base": [t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] for t in t0],
+        "x": [(b - a).total_seconds() * 1000.0 for a, b in zip(t0, t1)],
+        "y": [plain(v) for v in df[lane]], "width": width, "offset": offset - width / 2,
+        "marker": {"color": colour, "opacity": opacity, "line": {"width": 0}},
+        "hovertext": hover, "hoverinfo": "text", "hoverlabel": {"align": "left"},
+    }
+
+
+SESSION_HOVER = [("session", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
+                 ("end UTC", "end"), ("sol", "sol"), ("LMST", "lmst_start"), ("LMST end", "lmst_end"),
+                 ("volume Mbit", "volume_mbit"), ("max elevation deg", "max_elevation_deg"),
+                 ("pass", "pass_id"), ("reason", "reason"), ("detail", "reason_detail")]
+PASS_HOVER = [("unused pass", "orbiter"), ("asset", "asset"), ("rise UTC", "rise"), ("set UTC", "set"),
+              ("sol", "sol"), ("LMST", "lmst_start"), ("volume Mbit", "volume_mbit"),
+              ("max elevation deg", "max_elevation_deg"), ("pass", "pass_id"), ("reason", "reason"),
+              ("detail", "reason_detail")]
+DOWNLINK_HOVER = [("downlink", "orbiter"), ("station", "station"), ("start UTC", "start"), ("end UTC", "end"),
+                  ("volume Mbit", "volume_mbit"), ("data of", "assets")]
+
+
+def _layout(title: str, n_lanes: int, *, date_axis: bool = True, barmode: str = "overlay") -> dict:
+    lay = {"title": {"text": plain(title), "x": 0, "font": {"size": 15}},
+           "height": 140 + 42 * max(1, n_lanes), "margin": {"l": 110, "r": 20, "t": 70, "b": 40},
+           "barmode": barmode, "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+           "hovermode": "closest", "yaxis": {"automargin": True}}
+    if date_axis:
+        lay["xaxis"] = {"type": "date", "title": {"text": "UTC"}}
+    return lay
+
+
+def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.DataFrame, by: str,
+             colours: dict[str, dict[str, str]]) -> dict:
+    """The timeline per orbiter (``by='orbiter'``: sessions by asset, downlinks by station, unused
+    passes faint) or per asset (``by='asset'``: sessions coloured by orbiter)."""
+    other = "asset" if by == "orbiter" else "orbiter"
+    traces = []
+    if passes is not None and len(passes) and "used" in passes:
+        unused = passes[~passes["used"].astype(bool)]
+        for name, g in unused.groupby(other, sort=True):
+            traces.append(_bars(g, by, f"unused: {name}", colours[other].get(str(name), "#999"),
+                                _hover(g, PASS_HOVER), opacity=0.18, start="rise", end="set",
+                                legendgroup=f"unused-{plain(name)}", showlegend=False))
+    for name, g in sessions.groupby(other, sort=True):
+        traces.append(_bars(g, by, str(name), colours[other].get(str(name), "#999"), _hover(g, SESSION_HOVER)))
     if by == "orbiter" and len(downlinks):
-        lanes = sorted(set(lanes) | set(downlinks["orbiter"]))
-    fig, ax = plt.subplots(figsize=(12, 0.5 + 0.45 * max(1, len(lanes))))
-    colours = {k: plt.cm.tab10(i % 10) for i, k in enumerate(sorted(set(sessions.get("asset", []))))}
-    for i, lane in enumerate(lanes):
-        sub = sessions[sessions[by] == lane]
-        for s, e, a, kind in zip(_times(sub["start"]), _times(sub["end"]), sub["asset"], sub["kind"]):
-            ax.barh(i, mdates.date2num(e) - mdates.date2num(s), left=mdates.date2num(s), height=0.6,
-                    color=colours.get(a, "grey"), hatch="//" if kind == "forward" else None, edgecolor="none")
-        if by == "orbiter" and len(downlinks):
-            dl = downlinks[downlinks["orbiter"] == lane]
-            for s, e in zip(_times(dl["start"]), _times(dl["end"])):
-                ax.barh(i + 0.35, mdates.date2num(e) - mdates.date2num(s), left=mdates.date2num(s),
-                        height=0.12, color="#444", edgecolor="none")
-    ax.set_yticks(range(len(lanes)), lanes)
-    ax.xaxis_date()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M"))
-    ax.set_title(title, fontsize=11, pad=22)
-    ax.grid(axis="x", alpha=0.3)
-    if colours:
-        from matplotlib.patches import Patch
-
-        handles = [Patch(color=c, label=a) for a, c in colours.items()]
-        if by == "orbiter":
-            handles.append(Patch(color="#444", label="downlink"))
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=len(handles),
-                  frameon=False)
-    return fig
+        for name, g in downlinks.groupby("station", sort=True):
+            traces.append(_bars(g, "orbiter", f"downlink {name}", colours["station"].get(str(name), "#444"),
+                                _hover(g, DOWNLINK_HOVER), width=0.18, offset=0.36))
+    lanes = set(sessions[by]) | (set(downlinks["orbiter"]) if by == "orbiter" and len(downlinks) else set())
+    title = ("Relay sessions (by asset) and downlinks (by station) per orbiter; faint: unused passes"
+             if by == "orbiter" else "Relay sessions per asset (by orbiter)")
+    lay = _layout(title, len(lanes))
+    lay["yaxis"].update(categoryorder="category descending")
+    return {"data": traces, "layout": lay}
 
 
-def _store(store: pd.DataFrame):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(12, 3))
-    for orb, sub in store.groupby("orbiter", sort=True):
-        ax.step(_times(sub["time"]), sub["fill_mbit"], where="post", label=orb)
-    ax.set_ylabel("store fill (Mbit)")
-    ax.set_title("Orbiter store fill (relay data aboard)", fontsize=11)
-    ax.grid(alpha=0.3)
-    if len(store):
-        ax.legend(fontsize=8)
-    return fig
-
-
-def _delivered(summary: PlanSummary):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    per = summary.figures.delivered_by_asset
-    fig, ax = plt.subplots(figsize=(6, 2.6))
-    names = sorted(per)
-    ax.barh(names, [per[n] for n in names], color="#2f81f7")
-    ax.set_xlabel("delivered to Earth (Mbit)")
-    ax.set_title("Delivered volume per asset", fontsize=11)
-    ax.grid(axis="x", alpha=0.3)
-    return fig
+def store_chart(store: pd.DataFrame, capacity_mbit: dict[str, float], colours: dict[str, str]) -> dict:
+    """The store fill of each orbiter (steps) with its capacity as a dashed line."""
+    traces = []
+    for orb, g in store.groupby("orbiter", sort=True):
+        c = colours.get(str(orb), "#444")
+        traces.append({"type": "scatter", "mode": "lines", "line": {"shape": "hv", "color": c},
+                       "name": plain(orb), "legendgroup": plain(orb), "x": list(g["time"]),
+                       "y": [float(v) for v in g["fill_mbit"]],
+                       "hovertemplate": plain(orb) + " %{x}<br>%{y:,.1f} Mbit aboard<extra></extra>"})
+        if orb in capacity_mbit and len(g):
+            traces.append({"type": "scatter", "mode": "lines", "line": {"dash": "dash", "color": c, "width": 1},
+                           "name": plain(f"{orb} capacity"), "legendgroup": plain(orb), "showlegend": False,
+                           "x": [g["time"].iloc[0], g["time"].iloc[-1]],
+                           "y": [capacity_mbit[orb]] * 2,
+                           "hovertemplate": plain(orb) + " capacity %{y:,.0f} Mbit<extra></extra>"})
+    lay = _layout("Orbiter store fill (dashed: capacity)", 6)
+    lay["height"] = 340
+    lay["yaxis"].update(title={"text": "Mbit aboard"})
+    return {"data": traces, "layout": lay}
 
 
-def _table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
+def delivered_chart(summary: PlanSummary, store: pd.DataFrame, colours: dict[str, str]) -> dict:
+    """Delivered to Earth per orbiter, and still aboard at the end of the horizon."""
+    fig = summary.figures
+    orbs = sorted(fig.delivered_by_orbiter)
+    aboard = {o: float(g["fill_mbit"].iloc[-1]) for o, g in store.groupby("orbiter", sort=True)} \
+        if len(store) else {}
+    traces = [
+        {"type": "bar", "orientation": "h", "name": "delivered to Earth", "y": [plain(o) for o in orbs],
+         "x": [fig.delivered_by_orbiter[o] for o in orbs], "marker": {"color": [colours.get(o, "#444") for o in orbs]},
+         "hovertemplate": "%{y}: %{x:,.1f} Mbit delivered<extra></extra>"},
+        {"type": "bar", "orientation": "h", "name": "still aboard at the end", "y": [plain(o) for o in orbs],
+         "x": [aboard.get(o, 0.0) for o in orbs], "marker": {"color": "#BAB0AC"},
+         "hovertemplate": "%{y}: %{x:,.1f} Mbit still aboard<extra></extra>"},
+    ]
+    lay = _layout("Delivered per orbiter, and still aboard at the end (Mbit)", len(orbs), date_axis=False,
+                  barmode="stack")
+    lay["xaxis"] = {"title": {"text": "Mbit"}}
+    return {"data": traces, "layout": lay}
+
+
+def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
+    """One chart as an HTML fragment; ``with_js`` inlines plotly.js (once per page)."""
+    import plotly.io as pio
+
+    return pio.to_html(fig, include_plotlyjs=with_js, full_html=False, div_id=div_id, validate=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
+    """A DataFrame as an escaped HTML table."""
     if df is None or not len(df):
         return "<p class='meta'>(none)</p>"
     head = "".join(f"<th class='{'l' if c in left else ''}'>{html.escape(str(c))}</th>" for c in df.columns)
@@ -122,78 +188,98 @@ def _table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
         cells = []
         for c, v in zip(df.columns, rec):
             if isinstance(v, float):
-                v = f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}"
+                v = "" if v != v else (f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}")
             cells.append(f"<td class='{'l' if c in left else ''}'>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    tid = f" id='{html.escape(table_id)}'" if table_id else ""
+    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _num(x) -> str:
     return "n/a" if x is None else f"{x:,.1f}"
 
 
-def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame,
-                  summary: PlanSummary) -> str:
-    """The whole report as one HTML string (deterministic for the same inputs)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "relay"
-    matplotlib.rcParams["text.parse_math"] = False  # user strings ($, \\) are plain text, never mathtext
+def _summary_rows(summary: PlanSummary) -> list[tuple[str, str]]:
     rep, fig = summary.solve, summary.figures
-    status, gap = rep.status, rep.gap
-    ok = status == "OPTIMAL"
-    viol = [v.to_json() for v in fig.violations]
-    kv = [
+    gap = rep.gap
+    return [
         ("scenario", summary.scenario or ""),
         ("span", f"{summary.start or ''} to {summary.end or ''}"),
-        ("solver status", status),
+        ("solver status", rep.status),
         ("delivered to Earth (Mbit)", f"{fig.delivered_mbit:,.1f}"),
+        ("relayed from the surface (Mbit)", f"{fig.relayed_mbit:,.1f}"),
+        ("still aboard at the end (Mbit)", f"{fig.onboard_end_mbit:,.1f}"),
         ("objective / best bound (points)", f"{_num(rep.objective_points)} / {_num(rep.bound)}"),
         ("relative gap", "n/a" if gap is None else f"{100 * gap:.3f} %"),
+        ("bound from", rep.bound_source or "n/a"),
         ("greedy baseline (Mbit)", _num(rep.greedy_delivered_mbit)),
         ("gain over greedy", "n/a" if rep.gain_vs_greedy_pct is None else f"{rep.gain_vs_greedy_pct:+.2f} %"),
         ("solve time (s)", "n/a" if rep.solve_time_s is None else f"{rep.solve_time_s:.2f}"),
         ("solar conjunction", "yes: no commanded sessions" if fig.conjunction else "no"),
-        ("violated requirements", str(len(viol))),
+        ("violated requirements", str(len(fig.violations))),
     ] + ([("note", rep.note)] if rep.note else [])
+
+
+def _per_asset(summary: PlanSummary) -> pd.DataFrame:
+    fig = summary.figures
+    names = sorted(fig.delivered_by_asset)
+    lat = summary.latency_by_asset
+    out = pd.DataFrame({
+        "asset": names,
+        "delivered_mbit": [fig.delivered_by_asset[a] for a in names],
+        "sessions": [fig.sessions_by_asset.get(a, 0) for a in names],
+        "mean_latency_h": [lat[a].mean_h if a in lat else float("nan") for a in names],
+        "worst_latency_h": [lat[a].worst_h if a in lat else float("nan") for a in names],
+    })
+    if fig.decisional_sols_met:
+        out["decisional_sols"] = [fig.decisional_sols_met.get(a, 0) for a in names]
+    return out
+
+
+def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
+                  *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs)."""
+    fig = summary.figures
+    assets = set(sessions.get("asset", [])) | set(fig.delivered_by_asset)
+    orbiters = set(sessions.get("orbiter", [])) | set(fig.delivered_by_orbiter) | set(store.get("orbiter", []))
+    if passes is not None and len(passes):
+        assets |= set(passes["asset"])
+        orbiters |= set(passes["orbiter"])
+    colours = {"asset": colour_map(assets, ASSET_COLOURS), "orbiter": colour_map(orbiters, ORBITER_COLOURS),
+               "station": colour_map(downlinks.get("station", []), STATION_COLOURS)}
+    charts = [("timeline-orbiter", timeline(sessions, passes, downlinks, "orbiter", colours)),
+              ("timeline-asset", timeline(sessions, None, downlinks, "asset", colours)),
+              ("store", store_chart(store, capacity_mbit or {}, colours["orbiter"])),
+              ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
+    chart_html = "".join(f"<div class='chart'>{figure_html(f, cid, with_js=(k == 0))}</div>"
+                         for k, (cid, f) in enumerate(charts))
+    ok = summary.solve.status == "OPTIMAL"
     summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
-                           for k, v in kv)
-    per_asset = pd.DataFrame({"asset": sorted(fig.delivered_by_asset)})
-    if len(per_asset):
-        names = per_asset["asset"]
-        per_asset["delivered_mbit"] = [fig.delivered_by_asset[a] for a in names]
-        per_asset["sessions"] = [fig.sessions_by_asset.get(a, 0) for a in names]
-        lat = summary.latency_by_asset
-        per_asset["mean_latency_h"] = [lat[a].mean_h if a in lat else float("nan") for a in names]
-        per_asset["worst_latency_h"] = [lat[a].worst_h if a in lat else float("nan") for a in names]
-        if fig.decisional_sols_met:
-            per_asset["decisional_sols"] = [fig.decisional_sols_met.get(a, 0) for a in names]
-    charts = [
-        png_data_uri(_gantt(sessions, downlinks, "orbiter", "Relay sessions and downlinks per orbiter")),
-        png_data_uri(_gantt(sessions, downlinks.iloc[0:0] if len(downlinks) else downlinks, "asset",
-                    "Relay sessions per asset (hatched: forward link)")),
-        png_data_uri(_store(store)),
-        png_data_uri(_delivered(summary)),
-    ]
-    imgs = "".join(f"<p><img alt='chart {i + 1}' src='{c}'></p>" for i, c in enumerate(charts))
-    viol_html = _table(pd.DataFrame(viol), left=("asset", "requirement", "detail")) if viol else \
-        "<p class='ok'>Every requirement is met.</p>"
-    cols = [c for c in ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id"]
-            if c in sessions.columns]
+                           for k, v in _summary_rows(summary))
+    viol = pd.DataFrame([v.to_json() for v in fig.violations])
+    viol_html = html_table(viol, left=("asset", "requirement", "detail"), table_id="requirements") if len(viol) \
+        else "<p class='ok'>Every requirement is met.</p>"
+    scols = [c for c in ["orbiter", "asset", "start", "end", "sol", "lmst_start", "duration_s", "volume_mbit",
+                         "kind", "pass_id"] if c in sessions.columns]
+    dcols = [c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]
     title = f"relay plan: {html.escape(str(summary.scenario or ''))}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}</style></head>
 <body>
 <h1>{title}</h1>
 <p class="meta">{html.escape(str(summary.start or ''))} to {html.escape(str(summary.end or ''))},
-status <span class="{'ok' if ok else 'bad'}">{html.escape(status)}</span></p>
+status <span class="{'ok' if ok else 'bad'}">{html.escape(summary.solve.status)}</span>;
+charts zoom with the mouse (double-click resets) and show each mark's details on hover</p>
 <h2>Summary</h2><table id="summary">{summary_rows}</table>
-<h2>Delivered per asset</h2><div id="per-asset">{_table(per_asset, left=("asset",))}</div>
-<h2>Charts</h2>{imgs}
+<h2>Delivered per asset</h2><div id="per-asset">{html_table(_per_asset(summary), left=("asset",))}</div>
+<h2>Timelines</h2>{chart_html}
 <h2>Requirements</h2><div id="violations">{viol_html}</div>
-<h2>Sessions</h2><div id="sessions">{_table(sessions[cols] if len(sessions) else sessions, left=("orbiter", "asset", "start", "end", "kind"))}</div>
-<h2>Downlinks</h2><div id="downlinks">{_table(downlinks[[c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]] if len(downlinks) else downlinks, left=("orbiter", "station", "start", "end"))}</div>
+<h2>Sessions</h2><div id="sessions">{html_table(sessions[scols] if len(sessions) else sessions,
+                                                 left=("orbiter", "asset", "start", "end", "kind"),
+                                                 table_id="sessions-table")}</div>
+<h2>Downlinks</h2><div id="downlinks">{html_table(downlinks[dcols] if len(downlinks) else downlinks,
+                                                   left=("orbiter", "station", "start", "end"),
+                                                   table_id="downlinks-table")}</div>
+<script type="application/json" id="relay-marks">{json.dumps({"sessions": int(len(sessions))})}</script>
 </body></html>
 """
-
