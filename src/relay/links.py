@@ -52,7 +52,8 @@ free-space loss at the Earth-orbiter range, station G/T degraded by the sky
 noise that accompanies atmospheric loss at low elevation) or from the
 orbiter's ``rate_vs_distance`` table, then is floored to the orbiter's rate
 table (the default tables reach down to ~1 kbps, so an orbiter far from Earth
-downlinks slowly rather than not at all; see :mod:`relay.config_links`).  Track windows already exclude times when Mars hides the orbiter.
+downlinks slowly rather than not at all; see :mod:`relay.config_links`).  Track
+windows already exclude times when Mars hides the orbiter.
 Capacities use the same trapezoid/cumulative machinery (no hailing, efficiency 1).
 
 Which station time is used
