@@ -394,6 +394,7 @@ def night1(site, capsys):
      "yesterday"),
     ("TGO_v3.oem", "mid-line", "line 3000", "truncated"),
     ("TGO_v4.oem", "last-number", "line 3000", "truncated"),
+    ("TGO_v5.oem", "bad-epoch", "line 3000", "2026-02-30"),   # once a segfault in numpy's date parsing
 ])
 def test_corrupt_drop_file_is_rejected_exit_2_nothing_archived(night1, capsys, name, content, line, words):
     site = night1
@@ -402,6 +403,10 @@ def test_corrupt_drop_file_is_rejected_exit_2_nothing_archived(night1, capsys, n
         last = lines[2999]
         cut = last.index(" ", 30) if content == "mid-line" else len(last) - 3
         content = "".join(lines[:2999]) + last[:cut]
+    elif content == "bad-epoch":  # an impossible date in line 3000 of a whole OEM
+        lines = site.oem_files["v2"].read_text().splitlines(keepends=True)
+        lines[2999] = "2026-02-30" + lines[2999][10:]
+        content = "".join(lines)
     (site.drop / name).write_text(content)
     before = (site.archive.read_bytes(), site.current_link())
     rc, out, err = run(site.args(NIGHT2), capsys)

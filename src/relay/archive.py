@@ -10,7 +10,9 @@ Tables (schema version 1, ``PRAGMA user_version``):
     ``base_run`` (the run whose plan this one continued), ``config_path``,
     ``config_hash`` (:func:`relay.config.scenario_hash` of the resolved
     scenario), ``input_hashes`` (JSON ``{input: sha256}``), ``summary``
-    (JSON: the planner's summary plus the job's own keys under ``nightly``),
+    (JSON: the plan's :meth:`relay.summary.PlanSummary.to_json` plus the job's
+    own figures, ``nightly.json``, under ``nightly``; read it back with
+    :meth:`~relay.summary.PlanSummary.from_json`),
     ``out_dir`` (the output directory OUT; the run's plan files are in
     ``OUT/runs/<id>/``) and ``error`` (failed runs: the traceback).
 ``sessions`` / ``downlinks``
