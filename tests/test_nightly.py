@@ -734,3 +734,20 @@ def test_a_missing_frozen_session_is_named_with_times_and_the_shift():
     (msg,) = missing_frozen(fixed, near)
     assert msg.startswith("TGO -> Curiosity 2026-12-03T06:00:00.000Z to 2026-12-03T06:10:00.000Z")
     assert "start +0.020 s" in msg and "2026-12-03T06:00:00.020Z" in msg
+
+
+def test_nightly_section_is_part_of_the_scenario_schema(site, capsys):
+    from relay.config import load_scenario
+    from relay.nightly import resolve
+
+    site.config.write_text(SCENARIO.replace("freeze_hours: 24}", "freeze_hours: 24, max_drop_pct: -5}"))
+    with pytest.raises(RelayInputError, match=r"nightly\.max_drop_pct: got -5"):
+        load_scenario(site.config)           # every command checks it, not only relay nightly
+    rc, _, err = run(site.args(NIGHT1), capsys)
+    assert rc == 2 and "scenario.yaml" in err and "nightly.max_drop_pct" in err
+    site.config.write_text(SCENARIO.replace("freeze_hours: 24}", "freeze_hours: 24, archive: a/plans.db, "
+                                                                 "max_drop_pct: 20}"))
+    job = resolve(str(site.config), {"max_drop_pct": None, "freeze_hours": 12.0})
+    assert job.options.archive == str(site.root / "a" / "plans.db")    # relative to the config file
+    assert (job.options.max_drop_pct, job.options.freeze_hours, job.days) == (20.0, 12.0, 3.0)
+    assert job.change_penalty_mbit == 50.0                               # planning.change_penalty_mbit

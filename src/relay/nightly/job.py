@@ -97,7 +97,7 @@ def _span(job: NightlyRun) -> tuple[str, str, str, float, float, float]:
     from ..timescales import parse_utc, utc_to_tdb_s
 
     o = job.options
-    start = o.start or next_planning_day(job.now or datetime.now(timezone.utc), o.day_boundary)
+    start = o.start or next_planning_day(datetime.now(timezone.utc), o.day_boundary)
     d0 = parse_utc(start, where="--start")
     end, freeze = d0 + timedelta(days=job.days), d0 + timedelta(hours=o.freeze_hours)
     t0 = utc_to_tdb_s(d0)

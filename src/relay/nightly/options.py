@@ -83,17 +83,16 @@ class NightlyOptions(BaseModel):
 
 @dataclass(frozen=True)
 class NightlyRun:
-    """One invocation: the config file, its resolved options, and the clock."""
+    """One invocation: the config file and its resolved options."""
 
     config: str
     options: NightlyOptions
     days: float  # the horizon in effect (options.days or the scenario's)
     change_penalty_mbit: float  # the penalty in effect
-    now: datetime | None = None  # the clock, for "the next planning day" (tests)
     quiet: bool = False
 
 
-def resolve(config: str, cli: dict, now: datetime | None = None) -> NightlyRun:
+def resolve(config: str, cli: dict) -> NightlyRun:
     """Defaults < the config's ``nightly:`` section < command-line values (not None).
 
     A bad value anywhere is a :class:`RelayInputError` naming the config key or
@@ -133,7 +132,7 @@ def resolve(config: str, cli: dict, now: datetime | None = None) -> NightlyRun:
         raise RelayInputError("no archive given: pass --archive PATH or set nightly.archive in the config",
                               source="command line", where="--archive")
     penalty = sc.planning.change_penalty_mbit if opts.change_penalty_mbit is None else opts.change_penalty_mbit
-    return NightlyRun(str(config), opts, days, float(penalty), now=now, quiet=bool(cli.get("quiet")))
+    return NightlyRun(str(config), opts, days, float(penalty), quiet=bool(cli.get("quiet")))
 
 
 def parse_day_boundary(text) -> tuple[int, int]:
