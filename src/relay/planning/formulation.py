@@ -48,6 +48,7 @@ import math
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,6 +80,21 @@ class Enforced:
     idx: list[int]
     coef: list[int]
     lb: int
+
+
+class Exclusion(NamedTuple):
+    """An option the model leaves out, and why."""
+
+    option_id: str
+    reason: str
+
+
+class Availability(NamedTuple):
+    """An asset's available data as a step function: ``units[k]`` (volume units) once the first
+    ``k`` generation steps (at ``times``) are released; ``units[0]`` is the backlog."""
+
+    times: list[float]
+    units: list[int]
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,7 @@ class Formulation:
     store_cap_u: dict[str, int] = field(default_factory=dict)
     init_u: dict[str, int] = field(default_factory=dict)
     onboard_u: dict[str, int] = field(default_factory=dict)
-    avail_u: dict[str, tuple[list[float], list[int]]] = field(default_factory=dict)
+    avail_u: dict[str, "Availability"] = field(default_factory=dict)
     min_u: list[int] = field(default_factory=list)
     by_pass: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     by_orbiter: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -139,8 +155,8 @@ class Formulation:
     fwd_members: dict[int, list[int]] = field(default_factory=dict)
     met: dict[int, int] = field(default_factory=dict)
     y: dict[tuple[int, int], int] = field(default_factory=dict)
-    notes: list[dict] = field(default_factory=list)
-    excluded: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[Violation] = field(default_factory=list)
+    excluded: list["Exclusion"] = field(default_factory=list)
 
     # -- building blocks ----------------------------------------------------
     def new_var(self, name: str, lb: int, ub: int) -> int:
@@ -248,7 +264,7 @@ def base(problem: Problem) -> Formulation:
     for x in sorted(P.options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id)):
         reason = exclusion_reason(P, x, passes)
         if reason and not x.fixed:
-            F.excluded.append((x.option_id, reason))
+            F.excluded.append(Exclusion(x.option_id, reason))
             continue
         i = len(F.options)
         F.options.append(x)
@@ -311,8 +327,8 @@ def add_fixed_sessions(F: Formulation) -> None:
         F.var_lb[F.b[i]] = 1
         reason = exclusion_reason(P, x, passes)
         if reason:
-            F.notes.append({"asset": x.asset, "sol": None, "requirement": "fixed_session",
-                            "detail": f"fixed session {x.option_id} kept although {reason}"})
+            F.notes.append(Violation(asset=x.asset, sol=None, requirement="fixed_session",
+                                     detail=f"fixed session {x.option_id} kept although {reason}"))
 
 
 def add_split_pass_choice(F: Formulation) -> None:
@@ -348,7 +364,7 @@ def add_data_availability(F: Formulation) -> None:
         times = [t for t, _ in steps]
         cum = np.cumsum([a.backlog_mbit] + [m for _, m in steps])
         avail = [units_down(c, U) for c in cum]  # avail[k]: with the first k steps released
-        F.avail_u[a.name] = (times, avail)
+        F.avail_u[a.name] = Availability(times, avail)
         members = sorted(F.by_asset.get(a.name, []), key=lambda i: opts[i].end_tdb_s)
         ends = [opts[i].end_tdb_s for i in members]
         level = [bisect_right(times, e + 1e-9) for e in ends]
@@ -459,8 +475,8 @@ def _sol_cap(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
     n_fixed = sum(F.options[i].fixed for i in in_sol)
     cap = a.max_sessions_per_sol
     if n_fixed > cap:
-        F.notes.append({"asset": a.name, "sol": sol, "requirement": "max_sessions_per_sol",
-                        "detail": f"{n_fixed} fixed sessions exceed the cap of {cap}"})
+        F.notes.append(Violation(asset=a.name, sol=sol, requirement="max_sessions_per_sol",
+                                 detail=f"{n_fixed} fixed sessions exceed the cap of {cap}"))
         cap = n_fixed
     F.sol_groups.append(SolGroup(a.name, sol, [F.b[i] for i in in_sol], cap))
     F.add({F.b[i]: 1 for i in in_sol}, ub=cap)
@@ -472,8 +488,9 @@ def _energy(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
     budget = int(math.floor(a.energy_wh_per_sol * 1000 + 1e-6))
     fixed_use = sum(c for c, i in zip(coefs, in_sol) if F.options[i].fixed)
     if fixed_use > budget:
-        F.notes.append({"asset": a.name, "sol": sol, "requirement": "energy",
-                        "detail": f"fixed sessions need {fixed_use / 1000:.1f} Wh of {a.energy_wh_per_sol:.1f} Wh"})
+        F.notes.append(Violation(asset=a.name, sol=sol, requirement="energy",
+                                 detail=f"fixed sessions need {fixed_use / 1000:.1f} Wh of "
+                                        f"{a.energy_wh_per_sol:.1f} Wh"))
         budget = fixed_use
     F.energy_groups.append(EnergyGroup(a.name, sol, [F.b[i] for i in in_sol], coefs, budget))
     F.add({F.b[i]: c for i, c in zip(in_sol, coefs)}, ub=budget)
@@ -619,7 +636,7 @@ def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
     relayed = sum(s.volume_mbit for s in sessions)
     delivered = sum(d.volume_mbit for d in downlinks)
     onboard_end = sum(o.initial_fill_mbit for o in P.orbiters) + relayed - delivered
-    violations = [Violation(**n) for n in F.notes]
+    violations = list(F.notes)
     for r, svar in sorted(F.short.items()):
         if vals[svar] > 0:
             req = P.forward_requirements[r]

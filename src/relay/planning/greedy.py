@@ -20,11 +20,19 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections import defaultdict
+from typing import NamedTuple
 
 from ..summary import SolveReport
 from .formulation import ONBOARD, POINT_SCALE, Formulation, build, settle_soft, to_plan
 from .plan import Plan
 from .problem import Problem
+
+
+class Simulation(NamedTuple):
+    """The as-soon-as-possible downlinks of one orbiter (:meth:`FeasibilityState.simulate`)."""
+
+    feasible: bool                          # the store never exceeds its capacity
+    sent: dict[tuple[int, str], int]        # (chunk index, flow) -> units sent
 
 
 class FeasibilityState:
@@ -91,14 +99,14 @@ class FeasibilityState:
             self.sol_count[k] += 1
         for k, c in self.energy_of[bvar]:
             self.energy_used[k] += c
-        self.down[self.F.options[i].orbiter] = self.simulate(self.F.options[i].orbiter)[1]
+        self.down[self.F.options[i].orbiter] = self.simulate(self.F.options[i].orbiter).sent
 
     # -- volumes -----------------------------------------------------------------
     def data_slack(self, i: int) -> int:
         """Largest extra volume option i may carry without exceeding its asset's available data."""
         F = self.F
         x = F.options[i]
-        times, avail = F.avail_u[x.asset]
+        times, avail = F.avail_u[x.asset].times, F.avail_u[x.asset].units
         members = [j for j in self.opts_by_asset[x.asset] if self.taken[j]]
         slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - sum(
             self.vol[j] for j in members if F.options[j].end_tdb_s <= x.end_tdb_s + 1e-9)
@@ -109,8 +117,9 @@ class FeasibilityState:
                 slack = min(slack, avail[bisect_right(times, e + 1e-9)] - used)
         return max(slack, 0)
 
-    def simulate(self, orbiter: str, extra: tuple[int, int] | None = None):
-        """ASAP downlinks of one orbiter; returns (feasible, {(chunk, flow): units})."""
+    def simulate(self, orbiter: str, extra: tuple[int, int] | None = None) -> "Simulation":
+        """ASAP downlinks of one orbiter, with ``extra`` = (option, units) added to the held
+        sessions: whether the store stays within capacity, and the units sent per (chunk, flow)."""
         F = self.F
         flows = F.flows.get(orbiter, [])
         arrivals = [(F.options[j].end_tdb_s, F.options[j].asset, self.vol[j])
@@ -139,7 +148,7 @@ class FeasibilityState:
                 fill += u
                 aboard[f] += u
                 if fill > cap:
-                    return False, sent
+                    return Simulation(False, sent)
                 k += 1
             room = F.chunk_cap_u[ci]
             total = 0
@@ -159,9 +168,9 @@ class FeasibilityState:
                 fill -= pending_out.pop(0)[1]
             fill += u
             if fill > cap:
-                return False, sent
+                return Simulation(False, sent)
             k += 1
-        return True, sent
+        return Simulation(True, sent)
 
     def min_volume(self, i: int) -> int:
         """The fewest units option i must carry when held (the formulation's ``min_units``)."""
@@ -172,12 +181,12 @@ class FeasibilityState:
         if hi <= 0:
             return 0
         orb = self.F.options[i].orbiter
-        if self.simulate(orb, (i, hi))[0]:
+        if self.simulate(orb, (i, hi)).feasible:
             return hi
         lo = 0  # feasible
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.simulate(orb, (i, mid))[0]:
+            if self.simulate(orb, (i, mid)).feasible:
                 lo = mid
             else:
                 hi = mid
@@ -242,7 +251,7 @@ def values_from_state(F: Formulation, st: FeasibilityState) -> list[int]:
         vals[F.b[i]] = int(st.taken[i])
         vals[F.v[i]] = st.vol[i]
     for orb in F.flows:
-        for (ci, f), u in st.simulate(orb)[1].items():
+        for (ci, f), u in st.simulate(orb).sent.items():
             vals[F.d[(ci, f)]] = u
     return settle_soft(F, vals)
 

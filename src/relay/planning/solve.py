@@ -33,8 +33,10 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         # a long horizon for one deterministic thread: start from the joined rolling-window plan
         # half the time limit to the windows, half to the whole horizon (fixed shares, so that the
         # deterministic time limits, and so the plan, do not depend on the machine's load)
-        w_vals, extra = windows.window_values(F, s, 0.5 * s.time_limit_s)
-        extra["window_objective"] = F.objective_value(w_vals) / POINT_SCALE
+        w = windows.window_values(F, s, 0.5 * s.time_limit_s)
+        w_vals = w.values
+        extra = {"windows": w.windows, "window_statuses": w.window_statuses, "window_time_s": w.window_time_s,
+                 "window_objective": F.objective_value(w_vals) / POINT_SCALE}
         if F.objective_value(w_vals) >= F.objective_value(g_vals):
             hint = fallback = w_vals
         s = s.model_copy(update={"time_limit_s": max(0.5 * s.time_limit_s, 1.0)})

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from typing import NamedTuple
 
 from . import cpsat, greedy
 from .formulation import Formulation, build
@@ -81,8 +82,17 @@ def _sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relay
                                       if r.start_tdb_s >= t0 and r.deadline_tdb_s <= t1))
 
 
-def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> tuple[list[int], dict]:
-    """The joined rolling-window plan of ``F`` as a value vector, and figures for the summary."""
+class WindowPlan(NamedTuple):
+    """The joined rolling-window plan: its value vector and the figures the solve report shows."""
+
+    values: list[int]
+    windows: int                     # windows solved
+    window_statuses: tuple[str, ...]  # CP-SAT's status of each window
+    window_time_s: float             # wall-clock seconds in the window solves
+
+
+def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> WindowPlan:
+    """The joined rolling-window plan of ``F`` (see the module docstring)."""
     P = F.problem
     wins = windows_of(P, s.window_days)
     st = greedy.FeasibilityState(F)
@@ -112,5 +122,4 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
             ends[p.orbiter] = p.fill_mbit  # the store series is sorted by time
         fill.update(ends)
     vals = greedy.greedy_values_by(F, "value", st)
-    return vals, {"windows": len(wins), "window_statuses": tuple(statuses),
-                  "window_time_s": round(time.perf_counter() - t_start, 3)}
+    return WindowPlan(vals, len(wins), tuple(statuses), round(time.perf_counter() - t_start, 3))
