@@ -1,11 +1,28 @@
 """A plan: the chosen sessions, the downlinks, the store fill series and a summary.
 
-Saved to a directory as ``schedule.csv`` (one row per session), ``downlinks.csv``
-(one row per downlink chunk and data owner: ``asset`` is the asset whose data
-was sent, ``(onboard)`` for data aboard at the start), ``store.csv`` (fill of
-each orbiter store after each event) and ``summary.json``.  Files are written
-atomically and deterministically (fixed column order, sorted rows, fixed
-number formats).  Times are ISO 8601 UTC with a Z plus the exact TDB seconds.
+:meth:`Plan.save` writes the solver's raw plan to a directory (tests and
+scripts; ``relay plan`` and ``relay solve`` write their folder through
+:class:`relay.result.PlanResult` instead):
+
+* ``schedule.csv``: one row per session (orbiter, asset, start, end,
+  duration_s, volume_mbit, kind, pass_id, option_id, fixed 0/1, start_tdb_s,
+  end_tdb_s);
+* ``downlinks.csv``: one row per downlink chunk *and data owner*: orbiter,
+  station, start, end, volume_mbit, ``asset`` (the asset whose data was sent,
+  ``(onboard)`` for data aboard at the start), window_id, chunk_id,
+  start_tdb_s, end_tdb_s;
+* ``store.csv`` (fill of each orbiter store after each event) and
+  ``summary.json``.
+
+The folder ``relay plan`` writes differs in two ways: its schedule.csv
+(:func:`relay.result.sessions_table`) writes ``fixed`` as True/False and may
+add the asset's local time, and its downlinks.csv has one row per chunk used,
+``volume_mbit`` summed over the owners and ``assets`` listing them as
+``asset=Mbit`` pairs separated by ``;`` (:func:`relay.result.downlinks_table`;
+:func:`relay.result.load_plan_dir` reads it back into :class:`Downlink` rows,
+one per owner).  Files are written atomically and deterministically (fixed
+column order, sorted rows, fixed number formats).  Times are ISO 8601 UTC
+with a Z plus the TDB seconds.
 """
 from __future__ import annotations
 
