@@ -303,8 +303,13 @@ def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -
     p = (passes if passes is not None else {w.pass_id: w for w in P.passes}).get(x.pass_id)
     if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
         return "outside the horizon"
-    if p is not None and (x.start_tdb_s < p.rise_tdb_s - 1e-3 or x.end_tdb_s > p.set_tdb_s + 1e-3):
-        return "it reaches outside the predicted visibility window (volume counted inside it)"
+    over = max(p.rise_tdb_s - x.start_tdb_s, x.end_tdb_s - p.set_tdb_s) if p is not None else 0.0
+    if over > (FIXED_WINDOW_TOLERANCE_S if x.fixed else 1e-3):
+        from ..timescales import tdb_s_to_iso as iso
+
+        return (f"{x.orbiter} -> {x.asset} {iso(x.start_tdb_s)} to {iso(x.end_tdb_s)} reaches {over:.3f} s "
+                f"outside the predicted visibility window {iso(p.rise_tdb_s)} to {iso(p.set_tdb_s)} "
+                "(volume counted inside it)")
     if x.duration_s < P.min_session_s - 1e-6:
         return "shorter than min_session_s"
     if a.wake_windows is not None and not _inside(x.start_tdb_s, x.end_tdb_s, a.wake_windows):
