@@ -751,3 +751,23 @@ def test_nightly_section_is_part_of_the_scenario_schema(site, capsys):
     assert job.options.archive == str(site.root / "a" / "plans.db")    # relative to the config file
     assert (job.options.max_drop_pct, job.options.freeze_hours, job.days) == (20.0, 12.0, 3.0)
     assert job.change_penalty_mbit == 50.0                               # planning.change_penalty_mbit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overhang_s, degraded", [(0.005, False), (0.5, True)])
+def test_a_frozen_session_past_its_recomputed_pass_is_flagged_beyond_the_tolerance(night1, capsys, overhang_s,
+                                                                                     degraded):
+    """A committed session that ends ``overhang_s`` after its pass sets: within the 10 ms tolerance it is
+    the same geometry recomputed (exit 0); beyond it the plan notes it, naming orbiter, asset, times, amount."""
+    site = night1
+    t_n2 = utc_to_tdb_s(NIGHT2)
+    with sqlite3.connect(site.archive) as db:
+        seq, end = db.execute("SELECT seq, pass_set_tdb_s FROM sessions WHERE run_id = 1 AND start_tdb_s >= ? "
+                              "AND end_tdb_s >= pass_set_tdb_s - 1e-3 ORDER BY seq LIMIT 1", (t_n2,)).fetchone()
+        db.execute("UPDATE sessions SET end_tdb_s = ? WHERE run_id = 1 AND seq = ?", (end + overhang_s, seq))
+    rc, out, err = run(site.args(NIGHT2), capsys)
+    assert rc == (3 if degraded else 0), out + err
+    if degraded:
+        line = next(x for x in out.splitlines() if "DEGRADED" in x and "fixed_session" in x)
+        assert "TGO -> Curiosity" in line and f"reaches {overhang_s:.3f} s outside" in line
+        assert line.count("Z to 2026-11-") == 2  # the session's and the pass window's UTC times
