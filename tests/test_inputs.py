@@ -130,7 +130,7 @@ def test_sessions_kind_default_and_check(tmp_path):
 
 def test_sessions_from_a_dataframe_name_rows():
     df = pd.DataFrame({"orbiter": ["MRO"], "asset": ["Curiosity"], "start": [T2], "end": [T]})
-    with pytest.raises(RelayInputError, match="fixed sessions: row 0: end .* is not after start"):
+    with pytest.raises(RelayInputError, match="fixed sessions: row 1: end .* is not after start"):
         read_sessions_table(df)
 
 

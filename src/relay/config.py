@@ -31,6 +31,8 @@ from .timescales import parse_utc
 MAX_YAML_BYTES = 4 * 2**20
 #: Deepest nesting of mappings and lists a scenario may have.
 MAX_YAML_DEPTH = 32
+#: Most values (mappings, lists and scalars, YAML aliases expanded) a scenario may hold.
+MAX_YAML_VALUES = 200_000
 #: Largest magnitude of any number in a scenario (frequencies are in MHz, volumes in Mbit): a
 #: bigger one is a typo or an attack, and would overflow the planner's integer model.
 MAX_NUMBER = 1e9
@@ -170,8 +172,29 @@ class OrbiterConfig(_Strict):
         return data
 
 
+class Landing(_Strict):
+    """When an asset landed: a UTC date or time and the mission sol number of that instant
+    (Curiosity 2012-08-06T05:17:57Z sol 0, Perseverance 2021-02-18T20:55:00Z sol 0, InSight
+    2018-11-26T19:52:59Z sol 0).  Mission sols then count local mean solar days at the asset's
+    longitude: the sol boundary is the asset's local midnight (LMST 00:00)."""
+
+    date: str = Field(description="landing time, ISO 8601 UTC (a bare date means 00:00 UTC)")
+    sol: int = Field(0, ge=-100000, le=100000, description="the mission sol of that instant")
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v):
+        try:
+            parse_utc(v, source=None)
+        except RelayInputError as exc:
+            raise ValueError(exc.detail) from None
+        return v
+
+
 class AssetConfig(_Strict):
     name: Name
+    landing: Landing | None = Field(None, description="the landing (for mission sols); without it the sol "
+                                                      "columns hold the Mars Sol Date")
     latitude_deg: float = Field(ge=-90, le=90, description="planetocentric latitude")
     longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
     height_m: float = Field(0.0, ge=-10000, le=25000,
@@ -407,15 +430,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _depth(node: Any, limit: int, level: int = 0) -> int:
-    """Nesting depth of parsed YAML, stopping past ``limit``."""
-    if level > limit:
-        return level
-    if isinstance(node, dict):
-        return max((_depth(v, limit, level + 1) for v in node.values()), default=level)
-    if isinstance(node, list):
-        return max((_depth(v, limit, level + 1) for v in node), default=level)
-    return level
+def _depth(node: Any, limit: int, budget: int | None = None) -> int:
+    """Nesting depth of parsed YAML (stopping past ``limit``); more than ``budget`` values once YAML
+    aliases are expanded (a "billion laughs" file) counts as too deep."""
+    budget = MAX_YAML_VALUES if budget is None else budget
+    stack = [(node, 0)]
+    best = seen = 0
+    while stack:
+        item, level = stack.pop()
+        seen += 1
+        best = max(best, level)
+        if best > limit or seen > budget:
+            return limit + 1
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return best
 
 
 def _nesting(text: str) -> int:
@@ -454,7 +485,8 @@ def read_yaml(path: str | Path) -> dict:
         raise RelayInputError("expected a YAML mapping with at least `orbiters` and `assets`",
                               source=src)
     if _depth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH:
-        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep; expected a scenario "
+        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep or holds more than "
+                              f"{MAX_YAML_VALUES:,} values (YAML aliases expanded); expected a scenario "
                               "(a few levels of mappings and lists)", source=src)
     return data
 
@@ -539,7 +571,8 @@ def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
     """A validated Scenario from a raw dict: pydantic's checks, then :func:`check_numbers`
     and the radio names (both naming ``source`` and the key path)."""
     if _depth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH:
-        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep", source=source)
+        raise RelayInputError(f"is nested more than {MAX_YAML_DEPTH} levels deep or holds more than "
+                              f"{MAX_YAML_VALUES:,} values", source=source)
     try:
         sc = Scenario.model_validate({k: v for k, v in data.items() if k != "path"})
     except ValidationError as exc:

@@ -229,7 +229,7 @@ def _rows_of_text(text: str, source: str, spec: TableSpec):
 def _rows_of_frame(df, spec: TableSpec):
     header = _header([str(c) for c in df.columns])
     rows = [(i, ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in r])
-            for i, r in enumerate(df.itertuples(index=False, name=None))]
+            for i, r in enumerate(df.itertuples(index=False, name=None), start=1)]
     return None, header, rows
 
 

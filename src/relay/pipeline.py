@@ -22,7 +22,7 @@ import pandas as pd
 
 from .config import Scenario, scenario_hash
 from .errors import CoverageError
-from .summary import PLAN_STAGES, Changes, Latency, PlanSummary
+from .summary import PLAN_STAGES, Changes, Latency, PlanSummary, Violation
 from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 
@@ -306,10 +306,21 @@ def latency_by_asset(raw, earth_mars: pd.DataFrame | None = None) -> dict[str, L
 
 
 def summary_of(problem, raw, earth_mars: pd.DataFrame | None = None) -> PlanSummary:
-    """The summary of a solved plan before the run's figures (scenario, span) are added."""
-    return PlanSummary(solve=raw.report, figures=raw.figures, scenario=problem.name,
+    """The summary of a solved plan before the run's figures (scenario, span) are added; the
+    violations name each asset's mission sol."""
+    from .result import clocks_of
+
+    clocks = clocks_of(problem)
+    viol = []
+    for v in raw.figures.violations:
+        c = clocks.get(v.asset)
+        if c is not None and v.sol is not None and c.sol_offset:
+            v = Violation(v.asset, int(c.sol_of_local(v.sol)), v.requirement, v.detail, local_sol=v.sol)
+        viol.append(v)
+    return PlanSummary(solve=raw.report, figures=raw.figures.replace(violations=tuple(viol)), scenario=problem.name,
                        start=tdb_s_to_iso(problem.start_tdb_s), end=tdb_s_to_iso(problem.end_tdb_s),
-                       latency_by_asset=latency_by_asset(raw, earth_mars))
+                       latency_by_asset=latency_by_asset(raw, earth_mars),
+                       sol_numbering={k: c.kind for k, c in sorted(clocks.items())})
 
 
 __all__ = ["Span", "Geometry", "Volumes", "DownlinkWindows", "PlanInputs", "span_of", "find_pass_set",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .ids import pass_label
 from .outputs.tables import iso, passes_frame
+from .sols import SolClock
 from .summary import PlanSummary
 
 #: the files a plan directory holds, in the order written
@@ -94,18 +95,45 @@ class PlanResult:
 # tables of a solver plan
 # ---------------------------------------------------------------------------
 
-SESSION_COLUMNS = ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id", "fixed",
-                   "option_id", "start_tdb_s", "end_tdb_s"]
+SESSION_COLUMNS = ["orbiter", "asset", "start", "end", "sol", "lmst_start", "lmst_end", "duration_s", "volume_mbit",
+                   "kind", "pass_id", "fixed", "option_id", "start_tdb_s", "end_tdb_s"]
 DOWNLINK_COLUMNS = ["orbiter", "station", "start", "end", "volume_mbit", "assets", "window_id", "chunk_id",
                     "start_tdb_s", "end_tdb_s"]
 STORE_COLUMNS = ["orbiter", "time", "tdb_s", "fill_mbit"]
 
 
-def sessions_table(raw) -> pd.DataFrame:
+def clocks_of(problem) -> dict[str, SolClock]:
+    """Each asset's sol clock from the problem (assets without a longitude have none)."""
+    return {a.name: SolClock(a.east_longitude_deg, a.mission_sol_offset) for a in problem.assets
+            if a.east_longitude_deg is not None}
+
+
+def local_time_columns(df: pd.DataFrame, clocks: dict[str, SolClock], start: str, end: str) -> dict[str, list]:
+    """``sol`` (the asset's mission sol of ``start``), ``lmst_start`` and ``lmst_end`` (HH:MM:SS) of
+    each row of a table with ``asset`` and TDB-second columns ``start`` and ``end``."""
+    sol = [""] * len(df)
+    l0 = [""] * len(df)
+    l1 = [""] * len(df)
+    for asset, idx in df.groupby("asset", sort=False).indices.items():
+        c = clocks.get(asset)
+        if c is None:
+            continue
+        t0 = df[start].to_numpy(float)[idx]
+        t1 = df[end].to_numpy(float)[idx]
+        for k, a, b, v in zip(idx, c.lmst(t0), c.lmst(t1), c.sol(t0)):
+            sol[k], l0[k], l1[k] = int(v), a, b
+    return {"sol": sol, "lmst_start": l0, "lmst_end": l1}
+
+
+def sessions_table(raw, clocks: dict[str, SolClock] | None = None) -> pd.DataFrame:
     ses = raw.sessions
+    base = pd.DataFrame({"asset": [s.asset for s in ses], "t0": [s.start_tdb_s for s in ses],
+                         "t1": [s.end_tdb_s for s in ses]})
+    local = local_time_columns(base, clocks or {}, "t0", "t1")
     return pd.DataFrame({
         "orbiter": [s.orbiter for s in ses], "asset": [s.asset for s in ses],
         "start": iso([s.start_tdb_s for s in ses]), "end": iso([s.end_tdb_s for s in ses]),
+        "sol": local["sol"], "lmst_start": local["lmst_start"], "lmst_end": local["lmst_end"],
         "duration_s": np.round([s.duration_s for s in ses], 3),
         "volume_mbit": np.round([s.volume_mbit for s in ses], 3),
         "kind": [s.kind for s in ses], "pass_id": [s.pass_id for s in ses],
@@ -145,8 +173,17 @@ def store_table(raw) -> pd.DataFrame:
 
 
 def candidate_passes_table(problem, used: set, passes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every candidate pass (with its volume columns when the link stage's table is given)
-    and whether a session uses it."""
+    """Every candidate pass (with its volume columns when the link stage's table is given),
+    its mission sol and LMST at rise and set, and whether a session uses it."""
+    ptab = _candidate_passes(problem, used, passes)
+    local = local_time_columns(ptab, clocks_of(problem), "rise_tdb_s", "set_tdb_s")
+    at = list(ptab.columns).index("set") + 1
+    for k, col in enumerate(("sol", "lmst_start", "lmst_end")):
+        ptab.insert(at + k, col, local[col])
+    return ptab
+
+
+def _candidate_passes(problem, used: set, passes: pd.DataFrame | None) -> pd.DataFrame:
     if passes is None:
         ptab = pd.DataFrame({"pass_id": [p.pass_id for p in problem.passes],
                              "orbiter": [p.orbiter for p in problem.passes],
@@ -176,7 +213,7 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     """The user-facing tables and summary of a solver plan (:class:`relay.planning.plan.Plan`)."""
     from .pipeline import summary_of
 
-    sessions = sessions_table(raw)
+    sessions = sessions_table(raw, clocks_of(problem))
     ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
     return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary_of(problem, raw, earth_mars),
                       problem=problem, plan=raw)

@@ -37,9 +37,10 @@ class Violation:
     """A requirement the plan does not meet."""
 
     asset: str
-    sol: int | None  # the asset's sol (None: not tied to one sol)
+    sol: int | None  # the asset's mission sol (local MSD without a landing; None: not tied to one sol)
     requirement: str  # "forward_link" | "decisional" | "fixed_session" | ...
     detail: str
+    local_sol: int | None = None  # the planning instance's own sol number (problem.json), when it differs
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -137,6 +138,8 @@ class PlanSummary:
     days: float | None = _doc("length of the horizon in days")
     latency_by_asset: Mapping[str, Latency] = _doc("latency to Earth per asset", factory=dict)
     changes_vs_previous: Changes | None = _doc("sessions of the previous plan kept, moved, dropped")
+    sol_numbering: Mapping[str, str] = _doc('per asset, "mission" (sols from its landing) or "MSD" (no '
+                                            'landing given: sols are the local Mars Sol Date)', factory=dict)
     timings_s: Mapping[str, float] = _doc("wall-clock seconds per stage (volatile)", factory=dict)
 
     # -- attribute shortcuts for the figures every reader wants -------------------------------

@@ -46,6 +46,7 @@ import pandas as pd
 from ..errors import RelayInputError
 from ..ids import pass_label
 from ..inputs import read_sessions_table
+from ..sols import clock_of
 from ..timescales import SOL_S, lmst_hours, tdb_s_to_datetime, utc_to_tdb_s
 from .options import chunk_downlinks, session_options
 from .problem import (Asset, DecisionalRequirement, ForwardRequirement, Orbiter, PassWindow, Problem,
@@ -274,7 +275,8 @@ def _asset(a, start_tdb_s: float, end_tdb_s: float, backlogs: dict[str, float] |
         sols=sol_spans(start_tdb_s, end_tdb_s, lon),
         max_sessions_per_sol=o.max_sessions_per_sol,
         energy_wh_per_min=o.energy_wh_per_uhf_min, energy_wh_per_sol=o.energy_wh_per_sol,
-        wake_windows=wake, min_session_mbit=float(o.min_session_mbit))
+        wake_windows=wake, min_session_mbit=float(o.min_session_mbit),
+        east_longitude_deg=float(lon), mission_sol_offset=clock_of(lon, a.landing).sol_offset)
 
 
 def _forward_requirements(a, start_tdb_s: float, end_tdb_s: float, passes: pd.DataFrame,

@@ -213,6 +213,10 @@ class Asset:
     energy_wh_per_sol: float | None = None
     wake_windows: tuple[Interval, ...] | None = None
     min_session_mbit: float = 0.0
+    # presentation only (no rule reads them): the asset's east longitude, for LMST, and the
+    # mission-sol offset (mission sol = local sol + offset; null: no landing, sols are local MSD)
+    east_longitude_deg: float | None = None
+    mission_sol_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -364,11 +368,10 @@ class Problem:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Problem":
+        from ..inputs import read_text
+
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RelayInputError(f"cannot read the problem file ({exc.strerror})", source=str(p)) from None
+        text = read_text(p, "problem", 2**30)   # a regular UTF-8 file of at most 1 GiB (not /dev/zero)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

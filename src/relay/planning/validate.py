@@ -260,31 +260,30 @@ def r18_downlink_after_arrival(P: Problem, plan: Plan) -> Found:
                                                       f"start ({aboard:.3f} Mbit)")
 
 
-def _store_events(o, plan: Plan, chunks: dict) -> list[tuple[float, int, float]]:
-    """(time, order, change) of an orbiter's store: sessions in at their end, downlinks out at
-    theirs, arrivals first at equal times."""
-    return sorted([(s.end_tdb_s, 0, s.volume_mbit) for s in plan.sessions if s.orbiter == o.name]
-                  + [(d.end_tdb_s, 1, -d.volume_mbit) for d in plan.downlinks
-                     if d.orbiter == o.name and d.chunk_id in chunks])
+def _store_fills(o, plan: Plan, chunks: dict) -> list[tuple[float, float]]:
+    """(time, fill) of an orbiter's store after each event, from ``initial_fill_mbit``: sessions
+    in at their end, downlinks out at theirs, arrivals first at equal times."""
+    events = sorted([(s.end_tdb_s, 0, s.volume_mbit) for s in plan.sessions if s.orbiter == o.name]
+                    + [(d.end_tdb_s, 1, -d.volume_mbit) for d in plan.downlinks
+                       if d.orbiter == o.name and d.chunk_id in chunks])
+    fill, out = o.initial_fill_mbit, []
+    for t, _, dv in events:
+        fill += dv
+        out.append((t, fill))
+    return out
 
 
 def r19_store_capacity(P: Problem, plan: Plan) -> Found:
-    chunks = _chunks(P)
     for o in P.orbiters:
-        fill = o.initial_fill_mbit
-        for t, _, dv in _store_events(o, plan, chunks):
-            fill += dv
+        for t, fill in _store_fills(o, plan, _chunks(P)):
             if fill > o.capacity_mbit + TOL_MBIT:
                 yield "store_overflow", (f"{o.name}: store holds {fill:.3f} Mbit > capacity {o.capacity_mbit:.3f} "
                                          f"at TDB {t:.1f} s")
 
 
 def r20_store_not_negative(P: Problem, plan: Plan) -> Found:
-    chunks = _chunks(P)
     for o in P.orbiters:
-        fill = o.initial_fill_mbit
-        for t, _, dv in _store_events(o, plan, chunks):
-            fill += dv
+        for t, fill in _store_fills(o, plan, _chunks(P)):
             if fill < -TOL_MBIT:
                 yield "store_negative", f"{o.name}: store below zero ({fill:.3f} Mbit) at TDB {t:.1f} s"
 
@@ -348,7 +347,9 @@ def r21_forward_reported(P: Problem, plan: Plan) -> Found:
     fig = plan.figures
     if fig is None:
         return
-    reported = {(v.asset, v.sol) for v in fig.violations if v.requirement == "forward_link"}
+    # a violation names the mission sol for people and the instance's own sol as local_sol
+    reported = {(v.asset, v.local_sol if v.local_sol is not None else v.sol) for v in fig.violations
+                if v.requirement == "forward_link"}
     for r in P.forward_requirements:
         got = forward_sessions(P, plan, r)
         if got < r.count and (r.asset, r.sol) not in reported:
