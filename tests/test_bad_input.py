@@ -191,6 +191,17 @@ CASES = {
     "unknown radio": (add_orbiter_key("radio: Nope"), PASSES, 2, ["s.yaml", "orbiters[0].radio", "'Nope'", "Electra"],
                       ["config:"]),
     "broken extends": (cfg("extends: nowhere.yaml\n"), PASSES, 2, ["nowhere.yaml", "does not exist"]),
+    "billion laughs": (cfg(MINIMAL + "nightly:\n  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n" + "".join(
+        f"  {k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi"))), PASSES, 2,
+        ["s.yaml", "200,000 values"]),
+    "extends a directory": (cfg("extends: /tmp\n"), PASSES, 2, ["/tmp", "is a directory"]),
+    "elements file a device": (edit("orbit: {type: keplerian,", "orbit: {type: keplerian, file: /dev/zero,"), PASSES,
+                               2, ["/dev/zero", "not a regular file"]),
+    "problem a device": (files(), ["solve", "/dev/zero", "--out", "o"], 2, ["/dev/zero", "not a regular file"]),
+    "problem a directory": (files(), ["solve", ".", "--out", "o"], 2, ["is a directory", "problem"]),
+    "validate a file": (files(), ["validate", "s.yaml"], 2, ["s.yaml", "not a plan directory"]),
+    "link range inf": (files(), ["link", "s.yaml", "--orbiter", "TGO", "--asset", "Curiosity", "--range-km", "inf"],
+                       2, ["--range-km", "'inf'"]),
     # --- command-line values
     "start empty": (cfg(MINIMAL), ["passes", "s.yaml", "--start", ""], 2, ["--start", "''", "ISO 8601"]),
     "start impossible": (cfg(MINIMAL), ["plan", "s.yaml", "--start", "2026-02-30T00:00:00Z"], 2,
@@ -226,6 +237,9 @@ CASES = {
     "bookings not UTF-8": (files(k__csv=b"orbiter,station,start,end\nTGO,DSS\xff,2026-11-23T01:00:00Z,"
                                         b"2026-11-23T02:00:00Z\n"),
                            PLAN + ["--bookings", "k.csv"], 2, ["k.csv", "not UTF-8", "line 2"]),
+    "bookings unknown station": (files(k__csv="orbiter,station,start,end\nTGO,DSS-99,2026-11-23T01:00:00Z,"
+                                             "2026-11-23T02:00:00Z\n"),
+                                 PLAN + ["--bookings", "k.csv"], 2, ["k.csv", "line 2", "'DSS-99'"]),
     "fixed overlapping on one orbiter": (
         files(f__csv=sessions(("2026-11-23T10:00:00Z", "2026-11-23T10:05:00Z"),
                               ("2026-11-23T10:04:00Z", "2026-11-23T10:09:00Z"))),
