@@ -45,12 +45,23 @@ def _bad(tmp_path, mutate):
     (lambda d: d.__setitem__("end_tdb_s", d["start_tdb_s"] - 1), "end_tdb_s"),
     (lambda d: d["options"].append(dict(d["options"][0])), "options[%d].option_id"),
     (lambda d: d.__setitem__("version", 99), "version"),
+    (lambda d: d.__setitem__("min_downlink_s", -1.0), "min_downlink_s"),
 ])
 def test_bad_json_names_the_key(tmp_path, mutate, where):
     err = _bad(tmp_path, mutate)
     if "%d" in where:
         where = where % (len(synthetic.instance(0, days=0.5).options))
     assert err.where == where, str(err)
+
+
+def test_overlapping_downlinks_of_one_orbiter_are_refused(tmp_path):
+    def overlap(d):
+        first = d["downlinks"][0]
+        d["downlinks"].append(dict(first, chunk_id="again", station="Elsewhere",
+                                   start_tdb_s=first["start_tdb_s"] + 1.0))
+    err = _bad(tmp_path, overlap)
+    assert err.where == f"downlinks[{len(synthetic.instance(0, days=0.5).downlinks)}]"
+    assert "one downlink at a time per orbiter" in str(err)
 
 
 def test_not_json(tmp_path):

@@ -394,6 +394,8 @@ class Problem:
             bad("end_tdb_s", f"end {self.end_tdb_s} is not after start {self.start_tdb_s}")
         if self.volume_unit_mbit <= 0:
             bad("volume_unit_mbit", "must be positive")
+        if self.min_downlink_s < 0:
+            bad("min_downlink_s", f"got {self.min_downlink_s}, expected a duration >= 0 s")
         orbiters = _unique(self.orbiters, "name", "orbiters", bad)
         assets = _unique(self.assets, "name", "assets", bad)
         passes = _unique(self.passes, "pass_id", "passes", bad)
