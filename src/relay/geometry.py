@@ -39,23 +39,29 @@ _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 # ---------------------------------------------------------------------------
 
 def _golden_max(f, series, lo, hi, iterations: int = 40, width_s: float = 1e-4):
-    """Vectorised golden-section maximisation of f(t, series) on [lo, hi], to ``width_s``."""
+    """Vectorised golden-section maximisation of f(t, series) on [lo, hi], to ``width_s``.
+
+    Each bracket stops on its own once narrower than ``width_s``, so its result
+    does not depend on which other brackets are searched with it.
+    """
     a, b = lo.astype(float).copy(), hi.astype(float).copy()
     c = b - _GOLDEN * (b - a)
     d = a + _GOLDEN * (b - a)
     fc, fd = f(c, series), f(d, series)
     for _ in range(iterations):
-        left = fc > fd
-        # the maximum lies in [a, d] when f(c) > f(d), else in [c, b]
-        a = np.where(left, a, c)
-        b = np.where(left, d, b)
-        new_c = np.where(left, b - _GOLDEN * (b - a), d)
-        new_d = np.where(left, c, a + _GOLDEN * (b - a))
-        fp = f(np.where(left, new_c, new_d), series)
-        fc, fd = np.where(left, fp, fd), np.where(left, fc, fp)
-        c, d = new_c, new_d
-        if np.all(b - a < width_s):
+        live = np.flatnonzero(b - a >= width_s)
+        if live.size == 0:
             break
+        la, lb, lc, ld, lfc, lfd = a[live], b[live], c[live], d[live], fc[live], fd[live]
+        left = lfc > lfd
+        # the maximum lies in [a, d] when f(c) > f(d), else in [c, b]
+        la = np.where(left, la, lc)
+        lb = np.where(left, ld, lb)
+        new_c = np.where(left, lb - _GOLDEN * (lb - la), ld)
+        new_d = np.where(left, lc, la + _GOLDEN * (lb - la))
+        fp = f(np.where(left, new_c, new_d), series[live])
+        fc[live], fd[live] = np.where(left, fp, lfd), np.where(left, lfc, fp)
+        a[live], b[live], c[live], d[live] = la, lb, new_c, new_d
     t = 0.5 * (a + b)
     return t, f(t, series)
 
@@ -257,37 +263,48 @@ class BodyFixed:
         self.ra = ra
         self.dec = dec
         self.w_periodic = w - (mars._W0 + mars._W1 * self.nodes / mars.DAY_S)
+        # the pole's angles move by well under a microradian a day: their
+        # cosines and sines are interpolated as linearly as the angles were
+        # (the difference is below 1e-15), leaving two of the six sines and
+        # cosines per time.  Rows: cos phi, sin phi, cos theta, sin theta, W's
+        # periodic part (degrees); nodes are evenly spaced.
+        phi, theta = np.radians(90.0 + ra), np.radians(90.0 - dec)
+        self._table = np.stack([np.cos(phi), np.sin(phi), np.cos(theta), np.sin(theta), self.w_periodic])
+        self._slope = np.diff(self._table, axis=1)
+        self._dn = float(self.nodes[1] - self.nodes[0])
 
-    def _angles(self, tdb_s):
-        ra = np.interp(tdb_s, self.nodes, self.ra)
-        dec = np.interp(tdb_s, self.nodes, self.dec)
-        w = mars._W0 + mars._W1 * (tdb_s / mars.DAY_S) + np.interp(tdb_s, self.nodes, self.w_periodic)
-        return np.radians(90.0 + ra), np.radians(90.0 - dec), np.radians(w % 360.0)
+    def _cos_sin(self, tdb_s):
+        """cos and sin of phi, theta and W at times ``tdb_s`` (clamped to the nodes like np.interp)."""
+        tdb_s = np.asarray(tdb_s, dtype=float)
+        last = self.nodes.size - 1
+        u = np.clip((tdb_s - self.nodes[0]) / self._dn, 0.0, float(last))
+        k = np.minimum(u.astype(np.int64), last - 1)
+        f = u - k
+        cp, sp, ct, st, wp = self._table[:, k] + f * self._slope[:, k]
+        w = np.radians(mars._W0 + mars._W1 * (tdb_s / mars.DAY_S) + wp)
+        return cp, sp, ct, st, np.cos(w), np.sin(w)
 
     def to_body_fixed(self, tdb_s, vec_icrf):
         """Rotate ICRF vectors (N, 3) at times (N,) into the Mars body-fixed frame."""
-        phi, theta, w = self._angles(tdb_s)
+        cp, sp, ct, st, cw, sw = self._cos_sin(tdb_s)
         x, y, z = vec_icrf[:, 0], vec_icrf[:, 1], vec_icrf[:, 2]
-        cp, sp = np.cos(phi), np.sin(phi)
         x1 = cp * x + sp * y
-        y1 = -sp * x + cp * y
-        ct, st = np.cos(theta), np.sin(theta)
+        y1 = cp * y - sp * x
         y2 = ct * y1 + st * z
-        z2 = -st * y1 + ct * z
-        cw, sw = np.cos(w), np.sin(w)
-        return np.stack([cw * x1 + sw * y2, -sw * x1 + cw * y2, z2], axis=-1)
+        out = np.empty((x.size, 3))
+        out[:, 2] = ct * z - st * y1
+        out[:, 0] = cw * x1 + sw * y2
+        out[:, 1] = cw * y2 - sw * x1
+        return out
 
     def to_icrf(self, tdb_s, vec_bf):
         """Inverse of :meth:`to_body_fixed`."""
-        phi, theta, w = self._angles(tdb_s)
+        cp, sp, ct, st, cw, sw = self._cos_sin(tdb_s)
         x, y, z = vec_bf[:, 0], vec_bf[:, 1], vec_bf[:, 2]
-        cw, sw = np.cos(w), np.sin(w)
         x1 = cw * x - sw * y
         y2 = sw * x + cw * y
-        ct, st = np.cos(theta), np.sin(theta)
         y1 = ct * y2 - st * z
         z1 = st * y2 + ct * z
-        cp, sp = np.cos(phi), np.sin(phi)
         return np.stack([cp * x1 - sp * y1, sp * x1 + cp * y1, z1], axis=-1)
 
 
@@ -341,6 +358,8 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         # only the stretches where some site may see the orbiter (all of the
         # grid when no speed bound is known), with their gaps as breaks
         idx, speed = _samples_near_passes(view, grid)
+        if idx.size == 0:
+            continue
         g = grid[idx]
         values, plain, rng = view.margins_and_ranges(g)
         bound = None
@@ -397,13 +416,12 @@ def speed_bound_km_s(eph: Ephemeris, tdb_s: np.ndarray) -> float | None:
     :class:`~relay.orbits.keplerian.KeplerianOrbit` both come from the conic:
     the speed at periapsis, the apoapsis radius, and the J2 precession of node
     and periapsis (which moves a point at radius r by at most
-    (|node rate| + |periapsis rate|) r).  For any other source they come from
-    the states at ``tdb_s`` through the specific orbital energy (nearly
-    conserved: a margin of 1 % of GM/r covers J2 and the like): the speed at
-    a radius r is sqrt(2 (energy + GM/r)), largest at the smallest radius
-    (taken as 0.9 of the smallest sampled one), and a bound orbit never goes
-    beyond twice its semi-major axis, -GM/energy.  None for an unbound
-    energy: the caller then searches the whole grid.
+    (|node rate| + |periapsis rate|) r).  For any other source (OEM, SPK) they
+    come from the osculating conics of the states at ``tdb_s`` (the largest
+    periapsis speed and apoapsis radius among them, and among the states
+    themselves), with a 2 % margin for what the conic leaves out (J2 moves
+    them by a fraction of a percent).  None when a state is unbound or nearly
+    so: the caller then searches the whole grid.
     """
     from .orbits.keplerian import KeplerianOrbit
 
@@ -414,18 +432,24 @@ def speed_bound_km_s(eph: Ephemeris, tdb_s: np.ndarray) -> float | None:
         r_apo = a * (1.0 + e)
         return float(1.001 * (v_peri + (abs(node_rate) + abs(peri_rate) + _SPIN_BOUND_RAD_S) * r_apo))
     pos, vel = eph.state_km(tdb_s)
+    if pos.size == 0 or not (np.all(np.isfinite(pos)) and np.all(np.isfinite(vel))):
+        return None
+    gm = mars.GM_KM3_S2
     r = np.sqrt(np.einsum("ij,ij->i", pos, pos))
     v2 = np.einsum("ij,ij->i", vel, vel)
-    gm = mars.GM_KM3_S2
-    if r.size == 0 or not np.all(np.isfinite(r)) or not np.all(np.isfinite(v2)) or r.min() <= 0:
+    h = np.cross(pos, vel)
+    h2 = np.einsum("ij,ij->i", h, h)
+    energy = 0.5 * v2 - gm / r
+    if r.min() <= 0 or energy.max() >= 0:
         return None
-    r_lo = 0.9 * float(r.min())
-    energy = float(np.max(0.5 * v2 - gm / r)) + 0.01 * gm / r_lo
-    if energy >= 0:
+    # the osculating conic of each sampled state: apoapsis radius and periapsis speed
+    a = -gm / (2.0 * energy)
+    e = np.sqrt(np.maximum(0.0, 1.0 + 2.0 * energy * h2 / gm**2))
+    if e.max() >= 0.99:
         return None
-    v_max = np.sqrt(2.0 * (energy + gm / r_lo))
-    r_hi = max(-gm / energy, 1.1 * float(r.max()))
-    return float(1.05 * (v_max + _SPIN_BOUND_RAD_S * r_hi))
+    r_apo = max(float(np.max(a * (1.0 + e))), float(r.max()))
+    v_peri = max(float(np.sqrt(np.max(gm * (1.0 + e) / (a * (1.0 - e))))), float(np.sqrt(v2.max())))
+    return float(1.02 * (v_peri + _SPIN_BOUND_RAD_S * r_apo))
 
 
 def _angle_bound_deg(displacement_km, range_km):
@@ -482,6 +506,10 @@ def _samples_near_passes(view: "_SiteView", grid: np.ndarray):
     return np.flatnonzero(np.cumsum(mark[:-1]) > 0), speed
 
 
+#: times per chunk in bulk evaluations
+_CHUNK = 1 << 16
+
+
 class _SiteView:
     """One orbiter seen from every site: margins, look angles, ranges."""
 
@@ -525,11 +553,18 @@ class _SiteView:
         return out
 
     def look(self, t, s):
-        """Elevation, azimuth, range of (time, site index) pairs."""
-        p = self.body_fixed(t)
+        """Elevation, azimuth, range of (time, site index) pairs.
+
+        Millions of profile times go through in chunks that stay in the
+        processor's cache (a third faster than whole arrays here).
+        """
         el, az, rng = np.empty(t.size), np.empty(t.size), np.empty(t.size)
-        for i, sl in _groups(s):
-            el[sl], az[sl], rng[sl] = self.sites[i].look_angles(p[sl])
+        for lo in range(0, t.size, _CHUNK):
+            hi = min(lo + _CHUNK, t.size)
+            p = self.body_fixed(t[lo:hi])
+            for i, sl in _groups(s[lo:hi]):
+                j = np.arange(lo, hi)[sl]
+                el[j], az[j], rng[j] = self.sites[i].look_angles(p[sl])
         return el, az, rng
 
 
@@ -565,13 +600,20 @@ def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s) -> PassSet:
     base = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]])
     flat = np.empty(len(df), dtype=np.int64)
     flat[base[df["_part"].to_numpy()] + df["_win"].to_numpy()] = df["pass_id"].to_numpy()
-    # profile samples: numpy arrays and one stable permutation (they are already in
-    # time order within each window), to keep a year's millions of samples cheap
+    # profile samples: each window's samples are one block, in time order, and
+    # the blocks of a part come in window order; the blocks are moved into
+    # pass_id order with one gather per column (no sort of the samples)
     pass_of = np.concatenate([flat[base[k] + part[0]] for k, part in enumerate(prof_parts)])
-    order = np.argsort(pass_of, kind="stable")
-    prof = pd.DataFrame({"pass_id": pass_of[order]})
+    counts = np.bincount(pass_of, minlength=len(df))
+    first = np.flatnonzero(np.r_[True, pass_of[1:] != pass_of[:-1]])
+    src_start = np.empty(len(df), dtype=np.int64)
+    src_start[pass_of[first]] = first
+    dst_start = np.cumsum(counts) - counts
+    gather = np.repeat(src_start - dst_start, counts) + np.arange(pass_of.size)
+    cols = {"pass_id": np.repeat(np.arange(len(df), dtype=np.int64), counts)}
     for j, col in enumerate(PROFILE_COLUMNS[1:], start=1):
-        prof[col] = np.concatenate([part[j] for part in prof_parts])[order]
+        cols[col] = np.concatenate([part[j] for part in prof_parts])[gather]
+    prof = pd.DataFrame(cols, copy=False)
     return PassSet(df[PASS_COLUMNS].copy(), prof, start_tdb_s, end_tdb_s)
 
 
