@@ -120,7 +120,7 @@ class Windows:
 def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  grid_tdb_s: np.ndarray, values: np.ndarray,
                  tol_s: float = 1e-3, *, breaks: np.ndarray | None = None,
-                 peak_bound: np.ndarray | None = None) -> Windows:
+                 peak_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Windows:
     """Windows where ``f > 0`` for each series, from samples ``values`` (S, N) on ``grid_tdb_s``.
 
     ``f(t, s)`` evaluates the function at arbitrary times ``t`` for series
@@ -131,10 +131,10 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ``grid[k + 1]`` are not neighbours: the grid skips a stretch in which
     ``f`` is known to be negative for every series (samples on both sides
     negative too), so no extremum is looked for across a break.
-    ``peak_bound`` (optional, shape (S, N)) bounds ``f`` from above within one
-    grid step of each sample; a local maximum whose bound is negative is not
-    refined (refining it could only insert a negative sample between negative
-    neighbours, which changes no window).
+    ``peak_bound(s, k)`` (optional) bounds ``f`` of series ``s`` from above
+    within one grid step of sample ``k`` (arrays of pairs); a local maximum
+    whose bound is negative is not refined (refining it could only insert a
+    negative sample between negative neighbours, which changes no window).
     """
     n_series, n = values.shape
     t = grid_tdb_s
@@ -149,11 +149,12 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
         both = joined[:-1] & joined[1:]
         interior_max &= both
         interior_min &= both
-    if peak_bound is not None:
-        interior_max &= peak_bound[:, 1:-1] >= 0
     s_max, k_max = np.nonzero(interior_max)
     s_min, k_min = np.nonzero(interior_min)
     k_max, k_min = k_max + 1, k_min + 1
+    if peak_bound is not None and s_max.size:
+        keep = peak_bound(s_max, k_max) >= 0
+        s_max, k_max = s_max[keep], k_max[keep]
     ins_s, ins_t, ins_v = [], [], []
     # extrema to a tenth of the crossings' tolerance, and never finer than 0.1 ms
     width = max(1e-4, 0.1 * tol_s)
@@ -361,12 +362,14 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         if idx.size == 0:
             continue
         g = grid[idx]
-        values, plain, rng = view.margins_and_ranges(g)
+        values, p = view.margins(g)
         bound = None
         if speed is not None:
-            # within one step of a sample the margin rises by at most the
-            # angle a displacement of speed * step subtends at its range
-            bound = plain + _angle_bound_deg(speed * step, rng)
+            def bound(s, k, _p=p, _step=step, _speed=speed):
+                # within one step of a sample the plain margin rises by at most
+                # the angle a displacement of speed * step subtends at its range
+                plain, rng = view.plain_margin_and_range(_p[k], s)
+                return plain + _angle_bound_deg(_speed * _step, rng)
         w = find_windows(view.margin, g, values, tol_s=tol_s,
                          breaks=np.flatnonzero(np.diff(idx) > 1), peak_bound=bound)
         if w.series.size == 0:
@@ -521,28 +524,27 @@ class _SiteView:
     def body_fixed(self, t):
         return self.bf.to_body_fixed(t, positions_km(self.eph, t))
 
-    def margins_and_ranges(self, t):
-        """Margins, plain margins and ranges, each (S, N), at grid times ``t``.
-
-        The plain margin is elevation minus ``min_elevation_deg``: a terrain
-        mask is never below it, so it bounds the margin from above (it is the
-        margin itself for sites without terrain).  Positions are computed once.
-        """
+    def margins(self, t):
+        """Margins (S, N) at grid times ``t``, and the body-fixed positions (computed once)."""
         p = self.body_fixed(t)
         values = np.empty((len(self.sites), t.size))
-        rng = np.empty((len(self.sites), t.size))
-        terrain = {}
         for i, site in enumerate(self.sites):
-            d = p - site.position_km
-            rng[i] = np.sqrt(np.einsum("ij,ij->i", d, d))
             values[i] = site.elevation_margin_deg(p)
-            if site.has_terrain_mask:
-                terrain[i] = (np.degrees(np.arcsin(np.clip((d @ site.up) / rng[i], -1.0, 1.0)))
-                              - site.min_elevation_deg)
-        plain = values.copy() if terrain else values
-        for i, row in terrain.items():
-            plain[i] = row
-        return values, plain, rng
+        return values, p
+
+    def plain_margin_and_range(self, p, s):
+        """Elevation minus ``min_elevation_deg``, and range, of positions ``p`` from sites ``s``.
+
+        A terrain mask is never below ``min_elevation_deg``, so this plain
+        margin bounds the margin from above (it is the margin for sites without
+        terrain).
+        """
+        pos = np.array([site.position_km for site in self.sites])[s]
+        up = np.array([site.up for site in self.sites])[s]
+        d = p - pos
+        rng = np.sqrt(np.einsum("ij,ij->i", d, d))
+        el = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", d, up) / rng, -1.0, 1.0)))
+        return el - np.array([site.min_elevation_deg for site in self.sites])[s], rng
 
     def margin(self, t, s):
         """Elevation minus the mask of (time, site index) pairs."""
@@ -563,7 +565,7 @@ class _SiteView:
             hi = min(lo + _CHUNK, t.size)
             p = self.body_fixed(t[lo:hi])
             for i, sl in _groups(s[lo:hi]):
-                j = np.arange(lo, hi)[sl]
+                j = slice(lo + sl.start, lo + sl.stop) if isinstance(sl, slice) else np.arange(lo, hi)[sl]
                 el[j], az[j], rng[j] = self.sites[i].look_angles(p[sl])
         return el, az, rng
 
@@ -1001,16 +1003,20 @@ def find_tracks(orbiters: Mapping[str, Ephemeris], stations: Sequence[Station],
 
 
 def _profile_times(starts: np.ndarray, ends: np.ndarray, step_s: float):
-    """Sample times every ``step_s`` from each start, plus each end; and the window index of each."""
-    counts = np.floor((ends - starts) / step_s).astype(int) + 1
+    """Sample times every ``step_s`` from each start, plus each end; and the window index of each.
+
+    The last sample of each window is its end (a uniform sample within 1 us
+    of the end gives way to it); built in window order, without sorting.
+    """
+    n = np.floor((ends - starts) / step_s).astype(np.int64) + 1
+    extra = (ends - (starts + (n - 1) * step_s)) > 1e-6
+    counts = n + extra
+    stops = np.cumsum(counts)
     win = np.repeat(np.arange(starts.size), counts)
-    off = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    t = np.concatenate([starts[win] + off * step_s, ends])
-    win = np.concatenate([win, np.arange(starts.size)])
-    order = np.lexsort((t, win))
-    t, win = t[order], win[order]
-    keep = np.r_[True, (np.diff(t) > 1e-6) | (np.diff(win) != 0)]
-    return t[keep], win[keep]
+    off = np.arange(stops[-1] if stops.size else 0) - np.repeat(stops - counts, counts)
+    t = starts[win] + off * step_s
+    t[stops - 1] = ends
+    return t, win
 
 
 def _intervals(w: Windows, series: int):
