@@ -30,7 +30,8 @@ def test_summary_json_round_trips_and_has_every_documented_key():
     data = json.loads(json.dumps(s.to_json(), allow_nan=False))
     assert list(data) == [k for k, _ in summary_keys()]
     assert data["delivered_by_asset"] == {"A": 6.0, "B": 4.0}  # mappings sorted
-    assert data["violations"] == [{"asset": "A", "sol": 3, "requirement": "decisional", "detail": "late"}]
+    assert data["violations"] == [{"asset": "A", "sol": 3, "requirement": "decisional", "detail": "late",
+                                   "local_sol": None}]
     assert PlanSummary.from_json(data) == s
 
 

@@ -239,7 +239,8 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     mark("problem")
     raw = solve(problem, settings)
     mark("solve")
-    result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars)
+    result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars,
+                              frozen_until_tdb_s=inputs.frozen_until_tdb_s)
     changes = changes_vs(inputs.previous, result.sessions, span) if inputs.previous is not None else None
     mark("tables")
     result.summary = result.summary.replace(

@@ -23,7 +23,7 @@ from .sols import SolClock
 from .summary import PlanSummary
 
 #: the files a plan directory holds, in the order written
-PLAN_FILES = ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "summary.json", "report.html",
+PLAN_FILES = ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "sols.csv", "summary.json", "report.html",
               "problem.json")
 
 
@@ -47,6 +47,7 @@ class PlanResult:
     problem: Any = None
     plan: Any = None
     timings: dict = field(default_factory=dict)
+    per_sol: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         s = self.summary
@@ -60,13 +61,14 @@ class PlanResult:
         summary = self.summary.to_json(reproducible=reproducible)
         texts = {}
         for df, name in ((self.sessions, "schedule.csv"), (self.downlinks, "downlinks.csv"),
-                         (self.passes, "passes.csv"), (self.store, "store.csv")):
-            texts[name] = df.to_csv(index=False, lineterminator="\n")
+                         (self.passes, "passes.csv"), (self.store, "store.csv"), (self.per_sol, "sols.csv")):
+            if df is not None:
+                texts[name] = df.to_csv(index=False, lineterminator="\n")
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
         shown = self.summary if not reproducible else PlanSummary.from_json(summary)
         caps = {o.name: o.capacity_mbit for o in self.problem.orbiters} if self.problem is not None else {}
         texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown, passes=self.passes,
-                                             capacity_mbit=caps)
+                                             capacity_mbit=caps, per_sol=self.per_sol)
         if self.problem is not None:
             # the instance, so that `relay validate DIR` and `relay solve` can re-check and re-solve
             texts["problem.json"] = self.problem.to_json_text()
@@ -209,14 +211,24 @@ def _candidate_passes(problem, used: set, passes: pd.DataFrame | None) -> pd.Dat
 
 
 def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
-                     earth_mars: pd.DataFrame | None = None) -> PlanResult:
-    """The user-facing tables and summary of a solver plan (:class:`relay.planning.plan.Plan`)."""
+                     earth_mars: pd.DataFrame | None = None, frozen_until_tdb_s: float | None = None) -> PlanResult:
+    """The user-facing tables and summary of a solver plan (:class:`relay.planning.plan.Plan`):
+    every pass with the reason it is used as it is or not (:mod:`relay.explain`), the figures
+    per asset and sol, and warnings about stranded data."""
+    from .explain import Explainer, per_sol, stranded_warnings
     from .pipeline import summary_of
 
     sessions = sessions_table(raw, clocks_of(problem))
     ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
-    return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary_of(problem, raw, earth_mars),
-                      problem=problem, plan=raw)
+    why = Explainer(problem, raw, frozen_until_tdb_s).table().set_index("pass_id")
+    at = list(ptab.columns).index("used") + 1
+    ptab.insert(at, "reason", why["reason"].reindex(ptab["pass_id"]).fillna("").to_numpy())
+    ptab.insert(at + 1, "reason_detail", why["reason_detail"].reindex(ptab["pass_id"]).fillna("").to_numpy())
+    summary = summary_of(problem, raw, earth_mars)
+    relayed = sessions.groupby("orbiter")["volume_mbit"].sum().to_dict() if len(sessions) else {}
+    summary = summary.replace(warnings=tuple(stranded_warnings(summary, relayed)))
+    return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary, problem=problem, plan=raw,
+                      per_sol=per_sol(problem, ptab, sessions))
 
 
 # ---------------------------------------------------------------------------

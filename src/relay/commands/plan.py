@@ -105,6 +105,8 @@ def print_summary(result, out=None) -> None:
         lines.append("  every requirement met")
     if fig.conjunction:
         lines.append("  solar conjunction in the horizon: no commanded sessions then")
+    for w in s.warnings:
+        lines.append(f"  warning: {w}")
     print("\n".join(lines), file=out or sys.stdout)
 
 

@@ -237,7 +237,8 @@ def _per_asset(summary: PlanSummary) -> pd.DataFrame:
 
 
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
-                  *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None) -> str:
+                  *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None,
+                  per_sol: pd.DataFrame | None = None) -> str:
     """The whole report as one HTML string (deterministic for the same inputs)."""
     fig = summary.figures
     assets = set(sessions.get("asset", [])) | set(fig.delivered_by_asset)
@@ -263,6 +264,18 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
                          "kind", "pass_id"] if c in sessions.columns]
     dcols = [c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]
     title = f"relay plan: {html.escape(str(summary.scenario or ''))}"
+    warn = "".join(f"<p class='warn'>warning: {html.escape(w)}</p>" for w in summary.warnings)
+    sols_html = html_table(per_sol, left=("asset", "limited_by"), table_id="per-sol") if per_sol is not None \
+        else "<p class='meta'>(none)</p>"
+    numbering = ", ".join(f"{html.escape(a)}: {'mission sols' if k == 'mission' else 'local Mars Sol Date (no landing)'}"
+                          for a, k in summary.sol_numbering.items())
+    unused = ""
+    if passes is not None and "reason" in passes and len(passes):
+        cols = [c for c in ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "volume_mbit",
+                            "reason", "reason_detail"] if c in passes.columns]
+        unused = html_table(passes.loc[~passes["used"].astype(bool), cols],
+                            left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
+                            table_id="unused-passes")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}</style></head>
 <body>
@@ -270,10 +283,16 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
 <p class="meta">{html.escape(str(summary.start or ''))} to {html.escape(str(summary.end or ''))},
 status <span class="{'ok' if ok else 'bad'}">{html.escape(summary.solve.status)}</span>;
 charts zoom with the mouse (double-click resets) and show each mark's details on hover</p>
+{warn}
 <h2>Summary</h2><table id="summary">{summary_rows}</table>
 <h2>Delivered per asset</h2><div id="per-asset">{html_table(_per_asset(summary), left=("asset",))}</div>
 <h2>Timelines</h2>{chart_html}
 <h2>Requirements</h2><div id="violations">{viol_html}</div>
+<h2>Per asset and sol</h2><p class="meta">sols: {numbering or 'n/a'}; capacity: what the passes offered,
+data: what the asset had to send (backlog on the first sol), planned: relayed by the plan,
+limited_by: data (all sent), link (the passes offered no more), earth (store or downlinks) or constraint</p>
+<div id="sols">{sols_html}</div>
+<h2>Unused passes and why</h2><div id="unused">{unused or "<p class='meta'>(none)</p>"}</div>
 <h2>Sessions</h2><div id="sessions">{html_table(sessions[scols] if len(sessions) else sessions,
                                                  left=("orbiter", "asset", "start", "end", "kind"),
                                                  table_id="sessions-table")}</div>
