@@ -163,3 +163,23 @@ def test_per_sol_and_stranded_warnings():
     stranded = [o for o, v in relayed_orb.items() if v > 0 and fig.delivered_by_orbiter.get(o, 0.0) <= 0]
     assert len([w for w in r.summary.warnings if "stranded" in w]) == len(stranded)
     assert len(per_sol(r.problem, r.passes, r.sessions)) == len(r.per_sol)
+
+
+@pytest.mark.slow
+def test_insight_week_warns_of_data_stranded_aboard_odyssey():
+    """The insight-2019 week with Odyssey's X-band table as it was before the low rates (nothing
+    below 62.5 kbps, so no rate at June 2019's Earth range): Odyssey still holds relay sessions,
+    delivers nothing, and the plan says so."""
+    import relay
+
+    sc = relay.load_scenario("configs/insight-2019.yaml",
+                             overrides={"orbiters.Odyssey.xband.rates_kbps": [62.5, 125.0, 250.0]})
+    r = relay.plan(sc, "2019-06-03T00:00:00Z", 7)
+    assert r.summary.figures.delivered_by_orbiter["Odyssey"] == 0.0
+    odyssey = r.sessions[r.sessions["orbiter"] == "Odyssey"]
+    assert len(odyssey) > 0
+    (w,) = [w for w in r.summary.warnings if w.startswith("Odyssey")]
+    assert "stranded" in w and f"{odyssey['volume_mbit'].sum():,.1f} Mbit" in w
+    # the shipped tables reach Odyssey's low rates: no stranded-data warning for it
+    r2 = relay.plan("configs/insight-2019.yaml", "2019-06-03T00:00:00Z", 7)
+    assert not [w for w in r2.summary.warnings if w.startswith("Odyssey")]
