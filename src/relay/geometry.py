@@ -120,7 +120,8 @@ class Windows:
 def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  grid_tdb_s: np.ndarray, values: np.ndarray,
                  tol_s: float = 1e-3, *, breaks: np.ndarray | None = None,
-                 peak_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Windows:
+                 peak_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                 peaks: bool = True) -> Windows:
     """Windows where ``f > 0`` for each series, from samples ``values`` (S, N) on ``grid_tdb_s``.
 
     ``f(t, s)`` evaluates the function at arbitrary times ``t`` for series
@@ -135,6 +136,9 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     within one grid step of sample ``k`` (arrays of pairs); a local maximum
     whose bound is negative is not refined (refining it could only insert a
     negative sample between negative neighbours, which changes no window).
+    ``peaks=False``: the caller does not need the peaks refined, so a local
+    maximum already sampled positive (inside a window found anyway) is left
+    alone; ``peak_tdb_s`` and ``peak_value`` then come from the samples.
     """
     n_series, n = values.shape
     t = grid_tdb_s
@@ -152,6 +156,9 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     s_max, k_max = np.nonzero(interior_max)
     s_min, k_min = np.nonzero(interior_min)
     k_max, k_min = k_max + 1, k_min + 1
+    if not peaks and s_max.size:
+        keep = v[s_max, k_max] <= 0
+        s_max, k_max = s_max[keep], k_max[keep]
     if peak_bound is not None and s_max.size:
         keep = peak_bound(s_max, k_max) >= 0
         s_max, k_max = s_max[keep], k_max[keep]
@@ -941,7 +948,7 @@ def find_tracks(orbiters: Mapping[str, Ephemeris], stations: Sequence[Station],
     for i in range(n_st):
         mars_el[i] = earth.mars_elevation_deg(mgrid, i) - masks[i]
     mars_w = find_windows(lambda t, s: earth.mars_elevation_deg_pairs(t, s) - masks[s],
-                          mgrid, mars_el, tol_s=1.0)
+                          mgrid, mars_el, tol_s=1.0, peaks=False)
     rows, profs = [], []
     for orb_name, eph in orbiters.items():
         view = _EarthView(eph, earth, bf)
@@ -950,7 +957,8 @@ def find_tracks(orbiters: Mapping[str, Ephemeris], stations: Sequence[Station],
         ogrid = time_grid(start_tdb_s, end_tdb_s, ostep)
         check_coverage(eph, ogrid - 1400.0 if np.isfinite(eph.coverage_tdb_s[0]) else ogrid)
         geo_vis = view.geocentric_margin_km(ogrid)
-        occ_w = find_windows(lambda t, s: view.geocentric_margin_km(t), ogrid, geo_vis[None, :], tol_s=1.0)
+        occ_w = find_windows(lambda t, s: view.geocentric_margin_km(t), ogrid, geo_vis[None, :], tol_s=1.0,
+                             peaks=False)
         w_el = _refined_windows(mars_w, lambda t, s: view.evaluate(t, s)[0] - masks[s],
                                 start_tdb_s, end_tdb_s, tol_s)
         # per station, only the visibility windows that touch its elevation
