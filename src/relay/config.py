@@ -496,11 +496,25 @@ def resolve_extends(data: dict, path: Path, seen: tuple = ()) -> dict:
     base_ref = data.pop("extends", None)
     if base_ref is None:
         return data
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise RelayInputError(f"got {excerpt(str(base_ref))}, expected the path of a base scenario file",
+                              source=str(path), where="extends")
     base_path = (path.parent / base_ref).resolve()
     if base_path in seen:
         raise RelayInputError(f"`extends` makes a loop through {base_path}", source=str(path), where="extends")
-    base = resolve_extends(read_yaml(base_path), base_path, seen + (base_path,))
+    base = resolve_extends(_referenced_yaml(base_path, path, "extends"), base_path, seen + (base_path,))
     return _merge(_absolute_paths(base, base_path.parent), data)
+
+
+def _referenced_yaml(target: Path, referrer: Path, key: str) -> dict:
+    """read_yaml of a file another one names: a file that cannot be read at all (missing, a
+    folder, a device, not UTF-8) is reported against the referring file and key."""
+    try:
+        return read_yaml(target)
+    except RelayInputError as exc:
+        if exc.source == str(target) and exc.where is None:
+            raise RelayInputError(f"{target}: {exc.detail}", source=str(referrer), where=key) from None
+        raise
 
 
 def _absolute_paths(data: dict, folder: Path) -> dict:
@@ -552,7 +566,7 @@ def resolve_orbit_files(data: dict, path: Path) -> dict:
         if not ref.exists():
             raise RelayInputError(f"the elements file {ref} does not exist", source=str(path),
                                   where=f"orbiters[{i}].orbit.file")
-        elements = read_yaml(ref)
+        elements = _referenced_yaml(ref, path, f"orbiters[{i}].orbit.file")
         merged = {**elements, **{k: v for k, v in orbit.items() if k != "file"}}
         orb["orbit"] = merged
     return data
@@ -564,7 +578,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = resolve_extends(read_yaml(p), p.resolve())
     data = apply_overrides(data, overrides, source=str(path))
     data = resolve_orbit_files(data, p.resolve())
-    return scenario_from_dict(data, source=str(path))
+    sc = scenario_from_dict(data, source=str(path))
+    if sc.bookings:
+        from .inputs import bookings_path, regular_file
+
+        try:
+            regular_file(bookings_path(sc), "bookings")
+        except RelayInputError as exc:
+            raise RelayInputError(f"{bookings_path(sc)}: {exc.detail}", source=str(path), where="bookings") from None
+    return sc
 
 
 def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
