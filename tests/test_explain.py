@@ -183,3 +183,31 @@ def test_insight_week_warns_of_data_stranded_aboard_odyssey():
     # the shipped tables reach Odyssey's low rates: no stranded-data warning for it
     r2 = relay.plan("configs/insight-2019.yaml", "2019-06-03T00:00:00Z", 7)
     assert not [w for w in r2.summary.warnings if w.startswith("Odyssey")]
+
+
+def test_unmet_requirements_say_why():
+    from relay.planning.problem import DecisionalRequirement, ForwardRequirement
+    from relay.summary import Violation
+
+    # two forward sessions wanted, one overflight in the window: no further pass
+    req = ForwardRequirement("A", 7, T0, T0 + 20000, 300.0, count=2)
+    P = tiny([("p", "O", "A", 0, 600)], DL, forward_assets={"A"}, forward_requirements=(req,))
+    plan = cpsat.solve(P, FAST)
+    (v,) = [v for v in plan.figures.violations if v.requirement == "forward_link"]
+    r = Explainer(P, plan).requirement(v)
+    assert r.code == "no_volume" and "p already serve" in r.detail
+    # a window whose only pass another asset holds: taken
+    req = ForwardRequirement("B", 3, T0, T0 + 1000, 300.0)
+    P = tiny([("pA", "O", "A", 0, 600), ("pB", "O", "B", 0, 600)], DL, forward_assets={"B"},
+             forward_requirements=(req,), objective=Objective(forward_shortfall_penalty=0.0,
+                                                              latency_per_mbit_day=0.0, elevation_per_session=0.0),
+             assets=(Asset("A", backlog_mbit=1e6, priority_weight=5.0), Asset("B", backlog_mbit=1e6)))
+    plan = cpsat.solve(P, FAST)
+    r = Explainer(P, plan).requirement(Violation("B", 3, "forward_link", "1 of 1"))
+    assert r.code == "taken" and "pB (O) taken: O with A" in r.detail
+    # decisional data relayed but never downlinked before the deadline: earth_limited
+    dec = DecisionalRequirement("A", 1, T0, T0 + 1000, T0 + 2000, 10.0)
+    P = tiny([("p", "O", "A", 0, 600)], DL, decisional_requirements=(dec,))
+    plan = cpsat.solve(P, FAST)
+    r = Explainer(P, plan).requirement(Violation("A", 1, "decisional", "late"))
+    assert r.code == "earth_limited" and "deadline" in r.detail

@@ -192,6 +192,51 @@ class Explainer:
         return Reason("better_alternative", f"could carry {extra * F.unit:.1f} Mbit; the optimum is worth more "
                                             "without it (its volume or radio time serves better elsewhere)")
 
+    def requirement(self, v) -> Reason:
+        """Why an unmet requirement (a :class:`~relay.summary.Violation` with the instance's
+        sol) is unmet, in the same vocabulary: the reasons of the passes in its window."""
+        P = self.P
+        sol = v.local_sol if v.local_sol is not None else v.sol
+        if v.requirement == "forward_link":
+            req = next((r for r in P.forward_requirements if r.asset == v.asset and r.sol == sol), None)
+            if req is not None:
+                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, req.min_duration_s, "forward")
+        if v.requirement == "decisional":
+            req = next((r for r in P.decisional_requirements if r.asset == v.asset and r.sol == sol), None)
+            if req is not None:
+                held = [s for s in self.by_asset.get(v.asset, ()) if s.kind == "return"
+                        and req.start_tdb_s <= s.start_tdb_s and s.end_tdb_s <= req.end_tdb_s
+                        and s.volume_mbit >= req.min_volume_mbit - 1e-9]
+                if held:
+                    return Reason("earth_limited", f"the data of the {_hms(held[0].start_tdb_s)} UTC session does not "
+                                                   f"reach Earth before the deadline {_iso(req.deadline_tdb_s)}")
+                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, P.min_session_s, "return")
+        if v.requirement == "fixed_session":
+            return Reason("fixed", v.detail)
+        return Reason(v.requirement, v.detail)
+
+    def _window(self, asset: str, t0: float, t1: float, min_s: float, kind: str) -> Reason:
+        """The reason a window gets no (more) session of ``kind``: the reasons of its passes."""
+        ps = [p for p in self.P.passes if p.asset == asset and p.rise_tdb_s < t1 and p.set_tdb_s > t0
+              and min(p.set_tdb_s, t1) - max(p.rise_tdb_s, t0) >= min_s - 1e-6]
+        if not ps:
+            return Reason("no_volume", f"no pass of {asset} of at least {min_s:.0f} s in the window "
+                                       f"{_iso(t0)} to {_iso(t1)}")
+        parts, codes, serving = [], [], []
+        for p in ps:
+            held = self.held_by_pass.get(p.pass_id)
+            if held and any(s.kind == kind for s in held):
+                serving.append(p.pass_id)
+                continue
+            r = Reason("taken", f"used for {held[0].kind} data") if held else self.reason(p)
+            parts.append(f"{p.pass_id} ({p.orbiter}) {r.code}: {r.detail}")
+            codes.append(r.code)
+        if not codes:
+            return Reason("no_volume", f"no further pass of {asset} of at least {min_s:.0f} s in the window "
+                                       f"{_iso(t0)} to {_iso(t1)} ({', '.join(serving)} already serve it)")
+        code = max(sorted(set(codes)), key=codes.count)
+        return Reason(code, "; ".join(parts))
+
     def table(self) -> pd.DataFrame:
         """``pass_id, reason, reason_detail`` for every pass of the problem."""
         rows = [(p.pass_id, *self.reason(p).__dict__.values()) for p in self.P.passes]

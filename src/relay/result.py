@@ -9,6 +9,7 @@ back for ``relay validate``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,11 +221,16 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
 
     sessions = sessions_table(raw, clocks_of(problem))
     ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
-    why = Explainer(problem, raw, frozen_until_tdb_s).table().set_index("pass_id")
+    ex = Explainer(problem, raw, frozen_until_tdb_s)
+    why = ex.table().set_index("pass_id")
     at = list(ptab.columns).index("used") + 1
     ptab.insert(at, "reason", why["reason"].reindex(ptab["pass_id"]).fillna("").to_numpy())
     ptab.insert(at + 1, "reason_detail", why["reason_detail"].reindex(ptab["pass_id"]).fillna("").to_numpy())
     summary = summary_of(problem, raw, earth_mars)
+    viol = tuple(dataclasses.replace(v, reason=(r := ex.requirement(v)).code,
+                                     detail=f"{v.detail} - {r.code}: {r.detail}" if r.code != "fixed" else v.detail)
+                 for v in summary.figures.violations)
+    summary = summary.replace(figures=summary.figures.replace(violations=viol))
     relayed = sessions.groupby("orbiter")["volume_mbit"].sum().to_dict() if len(sessions) else {}
     summary = summary.replace(warnings=tuple(stranded_warnings(summary, relayed)))
     return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary, problem=problem, plan=raw,

@@ -41,6 +41,7 @@ class Violation:
     requirement: str  # "forward_link" | "decisional" | "fixed_session" | ...
     detail: str
     local_sol: int | None = None  # the planning instance's own sol number (problem.json), when it differs
+    reason: str | None = None  # why, in relay.explain.REASONS' vocabulary
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
