@@ -381,31 +381,18 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
                          breaks=np.flatnonzero(np.diff(idx) > 1), peak_bound=bound)
         if w.series.size == 0:
             continue
-        # profiles: uniform samples from rise to set, plus the set time itself
-        pt, pwin = _profile_times(w.start_tdb_s, w.end_tdb_s, profile_step_s)
-        pel, paz, prng = view.look(pt, w.series[pwin])
-        # maximum elevation: the refined peak of f is the elevation maximum for
-        # a constant mask; for terrain masks the profile samples may be higher
+        # the refined peak of f: the elevation maximum for a constant mask
         pk_el, _, pk_rng = view.look(w.peak_tdb_s, w.series)
-        first = np.flatnonzero(np.r_[True, np.diff(pwin) != 0])
-        prof_max = np.maximum.reduceat(pel, first)
-        hits = np.flatnonzero(pel == prof_max[pwin])
-        _, j = np.unique(pwin[hits], return_index=True)
-        prof_max_t = pt[hits[j]]
-        use_prof = prof_max > pk_el
-        max_el = np.where(use_prof, prof_max, pk_el)
-        max_t = np.where(use_prof, prof_max_t, w.peak_tdb_s)
-        min_rng = np.minimum(np.minimum.reduceat(prng, first), pk_rng)
-        part = len(prof_parts)
+        part = len(rows)
         names = np.array([site.name for site in sites], dtype=object)[w.series]
         rows.append(pd.DataFrame({
             "orbiter": orb_name, "asset": names, "rise_tdb_s": w.start_tdb_s, "set_tdb_s": w.end_tdb_s,
-            "max_elevation_deg": max_el, "max_elevation_tdb_s": max_t, "min_range_km": min_rng,
+            "max_elevation_deg": pk_el, "max_elevation_tdb_s": w.peak_tdb_s, "min_range_km": pk_rng,
             "truncated_start": w.truncated_start, "truncated_end": w.truncated_end, "_part": part,
             "_win": np.arange(w.series.size),
         }))
-        prof_parts.append((pwin, pt, pel, paz, prng))
-    return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s)
+        prof_parts.append((view, w))
+    return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s)
 
 
 # -- pruning: how fast can an orbiter's elevation change? ------------------------
@@ -596,33 +583,58 @@ def positions_km(eph: Ephemeris, tdb_s: np.ndarray) -> np.ndarray:
     return fast(tdb_s) if fast is not None else eph.state_km(tdb_s)[0]
 
 
-def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s) -> PassSet:
+def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: float = 10.0) -> PassSet:
+    """The passes table in (rise, orbiter, asset) order, and their profiles written in that order.
+
+    ``prof_parts`` holds each orbiter's (_SiteView, Windows).  The profile
+    samples of each window are computed in window order (sites together, in
+    cache-sized chunks) and written straight to their rows of the final table,
+    so the millions of samples are neither concatenated nor sorted.  The
+    maximum elevation is the refined peak, or a profile sample where that is
+    higher (terrain masks).
+    """
     if not rows:
         return PassSet(pd.DataFrame(columns=PASS_COLUMNS), pd.DataFrame(columns=PROFILE_COLUMNS),
                        start_tdb_s, end_tdb_s)
     df = pd.concat(rows, ignore_index=True)
     df["duration_s"] = df["set_tdb_s"] - df["rise_tdb_s"]
     df = df.sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort").reset_index(drop=True)
-    df["pass_id"] = np.arange(len(df), dtype=np.int64)
-    # map (part, window) -> pass_id without a merge: windows are numbered 0..n-1 per part
-    sizes = df.groupby("_part")["_win"].max() + 1
-    base = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]])
-    flat = np.empty(len(df), dtype=np.int64)
-    flat[base[df["_part"].to_numpy()] + df["_win"].to_numpy()] = df["pass_id"].to_numpy()
-    # profile samples: each window's samples are one block, in time order, and
-    # the blocks of a part come in window order; the blocks are moved into
-    # pass_id order with one gather per column (no sort of the samples)
-    pass_of = np.concatenate([flat[base[k] + part[0]] for k, part in enumerate(prof_parts)])
-    counts = np.bincount(pass_of, minlength=len(df))
-    first = np.flatnonzero(np.r_[True, pass_of[1:] != pass_of[:-1]])
-    src_start = np.empty(len(df), dtype=np.int64)
-    src_start[pass_of[first]] = first
-    dst_start = np.cumsum(counts) - counts
-    gather = np.repeat(src_start - dst_start, counts) + np.arange(pass_of.size)
-    cols = {"pass_id": np.repeat(np.arange(len(df), dtype=np.int64), counts)}
-    for j, col in enumerate(PROFILE_COLUMNS[1:], start=1):
-        cols[col] = np.concatenate([part[j] for part in prof_parts])[gather]
-    prof = pd.DataFrame(cols, copy=False)
+    n_pass = len(df)
+    df["pass_id"] = np.arange(n_pass, dtype=np.int64)
+    # (part, window) -> pass_id: windows are numbered 0..n-1 per part
+    sizes = np.array([w.series.size for _, w in prof_parts])
+    base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pass_of_win = np.empty(n_pass, dtype=np.int64)
+    pass_of_win[base[df["_part"].to_numpy()] + df["_win"].to_numpy()] = df["pass_id"].to_numpy()
+    # sample times per part (window order) and each pass's block in the final table
+    times = [_profile_times(w.start_tdb_s, w.end_tdb_s, profile_step_s) for _, w in prof_parts]
+    counts = np.empty(n_pass, dtype=np.int64)
+    for k, (_, pwin) in enumerate(times):
+        counts[pass_of_win[base[k]:base[k] + sizes[k]]] = np.bincount(pwin, minlength=sizes[k])
+    stops = np.cumsum(counts)
+    block = stops - counts
+    out = np.empty((len(PROFILE_COLUMNS) - 1, int(stops[-1])))  # tdb_s, elevation, azimuth, range
+    max_el = df["max_elevation_deg"].to_numpy().copy()
+    max_t = df["max_elevation_tdb_s"].to_numpy().copy()
+    min_rng = df["min_range_km"].to_numpy().copy()
+    for k, ((view, w), (pt, pwin)) in enumerate(zip(prof_parts, times)):
+        pel, paz, prng = view.look(pt, w.series[pwin])
+        pid = pass_of_win[base[k]:base[k] + sizes[k]]
+        first = np.flatnonzero(np.r_[True, np.diff(pwin) != 0])
+        prof_max = np.maximum.reduceat(pel, first)
+        hits = np.flatnonzero(pel == prof_max[pwin])
+        _, j = np.unique(pwin[hits], return_index=True)
+        use_prof = prof_max > max_el[pid]
+        max_t[pid] = np.where(use_prof, pt[hits[j]], max_t[pid])
+        max_el[pid] = np.where(use_prof, prof_max, max_el[pid])
+        min_rng[pid] = np.minimum(np.minimum.reduceat(prng, first), min_rng[pid])
+        dest = np.repeat(block[pid] - first, np.diff(np.r_[first, pt.size])) + np.arange(pt.size)
+        for row, col in enumerate((pt, pel, paz, prng)):
+            out[row, dest] = col
+        del pel, paz, prng
+    df["max_elevation_deg"], df["max_elevation_tdb_s"], df["min_range_km"] = max_el, max_t, min_rng
+    prof = pd.DataFrame(out.T, columns=PROFILE_COLUMNS[1:], copy=False)
+    prof.insert(0, "pass_id", np.repeat(np.arange(n_pass, dtype=np.int64), counts))
     return PassSet(df[PASS_COLUMNS].copy(), prof, start_tdb_s, end_tdb_s)
 
 
