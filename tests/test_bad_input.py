@@ -14,27 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from relay.cli import main
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.orbits.oem import write_oem
 from relay.timescales import utc_to_tdb_s
+from scenario_texts import MINIMAL
 
 START = "2026-11-23T00:00:00Z"
 
-MINIMAL = """\
-orbiters:
-  - name: TGO
-    orbit: {type: keplerian, epoch: "2026-11-23T00:00:00Z",
-            semi_major_axis_km: 3796.19, eccentricity: 0.0,
-            inclination_deg: 74.0, raan_deg: 0.0,
-            arg_periapsis_deg: 0.0, mean_anomaly_deg: 0.0}
-assets:
-  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417,
-     height_m: 0, min_elevation_deg: 10}
-"""
 
 OEM_SCENARIO = """\
 orbiters:
@@ -166,6 +155,8 @@ CASES = {
     # --- unbounded work
     "profile step tiny": (cfg(MINIMAL + "geometry: {profile_step_s: 1.0e-4}\n"), PASSES, 2,
                           ["geometry.profile_step_s", "0.0001"]),
+    "downlink chunk tiny": (cfg(MINIMAL + "planning: {downlink_chunk_s: 1.0e-4}\n"), PASSES, 2,
+                            ["planning.downlink_chunk_s", "0.0001", "at least 60 s"]),
     "orbiter step tiny": (add_orbiter_key("step_s: 0.01"), PASSES, 2, ["orbiters[0].step_s", "0.01"]),
     "long asset name": (edit("name: Curiosity", "name: " + "C" * 500), PASSES, 2,
                         ["assets[0].name", "100 characters"], ["C" * 200]),

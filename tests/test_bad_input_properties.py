@@ -22,21 +22,10 @@ from pydantic import BaseModel
 from relay.cli import main
 from relay.config import MAX_NUMBER, KeplerianOrbitConfig, Scenario, load_scenario, read_yaml, set_dotted
 from relay.errors import RelayInputError
+from scenario_texts import WITH_STATION
 
 START = "2026-11-23T00:00:00Z"
-SCENARIO = """\
-orbiters:
-  - name: TGO
-    orbit: {type: keplerian, epoch: "2026-11-23T00:00:00Z",
-            semi_major_axis_km: 3796.19, eccentricity: 0.0,
-            inclination_deg: 74.0, raan_deg: 0.0,
-            arg_periapsis_deg: 0.0, mean_anomaly_deg: 0.0}
-assets:
-  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417,
-     height_m: 0, min_elevation_deg: 10}
-stations:
-  - {name: Madrid, latitude_deg: 40.4314, longitude_deg: -4.2481, height_m: 830}
-"""
+SCENARIO = WITH_STATION
 
 
 def _unwrap(ann):

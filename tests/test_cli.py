@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from test_config import MINIMAL
+from scenario_texts import MINIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
 

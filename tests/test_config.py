@@ -6,20 +6,9 @@ import pytest
 
 from relay.config import load_scenario
 from relay.errors import RelayInputError
+from scenario_texts import MINIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
-
-MINIMAL = """\
-orbiters:
-  - name: TGO
-    orbit: {type: keplerian, epoch: "2026-11-23T00:00:00Z",
-            semi_major_axis_km: 3796.19, eccentricity: 0.0,
-            inclination_deg: 74.0, raan_deg: 0.0,
-            arg_periapsis_deg: 0.0, mean_anomaly_deg: 0.0}
-assets:
-  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417,
-     height_m: 0, min_elevation_deg: 10}
-"""
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import mars
 from .config_links import (AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband,
@@ -45,6 +45,18 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS,
                             description=f"a name of 1 to {MAX_NAME_CHARS} characters")]
 
 
+def _utc_text(v: str) -> str:
+    """An ISO 8601 UTC time kept as written (parse_utc's message when it is not one)."""
+    try:
+        parse_utc(v, source=None)
+    except RelayInputError as exc:
+        raise ValueError(exc.detail) from None
+    return v
+
+
+UtcText = Annotated[str, Field(max_length=64), AfterValidator(_utc_text)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
@@ -64,7 +76,7 @@ class KeplerianOrbitConfig(_Strict):
     """
 
     type: Literal["keplerian"]
-    epoch: str = Field(description="ISO 8601 UTC epoch of the elements")
+    epoch: UtcText = Field(description="ISO 8601 UTC epoch of the elements")
     semi_major_axis_km: float | None = Field(None, gt=0, le=MARS_SOI_KM,
                                              description="km, at most Mars's sphere of influence (577,000 km)")
     eccentricity: float | None = Field(None, ge=0, lt=1)
@@ -81,15 +93,6 @@ class KeplerianOrbitConfig(_Strict):
     reference_radius_km: float = Field(mars.EQUATORIAL_RADIUS_KM, ge=3000, le=4000,
                                        description="km, 3000 to 4000 (Mars: 3396.19)")
     j2: float = Field(mars.J2, ge=-0.01, le=0.01, description="-0.01 to 0.01 (Mars: 1.96045e-3)")
-
-    @field_validator("epoch")
-    @classmethod
-    def _epoch(cls, v):
-        try:
-            parse_utc(v, source=None)
-        except RelayInputError as exc:
-            raise ValueError(exc.detail) from None
-        return v
 
     @model_validator(mode="after")
     def _shape(self):
@@ -178,17 +181,8 @@ class Landing(_Strict):
     2018-11-26T19:52:59Z sol 0).  Mission sols then count local mean solar days at the asset's
     longitude: the sol boundary is the asset's local midnight (LMST 00:00)."""
 
-    date: str = Field(description="landing time, ISO 8601 UTC (a bare date means 00:00 UTC)")
+    date: UtcText = Field(description="landing time, ISO 8601 UTC (a bare date means 00:00 UTC)")
     sol: int = Field(0, ge=-100000, le=100000, description="the mission sol of that instant")
-
-    @field_validator("date")
-    @classmethod
-    def _date(cls, v):
-        try:
-            parse_utc(v, source=None)
-        except RelayInputError as exc:
-            raise ValueError(exc.detail) from None
-        return v
 
 
 class AssetConfig(_Strict):

@@ -19,7 +19,7 @@ job's drop-folder checks and the API alike.  Every reader follows the same rules
   expected.
 
 A reader also accepts a ``pandas.DataFrame`` with the same columns (the API's
-form); its rows are then named ``row N`` (from 0).  The tables returned carry
+form); its rows are then named ``row N`` (from 1).  The tables returned carry
 a ``line`` column and ``df.attrs["source"]`` (the file's name for messages), so
 later stages can name the row of a committed session that does not fit.
 
