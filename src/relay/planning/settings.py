@@ -204,8 +204,8 @@ class PlanningSettings(_Strict):
         0.1, gt=0, le=10, description="integer volume unit of the model; each session and downlink "
                                       "loses at most one unit to rounding down")
     downlink_chunk_s: float = Field(
-        0.0, ge=0, description="split each downlink window into chunks of about this length "
-                               "(0: one chunk per window); fewer chunks, smaller model")
+        0.0, ge=0, le=86400, description="split each downlink window into chunks of about this length, "
+                                         "0 (one chunk per window) or 60 to 86400 s; fewer chunks, smaller model")
     min_downlink_s: float = Field(
         10.0, ge=0, le=86400, description="no downlink shorter than this, s: shorter pieces of a downlink "
                                           "window (e.g. slivers left where station bookings meet) are "
@@ -228,6 +228,14 @@ class PlanningSettings(_Strict):
         description="the order of the objective terms; the weights must decrease along it "
                     "(checked per unit: Mbit, sol, Mbit-day, session)")
     weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+
+    @field_validator("downlink_chunk_s")
+    @classmethod
+    def _chunk(cls, v):
+        if 0 < v < 60:
+            raise ValueError("expected 0 (one chunk per window) or at least 60 s (shorter chunks only make "
+                             "the model larger)")
+        return v
 
     @model_validator(mode="after")
     def _order(self):
