@@ -60,9 +60,9 @@ from .errors import RelayInputError
 from .constants import SOL_S  # a Mars solar day, s
 SCOPES = ("total", "asset", "orbiter")
 METRICS = ["delivered_mbit", "sessions", "session_hours", "mean_latency_h", "worst_latency_h",
-           "decisional_sols_met", "utilisation_pct", "violations"]
+           "decisional_sols_met", "utilisation_pct", "spare_capacity_mbit", "violations"]
 DIFF_METRICS = ["delivered_mbit", "sessions", "mean_latency_h", "worst_latency_h",
-                "decisional_sols_met", "utilisation_pct"]
+                "decisional_sols_met", "utilisation_pct", "spare_capacity_mbit"]
 FAILED_STATUSES = {"INFEASIBLE", "MODEL_INVALID", "ERROR"}
 
 
@@ -198,8 +198,11 @@ def plan_tables(plan) -> pd.DataFrame:
 
     Columns: scope, name, delivered_mbit, sessions, session_hours,
     mean_latency_h, worst_latency_h, decisional_sols_met, utilisation_pct
-    (session time / candidate pass time, in %), violations, status, gap,
-    solve_time_s (the last three on the total row).
+    (session time / candidate pass time, in %), spare_capacity_mbit (the UHF volume
+    of the candidate passes, whole and counted per orbiter, less what was relayed: the
+    link capacity left unused), violations, status, gap, solve_time_s (the last three
+    on the total row), and limited_by on asset rows (what limited the asset on most of
+    its sols: data, link, earth or constraint; see relay.explain.per_sol).
     """
     rep, fig = plan.summary.solve, plan.summary.figures
     sessions = plan.sessions if plan.sessions is not None else pd.DataFrame()
@@ -228,6 +231,24 @@ def plan_tables(plan) -> pd.DataFrame:
     def hours(col, name):
         return float(sess_dur[sessions[col] == name].sum()) / 3600.0 if len(sessions) else 0.0
 
+    pass_vol = passes["volume_mbit"].astype(float) if len(passes) and "volume_mbit" in passes else None
+    ses_vol = sessions["volume_mbit"].astype(float) if len(sessions) else pd.Series(dtype=float)
+
+    def spare(col=None, name=None):
+        if pass_vol is None:
+            return float("nan")
+        offered = float(pass_vol.sum() if col is None else pass_vol[passes[col] == name].sum())
+        used = float(ses_vol.sum() if col is None else ses_vol[sessions[col] == name].sum()) if len(sessions) else 0.0
+        return max(offered - used, 0.0)
+
+    per_sol = getattr(plan, "per_sol", None)
+
+    def limited(asset):
+        if per_sol is None or not len(per_sol):
+            return ""
+        s = per_sol.loc[per_sol["asset"] == asset, "limited_by"]
+        return s.value_counts().sort_index().idxmax() if len(s) else ""
+
     rows = []
     means = [_num(lat[a].mean_h if a in lat else None) for a in assets]
     worsts = [_num(lat[a].worst_h if a in lat else None) for a in assets]
@@ -243,6 +264,7 @@ def plan_tables(plan) -> pd.DataFrame:
         "worst_latency_h": max(finite_worsts) if finite_worsts else float("nan"),
         "decisional_sols_met": int(sum(int(v) for v in dec.values())) if dec else 0,
         "utilisation_pct": 100.0 * float(sess_dur.sum()) / total_pass if total_pass > 0 else float("nan"),
+        "spare_capacity_mbit": spare(),
         "violations": len(viol),
         "status": rep.status, "gap": _num(rep.gap),
         "solve_time_s": _num(rep.solve_time_s),
@@ -254,19 +276,23 @@ def plan_tables(plan) -> pd.DataFrame:
             "mean_latency_h": m, "worst_latency_h": w,
             "decisional_sols_met": int(dec.get(a, 0) or 0),
             "utilisation_pct": util("asset", a),
+            "spare_capacity_mbit": spare("asset", a),
             "violations": sum(1 for v in viol if v.asset == a),
+            "limited_by": limited(a),
         })
     for o in orbiters:
         rows.append({
             "scope": "orbiter", "name": o, "delivered_mbit": _num(by_orbiter.get(o), 0.0),
             "sessions": count("orbiter", o), "session_hours": hours("orbiter", o),
             "utilisation_pct": util("orbiter", o),
+            "spare_capacity_mbit": spare("orbiter", o),
         })
     df = pd.DataFrame(rows)
     for c in METRICS + ["status", "gap", "solve_time_s"]:
         if c not in df.columns:
             df[c] = float("nan")
-    return df[["scope", "name"] + METRICS + ["status", "gap", "solve_time_s"]]
+    df["limited_by"] = df["limited_by"].fillna("") if "limited_by" in df else ""
+    return df[["scope", "name"] + METRICS + ["limited_by", "status", "gap", "solve_time_s"]]
 
 
 def plan_metrics(plan) -> dict:
@@ -281,6 +307,8 @@ def plan_metrics(plan) -> dict:
         out[f"sessions.{rec.name}"] = rec.sessions
         out[f"worst_latency_h.{rec.name}"] = rec.worst_latency_h
         out[f"decisional_sols_met.{rec.name}"] = rec.decisional_sols_met
+        out[f"spare_capacity_mbit.{rec.name}"] = rec.spare_capacity_mbit
+        out[f"limited_by.{rec.name}"] = rec.limited_by
     for rec in t[t["scope"] == "orbiter"].itertuples(index=False):
         out[f"utilisation_pct.{rec.name}"] = rec.utilisation_pct
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
@@ -853,6 +881,7 @@ def plot_sweep(df: pd.DataFrame, params: list[str], metric: str, path: str | Pat
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # user strings ($, \\) are plain text, never mathtext
     import matplotlib.pyplot as plt
 
     from .outputs.files import atomic_path

@@ -159,14 +159,8 @@ def run_compare(args) -> int:
                                       ("seed", args.seed)) if v is not None}
     res = compare(names, start, args.days, out=args.out, overrides=sets, variants=variants,
                   plan_options=plan_options, write_plans=not args.no_plans, progress=True)
-    import pandas as pd
-
-    cols = ["config", "status", "delivered_mbit", "d_delivered_pct", "sessions", "mean_latency_h",
-            "worst_latency_h", "decisional_sols_met", "utilisation_pct", "gap"]
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(f"{len(res.names)} configs, {args.days:g} days from {start} "
-              f"(differences against {res.names[0]}):")
-        print(res.totals[[c for c in cols if c in res.totals.columns]].to_string(index=False))
+    print(f"{len(res.names)} configs, {args.days:g} days from {start} (changes against {res.names[0]}):")
+    print(comparison_text(res.totals))
     print(f"wrote {args.out}/compare.html and compare.csv")
     return 0
 
@@ -185,3 +179,35 @@ def run_sweep(args) -> int:
         if failed > 5:
             print(f"  ... and {failed - 5} more (column `error`)", file=sys.stderr)
     return 0
+
+
+#: the terminal's comparison columns: (column, header, format)
+_CLI_COLUMNS = [("config", "config", "{}"), ("status", "status", "{}"),
+                ("delivered_mbit", "delivered Mbit", "{:,.1f}"), ("d_delivered_pct", "change %", "{:+.2f}"),
+                ("spare_capacity_mbit", "spare Mbit", "{:,.1f}"), ("sessions", "sessions", "{:,.0f}"),
+                ("mean_latency_h", "mean lat h", "{:.1f}"), ("worst_latency_h", "worst lat h", "{:.1f}"),
+                ("decisional_sols_met", "decisional", "{:.0f}"), ("utilisation_pct", "util %", "{:.1f}"),
+                ("gap", "gap %", "{:.3f}")]
+
+
+def comparison_text(totals) -> str:
+    """The totals of a comparison as an aligned table of rounded figures (text left, numbers right)."""
+    import math
+
+    cols = [c for c in _CLI_COLUMNS if c[0] in totals.columns]
+    rows = [[h for _, h, _ in cols]]
+    for rec in totals.to_dict("records"):
+        row = []
+        for c, _, f in cols:
+            v = rec.get(c)
+            if isinstance(v, float) and not math.isfinite(v):
+                row.append("-")
+            elif c == "gap" and isinstance(v, (int, float)):
+                row.append(f.format(100.0 * v))
+            else:
+                row.append(f.format(v) if v is not None else "-")
+        rows.append(row)
+    widths = [max(len(r[k]) for r in rows) for k in range(len(cols))]
+    text = [(c, w) for c, w in zip(cols, widths)]
+    return "\n".join("  ".join(cell.ljust(w) if c[0] in ("config", "status") else cell.rjust(w)
+                               for cell, (c, w) in zip(r, text)) for r in rows)

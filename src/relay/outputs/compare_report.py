@@ -35,18 +35,38 @@ def png_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-_COLUMNS = {
-    "total": ["config", "status", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "sessions", "d_sessions",
-              "session_hours", "mean_latency_h", "d_mean_latency_h", "worst_latency_h", "d_worst_latency_h",
-              "decisional_sols_met", "d_decisional_sols_met", "utilisation_pct", "d_utilisation_pct",
-              "violations", "gap", "solve_time_s"],
-    "asset": ["config", "name", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "sessions", "d_sessions",
-              "mean_latency_h", "worst_latency_h", "d_worst_latency_h", "decisional_sols_met",
-              "d_decisional_sols_met", "utilisation_pct", "violations"],
-    "orbiter": ["config", "name", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "sessions", "d_sessions",
-                "session_hours", "utilisation_pct", "d_utilisation_pct"],
-}
+#: the tables of compare.html: (id, title, scope, columns); the totals are split in two so that
+#: no table needs horizontal scrolling at 1400 px
+_TABLES = [
+    ("table-total", "Totals: volume and link use (differences against the first config)", "total",
+     ["config", "status", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "spare_capacity_mbit",
+      "d_spare_capacity_mbit", "sessions", "d_sessions", "session_hours", "utilisation_pct",
+      "d_utilisation_pct"]),
+    ("table-total-latency", "Totals: latency, requirements and solver", "total",
+     ["config", "mean_latency_h", "d_mean_latency_h", "worst_latency_h", "d_worst_latency_h",
+      "decisional_sols_met", "d_decisional_sols_met", "violations", "gap", "solve_time_s"]),
+    ("table-asset", "Per asset", "asset",
+     ["config", "name", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "spare_capacity_mbit",
+      "limited_by", "sessions", "d_sessions", "worst_latency_h", "d_worst_latency_h", "decisional_sols_met",
+      "utilisation_pct", "violations"]),
+    ("table-orbiter", "Per orbiter", "orbiter",
+     ["config", "name", "delivered_mbit", "d_delivered_mbit", "d_delivered_pct", "spare_capacity_mbit",
+      "sessions", "d_sessions", "session_hours", "utilisation_pct", "d_utilisation_pct"]),
+]
 
+#: column -> header shown on the page (units in brackets; "change" is against the first config)
+HEADERS = {
+    "config": "config", "name": "name", "status": "solver status",
+    "delivered_mbit": "delivered (Mbit)", "d_delivered_mbit": "change (Mbit)", "d_delivered_pct": "change (%)",
+    "spare_capacity_mbit": "spare link capacity (Mbit)", "d_spare_capacity_mbit": "change in spare (Mbit)",
+    "limited_by": "limited by", "sessions": "sessions", "d_sessions": "change in sessions",
+    "session_hours": "session time (h)", "utilisation_pct": "link utilisation (%)",
+    "d_utilisation_pct": "change in utilisation (points)", "mean_latency_h": "mean latency (h)",
+    "d_mean_latency_h": "change in mean latency (h)", "worst_latency_h": "worst latency (h)",
+    "d_worst_latency_h": "change in worst latency (h)", "decisional_sols_met": "decisional sols met",
+    "d_decisional_sols_met": "change in decisional sols", "violations": "unmet requirements",
+    "gap": "optimality gap", "solve_time_s": "solve time (s)", "asset": "asset", "sol": "mission sol",
+}
 
 def _mpl():
     import matplotlib
@@ -81,9 +101,9 @@ def chart_delivered_per_asset(result):
                [float(sub.get(a, 0.0)) for a in assets], width=w, color=col[n], label=n)
     ax.set_xticks(range(len(assets)), assets)
     ax.set_ylabel("delivered to Earth (Mbit)")
-    ax.set_title("Delivered volume per asset", fontsize=11)
+    ax.set_title("Delivered volume per asset", fontsize=11, pad=26)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_above(ax, len(names))
     return fig
 
 
@@ -124,28 +144,36 @@ def chart_cumulative(result):
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     ax.set_ylabel("cumulative (Mbit)")
-    ax.set_title(f"Cumulative volume delivered over time ({' / '.join(sorted(what))})", fontsize=11)
+    ax.set_title(f"Cumulative volume delivered over time ({' / '.join(sorted(what))})", fontsize=11, pad=26)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_above(ax, len(result.names))
     return fig
 
 
-def sessions_per_sol(result) -> pd.DataFrame:
-    """Sessions per sol (sol 1 starts at the horizon start), one column per config."""
-    from ..timescales import parse_utc, utc_to_tdb_s
+def _legend_above(ax, n: int) -> None:
+    """The legend in a row above the axes, clear of the bars and lines."""
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=max(1, min(n, 6)), frameon=False)
 
-    t0 = utc_to_tdb_s(parse_utc(result.start, where="start"))
-    nsol = max(1, int(math.ceil(result.days * 86400.0 / SOL_S)))
-    out = pd.DataFrame({"sol": range(1, nsol + 1)})
+
+def sessions_per_sol(result) -> pd.DataFrame:
+    """Relay sessions per asset and mission sol (the ``sol`` column of each plan's schedule),
+    one column per config."""
+    keys: set[tuple[str, int]] = set()
+    counts = {}
     for n in result.names:
         s = result.plans[n].sessions
-        counts = [0] * nsol
-        if s is not None and len(s) and "start_tdb_s" in s.columns:
-            for x in s["start_tdb_s"].astype(float):
-                k = int((x - t0) // SOL_S)
-                if 0 <= k < nsol:
-                    counts[k] += 1
-        out[n] = counts
+        c = {}
+        if s is not None and len(s) and "sol" in s.columns:
+            for a, sol in zip(s["asset"], s["sol"]):
+                if sol == "" or sol is None:
+                    continue
+                keys.add((str(a), int(sol)))
+                c[(str(a), int(sol))] = c.get((str(a), int(sol)), 0) + 1
+        counts[n] = c
+    rows = sorted(keys)
+    out = pd.DataFrame({"asset": [a for a, _ in rows], "sol": [k for _, k in rows]})
+    for n in result.names:
+        out[n] = [counts[n].get(k, 0) for k in rows]
     return out
 
 
@@ -155,17 +183,17 @@ def chart_sessions_per_sol(result):
     table = sessions_per_sol(result)
     fig, ax = plt.subplots(figsize=(10, 3.0))
     names = result.names
+    labels = [f"{a}\nsol {k}" for a, k in zip(table["asset"], table["sol"])]
     w = 0.8 / max(1, len(names))
     for i, n in enumerate(names):
-        ax.bar(table["sol"] + (i - (len(names) - 1) / 2) * w, table[n], width=w, color=col[n], label=n)
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("sol of the horizon (sol 1 starts at the start)")
+        ax.bar([x + (i - (len(names) - 1) / 2) * w for x in range(len(table))], table[n], width=w, color=col[n],
+               label=n)
+    step = max(1, len(labels) // 16)
+    ax.set_xticks(range(0, len(labels), step), labels[::step], fontsize=7)
     ax.set_ylabel("relay sessions")
-    ax.set_title("Sessions per sol", fontsize=11)
+    ax.set_title("Sessions per mission sol of each asset", fontsize=11, pad=26)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_above(ax, len(names))
     return fig
 
 
@@ -175,6 +203,8 @@ _INTS = {"sessions", "decisional_sols_met", "violations", "sol"}
 def _fmt(v, col: str = "") -> str:
     if v is None:
         return ""
+    if col == "sol" and isinstance(v, numbers.Integral):
+        return str(int(v))
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         return f"{int(v):{'+' if col.startswith('d_') else ''},d}"
     if isinstance(v, numbers.Real) and not isinstance(v, bool):
@@ -190,7 +220,7 @@ def _fmt(v, col: str = "") -> str:
 
 def _cls(col: str, v) -> str:
     classes = []
-    if col in ("config", "name", "status"):
+    if col in ("config", "name", "status", "asset", "limited_by"):
         classes.append("l")
     if col.startswith("d_") and isinstance(v, (int, float)) and math.isfinite(float(v)) and v != 0:
         good = v > 0 if "latency" not in col else v < 0
@@ -201,14 +231,13 @@ def _cls(col: str, v) -> str:
 def html_table(df: pd.DataFrame, table_id: str) -> str:
     if df is None or not len(df):
         return f"<table id='{table_id}'><tbody><tr><td>(none)</td></tr></tbody></table>"
-    head = "".join(f"<th class='{'l' if c in ('config', 'name', 'status') else ''}'>{html.escape(c)}</th>"
-                   for c in df.columns)
+    head = "".join(f"<th class='{'l' if c in ('config', 'name', 'status', 'asset') else ''}'>"
+                   f"{html.escape(HEADERS.get(str(c), str(c)))}</th>" for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False):
         cells = "".join(f"<td class='{_cls(c, v)}'>{html.escape(_fmt(v, c))}</td>" for c, v in zip(df.columns, rec))
         rows.append(f"<tr>{cells}</tr>")
-    return (f"<div class='wide'><table id='{table_id}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def render_compare(result) -> str:
@@ -220,11 +249,10 @@ def render_compare(result) -> str:
     ]
     imgs = "".join(f"<p><img class='chart' alt='{html.escape(a)}' src='{c}'></p>" for a, c in charts)
     parts = []
-    for scope, title in (("total", "Totals (differences against the first config)"),
-                         ("asset", "Per asset"), ("orbiter", "Per orbiter")):
+    for table_id, title, scope, columns in _TABLES:
         t = result.table[result.table["scope"] == scope]
-        cols = [c for c in _COLUMNS[scope] if c in t.columns]
-        parts.append(f"<h2>{title}</h2>{html_table(t[cols], f'table-{scope}')}")
+        cols = [c for c in columns if c in t.columns]
+        parts.append(f"<h2>{html.escape(title)}</h2>{html_table(t[cols], table_id)}")
     src_rows = "".join(
         f"<tr><td class='l'>{html.escape(n)}</td><td class='l'>{html.escape(str(result.sources.get(n, '')))}</td>"
         f"<td class='l'>{html.escape(', '.join(f'{k}={v}' for k, v in (result.overrides.get(n) or {}).items()))}</td></tr>"
@@ -233,18 +261,25 @@ def render_compare(result) -> str:
     title = "relay compare: " + html.escape(" vs ".join(result.names))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}
-td.ok{{color:#116329}} td.bad{{color:#b42318}} .wide{{overflow-x:auto}}</style></head>
+td.ok{{color:#116329}} td.bad{{color:#b42318}} th{{white-space:normal;max-width:9em;vertical-align:bottom}}
+body{{max-width:1360px}}</style></head>
 <body>
 <h1>{title}</h1>
-<p class="meta">{html.escape(result.start)}, {result.days:g} days; differences (d_...) are against
-<b>{first}</b>; latency in hours (green: better than {first}).</p>
+<p class="meta">{html.escape(result.start)}, {result.days:g} days; every "change" is against
+<b>{first}</b> (green: better than {first}). <b>Link utilisation</b> is the time in relay sessions over
+the time of all candidate passes (each orbiter's passes counted). <b>Spare link capacity</b> is the UHF
+volume the candidate passes could carry (whole passes, each orbiter's counted) less what was relayed:
+a variant that changes nothing while spare capacity stays high is limited by something else.
+<b>Limited by</b> (per asset, most of its sols): data (it sent all it had), link (the passes offered no
+more), earth (orbiter store or downlinks) or constraint (exclusivity, caps, energy, wake windows).</p>
 <h2>Configurations</h2>
 <table id="configs"><thead><tr><th class="l">config</th><th class="l">source</th><th class="l">overrides</th></tr></thead>
 <tbody>{src_rows}</tbody></table>
 {parts[0]}
+{parts[1]}
 <h2>Charts</h2>{imgs}
-{''.join(parts[1:])}
-<h2>Sessions per sol</h2>{html_table(sessions_per_sol(result), 'table-sols')}
+{''.join(parts[2:])}
+<h2>Sessions per mission sol</h2>{html_table(sessions_per_sol(result), 'table-sols')}
 </body></html>
 """
 
