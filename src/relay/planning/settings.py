@@ -211,10 +211,10 @@ class PlanningSettings(_Strict):
                                           "window (e.g. slivers left where station bookings meet) are "
                                           "not used; carried in problem.json and checked by relay validate")
     window_days: float = Field(
-        7.0, ge=0, description="deterministic CP-SAT on a horizon longer than 1.5 windows: first plan "
-                               "consecutive windows of this many days, join them, and start the "
-                               "whole-horizon solve from that plan (0: never); see "
-                               "relay.planning.windows")
+        7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 1.5 windows: first plan "
+                                      "consecutive windows of this many days, join them, and start the "
+                                      "whole-horizon solve from that plan (0: never, else 1 to 60 days); see "
+                                      "relay.planning.windows")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")
@@ -235,6 +235,13 @@ class PlanningSettings(_Strict):
         if 0 < v < 60:
             raise ValueError("expected 0 (one chunk per window) or at least 60 s (shorter chunks only make "
                              "the model larger)")
+        return v
+
+    @field_validator("window_days")
+    @classmethod
+    def _window(cls, v):
+        if 0 < v < 1:
+            raise ValueError("expected 0 (no windows) or at least 1 day (shorter windows only multiply the solves)")
         return v
 
     @model_validator(mode="after")
