@@ -1,12 +1,16 @@
 """Geometry benchmark: one Earth year of passes, 5 orbiters x 6 assets, relay vs SPICE.
 
-    .venv/bin/python scripts/bench_geometry.py [--days 365.25] [--no-spice] [--spice-step 20]
+    .venv/bin/python scripts/bench_geometry.py [--days 365.25] [--repeat 3] [--no-spice]
+        [--spice-step 60] [--no-tracks]
 
-Prints relay's wall time, passes per second and peak memory; then the same job
-through SPICE's geometry finder (gfposc, tests/spice_ref.py kernels) in the
-same run, the speed ratio, and the agreement of every matched rise and set.
-With the link model installed (issue 3) it also times the volumes of every
-pass and track.  Orbits and sites: scripts/bench_spice_passes.py (phases
+Prints relay's wall time (median of ``--repeat`` runs in one process, each
+run listed, with the process's CPU time: on a shared machine the wall time
+moves with the other load, the CPU time much less), passes per second and
+peak memory; the station tracks of ``configs/baseline.yaml``'s week (median
+of 5); then the same pass search through SPICE's geometry finder (gfposc,
+tests/spice_ref.py kernels) in the same run, the speed ratio, and the
+agreement of every matched rise and set.  It also times the UHF volumes of
+every pass.  Orbits and sites: scripts/bench_spice_passes.py (phases
 illustrative).
 """
 
@@ -49,13 +53,41 @@ def bench_scenario():
     return scenario_from_dict({"orbiters": orbiters, "assets": assets}, source="bench")
 
 
-def relay_year(days: float, start_et: float):
+def relay_year(days: float, start_et: float, repeat: int = 1):
+    """The pass search ``repeat`` times: (last PassSet, wall times, CPU times, scenario)."""
     from relay.geometry import find_passes
 
     sc = bench_scenario()
-    t0 = time.perf_counter()
-    ps = find_passes(sc.ephemerides(), sc.sites(), start_et, start_et + days * 86400.0)
-    return ps, time.perf_counter() - t0, sc
+    ephs, sites = sc.ephemerides(), sc.sites()
+    walls, cpus, ps = [], [], None
+    for _ in range(max(1, repeat)):
+        ps = None  # free the previous run's profiles first
+        t0, c0 = time.perf_counter(), time.process_time()
+        ps = find_passes(ephs, sites, start_et, start_et + days * 86400.0)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return ps, walls, cpus, sc
+
+
+def baseline_tracks(repeat: int = 5):
+    """Station tracks of configs/baseline.yaml over a week: (tracks, wall times, CPU times)."""
+    from relay.config import load_scenario
+    from relay.geometry import find_tracks
+    from relay.timescales import utc_to_tdb_s
+
+    sc = load_scenario(ROOT / "configs" / "baseline.yaml")
+    t0 = utc_to_tdb_s("2026-12-01T00:00:00Z")
+    ephs, stations = sc.ephemerides(), sc.ground_stations()
+    args = (ephs, stations, t0, t0 + 7 * 86400.0)
+    kw = {"profile_step_s": sc.geometry.track_profile_step_s}
+    find_tracks(*args, **kw)  # warm-up: the planetary ephemeris and its tables
+    walls, cpus = [], []
+    for _ in range(repeat):
+        a, c = time.perf_counter(), time.process_time()
+        tr = find_tracks(*args, **kw)
+        walls.append(time.perf_counter() - a)
+        cpus.append(time.process_time() - c)
+    return tr, walls, cpus
 
 
 def compare(ps, ref: dict):
@@ -94,7 +126,9 @@ def startup_s() -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=365.25)
+    ap.add_argument("--repeat", type=int, default=3, help="pass searches to time (the median is quoted)")
     ap.add_argument("--no-spice", action="store_true")
+    ap.add_argument("--no-tracks", action="store_true")
     ap.add_argument("--spice-step", type=float, default=60.0,
                     help="gfposc step: 60 s is below the shortest monotone interval of elevation "
                          "measured over the year (88 s), so it finds every window")
@@ -103,10 +137,18 @@ def main(argv=None) -> int:
     print(f"relay geometry benchmark: {len(ORBITS)} orbiters x {len(SITES)} assets, "
           f"{args.days:g} days, 10 deg mask")
     print(f"  `relay passes --help` starts in {startup_s():.2f} s")
-    ps, wall, sc = relay_year(args.days, start_et)
+    ps, walls, cpus, sc = relay_year(args.days, start_et, args.repeat)
+    wall = float(np.median(walls))
     n = len(ps.passes)
-    print(f"  relay : {n} passes in {wall:.2f} s ({n / wall:,.0f} passes/s), "
-          f"{len(ps.profiles):,} profile samples, peak memory {peak_rss_mib():.0f} MiB")
+    print(f"  relay : {n} passes in {wall:.2f} s median of {len(walls)} "
+          f"({', '.join(f'{w:.2f}' for w in walls)} s; CPU {float(np.median(cpus)):.2f} s) "
+          f"({n / wall:,.0f} passes/s), {len(ps.profiles):,} profile samples, "
+          f"peak memory {peak_rss_mib():.0f} MiB")
+    if not args.no_tracks:
+        tr, tw, tc = baseline_tracks()
+        print(f"  station tracks, configs/baseline.yaml, 7 days: {len(tr.tracks)} tracks in "
+              f"{float(np.median(tw)) * 1e3:.0f} ms median of {len(tw)} "
+              f"(CPU {float(np.median(tc)) * 1e3:.0f} ms)")
     from relay.links import pass_volumes
     t0 = time.perf_counter()
     out, _, _ = pass_volumes(sc, ps.passes, ps.profiles, with_rate_profiles=False)
