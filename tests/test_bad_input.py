@@ -109,6 +109,23 @@ def files(**named):
     return build
 
 
+def two_in_one_pass(d: Path):
+    """Two sessions, each long enough and a turnaround apart, inside the longest pass of the day."""
+    from datetime import timedelta
+
+    from relay.api import find_passes
+
+    (d / "s.yaml").write_text(MINIMAL)
+    ps = find_passes(str(d / "s.yaml"), START, 1)
+    p = ps.loc[ps["duration_s"].idxmax()]
+    assert p["duration_s"] > 400
+    rise = p["rise"].to_pydatetime()
+
+    def at(s):
+        return (rise + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (d / "f.csv").write_text(sessions((at(10), at(140)), (at(220), at(360))))
+
+
 def sessions(*rows):
     return "orbiter,asset,start,end\n" + "".join(f"TGO,Curiosity,{a},{b}\n" for a, b in rows)
 
@@ -247,6 +264,8 @@ CASES = {
     "fixed shorter than the minimum": (
         files(f__csv=sessions(("2026-11-23T10:00:00Z", "2026-11-23T10:01:00Z"))),
         PLAN + ["--fixed", "f.csv"], 2, ["f.csv", "line 2", "lasts 60.000 s", "min_session_s = 120"]),
+    "fixed two in one pass": (two_in_one_pass, PLAN + ["--fixed", "f.csv"], 2,
+                              ["f.csv", "line 3", "same pass", "line 2", "one session per pass"]),
     "fixed unknown asset": (files(f__csv="orbiter,asset,start,end\nTGO,Opportunity,2026-11-23T10:00:00Z,"
                                         "2026-11-23T10:05:00Z\n"),
                             PLAN + ["--fixed", "f.csv"], 2, ["f.csv", "line 2", "'Opportunity'"]),
