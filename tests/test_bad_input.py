@@ -176,6 +176,8 @@ CASES = {
                             ["planning.downlink_chunk_s", "0.0001", "at least 60 s"]),
     "rolling window tiny": (cfg(MINIMAL + "planning: {window_days: 1.0e-4}\n"), PASSES, 2,
                             ["planning.window_days", "0.0001", "at least 1 day"]),
+    "generation step tiny": (add_asset_key("data: {generation_step_h: 1.0e-9}"), PASSES, 2,
+                             ["assets[0].data.generation_step_h", "1e-09", "0.1"]),
     "orbiter step tiny": (add_orbiter_key("step_s: 0.01"), PASSES, 2, ["orbiters[0].step_s", "0.01"]),
     "long asset name": (edit("name: Curiosity", "name: " + "C" * 500), PASSES, 2,
                         ["assets[0].name", "100 characters"], ["C" * 200]),

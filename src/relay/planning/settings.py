@@ -79,8 +79,8 @@ class AssetData(_Strict):
     generation_mbit_per_sol: float = Field(
         500.0, ge=0, description="data produced per sol, Mbit")
     generation_step_h: float = Field(
-        1.0, gt=0, le=24.66, description="the produced data becomes available in steps of this many "
-                                         "hours (each step adds rate x step at its end)")
+        1.0, ge=0.1, le=24.66, description="the produced data becomes available in steps of this many "
+                                           "hours, 0.1 to 24.66 (each step adds rate x step at its end)")
     priority_weight: float = Field(
         1.0, ge=0, le=100, description="value of one Mbit of this asset's data (resolution 0.01)")
 
