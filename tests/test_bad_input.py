@@ -200,7 +200,8 @@ CASES = {
     "compare variant with a slash": (cfg(MINIMAL), ["compare", "s.yaml", "--variant", "a/b:planning.seed=2",
                                                     "--days", "1", "--out", "cmp"], 2, ["'a/b'", "plain name"]),
     # --- messages naming the file and key
-    "unknown radio": (add_orbiter_key("radio: Nope"), PASSES, 2, ["s.yaml", "orbiters[0].radio", "'Nope'", "Electra"],
+    "unknown radio": (add_orbiter_key("radio: Nope"), PASSES, 2,
+                      ["s.yaml", "orbiters[0].radio", "'Nope'", "Electra"],
                       ["config:"]),
     "broken extends": (cfg("extends: nowhere.yaml\n"), PASSES, 2, ["s.yaml: extends:", "nowhere.yaml", "does not exist"]),
     "extends not a path": (cfg("extends: [1]\n"), PASSES, 2, ["s.yaml: extends:", "expected the path"]),

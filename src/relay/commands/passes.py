@@ -24,7 +24,8 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--profiles", default=None, type=out_file("--profiles"),
                    help="write the sampled profile (and rate) of every pass to this CSV/Parquet file")
-    p.add_argument("--tracks", default=None, type=out_file("--tracks"), help="also write ground-station windows to this file")
+    p.add_argument("--tracks", default=None, type=out_file("--tracks"),
+                   help="also write ground-station windows to this file")
     p.set_defaults(func=run_passes)
     t = sub.add_parser("tracks", help="ground-station windows of every orbiter",
                        description="Find every window in which a station sees an orbiter above its mask, "
