@@ -115,6 +115,7 @@ def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -
 
 def test_plan_report_renders_in_chromium(tmp_path, small_config):
     import relay
+    from relay.outputs.tables import iso_text
 
     plan = relay.plan(relay.load_scenario(small_config), START, days=1, time_limit_s=10, workers=1, seed=0)
     plan.write(tmp_path / "plan")
@@ -124,7 +125,7 @@ def test_plan_report_renders_in_chromium(tmp_path, small_config):
     assert int(probe["data-probe-marks"]) == len(plan.sessions) > 0
     first = plan.sessions.sort_values(["orbiter", "start_tdb_s"]).iloc[0]
     tip = probe["data-probe-tooltip"]
-    assert "volume Mbit" in tip and first["start"] in tip, tip
+    assert "volume Mbit" in tip and iso_text([first["start"]])[0] in tip, tip
     print(f"screenshot: {shot}")
 
 

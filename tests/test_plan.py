@@ -13,6 +13,7 @@ import relay.api as api
 from relay.cli import main
 from relay.config import load_scenario
 from relay.errors import RelayInputError
+from relay.outputs.tables import iso_text
 from relay.timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +171,7 @@ def test_fixed_sessions_are_kept_exactly(two_days, tmp_path, capsys):
     s0 = pd.Timestamp(unused.rise) + pd.Timedelta(seconds=30)
     rows = pd.DataFrame({
         "orbiter": [unused.orbiter, used.orbiter], "asset": [unused.asset, used.asset],
-        "start": [s0.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", used.start],
+        "start": [s0.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", iso_text([used.start])[0]],
         "end": [(s0 + pd.Timedelta(seconds=200)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
                 tdb_s_to_iso(used.end_tdb_s - 60.0)],
     })
@@ -294,3 +295,17 @@ def test_min_session_volume_is_honoured(tmp_path):
     ret = r.sessions[(r.sessions["kind"] == "return") & ~r.sessions["fixed"]]
     assert len(ret) and (ret["volume_mbit"] >= 20.0 - 1e-6).all()
     assert r.summary.solve.status == "OPTIMAL"
+
+
+def test_api_tables_hold_utc_timestamps_and_files_iso_text(two_days):
+    r, out = two_days
+    for df, cols in ((r.sessions, ["start", "end"]), (r.downlinks, ["start", "end"]), (r.store, ["time"]),
+                     (r.passes, ["rise", "set", "max_elevation_time"])):
+        for c in cols:
+            assert str(df[c].dtype) == "datetime64[ns, UTC]", c
+    written = pd.read_csv(out / "schedule.csv")
+    assert list(written["start"]) == iso_text(r.sessions["start"])
+    assert all(s.endswith("Z") and s[10] == "T" and len(s) == 24 for s in written["start"])
+    # the timestamp and the exact TDB seconds name the same instant (to the millisecond)
+    t = [utc_to_tdb_s(parse_utc(s)) for s in written["start"]]
+    assert max(abs(a - b) for a, b in zip(t, r.sessions["start_tdb_s"])) < 1e-3

@@ -290,6 +290,8 @@ def _rows(df: pd.DataFrame, cols: list[str], run_id: int) -> list[tuple]:
 def _plain(v):
     if v is None:
         return None
+    if isinstance(v, pd.Timestamp):  # UTC timestamps are stored as the files spell them
+        return v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     try:
         if pd.isna(v):
             return None

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .ids import pass_label
-from .outputs.tables import iso, passes_frame
+from .outputs.tables import csv_text, passes_frame, utc
 from .sols import SolClock
 from .summary import PlanSummary
 
@@ -64,7 +64,7 @@ class PlanResult:
         for df, name in ((self.sessions, "schedule.csv"), (self.downlinks, "downlinks.csv"),
                          (self.passes, "passes.csv"), (self.store, "store.csv"), (self.per_sol, "sols.csv")):
             if df is not None:
-                texts[name] = df.to_csv(index=False, lineterminator="\n")
+                texts[name] = csv_text(df)
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
         shown = self.summary if not reproducible else PlanSummary.from_json(summary)
         caps = {o.name: o.capacity_mbit for o in self.problem.orbiters} if self.problem is not None else {}
@@ -135,7 +135,7 @@ def sessions_table(raw, clocks: dict[str, SolClock] | None = None) -> pd.DataFra
     local = local_time_columns(base, clocks or {}, "t0", "t1")
     return pd.DataFrame({
         "orbiter": [s.orbiter for s in ses], "asset": [s.asset for s in ses],
-        "start": iso([s.start_tdb_s for s in ses]), "end": iso([s.end_tdb_s for s in ses]),
+        "start": utc([s.start_tdb_s for s in ses]), "end": utc([s.end_tdb_s for s in ses]),
         "sol": local["sol"], "lmst_start": local["lmst_start"], "lmst_end": local["lmst_end"],
         "duration_s": np.round([s.duration_s for s in ses], 3),
         "volume_mbit": np.round([s.volume_mbit for s in ses], 3),
@@ -159,7 +159,7 @@ def downlinks_table(raw) -> pd.DataFrame:
     rows = [r for r in rows if r["volume_mbit"] > 0]
     return pd.DataFrame({
         "orbiter": [r["orbiter"] for r in rows], "station": [r["station"] for r in rows],
-        "start": iso([r["start_tdb_s"] for r in rows]), "end": iso([r["end_tdb_s"] for r in rows]),
+        "start": utc([r["start_tdb_s"] for r in rows]), "end": utc([r["end_tdb_s"] for r in rows]),
         "volume_mbit": np.round([r["volume_mbit"] for r in rows], 3),
         "assets": [";".join(f"{k}={v:.6f}" for k, v in sorted(r["by_asset"].items())) for r in rows],
         "window_id": [r["window_id"] for r in rows], "chunk_id": [r["chunk_id"] for r in rows],
@@ -170,7 +170,7 @@ def downlinks_table(raw) -> pd.DataFrame:
 
 def store_table(raw) -> pd.DataFrame:
     return pd.DataFrame({
-        "orbiter": [p.orbiter for p in raw.store], "time": iso([p.tdb_s for p in raw.store]),
+        "orbiter": [p.orbiter for p in raw.store], "time": utc([p.tdb_s for p in raw.store]),
         "tdb_s": np.round([p.tdb_s for p in raw.store], 3), "fill_mbit": np.round([p.fill_mbit for p in raw.store], 3),
     }, columns=STORE_COLUMNS)
 
@@ -191,8 +191,8 @@ def _candidate_passes(problem, used: set, passes: pd.DataFrame | None) -> pd.Dat
         ptab = pd.DataFrame({"pass_id": [p.pass_id for p in problem.passes],
                              "orbiter": [p.orbiter for p in problem.passes],
                              "asset": [p.asset for p in problem.passes],
-                             "rise": iso([p.rise_tdb_s for p in problem.passes]),
-                             "set": iso([p.set_tdb_s for p in problem.passes]),
+                             "rise": utc([p.rise_tdb_s for p in problem.passes]),
+                             "set": utc([p.set_tdb_s for p in problem.passes]),
                              "rise_tdb_s": [p.rise_tdb_s for p in problem.passes],
                              "set_tdb_s": [p.set_tdb_s for p in problem.passes]})
         ptab.insert(5, "used", ptab["pass_id"].isin(used))

@@ -78,8 +78,10 @@ def _mpl():
     return plt
 
 
-def _times(iso) -> list[datetime]:
-    return [datetime.fromisoformat(str(s).replace("Z", "+00:00")) for s in iso]
+def _times(values) -> list[datetime]:
+    """Python datetimes (UTC) of a column of timestamps or ISO 8601 text."""
+    return [t.to_pydatetime() for t in pd.to_datetime(pd.Series(list(values), dtype=object), utc=True,
+                                                           format="ISO8601")]
 
 
 def _colours(names):

@@ -57,4 +57,6 @@ def write_table(df: pd.DataFrame, target: str | Path) -> None:
         if target.suffix.lower() == ".parquet":
             df.to_parquet(tmp, index=False)
         else:
-            df.to_csv(tmp, index=False, lineterminator="\n")
+            from .tables import as_text
+
+            as_text(df).to_csv(tmp, index=False, lineterminator="\n")

@@ -20,6 +20,7 @@ import json
 import pandas as pd
 
 from ..summary import PlanSummary
+from .tables import iso_text
 
 REPORT_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1360px}
@@ -55,9 +56,11 @@ def _hover(df: pd.DataFrame, rows: list[tuple[str, str]]) -> list[str]:
     for rec in df[[c for _, c in have]].itertuples(index=False):
         lines = []
         for (label, col), v in zip(have, rec):
-            if v is None or (isinstance(v, float) and v != v) or v == "":
+            if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == ""):
                 continue
-            if isinstance(v, float):
+            if isinstance(v, pd.Timestamp):
+                v = v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            elif isinstance(v, float):
                 v = f"{v:,.1f}"
             lines.append(f"{label}: {plain(v)}")
         out.append("<br>".join(lines))
@@ -135,13 +138,13 @@ def store_chart(store: pd.DataFrame, capacity_mbit: dict[str, float], colours: d
     for orb, g in store.groupby("orbiter", sort=True):
         c = colours.get(str(orb), "#444")
         traces.append({"type": "scatter", "mode": "lines", "line": {"shape": "hv", "color": c},
-                       "name": plain(orb), "legendgroup": plain(orb), "x": list(g["time"]),
+                       "name": plain(orb), "legendgroup": plain(orb), "x": iso_text(g["time"]),
                        "y": [float(v) for v in g["fill_mbit"]],
                        "hovertemplate": plain(orb) + " %{x}<br>%{y:,.1f} Mbit aboard<extra></extra>"})
         if orb in capacity_mbit and len(g):
             traces.append({"type": "scatter", "mode": "lines", "line": {"dash": "dash", "color": c, "width": 1},
                            "name": plain(f"{orb} capacity"), "legendgroup": plain(orb), "showlegend": False,
-                           "x": [g["time"].iloc[0], g["time"].iloc[-1]],
+                           "x": iso_text([g["time"].iloc[0], g["time"].iloc[-1]]),
                            "y": [capacity_mbit[orb]] * 2,
                            "hovertemplate": plain(orb) + " capacity %{y:,.0f} Mbit<extra></extra>"})
     lay = _layout("Orbiter store fill (dashed: capacity)", 6)
@@ -187,7 +190,9 @@ def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | Non
     for rec in df.itertuples(index=False):
         cells = []
         for c, v in zip(df.columns, rec):
-            if isinstance(v, float):
+            if isinstance(v, pd.Timestamp):
+                v = v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            elif isinstance(v, float):
                 v = "" if v != v else (f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}")
             cells.append(f"<td class='{'l' if c in left else ''}'>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

@@ -15,16 +15,41 @@ def iso(values) -> list[str]:
     return list(tdb_s_to_iso(np.asarray(values, dtype=float))) if len(values) else []
 
 
+def utc(values) -> pd.Series:
+    """pandas UTC timestamps (to the millisecond, as written in the files) of TDB seconds."""
+    return pd.Series(pd.to_datetime(iso(values), utc=True, format="ISO8601") if len(values)
+                     else pd.DatetimeIndex([], tz="UTC"), dtype="datetime64[ns, UTC]")
+
+
+def iso_text(ts) -> list[str]:
+    """The file spelling of UTC timestamps: ISO 8601 with a Z, to the millisecond."""
+    return [t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if not pd.isna(t) else "" for t in ts]
+
+
+def as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose UTC timestamp columns are ISO 8601 text (what the CSV files hold)."""
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+            out[c] = iso_text(out[c])
+    return out
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A table as CSV text, timestamps as ISO 8601 UTC with a Z."""
+    return as_text(df).to_csv(index=False, lineterminator="\n")
+
+
 def passes_frame(passes: pd.DataFrame) -> pd.DataFrame:
     """The user-facing table of a pass DataFrame (geometry columns, plus any others it has)."""
     df = passes.copy()
     out = pd.DataFrame({
         "pass_id": df["pass_id"].astype(int),
         "orbiter": df["orbiter"], "asset": df["asset"],
-        "rise": iso(df["rise_tdb_s"]), "set": iso(df["set_tdb_s"]),
+        "rise": utc(df["rise_tdb_s"]).to_numpy(), "set": utc(df["set_tdb_s"]).to_numpy(),
         "duration_s": df["duration_s"].round(3),
         "max_elevation_deg": df["max_elevation_deg"].round(4),
-        "max_elevation_time": iso(df["max_elevation_tdb_s"]),
+        "max_elevation_time": utc(df["max_elevation_tdb_s"]).to_numpy(),
         "min_range_km": df["min_range_km"].round(3),
         "truncated": np.where(df["truncated_start"] & df["truncated_end"], "both",
                               np.where(df["truncated_start"], "start",
@@ -52,7 +77,7 @@ def tracks_frame(tracks: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "track_id": df["track_id"].astype(int),
         "orbiter": df["orbiter"], "station": df["station"],
-        "start": iso(df["start_tdb_s"]), "end": iso(df["end_tdb_s"]),
+        "start": utc(df["start_tdb_s"]).to_numpy(), "end": utc(df["end_tdb_s"]).to_numpy(),
         "duration_s": df["duration_s"].astype(float).round(3),
         "max_elevation_deg": df["max_elevation_deg"].astype(float).round(3),
     })
