@@ -128,6 +128,17 @@ def test_compare_tables_differences_and_report(small, tmp_path):
     for tid in ("table-total", "table-asset", "table-orbiter", "table-sols"):
         assert f"id='{tid}'" in page
     assert (tmp_path / "cmp" / "mask20" / "summary.json").exists()
+    # spare link capacity: what the candidate passes could carry less what was relayed
+    for name, plan in res.plans.items():
+        tot = res.totals.set_index("config").loc[name]
+        offered = plan.passes["volume_mbit"].sum()
+        assert tot["spare_capacity_mbit"] == pytest.approx(max(offered - plan.sessions["volume_mbit"].sum(), 0.0))
+    assert set(res.by_asset["limited_by"]) <= {"data", "link", "earth", "constraint"}
+    # headers in words with units, utilisation defined on the page
+    assert "delivered (Mbit)" in page and "d_delivered_pct" not in page and "Link utilisation</b> is" in page
+    fig = res.plot("delivered_mbit")
+    assert [t.name for t in fig.data] == ["small", "mask20"]
+    assert list(fig.data[0].y) == list(res.by_asset[res.by_asset["config"] == "small"]["delivered_mbit"])
 
 
 # ---------------------------------------------------------------------------

@@ -309,3 +309,18 @@ def test_api_tables_hold_utc_timestamps_and_files_iso_text(two_days):
     # the timestamp and the exact TDB seconds name the same instant (to the millisecond)
     t = [utc_to_tdb_s(parse_utc(s)) for s in written["start"]]
     assert max(abs(a - b) for a, b in zip(t, r.sessions["start_tdb_s"])) < 1e-3
+
+
+def test_the_python_api_is_discoverable_and_plots(two_days):
+    import relay
+
+    assert {"load_scenario", "find_passes", "find_tracks", "plan", "compare", "sweep", "load_plan"} <= set(dir(relay))
+    r, _ = two_days
+    assert repr(r).startswith("<PlanResult baseline") and f"{len(r.sessions)} sessions" in repr(r)
+    fig = r.plot_timeline()
+    bars = [t for t in fig.data if t.type == "bar" and not t.name.startswith(("unused", "downlink"))]
+    assert sum(len(t.x) for t in bars) == len(r.sessions)
+    fig = r.plot_timeline("asset")
+    assert sum(len(t.x) for t in fig.data) == len(r.sessions)
+    with pytest.raises(ValueError, match="orbiter"):
+        r.plot_timeline("station")

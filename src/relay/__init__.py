@@ -5,10 +5,11 @@ The public API (lazy, so ``import relay`` stays fast)::
     relay.load_scenario(path, overrides=None)
     relay.find_passes(scenario, start, days) -> DataFrame
     relay.find_tracks(scenario, start, days) -> DataFrame
-    relay.plan(scenario, start, days, ...) -> relay.api.PlanResult (.sessions, .downlinks, .passes,
-                                               .store, .summary, .write(dir))
+    relay.plan(scenario, start, days, ...) -> relay.result.PlanResult (.sessions, .downlinks, .passes,
+                                               .store, .per_sol, .summary, .write(dir), .plot_timeline())
     relay.compare([configs...], start, days, ...) -> relay.analysis.ComparisonResult
     relay.sweep(spec, out=...) -> DataFrame
+    relay.load_plan(dir) -> (problem, plan) of a written plan directory
 """
 
 __version__ = "0.1.0"
@@ -20,7 +21,14 @@ _API = {
     "plan": "relay.api",
     "compare": "relay.analysis",
     "sweep": "relay.analysis",
+    "load_plan": "relay.result",
+    "PlanResult": "relay.result",
+    "PlanSummary": "relay.summary",
 }
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))
 
 
 def __getattr__(name):

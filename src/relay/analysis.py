@@ -353,6 +353,26 @@ class ComparisonResult:
         cols = ["config", "scope", "name"] + [c for c in self.table.columns if c.startswith("d_")]
         return self.table[self.table["config"] != self.names[0]][cols].reset_index(drop=True)
 
+    def plot(self, metric: str = "delivered_mbit", scope: str = "asset"):
+        """A bar chart of ``metric`` per config, for each name of ``scope`` ("asset", "orbiter" or
+        "total"), as a plotly Figure (for a notebook)."""
+        import plotly.graph_objects as go
+
+        from .outputs.compare_report import HEADERS
+
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        t = self.table[self.table["scope"] == scope]
+        fig = go.Figure()
+        for n in self.names:
+            sub = t[t["config"] == n]
+            fig.add_bar(name=n, x=list(sub["name"]), y=list(sub[metric]))
+        fig.update_layout(barmode="group", title=f"{HEADERS.get(metric, metric)} per {scope}",
+                          yaxis_title=HEADERS.get(metric, metric), legend={"orientation": "h", "y": 1.08})
+        return fig
+
     def write(self, out_dir: str | Path, plans: bool = True) -> list[Path]:
         """compare.csv, compare.html and (``plans=True``) every plan in ``out_dir/<config>/``."""
         from .outputs.compare_report import write_compare

@@ -55,6 +55,21 @@ class PlanResult:
         return (f"<PlanResult {s.scenario or ''} {s.start} to {s.end}: {s.solve.status}, "
                 f"{len(self.sessions)} sessions, {s.figures.delivered_mbit:,.1f} Mbit delivered>")
 
+    def plot_timeline(self, by: str = "orbiter"):
+        """The plan's timeline (``by`` "orbiter" or "asset") as a plotly Figure, as in report.html:
+        sessions with tooltips (UTC, sol, LMST, volume, reason), unused passes faint, downlinks."""
+        import plotly.graph_objects as go
+
+        from .outputs.report import ASSET_COLOURS, ORBITER_COLOURS, STATION_COLOURS, colour_map, timeline
+
+        if by not in ("orbiter", "asset"):
+            raise ValueError(f"by must be 'orbiter' or 'asset', got {by!r}")
+        colours = {"asset": colour_map(self.passes["asset"], ASSET_COLOURS),
+                   "orbiter": colour_map(self.passes["orbiter"], ORBITER_COLOURS),
+                   "station": colour_map(self.downlinks["station"], STATION_COLOURS)}
+        return go.Figure(timeline(self.sessions, self.passes if by == "orbiter" else None, self.downlinks, by,
+                                  colours))
+
     def render(self, *, reproducible: bool = False) -> dict[str, str]:
         """Every file of the plan as text, by name (nothing is written)."""
         from .outputs.report import render_report
@@ -241,6 +256,11 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
 # reading a plan directory back
 # ---------------------------------------------------------------------------
 
+def load_plan(out_dir):
+    """``(problem, plan)`` of a written plan directory (see :func:`load_plan_dir`)."""
+    return load_plan_dir(out_dir)
+
+
 def load_plan_dir(out_dir):
     """``(problem, plan)`` of a plan directory written by :meth:`PlanResult.write`
     (problem.json, schedule.csv, downlinks.csv, summary.json when present), for
@@ -318,5 +338,5 @@ def read_summary(path) -> PlanSummary:
         raise RelayInputError(f"is not a relay plan summary ({exc})", source=str(p)) from None
 
 
-__all__ = ["PlanResult", "PLAN_FILES", "result_from_plan", "load_plan_dir", "read_summary", "sessions_table",
+__all__ = ["PlanResult", "PLAN_FILES", "result_from_plan", "load_plan", "load_plan_dir", "read_summary", "sessions_table",
            "downlinks_table", "store_table", "candidate_passes_table"]
