@@ -274,11 +274,11 @@ class BodyFixed:
         # the pole's angles move by well under a microradian a day: their
         # cosines and sines are interpolated as linearly as the angles were
         # (the difference is below 1e-15), leaving two of the six sines and
-        # cosines per time.  Rows: cos phi, sin phi, cos theta, sin theta, W's
-        # periodic part (degrees); nodes are evenly spaced.
+        # cosines per time.  Tables: cos phi, sin phi, cos theta, sin theta, W's
+        # periodic part (degrees), and their steps; nodes are evenly spaced.
         phi, theta = np.radians(90.0 + ra), np.radians(90.0 - dec)
-        self._table = np.stack([np.cos(phi), np.sin(phi), np.cos(theta), np.sin(theta), self.w_periodic])
-        self._slope = np.diff(self._table, axis=1)
+        self._table = [np.cos(phi), np.sin(phi), np.cos(theta), np.sin(theta), self.w_periodic]
+        self._slope = [np.diff(row) for row in self._table]
         self._dn = float(self.nodes[1] - self.nodes[0])
 
     def _cos_sin(self, tdb_s):
@@ -288,7 +288,7 @@ class BodyFixed:
         u = np.clip((tdb_s - self.nodes[0]) / self._dn, 0.0, float(last))
         k = np.minimum(u.astype(np.int64), last - 1)
         f = u - k
-        cp, sp, ct, st, wp = self._table[:, k] + f * self._slope[:, k]
+        cp, sp, ct, st, wp = (row[k] + f * slope[k] for row, slope in zip(self._table, self._slope))
         w = np.radians(mars._W0 + mars._W1 * (tdb_s / mars.DAY_S) + wp)
         return cp, sp, ct, st, np.cos(w), np.sin(w)
 
