@@ -84,11 +84,11 @@ def _bars(df: pd.DataFrame, lane: str, name: str, colour: str, hover: list[str],
     }
 
 
-SESSION_HOVER = [("session", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
+SESSION_HOVER = [("orbiter", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
                  ("end UTC", "end"), ("sol", "sol"), ("LMST", "lmst_start"), ("LMST end", "lmst_end"),
                  ("volume Mbit", "volume_mbit"), ("max elevation deg", "max_elevation_deg"),
                  ("pass", "pass_id"), ("reason", "reason"), ("detail", "reason_detail")]
-PASS_HOVER = [("unused pass", "orbiter"), ("asset", "asset"), ("rise UTC", "rise"), ("set UTC", "set"),
+PASS_HOVER = [("unused pass of", "orbiter"), ("asset", "asset"), ("rise UTC", "rise"), ("set UTC", "set"),
               ("sol", "sol"), ("LMST", "lmst_start"), ("volume Mbit", "volume_mbit"),
               ("max elevation deg", "max_elevation_deg"), ("pass", "pass_id"), ("reason", "reason"),
               ("detail", "reason_detail")]
