@@ -67,8 +67,7 @@ class PlanResult:
         colours = {"asset": colour_map(self.passes["asset"], ASSET_COLOURS),
                    "orbiter": colour_map(self.passes["orbiter"], ORBITER_COLOURS),
                    "station": colour_map(self.downlinks["station"], STATION_COLOURS)}
-        return go.Figure(timeline(self.sessions, self.passes if by == "orbiter" else None, self.downlinks, by,
-                                  colours))
+        return go.Figure(timeline(self.sessions, self.passes, self.downlinks, by, colours))
 
     def render(self, *, reproducible: bool = False) -> dict[str, str]:
         """Every file of the plan as text, by name (nothing is written)."""

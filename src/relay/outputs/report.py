@@ -106,12 +106,27 @@ def _layout(title: str, n_lanes: int, *, date_axis: bool = True, barmode: str = 
     return lay
 
 
+def with_pass_columns(sessions: pd.DataFrame, passes: pd.DataFrame | None) -> pd.DataFrame:
+    """The sessions with their pass's max elevation and reason (for the tooltips)."""
+    cols = [c for c in ("max_elevation_deg", "reason", "reason_detail") if passes is not None and c in passes]
+    if not cols or not len(sessions):
+        return sessions
+    extra = passes.set_index("pass_id")[cols]
+    out = sessions.copy()
+    for c in cols:
+        out[c] = extra[c].reindex(out["pass_id"]).to_numpy()
+    return out
+
+
 def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.DataFrame, by: str,
              colours: dict[str, dict[str, str]]) -> dict:
     """The timeline per orbiter (``by='orbiter'``: sessions by asset, downlinks by station, unused
     passes faint) or per asset (``by='asset'``: sessions coloured by orbiter)."""
     other = "asset" if by == "orbiter" else "orbiter"
     traces = []
+    sessions = with_pass_columns(sessions, passes)
+    if by == "asset":
+        passes = None  # the unused passes are drawn on the orbiters' timeline
     if passes is not None and len(passes) and "used" in passes:
         unused = passes[~passes["used"].astype(bool)]
         for name, g in unused.groupby(other, sort=True):
@@ -254,7 +269,7 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
     colours = {"asset": colour_map(assets, ASSET_COLOURS), "orbiter": colour_map(orbiters, ORBITER_COLOURS),
                "station": colour_map(downlinks.get("station", []), STATION_COLOURS)}
     charts = [("timeline-orbiter", timeline(sessions, passes, downlinks, "orbiter", colours)),
-              ("timeline-asset", timeline(sessions, None, downlinks, "asset", colours)),
+              ("timeline-asset", timeline(sessions, passes, downlinks, "asset", colours)),
               ("store", store_chart(store, capacity_mbit or {}, colours["orbiter"])),
               ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
     chart_html = "".join(f"<div class='chart'>{figure_html(f, cid, with_js=(k == 0))}</div>"
