@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections import defaultdict
+from itertools import accumulate
 from typing import NamedTuple
 
 from ..summary import SolveReport
@@ -107,14 +108,13 @@ class FeasibilityState:
         F = self.F
         x = F.options[i]
         times, avail = F.avail_u[x.asset].times, F.avail_u[x.asset].units
-        members = [j for j in self.opts_by_asset[x.asset] if self.taken[j]]
-        slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - sum(
-            self.vol[j] for j in members if F.options[j].end_tdb_s <= x.end_tdb_s + 1e-9)
-        for j in members:  # every later check point must still hold
-            e = F.options[j].end_tdb_s
+        held = sorted((F.options[j].end_tdb_s, self.vol[j]) for j in self.opts_by_asset[x.asset] if self.taken[j])
+        ends = [e for e, _ in held]
+        used = [0, *accumulate(u for _, u in held)]  # units of the held sessions ending by ends[k - 1]
+        slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - used[bisect_right(ends, x.end_tdb_s + 1e-9)]
+        for e in ends:  # every later check point must still hold
             if e > x.end_tdb_s:
-                used = sum(self.vol[k] for k in members if F.options[k].end_tdb_s <= e + 1e-9)
-                slack = min(slack, avail[bisect_right(times, e + 1e-9)] - used)
+                slack = min(slack, avail[bisect_right(times, e + 1e-9)] - used[bisect_right(ends, e + 1e-9)])
         return max(slack, 0)
 
     def simulate(self, orbiter: str, extra: tuple[int, int] | None = None) -> "Simulation":
@@ -137,7 +137,10 @@ class FeasibilityState:
         sent: dict[tuple[int, str], int] = {}
         pending_out: list[tuple[float, int]] = []  # (chunk end, units) not yet removed from the fill
         k = 0
+        held = sum(aboard.values())  # units aboard not yet sent (a chunk with none sends nothing)
         for ci in self.chunks_by_orb.get(orbiter, []):
+            if not held and k == len(arrivals):
+                break  # nothing aboard and nothing to come: the later chunks send nothing
             c = F.chunks[ci]
             # arrivals up to the chunk start, with the capacity check before each drain that precedes them
             while k < len(arrivals) and arrivals[k][0] <= c.start_tdb_s + 1e-9:
@@ -147,9 +150,12 @@ class FeasibilityState:
                     fill -= pending_out.pop(0)[1]
                 fill += u
                 aboard[f] += u
+                held += u
                 if fill > cap:
                     return Simulation(False, sent)
                 k += 1
+            if not held:
+                continue
             room = F.chunk_cap_u[ci]
             total = 0
             for f in order:
@@ -160,6 +166,7 @@ class FeasibilityState:
                     room -= u
                     total += u
             if total:
+                held -= total
                 pending_out.append((c.end_tdb_s, total))
         while k < len(arrivals):
             t, f, u = arrivals[k]
