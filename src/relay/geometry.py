@@ -13,6 +13,14 @@ Every search here runs the same vectorised scheme (:func:`find_windows`):
 3. bracket every sign change of the augmented samples and refine it with the
    Illinois variant of regula falsi, all brackets at once, to ``tol_s``.
 
+The pass search first bounds how fast an orbiter's elevation can change (its
+speed in Mars's body-fixed frame over its range, :func:`speed_bound_km_s`):
+a scan every ``COARSE_FACTOR`` grid steps proves where no site can see the
+orbiter, and only the rest of the grid is sampled (positions once per time,
+shared by every site); a local maximum that the same bound keeps below the
+mask is not refined.  Both shortcuts leave the windows exactly as the search
+on the whole grid finds them (tests/test_geometry_pruning.py).
+
 Times are TDB seconds past J2000 (floats) inside; the DataFrames returned
 carry them as ``*_tdb_s`` columns.  ISO strings are added only at the
 outputs.
