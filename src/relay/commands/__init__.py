@@ -132,3 +132,20 @@ MAX_PLAN_DAYS = 60.0
 MAX_SPAN_DAYS = 400.0
 #: Largest solver seed (CP-SAT takes a 32-bit seed).
 MAX_SEED = 2**31 - 1
+
+
+def writing(option: str, path):
+    """A context in which an OSError writing ``path`` (given by ``option``) becomes an input error
+    naming it: the checks above cannot foresee every read-only or special file system."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def guard():
+        from ..errors import RelayInputError
+
+        try:
+            yield
+        except OSError as exc:
+            raise RelayInputError(f"cannot write {path}: {exc.strerror or exc}; expected a "
+                                  "path relay may write to", source="command line", where=option) from None
+    return guard()

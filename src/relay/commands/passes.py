@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import MAX_SPAN_DAYS, number, out_file, utc_time
+from . import MAX_SPAN_DAYS, number, out_file, utc_time, writing
 
 
 def _common(p):
@@ -56,11 +56,15 @@ def run_passes(args) -> int:
     table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
     table, profiles = labelled(table), labelled(profiles)
     if args.out:
-        write_table(table, args.out)
+        with writing("--out", args.out):
+            write_table(table, args.out)
     if args.profiles:
-        write_table(profiles, args.profiles)
+        with writing("--profiles", args.profiles):
+            write_table(profiles, args.profiles)
     if args.tracks:
-        write_table(_tracks(sc, start, args.days), args.tracks)
+        tracks = _tracks(sc, start, args.days)
+        with writing("--tracks", args.tracks):
+            write_table(tracks, args.tracks)
     if not args.quiet:
         _print(table, ["orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
                        "min_range_km", "volume_mbit", "rate_mode", "peak_rate_kbps", "truncated"],
@@ -87,7 +91,8 @@ def run_tracks(args) -> int:
     start = args.start or default_start()
     table = _tracks(sc, start, args.days)
     if args.out:
-        write_table(table, args.out)
+        with writing("--out", args.out):
+            write_table(table, args.out)
     if not args.quiet:
         _print(table, ["orbiter", "station", "start", "end", "duration_s", "max_elevation_deg",
                        "rate_kbps", "volume_mbit"],

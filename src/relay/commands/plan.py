@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import MAX_PLAN_DAYS, MAX_SEED, integer, number, out_dir, out_file, utc_time
+from . import MAX_PLAN_DAYS, MAX_SEED, integer, number, out_dir, out_file, utc_time, writing
 
 
 def _solver_options(p) -> None:
@@ -112,7 +112,8 @@ def print_summary(result, out=None) -> None:
 
 def _write_and_report(result, args) -> int:
     """Write the plan to --out, then (unless --quiet) print its summary and the files written."""
-    files = result.write(args.out)
+    with writing("--out", args.out):
+        files = result.write(args.out)
     if not args.quiet:
         print_summary(result)
         print(f"wrote {', '.join(f.name for f in files)} to {args.out}/")
