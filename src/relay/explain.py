@@ -105,7 +105,8 @@ class Explainer:
         from .planning.greedy import FeasibilityState
 
         self.P, self.plan, self.frozen = problem, plan, frozen_until_tdb_s
-        self.F = F = build(problem)
+        F = plan.__dict__.pop("formulation", None)  # the solve's model of this problem (not kept on the plan)
+        self.F = F = F if F is not None and F.problem is problem else build(problem)
         self.index = {x.option_id: i for i, x in enumerate(F.options)}
         self.state = st = FeasibilityState(F)
         unit = F.unit

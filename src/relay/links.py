@@ -528,34 +528,35 @@ class VolumeTable:
         start, count = int(self.sample_start[pi]), int(self.sample_count[pi])
         qkey = pi * self._K + (t - self.rise_tdb_s[pi])
         i = np.searchsorted(self._key[start:start + count], qkey, side="right") + (start - 1)
-        i = np.clip(i, start, start + count - 2)
+        i = np.minimum(np.maximum(i, start), start + count - 2)
         j = i + 1
         ti = self.t_s[i]
         dt = self.t_s[j] - ti
-        safe = np.where(dt > 0, dt, 1.0)
-        f = np.where(dt > 0, (t - ti) / safe, 0.0)
-        return i, j, np.clip(f, 0.0, 1.0)
+        pos = dt > 0
+        f = np.where(pos, (t - ti) / np.where(pos, dt, 1.0), 0.0)
+        return i, j, np.minimum(np.maximum(f, 0.0), 1.0)
 
     def _volume_one_pass(self, pi: int, t0, t1) -> np.ndarray:
         """:meth:`volume_mbit` of many windows of one row ``pi``, 1-D (the same arithmetic, in
         a few vector operations on that pass's samples: the cut searches of the option
         builder query one pass at a time)."""
         rise, sett = self.rise_tdb_s[pi], self.set_tdb_s[pi]
-        b = np.clip(t1, rise, sett)
-        a = np.minimum(np.clip(t0, rise, sett) + self.hailing_s[pi], b)
-        ib, jb, fb = self._locate_one(pi, b)
-        ia, ja, fa = self._locate_one(pi, a)
+        b = np.minimum(np.maximum(t1, rise), sett)
+        a = np.minimum(np.minimum(np.maximum(t0, rise), sett) + self.hailing_s[pi], b)
+        n = len(b)
+        i, j, f = self._locate_one(pi, np.concatenate((b, a)))  # ends, then starts: one search
         if self.mode_fixed[pi]:
             rates, cum, off = self.fixed_groups[int(self.group[pi])]
             if len(rates):
-                cb = cum[ib - off] + fb[:, None] * (cum[jb - off] - cum[ib - off])
-                ca = cum[ia - off] + fa[:, None] * (cum[ja - off] - cum[ia - off])
-                out = (rates[None, :] * np.maximum(cb - ca, 0.0)).max(axis=1)
+                ci = cum[i - off]
+                c = ci + f[:, None] * (cum[j - off] - ci)
+                out = (rates[None, :] * np.maximum(c[:n] - c[n:], 0.0)).max(axis=1)
             else:
-                out = np.zeros(b.shape)
+                out = np.zeros(n)
         else:
-            c = self.cum_adaptive_kbit
-            out = (c[ib] + fb * (c[jb] - c[ib])) - (c[ia] + fa * (c[ja] - c[ia]))
+            ci = self.cum_adaptive_kbit[i]
+            c = ci + f * (self.cum_adaptive_kbit[j] - ci)
+            out = c[:n] - c[n:]
         return np.maximum(out, 0.0) * self.efficiency[pi] * 1e-3
 
     def volume_mbit(self, pass_id, t0_tdb_s, t1_tdb_s) -> np.ndarray | float:

@@ -61,6 +61,8 @@ class FeasibilityState:
             self.chunks_by_orb[c.orbiter].append(ci)
         self.opts_by_orb: dict[str, list[int]] = defaultdict(list)
         self.opts_by_asset: dict[str, list[int]] = defaultdict(list)
+        self.held_by_orb: dict[str, list[int]] = defaultdict(list)    # options taken, per orbiter
+        self.held_by_asset: dict[str, list[int]] = defaultdict(list)  # and per asset
         for i, x in enumerate(F.options):
             self.opts_by_orb[x.orbiter].append(i)
             self.opts_by_asset[x.asset].append(i)
@@ -94,6 +96,8 @@ class FeasibilityState:
         bvar = self.F.b[i]
         self.taken[i] = True
         self.vol[i] = volume_u
+        self.held_by_orb[self.F.options[i].orbiter].append(i)
+        self.held_by_asset[self.F.options[i].asset].append(i)
         for g in self.group_of[bvar]:
             self.group_used[g] = True
         for k in self.sol_of[bvar]:
@@ -108,7 +112,7 @@ class FeasibilityState:
         F = self.F
         x = F.options[i]
         times, avail = F.avail_u[x.asset].times, F.avail_u[x.asset].units
-        held = sorted((F.options[j].end_tdb_s, self.vol[j]) for j in self.opts_by_asset[x.asset] if self.taken[j])
+        held = sorted((F.options[j].end_tdb_s, self.vol[j]) for j in self.held_by_asset[x.asset])
         ends = [e for e, _ in held]
         used = [0, *accumulate(u for _, u in held)]  # units of the held sessions ending by ends[k - 1]
         slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - used[bisect_right(ends, x.end_tdb_s + 1e-9)]
@@ -123,7 +127,7 @@ class FeasibilityState:
         F = self.F
         flows = F.flows.get(orbiter, [])
         arrivals = [(F.options[j].end_tdb_s, F.options[j].asset, self.vol[j])
-                    for j in self.opts_by_orb[orbiter] if self.taken[j] and self.vol[j] > 0]
+                    for j in self.held_by_orb[orbiter] if self.vol[j] > 0]
         if extra is not None and extra[1] > 0:
             j, u = extra
             arrivals.append((F.options[j].end_tdb_s, F.options[j].asset, u))

@@ -63,4 +63,5 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         problems = validate(problem, plan)
         if problems:
             raise RuntimeError("the plan failed independent validation:\n" + "\n".join(map(str, problems)))
+    plan.formulation = F  # the model of ``problem``, which relay.explain reuses instead of rebuilding it
     return plan
