@@ -29,6 +29,22 @@ What relay accepts, and what it does with it:
   used (it is usually the newer solution); a time in no segment's span is a
   :class:`~relay.errors.CoverageError` naming the covered intervals.
 * Accelerations, when present, are read and ignored.
+* Checks beyond the format: epochs are real calendar times (``2026-02-30`` is
+  refused naming its line; epochs are parsed in integers, never by numpy's
+  string-to-datetime conversion, which crashed on such dates), positions lie
+  between Mars's polar radius and its sphere of influence (577,000 km), no two
+  states are further apart than an eighth of the orbital period there (a hole
+  interpolation would fill with an invented orbit), and a last data line
+  without a line end is refused as truncated.  Files are read only when they
+  are regular files of at most :data:`MAX_OEM_BYTES`.
+
+A maintained reader was considered instead (issue 9): ``oem`` 0.4.5 from the
+package index, run on the cases of ``tests/test_oem.py``, accepts 8 of the 19
+malformed files this reader refuses (unknown frame, centre, time system and
+interpolation, too few points for the degree, a bad version, an epoch after
+STOP_TIME), and also all-zero positions and a cut last number; its errors name
+no file and often no line ("Malformed data section" for 2026-02-30), and it
+brings astropy.  It is not adopted.
 """
 
 from __future__ import annotations
