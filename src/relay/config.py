@@ -23,6 +23,7 @@ from .config_links import (AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, Statio
                            merge_radios)
 from .errors import RelayInputError, excerpt
 from .nightly.options import NightlyOptions
+from .operations import ForbidConfig, OutageConfig, RequestConfig
 from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
 from .timescales import parse_utc
 
@@ -249,6 +250,12 @@ class Scenario(_Strict):
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     bookings: str | None = Field(None, min_length=1, max_length=4096,
                                  description="station bookings CSV (orbiter, station, start, end)")
+    outages: list[OutageConfig] = Field(default_factory=list, max_length=10_000,
+                                        description="resource outages (relay.operations; issue 11)")
+    requests: list[RequestConfig] = Field(default_factory=list, max_length=10_000,
+                                          description="relay requests of the lander teams (relay.operations)")
+    forbid: list[ForbidConfig] = Field(default_factory=list, max_length=10_000,
+                                       description="vetoes: sessions forbidden (relay.operations)")
     nightly: NightlyOptions | None = Field(
         None, exclude=True, description="settings of `relay nightly` (relay.nightly.options; docs/nightly.md; "
                                         "ignored by the other commands)")
@@ -308,7 +315,7 @@ def _by_name(items, name, kind, path):
     for x in items:
         if x.name == name:
             return x
-    raise RelayInputError(f"no {kind} named {name!r}; the scenario has: "
+    raise RelayInputError(f"no {kind} named {excerpt(name)}; the scenario has: "
                           f"{', '.join(x.name for x in items)}", source=path)
 
 
@@ -641,7 +648,8 @@ def scenario_hash(sc: Scenario) -> str:
     import hashlib
     import json
 
-    blob = json.dumps(sc.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    empty_ops = {k for k in ("outages", "requests", "forbid") if not getattr(sc, k)}  # hashes as before issue 11
+    blob = json.dumps(sc.model_dump(mode="json", exclude=empty_ops), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -47,7 +47,7 @@ def _fmt(df) -> str:
 def run(args) -> int:
     from ..config import load_scenario
     from ..config_links import StationXBand, XBandSpec
-    from ..errors import RelayInputError
+    from ..errors import RelayInputError, excerpt
     from ..links import (AU_KM, range_from_elevation_km, uhf_budget_table, uhf_pairs_from_scenario,
                          xband_budget_table)
 
@@ -63,11 +63,11 @@ def run(args) -> int:
     sc = load_scenario(args.config)
     orbiters = {o.name: o for o in sc.orbiters}
     if args.orbiter not in orbiters:
-        raise RelayInputError(f"--orbiter {args.orbiter!r} is not in the scenario; known: "
+        raise RelayInputError(f"--orbiter {excerpt(args.orbiter)} is not in the scenario; known: "
                               f"{', '.join(orbiters)}", source="command line")
     if args.asset is not None:
         if args.asset not in {a.name for a in sc.assets}:
-            raise RelayInputError(f"--asset {args.asset!r} is not in the scenario; known: "
+            raise RelayInputError(f"--asset {excerpt(args.asset)} is not in the scenario; known: "
                                   f"{', '.join(a.name for a in sc.assets)}", source="command line")
         pair = uhf_pairs_from_scenario(sc, [(args.orbiter, args.asset)])[(args.orbiter, args.asset)]
         rng = args.range_km if args.range_km is not None else float(
@@ -78,7 +78,7 @@ def run(args) -> int:
     if args.station is not None:
         stations = {s.name: s for s in sc.stations}
         if args.station not in stations:
-            raise RelayInputError(f"--station {args.station!r} is not in the scenario; known: "
+            raise RelayInputError(f"--station {excerpt(args.station)} is not in the scenario; known: "
                                   f"{', '.join(stations) or '(none)'}", source="command line")
         if not args.earth_range_au > 0:
             raise RelayInputError(f"--earth-range-au {args.earth_range_au}: expected > 0",
