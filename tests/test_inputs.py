@@ -88,6 +88,18 @@ def test_directories_devices_and_missing_files(tmp_path, reader):
         read(fifo)
 
 
+def test_symlinks_refused_where_asked(tmp_path):
+    from relay.inputs import regular_file
+
+    target = write(tmp_path, "asset,time,backlog_mbit\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert regular_file(link, "backlogs") == link
+    with pytest.raises(RelayInputError, match="link.csv: is a symbolic link"):
+        regular_file(link, "backlogs", follow_symlinks=False)
+    assert regular_file(target, "backlogs", follow_symlinks=False) == target
+
+
 def test_unknown_names_and_numbers_out_of_range(tmp_path):
     p = write(tmp_path, f"asset,time,backlog_mbit\nCuriosity,{T},5\nCuriosty,2030-01-01T00:00:00Z,5\n")
     with pytest.raises(RelayInputError, match=r"line 3: asset 'Curiosty' is not in the scenario; expected one of "

@@ -55,17 +55,21 @@ def _a(what: str) -> str:
     return ("an " if what[:1].lower() in "aeiou" else "a ") + what
 
 
-def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> Path:
+def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES, *, follow_symlinks: bool = True) -> Path:
     """``path`` as a Path once it is checked to be an existing regular file of at most
-    ``max_bytes``; otherwise an input error naming the path and what was expected."""
+    ``max_bytes``; otherwise an input error naming the path and what was expected.  With
+    ``follow_symlinks=False`` (a drop folder) a symbolic link is refused too."""
     p = Path(path)
     src = str(path)
     try:
-        st = p.stat()
+        st = p.stat() if follow_symlinks else p.lstat()
     except FileNotFoundError:
         raise RelayInputError(f"cannot read the {what} file: it does not exist", source=src) from None
     except OSError as exc:
         raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=src) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise RelayInputError(f"is a symbolic link; expected {_a(what)} file itself (links are not followed here)",
+                              source=src)
     if stat.S_ISDIR(st.st_mode):
         raise RelayInputError(f"is a directory; expected {_a(what)} file", source=src)
     if not stat.S_ISREG(st.st_mode):
@@ -437,3 +441,95 @@ def check_sessions(df, min_session_s: float, turnaround_s: float) -> None:
                         f"{label} {a.line} ({a.orbiter} -> {a.asset} {a.start} to {a.end}) on {key} {name}; "
                         f"expected sessions of one {key} at least operations.turnaround_s = {turnaround_s:g} s "
                         "apart", source=src, where=f"{label} {b.line}")
+
+
+# ----------------------------------------------------------------------------- operations (issue 11)
+OUTAGES = TableSpec("outages", (
+    Column("target", "name", name_of="target"), Column("what", "choice", choices=("uhf", "xband", "all")),
+    Column("start", "time"), Column("end", "time"), Column("note", required=False, default=""),
+    Column("orbiter", required=False, default="")))
+FORBID = TableSpec("forbid", (
+    Column("orbiter", required=False, default=""), Column("asset", required=False, default=""),
+    Column("start", required=False, default=""), Column("end", required=False, default=""),
+    Column("pass_id", required=False, default=""), Column("note", required=False, default="")))
+REQUESTS = TableSpec("requests", (
+    Column("id"), Column("asset", "name", name_of="asset"), Column("orbiter", required=False, default=""),
+    Column("kind", "choice", required=False, default="return", choices=("return", "forward")),
+    Column("start", required=False, default=""), Column("end", required=False, default=""),
+    Column("sol", required=False, default=""), Column("lmst_window", required=False, default=""),
+    Column("priority", "choice", required=False, default="required", choices=("required", "preferred")),
+    Column("min_mbit", "number", required=False, default="0", minimum=0.0, maximum=MAX_BACKLOG_MBIT,
+           meaning="megabits"),
+    Column("min_duration_s", "number", required=False, default="0", minimum=0.0, maximum=86400.0,
+           meaning="seconds"),
+    Column("points", "number", required=False, default="0", minimum=0.0, maximum=1e9, meaning="points"),
+    Column("note", required=False, default="")))
+
+
+def _opt_time(text: str, source: str, where: str) -> float | None:
+    return _time_cell(text, source, where)[1] if text else None
+
+
+def read_outages(src, *, orbiters: Iterable[str] | None = None, stations: Iterable[str] | None = None,
+                 assets: Iterable[str] | None = None) -> tuple:
+    """Outages (``target, what, start, end[, note][, orbiter]``) as :class:`relay.operations.Outage`
+    records; ``target`` an orbiter, station or asset of the scenario, end after start."""
+    from .operations import outage_record
+
+    known = None
+    if orbiters is not None or stations is not None or assets is not None:
+        known = {"target": [*(orbiters or ()), *(stations or ()), *(assets or ())]}
+    df = read_table(src, OUTAGES, known=known)
+    src_name, label = df.attrs["source"], df.attrs["label"]
+    return tuple(outage_record(r.target, r.what, r.start_tdb_s, r.end_tdb_s, note=r.note, orbiter=r.orbiter or None,
+                               source=src_name, where=f"{label} {r.line}", orbiters=orbiters, stations=stations,
+                               assets=assets) for r in df.itertuples(index=False))
+
+
+def read_forbid(src, *, orbiters: Iterable[str] | None = None, assets: Iterable[str] | None = None) -> tuple:
+    """Vetoes (``orbiter, asset, start, end, pass_id, note``; either of orbiter and asset may be
+    empty, or a pass_id alone) as :class:`relay.operations.Veto` records."""
+    from .operations import veto_record
+
+    df = read_table(src, FORBID)
+    src_name, label = df.attrs["source"], df.attrs["label"]
+    out = []
+    for r in df.itertuples(index=False):
+        where = f"{label} {r.line}"
+        out.append(veto_record(r.orbiter or None, r.asset or None, _opt_time(r.start, src_name, where + ", column start"),
+                               _opt_time(r.end, src_name, where + ", column end"), r.pass_id or None, r.note,
+                               source=src_name, where=where, orbiters=orbiters, assets=assets))
+    return tuple(out)
+
+
+def read_requests(src, *, assets=None, orbiters: Iterable[str] | None = None) -> tuple:
+    """Relay requests (``id, asset[, orbiter], kind, start, end`` or ``sol, lmst_window``,
+    ``priority, min_mbit, min_duration_s, points, note``) as :class:`relay.operations.Request`
+    records.  ``assets``: names, or a mapping name -> :class:`relay.sols.SolClock` (needed for
+    requests by sol; ``lmst_window`` as ``13:00-15:30`` or ``13-15.5``)."""
+    from .operations import check_unique_ids, parse_lmst_window, request_record
+
+    names = list(assets) if assets is not None else None
+    df = read_table(src, REQUESTS, known={"asset": names})
+    src_name, label = df.attrs["source"], df.attrs["label"]
+    out = []
+    for r in df.itertuples(index=False):
+        where = f"{label} {r.line}"
+        sol = int(number_cell(r.sol, src_name, where + ", column sol", minimum=-100000, maximum=100000,
+                              meaning="a sol number")) if r.sol else None
+        if sol is not None and float(r.sol) != sol:
+            raise RelayInputError(f"got {excerpt(r.sol)}, expected a whole sol number", source=src_name,
+                                  where=where + ", column sol")
+        lmst = parse_lmst_window(r.lmst_window, src_name, where + ", column lmst_window") if r.lmst_window else None
+        if (sol is None) != (lmst is None):
+            raise RelayInputError("a request by sol needs both sol and lmst_window", source=src_name, where=where)
+        if sol is not None and (r.start or r.end):
+            raise RelayInputError("a request gives start and end, or sol and lmst_window, not both",
+                                  source=src_name, where=where)
+        out.append(request_record(r.id, r.asset, r.kind, _opt_time(r.start, src_name, where + ", column start"),
+                                  _opt_time(r.end, src_name, where + ", column end"), r.priority,
+                                  orbiter=r.orbiter or None, min_mbit=r.min_mbit, min_duration_s=r.min_duration_s,
+                                  points=r.points, note=r.note, sol=sol, lmst_window=lmst, source=src_name,
+                                  where=where, orbiters=orbiters, assets=assets))
+    check_unique_ids(out)
+    return tuple(out)
