@@ -82,6 +82,7 @@ class PlanInputs:
     bookings: Any = None                   # station bookings (path or DataFrame); None: scenario's
     change_penalty_mbit: float = 0.0
     frozen_until_tdb_s: float | None = None
+    operations: Any = None                 # relay.operations.Operations: outages, vetoes, requests
 
 
 # ---------------------------------------------------------------------------
@@ -184,17 +185,26 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
     """The Problem stage: the planning instance (see :mod:`relay.planning.build`)."""
     from .planning.build import Inputs, build_problem
 
+    from .operations import apply
+
     stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
-    return build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
-                         fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
-                         previous_sessions=inputs.previous, change_penalty_mbit=inputs.change_penalty_mbit,
-                         frozen_until_tdb_s=inputs.frozen_until_tdb_s)
+    problem = build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
+                            fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
+                            previous_sessions=inputs.previous, change_penalty_mbit=inputs.change_penalty_mbit,
+                            frozen_until_tdb_s=inputs.frozen_until_tdb_s)
+    if inputs.operations:
+        # outages and vetoes remove or cut options and chunks; requests join the requirements
+        problem = apply(problem, inputs.operations, volume=vol.table)
+    return problem
 
 
 def read_inputs(scenario: Scenario, span: Span, *, fixed_sessions=None, previous_sessions=None,
-                backlogs=None, bookings=None, change_penalty_mbit=None, frozen_until=None) -> PlanInputs:
-    """Read and check the operational inputs of a plan (paths or DataFrames)."""
-    from .inputs import read_backlogs, read_sessions_table
+                backlogs=None, bookings=None, change_penalty_mbit=None, frozen_until=None,
+                outages=None, requests=None, forbid=None) -> PlanInputs:
+    """Read and check the operational inputs of a plan (paths or DataFrames); ``outages``,
+    ``requests`` and ``forbid`` (CSV paths or DataFrames) join the scenario's own lists."""
+    from .inputs import read_backlogs, read_forbid, read_outages, read_requests, read_sessions_table
+    from .operations import Operations, merge, operations_from_scenario, scenario_names
 
     names = {"orbiters": [o.name for o in scenario.orbiters], "assets": [a.name for a in scenario.assets]}
     fixed = read_sessions_table(fixed_sessions, **names) if fixed_sessions is not None else None
@@ -203,8 +213,15 @@ def read_inputs(scenario: Scenario, span: Span, *, fixed_sessions=None, previous
     blog = read_backlogs(backlogs, span.start_tdb_s, names["assets"]) if backlogs is not None else None
     penalty = scenario.planning.change_penalty_mbit if change_penalty_mbit is None else float(change_penalty_mbit)
     frozen = utc_to_tdb_s(parse_utc(frozen_until, where="frozen_until")) if frozen_until is not None else None
+    known = scenario_names(scenario)
+    given = Operations(
+        outages=read_outages(outages, **known) if outages is not None else (),
+        forbid=read_forbid(forbid, orbiters=known["orbiters"], assets=known["assets"]) if forbid is not None else (),
+        requests=read_requests(requests, assets=known["assets"], orbiters=known["orbiters"])
+        if requests is not None else ())
+    ops = merge(operations_from_scenario(scenario), given)
     return PlanInputs(fixed=fixed, previous=previous, backlogs=blog, bookings=bookings,
-                      change_penalty_mbit=penalty, frozen_until_tdb_s=frozen)
+                      change_penalty_mbit=penalty, frozen_until_tdb_s=frozen, operations=ops)
 
 
 class StageTimer:
@@ -239,8 +256,12 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     mark("problem")
     raw = solve(problem, settings)
     mark("solve")
+    from .replan import ReplanState  # what `relay replan` / PlanResult.replan need (volumes.npz)
+
+    state = ReplanState(vol.table, vol.passes, geo.earth_mars, settings,
+                        tuple(s.name for s in scenario.stations or ()), inputs.frozen_until_tdb_s)
     result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars,
-                              frozen_until_tdb_s=inputs.frozen_until_tdb_s)
+                              frozen_until_tdb_s=inputs.frozen_until_tdb_s, state=state)
     changes = changes_vs(inputs.previous, result.sessions, span) if inputs.previous is not None else None
     mark("tables")
     result.summary = result.summary.replace(

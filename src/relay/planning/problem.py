@@ -42,6 +42,15 @@ Top-level keys (all required unless marked optional)::
     decisional_requirements[]   asset, sol, start_tdb_s, end_tdb_s, deadline_tdb_s,
                                 min_volume_mbit (optional, 0: one volume unit)
     conjunction [[s, e], ...]   solar conjunction: no forward (commanding) sessions
+    outages[] (optional)        target, kind ("orbiter"|"station"|"asset"), what ("uhf"|"xband"|"all"),
+                                start_tdb_s, end_tdb_s, orbiter (null; a station's outage for one
+                                orbiter only), note: a resource unavailable over [start, end)
+    forbid[] (optional)         orbiter (null), asset (null), start_tdb_s (null), end_tdb_s (null),
+                                pass_id (null), note: a veto (a span with an orbiter and/or an asset,
+                                or a pass id)
+    requests[] (optional)       id, asset, kind ("return"|"forward"), start_tdb_s, end_tdb_s,
+                                priority ("required"|"preferred"), orbiter (null), min_mbit (0),
+                                min_duration_s (0), points (0), count (1), note: a relay request
     name (optional)             a label
 
 Options of one pass are mutually exclusive (one contiguous session per pass).
@@ -66,6 +75,21 @@ Event semantics (stated once, used by every solver and by the validator)
   link model already gives each moment of an orbiter to one station), so
   every chunk has its own capacity and the model needs no constraint between
   chunks.
+* Resources an item uses: a session uses its orbiter's UHF and its asset's UHF; a
+  downlink uses its orbiter's X-band and its station.  An outage of an orbiter
+  blocks its UHF (``what`` "uhf"), its X-band ("xband") or both ("all"); an
+  outage of a station blocks its downlinks ("xband" or "all"; of one orbiter
+  when ``orbiter`` is set); an outage of an asset blocks its UHF ("uhf" or
+  "all").  An item overlaps a span [a, b) when item.start < b - TOL_S and
+  a < item.end - TOL_S.
+* A veto with ``pass_id`` forbids every session of that pass; otherwise every
+  session of its orbiter (when set) and asset (when set) overlapping
+  [start, end).
+* A request is met by a session of its asset (and orbiter, when set) lying in
+  [start, end] (TOL_S), lasting >= min_duration_s - TOL_S, of kind "forward"
+  when the request's kind is "forward" (any kind for "return": a forward
+  session carries return data too), carrying >= min_mbit - TOL; it is met when
+  ``count`` sessions meet it (one session per pass).
 * A fixed session (``fixed: true``) is kept exactly as committed: it is exempt
   from the minimum session length and volume (R4, R6), the wake windows (R9) and
   the conjunction rule (R10), needs only to overlap its pass (R3), and a sol
@@ -135,6 +159,14 @@ For a plan's sessions s (of option x, pass p, asset a, orbiter o) and downlinks 
 * R23 delivered: |summary delivered_mbit - sum of d.volume| <= 1e-3 Mbit.
 * R24 weighted sum: |summary weighted_sum_points - the weighted sum below| <=
   0.01 point + 1e-9 of it.
+* R25 outages: no session overlaps an outage of a resource it uses, and no
+  downlink with volume > TOL overlaps an outage of a resource it uses (see
+  "Resources an item uses").
+* R26 vetoes: no session overlaps a veto of its orbiter and/or asset, and no
+  session lies in a vetoed pass.
+* R27 requests (required: soft, reported): a required request the plan does not
+  meet (see "A request is met") is listed in the summary's violations
+  (requirement "request", the detail naming the request id).
 
 Objective
 ---------
@@ -148,6 +180,8 @@ asset's ``priority_weight``, the orbiter's ``initial_fill_weight`` for
                            + latency_per_mbit_day x d.volume x (end_tdb_s - d.end) / 86400
   + decisional_per_sol x (decisional requirements met, R22)
   - forward_shortfall_penalty x sum over forward requirements of max(0, count - sessions)
+  - forward_shortfall_penalty x (required requests not met)
+  + points x (preferred requests met)
 
 so relayed data that reaches Earth counts at its full weight, data still aboard
 at the end at ``end_store_discount`` (the data aboard at the start counts only
@@ -297,6 +331,81 @@ class DecisionalRequirement:
 
 
 @dataclass(frozen=True)
+class OutageSpan:
+    """A resource unavailable over [start, end): an orbiter's UHF, X-band or both, a station
+    (for every orbiter, or for ``orbiter`` only), an asset's UHF."""
+
+    __pydantic_config__ = _FORBID
+    target: str
+    kind: Literal["orbiter", "station", "asset"]
+    what: Literal["uhf", "xband", "all"]
+    start_tdb_s: float
+    end_tdb_s: float
+    orbiter: str | None = None
+    note: str = ""
+
+    def blocks_session(self, orbiter: str, asset: str) -> bool:
+        """Whether this outage takes a resource a session of ``orbiter`` -> ``asset`` uses."""
+        if self.kind == "orbiter":
+            return self.target == orbiter and self.what in ("uhf", "all")
+        if self.kind == "asset":
+            return self.target == asset and self.what in ("uhf", "all")
+        return False
+
+    def blocks_downlink(self, orbiter: str, station: str) -> bool:
+        """Whether this outage takes a resource a downlink of ``orbiter`` to ``station`` uses."""
+        if self.kind == "orbiter":
+            return self.target == orbiter and self.what in ("xband", "all")
+        if self.kind == "station":
+            return (self.target == station and self.what in ("xband", "all")
+                    and (self.orbiter is None or self.orbiter == orbiter))
+        return False
+
+
+@dataclass(frozen=True)
+class VetoSpan:
+    """Sessions forbidden: of ``orbiter`` and/or ``asset`` overlapping [start, end), or of one pass."""
+
+    __pydantic_config__ = _FORBID
+    orbiter: str | None = None
+    asset: str | None = None
+    start_tdb_s: float | None = None
+    end_tdb_s: float | None = None
+    pass_id: str | None = None
+    note: str = ""
+
+    def forbids(self, pass_id: str, orbiter: str, asset: str, start_tdb_s: float, end_tdb_s: float,
+                tol_s: float = 0.0) -> bool:
+        """Whether this veto forbids a session of that pass, pair and interval."""
+        if self.pass_id is not None:
+            return pass_id == self.pass_id
+        if (self.orbiter is not None and self.orbiter != orbiter) or (self.asset is not None and self.asset != asset):
+            return False
+        return start_tdb_s < self.end_tdb_s - tol_s and self.start_tdb_s < end_tdb_s - tol_s
+
+
+@dataclass(frozen=True)
+class RelayRequest:
+    """A lander team's request: ``count`` sessions of ``asset`` (and ``orbiter``) in [start, end]
+    (see the module docstring, "A request is met"); ``required`` ones are met whenever a plan can
+    (a shortfall costs ``forward_shortfall_penalty``), ``preferred`` ones earn ``points``."""
+
+    __pydantic_config__ = _FORBID
+    id: str
+    asset: str
+    kind: Literal["return", "forward"]
+    start_tdb_s: float
+    end_tdb_s: float
+    priority: Literal["required", "preferred"] = "required"
+    orbiter: str | None = None
+    min_mbit: float = 0.0
+    min_duration_s: float = 0.0
+    points: float = 0.0
+    count: int = 1
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Problem:
     """A planning instance (see the module docstring for the schema and the semantics)."""
 
@@ -311,6 +420,9 @@ class Problem:
     forward_requirements: tuple[ForwardRequirement, ...] = ()
     decisional_requirements: tuple[DecisionalRequirement, ...] = ()
     conjunction: tuple[Interval, ...] = ()
+    outages: tuple[OutageSpan, ...] = ()
+    forbid: tuple[VetoSpan, ...] = ()
+    requests: tuple[RelayRequest, ...] = ()
     min_session_s: float = 120.0
     turnaround_s: float = 60.0
     min_downlink_s: float = 0.0
@@ -444,10 +556,35 @@ class Problem:
             if d.capacity_mbit < 0:
                 bad(f"downlinks[{i}].capacity_mbit", "must be >= 0")
         _no_overlapping_downlinks(self.downlinks, bad)
-        for key in ("forward_requirements", "decisional_requirements"):
+        for key in ("forward_requirements", "decisional_requirements", "requests"):
             for i, r in enumerate(getattr(self, key)):
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
+        _unique(self.requests, "id", "requests", bad)
+        for i, r in enumerate(self.requests):
+            if r.orbiter is not None and r.orbiter not in orbiters:
+                bad(f"requests[{i}].orbiter", f"unknown orbiter {r.orbiter!r}")
+            if not (r.end_tdb_s > r.start_tdb_s and r.count >= 1 and r.min_mbit >= 0 and r.min_duration_s >= 0
+                    and math.isfinite(r.points) and r.points >= 0):
+                bad(f"requests[{i}]", "needs end after start, count >= 1 and min_mbit, min_duration_s, "
+                                      "points >= 0")
+        for i, o in enumerate(self.outages):
+            known = {"orbiter": orbiters, "asset": assets}.get(o.kind)
+            if known is not None and o.target not in known:
+                bad(f"outages[{i}].target", f"unknown {o.kind} {o.target!r}")
+            if o.orbiter is not None and o.orbiter not in orbiters:
+                bad(f"outages[{i}].orbiter", f"unknown orbiter {o.orbiter!r}")
+            if not o.end_tdb_s > o.start_tdb_s:
+                bad(f"outages[{i}].end_tdb_s", "end is not after start")
+        for i, v in enumerate(self.forbid):
+            if v.orbiter is not None and v.orbiter not in orbiters:
+                bad(f"forbid[{i}].orbiter", f"unknown orbiter {v.orbiter!r}")
+            if v.asset is not None and v.asset not in assets:
+                bad(f"forbid[{i}].asset", f"unknown asset {v.asset!r}")
+            if v.pass_id is None and (v.start_tdb_s is None or v.end_tdb_s is None
+                                      or not v.end_tdb_s > v.start_tdb_s
+                                      or (v.orbiter is None and v.asset is None)):
+                bad(f"forbid[{i}]", "needs a pass_id, or an orbiter and/or asset with start < end")
 
 
 def _no_overlapping_downlinks(chunks, bad) -> None:
