@@ -199,6 +199,8 @@ CASES = {
                                   ["--variant", "'..'", "plain name"]),
     "compare variant with a slash": (cfg(MINIMAL), ["compare", "s.yaml", "--variant", "a/b:planning.seed=2",
                                                     "--days", "1", "--out", "cmp"], 2, ["'a/b'", "plain name"]),
+    "sweep days inf": (files(sw__yaml="base: s.yaml\ndays: .inf\ngrid: {planning.seed: [1]}\n"),
+                       ["sweep", "sw.yaml", "--out", "swo", "--scheduler", "serial"], 2, ["sw.yaml", "days", "inf"]),
     # --- messages naming the file and key
     "unknown radio": (add_orbiter_key("radio: Nope"), PASSES, 2,
                       ["s.yaml", "orbiters[0].radio", "'Nope'", "Electra"],

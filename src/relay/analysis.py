@@ -566,8 +566,8 @@ def load_sweep_spec(spec: str | Path | Mapping) -> SweepSpec:
     if not base.exists():
         raise RelayInputError(f"the base config {base} does not exist", source=source, where="base")
     days = _num(data.get("days", 7.0))
-    if not (days > 0):
-        raise RelayInputError(f"got {data.get('days')!r}; expected a positive number of days",
+    if not (0 < days <= 60) or isinstance(data.get("days"), bool):
+        raise RelayInputError(f"got {data.get('days')!r}; expected a number of days above 0 and at most 60",
                               source=source, where="days")
     if "starts" in data:
         starts = data["starts"]
