@@ -447,22 +447,31 @@ class VolumeTable:
 
     def to_npz(self, path) -> None:
         """Save the table (its arrays, exactly) to an ``.npz`` file; :meth:`from_npz` reads it back."""
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, **self.to_arrays())
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The table as named arrays (what :meth:`to_npz` saves; :meth:`from_arrays` rebuilds it)."""
         arrays = {"ids": self.pass_ids, "rise": self.rise_tdb_s, "set": self.set_tdb_s, "group": self.group,
                   "hail": self.hailing_s, "eff": self.efficiency, "counts": self.sample_count, "t": self.t_s,
                   "cum": self.cum_adaptive_kbit, "fixed_keys": np.array(sorted(self.fixed_groups), dtype=np.int64)}
         for g in sorted(self.fixed_groups):
             rates, cum, first = self.fixed_groups[g]
             arrays[f"fr{g}"], arrays[f"fc{g}"], arrays[f"ff{g}"] = rates, cum, np.array(first, dtype=np.int64)
-        with open(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        return arrays
 
     @classmethod
     def from_npz(cls, path) -> "VolumeTable":
         """The table :meth:`to_npz` saved (no pickles are read)."""
         with np.load(path, allow_pickle=False) as z:
-            fixed = {int(g): (z[f"fr{g}"], z[f"fc{g}"], int(z[f"ff{g}"])) for g in z["fixed_keys"]}
-            return cls(z["ids"], z["rise"], z["set"], z["group"], z["hail"], z["eff"], z["counts"], z["t"],
-                       z["cum"], fixed)
+            return cls.from_arrays(z)
+
+    @classmethod
+    def from_arrays(cls, z) -> "VolumeTable":
+        """The table of :meth:`to_arrays`' arrays (any mapping of those names)."""
+        fixed = {int(g): (z[f"fr{g}"], z[f"fc{g}"], int(z[f"ff{g}"])) for g in z["fixed_keys"]}
+        return cls(z["ids"], z["rise"], z["set"], z["group"], z["hail"], z["eff"], z["counts"], z["t"],
+                   z["cum"], fixed)
 
     def index_of(self, pass_id) -> np.ndarray:
         """Row index of each pass id; raises KeyError for an unknown id."""

@@ -23,9 +23,12 @@ from .outputs.tables import csv_text, passes_frame, utc
 from .sols import SolClock
 from .summary import PlanSummary
 
-#: the files a plan directory holds, in the order written
-PLAN_FILES = ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "sols.csv", "summary.json", "report.html",
-              "problem.json")
+#: the files a plan directory holds, in the order written (diff.csv: a re-plan's only)
+PLAN_FILES = ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "sols.csv", "requests.csv", "diff.csv",
+              "summary.json", "report.html", "problem.json", "volumes.npz")
+#: requests.csv: every relay request of the plan and whether it is met (by which sessions, or why not)
+REQUEST_COLUMNS = ["id", "asset", "orbiter", "kind", "start", "end", "sol", "priority", "points", "status",
+                   "sessions", "reason", "reason_detail"]
 
 
 @dataclass
@@ -37,7 +40,10 @@ class PlanResult:
     candidate pass with its volume and whether a session uses it; ``store`` the
     fill of each orbiter store after each event; ``summary`` the typed
     :class:`~relay.summary.PlanSummary`; ``problem`` the solver's instance;
-    ``plan`` the solver's raw plan; ``timings`` wall-clock seconds per stage.
+    ``plan`` the solver's raw plan; ``timings`` wall-clock seconds per stage; ``requests`` every
+    relay request with its status; ``state`` what re-planning needs beyond the instance
+    (:class:`relay.replan.ReplanState`, written as volumes.npz); ``diff`` a re-plan's changes
+    against the plan it started from.
     """
 
     sessions: pd.DataFrame
@@ -49,6 +55,9 @@ class PlanResult:
     plan: Any = None
     timings: dict = field(default_factory=dict)
     per_sol: pd.DataFrame | None = None
+    requests: pd.DataFrame | None = None
+    state: Any = None
+    diff: dict | None = None
 
     def __repr__(self) -> str:
         s = self.summary
@@ -69,33 +78,54 @@ class PlanResult:
                    "station": colour_map(self.downlinks["station"], STATION_COLOURS)}
         return go.Figure(timeline(self.sessions, self.passes, self.downlinks, by, colours))
 
-    def render(self, *, reproducible: bool = False) -> dict[str, str]:
-        """Every file of the plan as text, by name (nothing is written)."""
+    def replan(self, *, lock=None, forbid=None, outages=None, requests=None, settings=None) -> "PlanResult":
+        """This plan re-solved with new locks (fixed sessions), vetoes (``forbid``), outages and
+        requests (CSV paths or DataFrames, the columns of ``relay plan --fixed/--forbid/--outages/
+        --requests``) on top of the ones it already had, from its instance and link volumes (no
+        geometry recomputed).  The new plan's ``diff`` lists the sessions added, removed and moved
+        and the volume per asset before and after (see :mod:`relay.replan`)."""
+        from .replan import replan
+
+        return replan(self, lock=lock, forbid=forbid, outages=outages, requests=requests, settings=settings)
+
+    def render(self, *, reproducible: bool = False) -> dict[str, str | bytes]:
+        """Every file of the plan by name: text, and the bytes of volumes.npz (nothing is written)."""
         from .outputs.report import render_report
 
         summary = self.summary.to_json(reproducible=reproducible)
         texts = {}
         for df, name in ((self.sessions, "schedule.csv"), (self.downlinks, "downlinks.csv"),
-                         (self.passes, "passes.csv"), (self.store, "store.csv"), (self.per_sol, "sols.csv")):
+                         (self.passes, "passes.csv"), (self.store, "store.csv"), (self.per_sol, "sols.csv"),
+                         (self.requests, "requests.csv")):
             if df is not None:
                 texts[name] = csv_text(df)
+        from .replan import diff_frame
+
+        if self.diff is not None:
+            texts["diff.csv"] = csv_text(diff_frame(self.diff))
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
         shown = self.summary if not reproducible else PlanSummary.from_json(summary)
         caps = {o.name: o.capacity_mbit for o in self.problem.orbiters} if self.problem is not None else {}
         texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown, passes=self.passes,
-                                             capacity_mbit=caps, per_sol=self.per_sol)
+                                             capacity_mbit=caps, per_sol=self.per_sol, requests=self.requests,
+                                             operations=self.problem,
+                                             diff=diff_frame(self.diff) if self.diff is not None else None)
         if self.problem is not None:
             # the instance, so that `relay validate DIR` and `relay solve` can re-check and re-solve
             texts["problem.json"] = self.problem.to_json_text()
+        if self.state is not None:
+            # the link volumes, so that `relay replan DIR` re-solves without recomputing geometry
+            texts["volumes.npz"] = self.state.to_bytes()
         return texts
 
     def write(self, out_dir, *, reproducible: bool = False) -> list[Path]:
-        """Write schedule.csv, downlinks.csv, passes.csv, store.csv, summary.json, report.html
-        and problem.json into ``out_dir``: all rendered first, then each written atomically.
+        """Write schedule.csv, downlinks.csv, passes.csv, store.csv, sols.csv, requests.csv,
+        summary.json, report.html, problem.json and volumes.npz (and a re-plan's diff.csv) into
+        ``out_dir``: all rendered first, then each written atomically.
         ``reproducible`` leaves the wall-clock figures (solve time, stage timings) out of
         summary.json and report.html, so that the same inputs give byte-identical files (the
         nightly job writes this way)."""
-        from .outputs.files import write_text
+        from .outputs.files import atomic_path, write_text
 
         texts = self.render(reproducible=reproducible)
         out = Path(out_dir)
@@ -103,7 +133,11 @@ class PlanResult:
         files = []
         for name in PLAN_FILES:
             if name in texts:
-                write_text(out / name, texts[name])
+                if isinstance(texts[name], bytes):
+                    with atomic_path(out / name) as tmp:
+                        tmp.write_bytes(texts[name])
+                else:
+                    write_text(out / name, texts[name])
                 files.append(out / name)
         return files
 
@@ -226,10 +260,12 @@ def _candidate_passes(problem, used: set, passes: pd.DataFrame | None) -> pd.Dat
 
 
 def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
-                     earth_mars: pd.DataFrame | None = None, frozen_until_tdb_s: float | None = None) -> PlanResult:
+                     earth_mars: pd.DataFrame | None = None, frozen_until_tdb_s: float | None = None,
+                     state=None) -> PlanResult:
     """The user-facing tables and summary of a solver plan (:class:`relay.planning.plan.Plan`):
     every pass with the reason it is used as it is or not (:mod:`relay.explain`), the figures
-    per asset and sol, and warnings about stranded data."""
+    per asset and sol, every relay request with its status, and warnings about stranded data.
+    ``state`` (:class:`relay.replan.ReplanState`) is kept for re-planning."""
     from .explain import Explainer, per_sol, stranded_warnings
     from .pipeline import summary_of
 
@@ -248,7 +284,48 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     relayed = sessions.groupby("orbiter")["volume_mbit"].sum().to_dict() if len(sessions) else {}
     summary = summary.replace(warnings=tuple(stranded_warnings(summary, relayed)))
     return PlanResult(sessions, downlinks_table(raw), ptab, store_table(raw), summary, problem=problem, plan=raw,
-                      per_sol=per_sol(problem, ptab, sessions))
+                      per_sol=per_sol(problem, ptab, sessions), requests=requests_table(problem, raw, ex),
+                      state=state)
+
+
+def requests_table(problem, raw, explainer=None) -> pd.DataFrame:
+    """requests.csv: every relay request of the instance, ``met`` when enough sessions meet it
+    (:func:`relay.operations.request_status`; ``sessions``: their option ids, ``reason_detail``
+    their times and volumes) or ``unmet`` with the reason in :mod:`relay.explain`'s vocabulary
+    (the reasons of the passes in its window)."""
+    from .operations import request_status
+    from .summary import Violation
+
+    clocks = clocks_of(problem)
+    by_id = {s.option_id: s for s in raw.sessions}
+    worth = {r.id: float(r.points) for r in problem.requests}
+    rows = []
+    for q in request_status(problem, raw.sessions):
+        if q["met"]:
+            held = [by_id[o] for o in q["sessions"].split(";") if o in by_id]
+            reason, detail = "met", "; ".join(f"{s.orbiter} {_hms(s.start_tdb_s)}-{_hms(s.end_tdb_s)} UTC "
+                                               f"{s.volume_mbit:.1f} Mbit" for s in held)
+        elif explainer is not None:
+            r = explainer.requirement(Violation(q["asset"], None, "request", q["id"]))
+            reason, detail = r.code, r.detail
+        else:
+            reason, detail = "", ""
+        c = clocks.get(q["asset"])
+        rows.append({"id": q["id"], "asset": q["asset"], "orbiter": q["orbiter"], "kind": q["kind"],
+                     "start": q["start_tdb_s"], "end": q["end_tdb_s"],
+                     "sol": int(c.sol(np.array([q["start_tdb_s"]]))[0]) if c is not None else "",
+                     "priority": q["priority"], "points": worth.get(q["id"], 0.0), "status": "met" if q["met"] else "unmet",
+                     "sessions": q["sessions"], "reason": reason, "reason_detail": detail})
+    df = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
+    df["start"] = utc(df["start"].astype(float).tolist())
+    df["end"] = utc(df["end"].astype(float).tolist())
+    return df
+
+
+def _hms(t: float) -> str:
+    from .timescales import tdb_s_to_iso
+
+    return str(tdb_s_to_iso(t))[11:19]
 
 
 # ---------------------------------------------------------------------------
@@ -337,5 +414,5 @@ def read_summary(path) -> PlanSummary:
         raise RelayInputError(f"is not a relay plan summary ({exc})", source=str(p)) from None
 
 
-__all__ = ["PlanResult", "PLAN_FILES", "result_from_plan", "load_plan", "load_plan_dir", "read_summary", "sessions_table",
+__all__ = ["PlanResult", "PLAN_FILES", "REQUEST_COLUMNS", "result_from_plan", "requests_table", "load_plan", "load_plan_dir", "read_summary", "sessions_table",
            "downlinks_table", "store_table", "candidate_passes_table"]

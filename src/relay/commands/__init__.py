@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "relay.commands.plan",     # relay plan, relay solve, relay validate (issue 4)
     "relay.commands.analysis", # relay compare, relay sweep (issue 5)
     "relay.commands.nightly",  # relay nightly, relay history, relay diff (issue 6)
+    "relay.commands.replan",   # relay replan (issue 11)
 ]
 
 

@@ -256,10 +256,54 @@ def _per_asset(summary: PlanSummary) -> pd.DataFrame:
     return out
 
 
+def _tdb_text(t) -> str:
+    from ..timescales import tdb_s_to_iso
+
+    return "" if t is None else str(tdb_s_to_iso(float(t)))
+
+
+def operations_frame(problem, passes: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per outage and veto of the instance (``problem.outages``, ``problem.forbid``):
+    what it takes and when, and the candidate passes it blocks or cuts (the sessions lost to it:
+    their ids and the volume those passes offered)."""
+    rows = []
+    have = passes is not None and len(passes) and "rise_tdb_s" in passes.columns
+    p_rows = list(passes[["pass_id", "orbiter", "asset", "rise_tdb_s", "set_tdb_s"]
+                         + (["volume_mbit"] if "volume_mbit" in passes.columns else [])].itertuples(index=False)) \
+        if have else []
+
+    def hit(test):
+        ids = [p for p in p_rows if test(p)]
+        vol = sum(float(getattr(p, "volume_mbit", 0.0) or 0.0) for p in ids)
+        return " ".join(str(p.pass_id) for p in ids), round(vol, 3)
+
+    for o in getattr(problem, "outages", ()) or ():
+        ids, vol = hit(lambda p: o.blocks_session(p.orbiter, p.asset) and p.rise_tdb_s < o.end_tdb_s
+                       and o.start_tdb_s < p.set_tdb_s)
+        rows.append({"input": "outage", "target": o.target + (f" (for {o.orbiter})" if o.orbiter else ""),
+                     "what": o.what, "start": _tdb_text(o.start_tdb_s), "end": _tdb_text(o.end_tdb_s),
+                     "passes_blocked_or_cut": ids, "their_volume_mbit": vol, "note": o.note})
+    for v in getattr(problem, "forbid", ()) or ():
+        if v.pass_id is not None:
+            ids, vol = hit(lambda p: str(p.pass_id) == v.pass_id)
+            target, start, end = f"pass {v.pass_id}", "", ""
+        else:
+            ids, vol = hit(lambda p: v.forbids(str(p.pass_id), p.orbiter, p.asset, p.rise_tdb_s, p.set_tdb_s))
+            target = " with ".join(x for x in (v.orbiter, v.asset) if x)
+            start, end = _tdb_text(v.start_tdb_s), _tdb_text(v.end_tdb_s)
+        rows.append({"input": "veto", "target": target, "what": "sessions", "start": start, "end": end,
+                     "passes_blocked_or_cut": ids, "their_volume_mbit": vol, "note": v.note})
+    return pd.DataFrame(rows, columns=["input", "target", "what", "start", "end", "passes_blocked_or_cut",
+                                       "their_volume_mbit", "note"])
+
+
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
                   *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None,
-                  per_sol: pd.DataFrame | None = None) -> str:
-    """The whole report as one HTML string (deterministic for the same inputs)."""
+                  per_sol: pd.DataFrame | None = None, requests: pd.DataFrame | None = None,
+                  operations=None, diff: pd.DataFrame | None = None) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs).  ``requests``:
+    the plan's requests.csv; ``operations``: the instance, whose outages and vetoes are listed
+    with the passes they block; ``diff``: a re-plan's diff.csv."""
     fig = summary.figures
     assets = set(sessions.get("asset", [])) | set(fig.delivered_by_asset)
     orbiters = set(sessions.get("orbiter", [])) | set(fig.delivered_by_orbiter) | set(store.get("orbiter", []))
@@ -289,6 +333,17 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
         else "<p class='meta'>(none)</p>"
     numbering = ", ".join(f"{html.escape(a)}: {'mission sols' if k == 'mission' else 'local Mars Sol Date (no landing)'}"
                           for a, k in summary.sol_numbering.items())
+    req_html = html_table(requests, left=("id", "asset", "orbiter", "kind", "start", "end", "priority", "status",
+                                          "sessions", "reason", "reason_detail"), table_id="requests-table") \
+        if requests is not None and len(requests) else "<p class='meta'>(no relay requests)</p>"
+    ops = operations_frame(operations, passes) if operations is not None else None
+    ops_html = html_table(ops, left=("input", "target", "what", "start", "end", "passes_blocked_or_cut", "note"),
+                          table_id="operations-table") if ops is not None and len(ops) \
+        else "<p class='meta'>(no outages or vetoes)</p>"
+    diff_html = "" if diff is None else (
+        "<h2>Changes against the plan re-planned</h2><div id='diff'>"
+        + html_table(diff, left=("change", "orbiter", "asset", "kind", "start_before", "end_before", "start_after",
+                                 "end_after"), table_id="diff-table") + "</div>")
     unused = ""
     if passes is not None and "reason" in passes and len(passes):
         cols = [c for c in ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "volume_mbit",
@@ -308,6 +363,11 @@ charts zoom with the mouse (double-click resets) and show each mark's details on
 <h2>Delivered per asset</h2><div id="per-asset">{html_table(_per_asset(summary), left=("asset",))}</div>
 <h2>Timelines</h2>{chart_html}
 <h2>Requirements</h2><div id="violations">{viol_html}</div>
+<h2>Relay requests</h2><p class="meta">met: by which sessions; unmet: why (the reasons of the passes in
+its window)</p><div id="requests">{req_html}</div>
+<h2>Outages and vetoes</h2><p class="meta">each input, and the candidate passes it blocks or cuts (the
+sessions lost to it) with the volume those passes offered</p><div id="operations">{ops_html}</div>
+{diff_html}
 <h2>Per asset and sol</h2><p class="meta">sols: {numbering or 'n/a'}; capacity: what the passes offered,
 data: what the asset had to send (backlog on the first sol), planned: relayed by the plan,
 limited_by: data (all sent), link (the passes offered no more), earth (store or downlinks) or constraint</p>

@@ -1,0 +1,73 @@
+"""``relay replan``: re-solve a written plan after an operational change (issue 11)."""
+
+from __future__ import annotations
+
+from . import out_dir, writing
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "replan", help="re-solve a written plan with new locks, vetoes, outages or requests",
+        description="Re-solve the plan in PLANDIR from its saved instance (problem.json) and link volumes "
+                    "(volumes.npz), no geometry recomputed, with the new inputs applied on top of the ones the "
+                    "plan already had; write the new plan to --out with diff.csv (sessions added, removed, "
+                    "moved, volume per asset before and after) and print the diff. PLANDIR is never changed.")
+    p.add_argument("plandir", metavar="PLANDIR", help="a plan folder written by relay plan (or relay replan)")
+    p.add_argument("--lock", default=None, metavar="CSV",
+                   help="sessions to keep exactly (orbiter, asset, start, end[, kind]), as relay plan --fixed")
+    p.add_argument("--forbid", default=None, metavar="CSV",
+                   help="vetoes (orbiter, asset, start, end, note; or pass_id, note): no session of that "
+                        "orbiter and/or asset overlaps the span, or none in that pass")
+    p.add_argument("--outages", default=None, metavar="CSV",
+                   help="outages (target, what = uhf|xband|all, start, end, note): an orbiter, station or asset "
+                        "unavailable")
+    p.add_argument("--requests", default=None, metavar="CSV",
+                   help="relay requests (id, asset, orbiter, kind, start, end or sol + lmst_window, min_mbit or "
+                        "min_duration_s, priority = required|preferred, points, note)")
+    p.add_argument("--out", required=True, type=out_dir("--out"), help="output folder of the new plan")
+    p.add_argument("--time-limit", default=None, type=_time_limit, metavar="S",
+                   help="solver time limit in seconds (default: the plan's own setting)")
+    p.add_argument("--quiet", action="store_true", help="print only the diff's counts")
+    p.set_defaults(func=run_replan)
+
+
+def _time_limit(text: str) -> float:
+    from . import number
+
+    return number("--time-limit", 0, 86400, lo_open=True, unit=" s")(text)
+
+
+def _same_folder(a, b) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def run_replan(args) -> int:
+    from ..errors import RelayInputError
+    from ..replan import diff_lines, load_for_replan
+
+    if _same_folder(args.plandir, args.out):
+        raise RelayInputError(f"{args.out} is PLANDIR itself; expected another folder (relay replan never changes "
+                              "the plan it starts from)", source="command line", where="--out")
+    base = load_for_replan(args.plandir)
+    settings = None
+    if args.time_limit is not None and base.state is not None and base.state.settings is not None:
+        settings = base.state.settings.model_copy(update={"time_limit_s": float(args.time_limit)})
+    result = base.replan(lock=args.lock, forbid=args.forbid, outages=args.outages, requests=args.requests,
+                         settings=settings)
+    with writing("--out", args.out):
+        files = result.write(args.out)
+    text = diff_lines(result.diff, str(args.plandir), str(args.out))
+    if args.quiet:
+        print(text.split("\n")[0])
+    else:
+        from .plan import print_summary
+
+        print_summary(result)
+        print(text)
+        print(f"wrote {', '.join(f.name for f in files)} to {args.out}/")
+    return 0
