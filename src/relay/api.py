@@ -116,7 +116,7 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
          previous_sessions=None, change_penalty_mbit: float | None = None, backlogs=None,
          bookings=None, solver: str | None = None, time_limit_s: float | None = None,
          workers: int | None = None, seed: int | None = None, gap_limit: float | None = None,
-         frozen_until=None, save_problem=None) -> PlanResult:
+         frozen_until=None, save_problem=None, outages=None, requests=None, forbid=None) -> PlanResult:
     """Plan relay sessions and downlinks over ``days`` from ``start`` (ISO 8601 UTC with Z).
 
     ``fixed_sessions`` (CSV path or DataFrame ``orbiter, asset, start, end[, kind]``) are kept
@@ -127,14 +127,16 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     scenario's station bookings.  ``solver``, ``time_limit_s``, ``workers``, ``seed``, ``gap_limit``
     override the scenario's ``planning`` settings.  ``frozen_until`` (ISO UTC): no session may start
     before it except the fixed ones (the commands up to then are already on their way).
-    ``save_problem`` writes the solver's instance as JSON.
+    ``save_problem`` writes the solver's instance as JSON.  ``outages``, ``requests`` and
+    ``forbid`` (CSV paths or DataFrames, see :mod:`relay.operations`) join the scenario's own.
     """
     scenario = _scenario(scenario)
     settings = settings_for(scenario.planning, solver, time_limit_s, workers, seed, gap_limit)
     span = pipeline.span_of(start, days)
     inputs = pipeline.read_inputs(scenario, span, fixed_sessions=fixed_sessions,
                                   previous_sessions=previous_sessions, backlogs=backlogs, bookings=bookings,
-                                  change_penalty_mbit=change_penalty_mbit, frozen_until=frozen_until)
+                                  change_penalty_mbit=change_penalty_mbit, frozen_until=frozen_until,
+                                  outages=outages, requests=requests, forbid=forbid)
     return pipeline.run(scenario, span, inputs, settings, save_problem=save_problem)
 
 

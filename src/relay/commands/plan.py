@@ -44,6 +44,14 @@ def register(sub) -> None:
                    help="asset backlogs (asset, time, backlog_mbit); the latest row at or before --start wins")
     p.add_argument("--bookings", default=None, metavar="CSV",
                    help="station bookings (orbiter, station, start, end) replacing the config's")
+    p.add_argument("--outages", default=None, metavar="CSV",
+                   help="outages (target, what = uhf|xband|all, start, end[, note][, orbiter]): an orbiter, "
+                        "station or asset unavailable; joins the config's outages:")
+    p.add_argument("--requests", default=None, metavar="CSV",
+                   help="relay requests (id, asset[, orbiter], kind, start, end or sol + lmst_window, min_mbit, "
+                        "min_duration_s, priority = required|preferred, points, note); joins the config's requests:")
+    p.add_argument("--forbid", default=None, metavar="CSV",
+                   help="vetoes (orbiter, asset, start, end, note; or pass_id, note); joins the config's forbid:")
     p.add_argument("--save-problem", default=None, metavar="JSON", type=out_file("--save-problem"),
                    help="also write the solver's instance to this file (re-solve it with relay solve)")
     _solver_options(p)
@@ -143,7 +151,8 @@ def run_plan(args) -> int:
     result = plan(sc, start, days, fixed_sessions=_fixed(sc, args.fixed), backlogs=args.backlogs,
                   bookings=args.bookings,
                   solver=args.solver, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
-                  gap_limit=args.gap_limit, save_problem=args.save_problem)
+                  gap_limit=args.gap_limit, save_problem=args.save_problem, outages=args.outages,
+                  requests=args.requests, forbid=args.forbid)
     return _write_and_report(result, args)
 
 
