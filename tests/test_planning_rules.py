@@ -1,4 +1,4 @@
-"""Every rule R1..R24 of problem.py, end to end through the command line.
+"""Every rule R1..R27 of problem.py, end to end through the command line.
 
 One row per rule: an instance (problem.json of a small hand-built problem,
 edited so the rule matters) is solved by ``relay solve``; the plan passes
@@ -304,6 +304,30 @@ RULES = [
     # R24: the weighted sum as claimed (and equal to the model's objective here: exact weights)
     Rule("R24", None, lambda P, p: abs(p.figures.weighted_sum_points - p.report.objective_points) < 1e-6,
          lambda out: edit_summary(out, lambda s: s.update(weighted_sum_points=s["weighted_sum_points"] + 1))),
+    # R25: O1's UHF is out over pC and DSS-63 cannot serve O1 over dl2: neither is used
+    Rule("R25", lambda d: d.update(outages=[
+        {"target": "O1", "kind": "orbiter", "what": "uhf", "start_tdb_s": T0 + 2900.0, "end_tdb_s": T0 + 3700.0},
+        {"target": "DSS-63", "kind": "station", "what": "xband", "orbiter": "O1", "start_tdb_s": T0 + 3900.0,
+         "end_tdb_s": T0 + 5100.0}]),
+         lambda P, p: not any(s.pass_id == "pC" for s in p.sessions) and not any(x.chunk_id == "dl2"
+                                                                                 for x in p.downlinks),
+         lambda out: edit_problem(out, lambda d: d["outages"].append(
+             {"target": "B", "kind": "asset", "what": "all", "start_tdb_s": T0, "end_tdb_s": T0 + 1000.0}))),
+    # R26: pC is vetoed by pass id and B by a span over pD: neither is used
+    Rule("R26", lambda d: d.update(forbid=[{"pass_id": "pC"},
+                                           {"asset": "B", "start_tdb_s": T0 + 2950.0, "end_tdb_s": T0 + 3100.0}]),
+         lambda P, p: not any(s.pass_id in ("pC", "pD") for s in p.sessions),
+         lambda out: edit_problem(out, lambda d: d["forbid"].append(
+             {"orbiter": "O1", "start_tdb_s": T0, "end_tdb_s": T0 + 100.0}))),
+    # R27: a required request in a window without a pass is reported unmet; one in pD's is met
+    Rule("R27", lambda d: d.update(requests=[
+        {"id": "q1", "asset": "A", "kind": "return", "start_tdb_s": T0 + 5000.0, "end_tdb_s": T0 + 5900.0,
+         "priority": "required"},
+        {"id": "q2", "asset": "B", "kind": "return", "start_tdb_s": T0 + 3000.0, "end_tdb_s": T0 + 3500.0,
+         "priority": "required", "min_mbit": 400.0}]),
+         lambda P, p: [v.detail.split()[2] for v in p.figures.violations if v.requirement == "request"] == ["q1"]
+         and any(s.pass_id == "pD" and s.volume_mbit >= 400.0 for s in p.sessions),
+         lambda out: edit_summary(out, lambda s: s.update(violations=[]))),
 ]
 
 

@@ -14,6 +14,9 @@ Variables
 ``y[r, x]``  decisional requirement r is met through session x (enforces that x's
              data is downlinked, first in first out, by the deadline)
 ``met[r]``   decisional requirement r is met (``met <= sum_x y[r, x]``)
+``rq_y[r, x]`` session x counts for request r (held, carrying the request's minimum)
+``rq_met[r]`` request r is met (``count x rq_met <= sum_x rq_y``); ``rq_short[r]`` =
+             1 - rq_met for a required request (penalised)
 
 Constraints, one function per family (prefix sums over event times, no running-total variables)
 ------------------------------------------------------------------------------------------------
@@ -44,7 +47,19 @@ its own to a :func:`base` formulation (tests/test_planning_families.py):
   a sol whose fixed sessions alone exceed a cap gets the cap raised to them
   and a note);
 * :func:`add_forward_link` (soft, penalised) and :func:`add_decisional` (soft,
-  first in first out per orbiter and asset).
+  first in first out per orbiter and asset);
+* :func:`add_requests`: relay requests (required: soft, a shortfall costs
+  ``forward_shortfall_penalty``; preferred: ``points`` when met).  Requests and
+  forward-link requirements share one mechanism: the sessions that may count
+  for either are chosen by :func:`requirement_members` (asset, orbiter, kind,
+  window, minimum duration and volume), and a count of them is asked for.
+
+Outages and vetoes (``Problem.outages``, ``Problem.forbid``) are eligibility
+rules: an option overlapping an outage of its orbiter's or asset's UHF, or a
+veto, is excluded (:func:`exclusion_reason`), and a chunk overlapping an outage
+of its orbiter's X-band or its station is left out (:func:`add_downlinks`).
+:func:`relay.operations.apply` already removes or cuts them; the model re-checks
+so a problem.json edited by hand is planned by the same rules.
 
 Rounding
 --------
@@ -170,6 +185,11 @@ class Formulation:
     fwd_members: dict[int, list[int]] = field(default_factory=dict)
     met: dict[int, int] = field(default_factory=dict)
     y: dict[tuple[int, int], int] = field(default_factory=dict)
+    rq_members: dict[int, list[int]] = field(default_factory=dict)
+    rq_need: dict[int, int] = field(default_factory=dict)
+    rq_y: dict[tuple[int, int], int] = field(default_factory=dict)
+    rq_met: dict[int, int] = field(default_factory=dict)
+    rq_short: dict[int, int] = field(default_factory=dict)
     notes: list[Violation] = field(default_factory=list)
     excluded: list["Exclusion"] = field(default_factory=list)
 
@@ -265,6 +285,7 @@ def build(problem: Problem) -> Formulation:
     add_sol_caps_and_energy(F)
     add_forward_link(F)
     add_decisional(F)
+    add_requests(F)
     return F
 
 
@@ -318,6 +339,12 @@ def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -
     p = (passes if passes is not None else {w.pass_id: w for w in P.passes}).get(x.pass_id)
     if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
         return "outside the horizon"
+    for o in P.outages:
+        if o.blocks_session(x.orbiter, x.asset) and x.start_tdb_s < o.end_tdb_s and o.start_tdb_s < x.end_tdb_s:
+            return f"overlaps an outage of {o.target} ({o.what})" + (f": {o.note}" if o.note else "")
+    for v in P.forbid:
+        if v.forbids(x.pass_id, x.orbiter, x.asset, x.start_tdb_s, x.end_tdb_s):
+            return "vetoed (forbid)" + (f": {v.note}" if v.note else "")
     over = max(p.rise_tdb_s - x.start_tdb_s, x.end_tdb_s - p.set_tdb_s) if p is not None else 0.0
     if over > (FIXED_WINDOW_TOLERANCE_S if x.fixed else 1e-3):
         from ..timescales import tdb_s_to_iso as iso
@@ -402,7 +429,9 @@ def add_downlinks(F: Formulation) -> None:
     assets = {a.name: a for a in P.assets}
     F.chunks = sorted((c for c in P.downlinks if c.start_tdb_s >= P.start_tdb_s - 1e-6
                        and c.end_tdb_s <= P.end_tdb_s + 1e-6
-                       and c.end_tdb_s - c.start_tdb_s >= P.min_downlink_s - 1e-6),
+                       and c.end_tdb_s - c.start_tdb_s >= P.min_downlink_s - 1e-6
+                       and not any(o.blocks_downlink(c.orbiter, c.station) and c.start_tdb_s < o.end_tdb_s
+                                   and o.start_tdb_s < c.end_tdb_s for o in P.outages)),
                       key=lambda c: (c.start_tdb_s, c.orbiter, c.chunk_id))
     F.chunk_cap_u = [units_down(c.capacity_mbit, U) for c in F.chunks]
     for o in P.orbiters:
@@ -519,14 +548,12 @@ def _energy(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
 def add_forward_link(F: Formulation) -> None:
     """Per forward-link requirement (soft): held forward sessions inside its window and long
     enough + ``short[r]`` >= count; each missing session costs ``forward_shortfall_penalty``."""
-    P, opts = F.problem, F.options
+    P = F.problem
     for r, req in enumerate(P.forward_requirements):
         if req.count <= 0:
             continue
-        members = [i for i in F.by_asset.get(req.asset, [])
-                   if opts[i].kind == "forward" and opts[i].start_tdb_s >= req.start_tdb_s - 1e-6
-                   and opts[i].end_tdb_s <= req.end_tdb_s + 1e-6
-                   and opts[i].duration_s >= req.min_duration_s - 1e-6]
+        members = requirement_members(F, req.asset, None, "forward", req.start_tdb_s, req.end_tdb_s,
+                                      req.min_duration_s)
         F.fwd_members[r] = members
         s = F.new_var(f"short[{r}]", 0, req.count)
         F.short[r] = s
@@ -534,6 +561,52 @@ def add_forward_link(F: Formulation) -> None:
         terms[s] = 1
         F.add(terms, lb=req.count)
         F.obj(s, -P.objective.forward_shortfall_penalty)
+
+
+def requirement_members(F: Formulation, asset: str, orbiter: str | None, kind: str, start_tdb_s: float,
+                        end_tdb_s: float, min_duration_s: float, need_u: int = 0) -> list[int]:
+    """The options that may count for a requirement (a forward-link requirement or a relay
+    request): of ``asset`` (and ``orbiter``), lying in [start, end], lasting at least
+    ``min_duration_s``, of kind "forward" when ``kind`` is "forward" (any kind for "return": a
+    forward session carries return data too), able to carry ``need_u`` units."""
+    opts = F.options
+    return [i for i in F.by_asset.get(asset, [])
+            if (orbiter is None or opts[i].orbiter == orbiter) and (kind == "return" or opts[i].kind == "forward")
+            and opts[i].start_tdb_s >= start_tdb_s - 1e-6 and opts[i].end_tdb_s <= end_tdb_s + 1e-6
+            and opts[i].duration_s >= min_duration_s - 1e-6 and F.cap_u[i] >= need_u]
+
+
+def add_requests(F: Formulation) -> None:
+    """Per relay request: ``rq_y[r, x] <= b[x]`` and ``v[x] >= need x rq_y[r, x]`` for each
+    member x (:func:`requirement_members`), ``count x rq_met[r] <= sum_x rq_y[r, x]``; a required
+    request has ``rq_met + rq_short >= 1`` and each unit of ``rq_short`` costs
+    ``forward_shortfall_penalty``; a preferred one earns ``points`` x ``rq_met``."""
+    P, U = F.problem, F.unit
+    for r, req in enumerate(P.requests):
+        need = units_up(req.min_mbit, U)
+        members = requirement_members(F, req.asset, req.orbiter, req.kind, req.start_tdb_s, req.end_tdb_s,
+                                      req.min_duration_s, need)
+        F.rq_members[r], F.rq_need[r] = members, need
+        met = None
+        if len(members) >= req.count:
+            met = F.new_var(f"rq_met[{req.id}]", 0, 1)
+            F.rq_met[r] = met
+            terms = {met: req.count}
+            for i in members:
+                y = F.new_var(f"rq_y[{req.id},{F.options[i].option_id}]", 0, 1)
+                F.rq_y[(r, i)] = y
+                F.add({y: 1, F.b[i]: -1}, ub=0)
+                if need:
+                    F.add({F.v[i]: 1, y: -need}, lb=0)
+                terms[y] = -1
+            F.add(terms, ub=0)
+        if req.priority == "required":
+            short = F.new_var(f"rq_short[{req.id}]", 0 if met is not None else 1, 1)
+            F.rq_short[r] = short
+            F.add({short: 1, **({met: 1} if met is not None else {})}, lb=1)
+            F.obj(short, -P.objective.forward_shortfall_penalty)
+        elif met is not None:
+            F.obj(met, req.points)
 
 
 def add_decisional(F: Formulation) -> None:
@@ -614,6 +687,18 @@ def settle_soft(F: Formulation, vals: list[int]) -> list[int]:
     P = F.problem
     for r, svar in F.short.items():
         vals[svar] = max(0, P.forward_requirements[r].count - sum(vals[F.b[i]] for i in F.fwd_members[r]))
+    for r, members in F.rq_members.items():
+        n = 0
+        for i in members:
+            if (r, i) in F.rq_y:
+                ok = int(vals[F.b[i]] == 1 and vals[F.v[i]] >= F.rq_need[r])
+                vals[F.rq_y[(r, i)]] = ok
+                n += ok
+        met = int(n >= P.requests[r].count)
+        if r in F.rq_met:
+            vals[F.rq_met[r]] = met
+        if r in F.rq_short:
+            vals[F.rq_short[r]] = 1 - met
     enforced_by_lit: dict[int, list[Enforced]] = defaultdict(list)
     for e in F.enforced:
         enforced_by_lit[e.lit].append(e)
@@ -642,7 +727,24 @@ def weighted_sum_points(F: Formulation, vals, sessions, downlinks) -> float:
                   + W.latency_per_mbit_day * d.volume_mbit * (P.end_tdb_s - d.end_tdb_s) / DAY_S)
     total += W.decisional_per_sol * sum(vals[m] for m in F.met.values())
     total -= W.forward_shortfall_penalty * sum(vals[sv] for sv in F.short.values())
+    total -= W.forward_shortfall_penalty * sum(vals[sv] for sv in F.rq_short.values())
+    total += sum(P.requests[r].points * vals[m] for r, m in F.rq_met.items() if P.requests[r].priority == "preferred")
     return round(total, 6)
+
+
+def request_violation(P: Problem, req) -> Violation:
+    """The summary's line of an unmet required request (requirement "request"; the local sol in
+    which its window opens; the detail names the request id)."""
+    from ..timescales import tdb_s_to_iso as iso
+
+    a = P.asset(req.asset)
+    sol = next((s for s, s0, s1 in a.sols if s0 <= req.start_tdb_s < s1), None)
+    what = (f"{req.kind} session" + (f" with {req.orbiter}" if req.orbiter else "")
+            + (f" of >= {req.min_duration_s:.0f} s" if req.min_duration_s else "")
+            + (f" carrying >= {req.min_mbit:g} Mbit" if req.min_mbit else ""))
+    return Violation(asset=req.asset, sol=sol, requirement="request",
+                     detail=f"required request {req.id} not met: no {what} in {iso(req.start_tdb_s)} to "
+                            f"{iso(req.end_tdb_s)}" + (f" ({req.note})" if req.note else ""))
 
 
 def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
@@ -665,6 +767,9 @@ def _figures(F: Formulation, vals, sessions, downlinks) -> PlanFigures:
                 detail=f"{req.count - vals[svar]} of {req.count} forward sessions "
                        f"(>= {req.min_duration_s:.0f} s in the window)"
                        + (" - solar conjunction" if _overlaps(req.start_tdb_s, req.end_tdb_s, P.conjunction) else "")))
+    for r, svar in sorted(F.rq_short.items()):
+        if vals[svar] > 0:
+            violations.append(request_violation(P, P.requests[r]))
     met_by_asset: dict[str, int] = {}
     for r, req in enumerate(P.decisional_requirements):
         met = bool(vals[F.met[r]]) if r in F.met else False

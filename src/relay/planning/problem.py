@@ -560,31 +560,36 @@ class Problem:
             for i, r in enumerate(getattr(self, key)):
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
-        _unique(self.requests, "id", "requests", bad)
-        for i, r in enumerate(self.requests):
-            if r.orbiter is not None and r.orbiter not in orbiters:
-                bad(f"requests[{i}].orbiter", f"unknown orbiter {r.orbiter!r}")
-            if not (r.end_tdb_s > r.start_tdb_s and r.count >= 1 and r.min_mbit >= 0 and r.min_duration_s >= 0
-                    and math.isfinite(r.points) and r.points >= 0):
-                bad(f"requests[{i}]", "needs end after start, count >= 1 and min_mbit, min_duration_s, "
-                                      "points >= 0")
-        for i, o in enumerate(self.outages):
-            known = {"orbiter": orbiters, "asset": assets}.get(o.kind)
-            if known is not None and o.target not in known:
-                bad(f"outages[{i}].target", f"unknown {o.kind} {o.target!r}")
-            if o.orbiter is not None and o.orbiter not in orbiters:
-                bad(f"outages[{i}].orbiter", f"unknown orbiter {o.orbiter!r}")
-            if not o.end_tdb_s > o.start_tdb_s:
-                bad(f"outages[{i}].end_tdb_s", "end is not after start")
-        for i, v in enumerate(self.forbid):
-            if v.orbiter is not None and v.orbiter not in orbiters:
-                bad(f"forbid[{i}].orbiter", f"unknown orbiter {v.orbiter!r}")
-            if v.asset is not None and v.asset not in assets:
-                bad(f"forbid[{i}].asset", f"unknown asset {v.asset!r}")
-            if v.pass_id is None and (v.start_tdb_s is None or v.end_tdb_s is None
-                                      or not v.end_tdb_s > v.start_tdb_s
-                                      or (v.orbiter is None and v.asset is None)):
-                bad(f"forbid[{i}]", "needs a pass_id, or an orbiter and/or asset with start < end")
+        _check_operations(self, orbiters, assets, bad)
+
+
+def _check_operations(P: "Problem", orbiters: dict, assets: dict, bad) -> None:
+    """Requests, outages and vetoes refer to known names and have end after start."""
+    _unique(P.requests, "id", "requests", bad)
+    for i, r in enumerate(P.requests):
+        if r.orbiter is not None and r.orbiter not in orbiters:
+            bad(f"requests[{i}].orbiter", f"unknown orbiter {r.orbiter!r}")
+        if not (r.end_tdb_s > r.start_tdb_s and r.count >= 1 and r.min_mbit >= 0 and r.min_duration_s >= 0
+                and math.isfinite(r.points) and r.points >= 0):
+            bad(f"requests[{i}]", "needs end after start, count >= 1 and min_mbit, min_duration_s, "
+                                  "points >= 0")
+    for i, o in enumerate(P.outages):
+        known = {"orbiter": orbiters, "asset": assets}.get(o.kind)
+        if known is not None and o.target not in known:
+            bad(f"outages[{i}].target", f"unknown {o.kind} {o.target!r}")
+        if o.orbiter is not None and o.orbiter not in orbiters:
+            bad(f"outages[{i}].orbiter", f"unknown orbiter {o.orbiter!r}")
+        if not o.end_tdb_s > o.start_tdb_s:
+            bad(f"outages[{i}].end_tdb_s", "end is not after start")
+    for i, v in enumerate(P.forbid):
+        if v.orbiter is not None and v.orbiter not in orbiters:
+            bad(f"forbid[{i}].orbiter", f"unknown orbiter {v.orbiter!r}")
+        if v.asset is not None and v.asset not in assets:
+            bad(f"forbid[{i}].asset", f"unknown asset {v.asset!r}")
+        if v.pass_id is None and (v.start_tdb_s is None or v.end_tdb_s is None
+                                  or not v.end_tdb_s > v.start_tdb_s
+                                  or (v.orbiter is None and v.asset is None)):
+            bad(f"forbid[{i}]", "needs a pass_id, or an orbiter and/or asset with start < end")
 
 
 def _no_overlapping_downlinks(chunks, bad) -> None:

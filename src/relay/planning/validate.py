@@ -1,6 +1,6 @@
 """Independent validator: re-checks a :class:`~.plan.Plan` against its :class:`~.problem.Problem`.
 
-It restates, on its own, every rule R1..R25 that :mod:`relay.planning.problem`
+It restates, on its own, every rule R1..R27 that :mod:`relay.planning.problem`
 documents (the module docstring there gives each rule's exact inequality), and
 shares no code and no reading of a rule with the model (:mod:`.formulation`,
 :mod:`.cpsat`, :mod:`.mip`, :mod:`.greedy`): it reads the problem's dataclasses
@@ -340,7 +340,70 @@ def weighted_sum(P: Problem, plan: Plan) -> float:
     total += W.decisional_per_sol * sum(decisional_met(P, plan))
     for r in P.forward_requirements:
         total -= W.forward_shortfall_penalty * max(0, r.count - forward_sessions(P, plan, r))
+    for r in P.requests:
+        met = request_sessions(plan, r) >= r.count
+        if r.priority == "required" and not met:
+            total -= W.forward_shortfall_penalty
+        elif r.priority == "preferred" and met:
+            total += r.points
     return total
+
+
+def request_sessions(plan: Plan, r) -> int:
+    """Sessions meeting request ``r``: of its asset (and orbiter), lying in its window, long
+    enough, forward when it asks for forward, carrying at least min_mbit."""
+    return sum(1 for s in plan.sessions
+               if s.asset == r.asset and (r.orbiter is None or s.orbiter == r.orbiter)
+               and (r.kind != "forward" or s.kind == "forward")
+               and s.start_tdb_s >= r.start_tdb_s - TOL_S and s.end_tdb_s <= r.end_tdb_s + TOL_S
+               and s.end_tdb_s - s.start_tdb_s >= r.min_duration_s - TOL_S
+               and s.volume_mbit >= r.min_mbit - TOL_MBIT)
+
+
+def _hits(start: float, end: float, a: float, b: float) -> bool:
+    """[start, end) overlaps [a, b) by more than TOL_S."""
+    return start < b - TOL_S and a < end - TOL_S
+
+
+def r25_outages(P: Problem, plan: Plan) -> Found:
+    for o in P.outages:
+        for s in plan.sessions:
+            uses = ((o.kind == "orbiter" and o.target == s.orbiter and o.what in ("uhf", "all"))
+                    or (o.kind == "asset" and o.target == s.asset and o.what in ("uhf", "all")))
+            if uses and _hits(s.start_tdb_s, s.end_tdb_s, o.start_tdb_s, o.end_tdb_s):
+                yield "outage", f"{_name(s)} overlaps the {o.what} outage of {o.kind} {o.target}"
+        for d in plan.downlinks:
+            if d.volume_mbit <= TOL_MBIT:
+                continue
+            uses = ((o.kind == "orbiter" and o.target == d.orbiter and o.what in ("xband", "all"))
+                    or (o.kind == "station" and o.target == d.station and o.what in ("xband", "all")
+                        and o.orbiter in (None, d.orbiter)))
+            if uses and _hits(d.start_tdb_s, d.end_tdb_s, o.start_tdb_s, o.end_tdb_s):
+                yield "outage", (f"downlink {d.chunk_id} ({d.orbiter} -> {d.station}) overlaps the {o.what} outage "
+                                 f"of {o.kind} {o.target}")
+
+
+def r26_vetoes(P: Problem, plan: Plan) -> Found:
+    for v in P.forbid:
+        for s in plan.sessions:
+            if v.pass_id is not None:
+                if s.pass_id == v.pass_id:
+                    yield "veto", f"{_name(s)} lies in the vetoed pass {v.pass_id}"
+            elif (v.orbiter in (None, s.orbiter) and v.asset in (None, s.asset)
+                  and _hits(s.start_tdb_s, s.end_tdb_s, v.start_tdb_s, v.end_tdb_s)):
+                yield "veto", f"{_name(s)} overlaps a veto of {v.orbiter or 'any orbiter'}/{v.asset or 'any asset'}"
+
+
+def r27_requests_reported(P: Problem, plan: Plan) -> Found:
+    fig = plan.figures
+    if fig is None:
+        return
+    reported = [v.detail for v in fig.violations if v.requirement == "request"]
+    for r in P.requests:
+        if r.priority != "required" or request_sessions(plan, r) >= r.count:
+            continue
+        if not any(f"request {r.id} " in d or d.endswith(f"request {r.id}") for d in reported):
+            yield "unreported_request", f"required request {r.id} ({r.asset}) is not met and not reported"
 
 
 def r21_forward_reported(P: Problem, plan: Plan) -> Found:
@@ -395,7 +458,8 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("R14", r14_data_available), ("R15", r15_downlink_chunk), ("R16", r16_min_downlink),
     ("R17", r17_downlink_capacity), ("R18", r18_downlink_after_arrival), ("R19", r19_store_capacity),
     ("R20", r20_store_not_negative), ("R21", r21_forward_reported), ("R22", r22_decisional_claims),
-    ("R23", r23_delivered_claim), ("R24", r24_weighted_sum),
+    ("R23", r23_delivered_claim), ("R24", r24_weighted_sum), ("R25", r25_outages), ("R26", r26_vetoes),
+    ("R27", r27_requests_reported),
 )
 
 
