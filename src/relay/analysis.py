@@ -37,6 +37,7 @@ point.  Every combination is run for every start.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -645,18 +646,23 @@ def run_key(sc_hash: str, start: str, days: float, plan_options: Mapping) -> str
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def execute_run(base: str, overrides: dict, start: str, days: float, plan_options: dict) -> dict:
+def execute_run(base: str, overrides: dict, start: str, days: float, plan_options: dict,
+                geometry_cache: str | None = None) -> dict:
     """Plan one run and return its record (never raises: failures are recorded).
 
     The task the sweep sends to Dask workers; also what a serial sweep calls.
+    ``geometry_cache``: a folder shared by the runs (see :mod:`relay.geocache`), so that
+    variants with the same orbits, sites and span compute their geometry once.
     """
     t0 = time.perf_counter()
     rec: dict[str, Any] = {"ok": False, "error": "", "error_type": ""}
     try:
         sc = resolve(base, overrides)
+        from . import geocache
         from .api import plan as _plan
 
-        p = _plan(sc, start, days, **plan_options)
+        with geocache.using(geometry_cache) if geometry_cache is not None else contextlib.nullcontext():
+            p = _plan(sc, start, days, **plan_options)
         rec.update(plan_metrics(p))
         status = str(rec.get("status", ""))
         if status in FAILED_STATUSES or status.startswith("INFEASIBLE"):
@@ -742,8 +748,10 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
     is used as is; ``"serial"`` runs in this process, one run after another.
     Every finished run is cached in ``out/cache/<key>.json`` (key: hash of the
     resolved config, start, days and planner options), so a rerun only plans
-    what is missing.  A failing run is recorded (``ok`` False, ``error``) and
-    the sweep goes on.  ``plot``: ``True`` (the spec's metric) or a metric
+    what is missing; runs share their passes and station tracks through
+    ``out/cache/geometry`` (content-addressed, :mod:`relay.geocache`), and each
+    Dask worker warms up once (:class:`relay.workers.Warmup`).  A failing run
+    is recorded (``ok`` False, ``error``) and the sweep goes on.  ``plot``: ``True`` (the spec's metric) or a metric
     name: draws ``out/sweep_<metric>.png``.
     """
     spec = load_sweep_spec(spec_path_or_dict)
@@ -799,12 +807,13 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
 
     try:
         if pending:
+            geo = str((cache / "geometry").resolve())  # absolute: workers elsewhere use the same path
             if scheduler == "serial":
                 for run, key in pending:
                     finish(run, key, execute_run(spec.base, run.overrides, run.start, spec.days,
-                                                 spec.plan_options))
+                                                 spec.plan_options, geo))
             else:
-                _run_on_dask(spec, pending, finish, scheduler, n_workers)
+                _run_on_dask(spec, pending, finish, scheduler, n_workers, geo)
     finally:
         df = _results_frame(spec, records)
         write_table(df, out / "results.parquet")
@@ -817,8 +826,11 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
     return df
 
 
-def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers) -> None:
+def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
+                 geometry_cache: str | None = None) -> None:
     from distributed import Client, LocalCluster, as_completed
+
+    from .workers import Warmup
 
     cluster = None
     own_client = True
@@ -834,10 +846,13 @@ def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers) -> None
     else:
         client, own_client = scheduler, False
     try:
+        # every worker (and any that joins later) warms up once before its first run
+        client.register_plugin(Warmup(spec.base, spec.starts[0] if spec.starts else None))
         futures = {}
         for run, key in pending:
             fut = client.submit(execute_run, spec.base, run.overrides, run.start, spec.days,
-                                spec.plan_options, key=f"relay-run-{key}-{run.run_id}", pure=False)
+                                spec.plan_options, geometry_cache, key=f"relay-run-{key}-{run.run_id}",
+                                pure=False)
             futures[fut] = (run, key)
         try:
             for fut in as_completed(futures):

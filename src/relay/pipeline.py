@@ -151,13 +151,15 @@ def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = No
 
 def geometry(scenario: Scenario, span: Span, mark=None) -> Geometry:
     """The geometry stage; the ephemerides are built once for passes and tracks."""
+    from . import geocache
     from .geometry import earth_mars
 
     mark = mark or (lambda name: None)
     ephs = scenario.ephemerides()
-    passes = find_pass_set(scenario, span, ephs)
+    t0, t1 = span.start_tdb_s, span.end_tdb_s  # an active geometry cache shares these between runs
+    passes = geocache.get("passes", scenario, t0, t1, lambda: find_pass_set(scenario, span, ephs))
     mark("geometry")
-    tracks = find_track_set(scenario, span, ephs)
+    tracks = geocache.get("tracks", scenario, t0, t1, lambda: find_track_set(scenario, span, ephs))
     em = earth_mars(span.start_tdb_s, span.end_tdb_s, 3600.0, scenario.geometry.conjunction_deg)
     mark("tracks")
     return Geometry(span, passes, tracks, em)

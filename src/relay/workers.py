@@ -1,0 +1,66 @@
+"""Sweep workers: each worker process pays its warm-up once, before its first run.
+
+A run on a fresh worker process was slower than the same run in a warm serial
+process: the first run of each process imported relay's planner, OR-Tools,
+pandas' and Skyfield's lazy modules, read the de421 kernel and filled the
+per-process caches.  :class:`Warmup` is a Dask worker plugin that does all of
+that when the worker starts (on a LocalCluster and on every worker of a real
+cluster, including workers that join later), with one small plan of the
+sweep's base scenario so that every lazy first-call path has run.
+
+Threads: every worker runs one task at a time (``threads_per_worker=1``, or
+``dask worker --nthreads 1`` on a cluster), CP-SAT runs the sweep's
+``plan.workers`` threads (1 by default), and the BLAS/OpenMP pools are held
+at one thread (Dask's nanny sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``
+and ``MKL_NUM_THREADS`` to 1 before it starts a worker; :func:`warm_up` checks
+and reports them).  Two workers on two cores therefore run two threads, not
+two thread pools competing for the cores.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+#: the thread-pool variables a worker should hold at 1
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def warm_up(base: str | None = None, start: str | None = None) -> dict:
+    """Import the planner, load the ephemeris and (with ``base``, a scenario file, and
+    ``start``) plan one day of it once, so that later runs in this process start warm.
+    Returns the seconds it took and the thread variables seen; never raises."""
+    t0 = time.perf_counter()
+    info: dict = {"pid": os.getpid(), "threads": {k: os.environ.get(k) for k in THREAD_VARS}}
+    try:
+        import relay.api  # noqa: F401  (the planner, OR-Tools, pandas)
+        import relay.pipeline  # noqa: F401
+        from relay.analysis import execute_run
+        from relay.ephem import de421_span_tdb_s, planets
+
+        planets()
+        de421_span_tdb_s()
+        if base is not None and start is not None:
+            rec = execute_run(base, {}, start, 1.0, {"time_limit_s": 5.0, "workers": 1, "seed": 0})
+            info["plan_ok"] = bool(rec.get("ok"))
+    except Exception as exc:  # a warm-up failure must not stop the worker: the runs report errors
+        info["error"] = f"{type(exc).__name__}: {exc}"
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    return info
+
+
+class Warmup(WorkerPlugin):
+    """Dask worker plugin running :func:`warm_up` once per worker process at start-up."""
+
+    name = "relay-warmup"
+
+    def __init__(self, base: str | None = None, start: str | None = None):
+        self.base, self.start = base, start
+        self.info: dict = {}
+
+    def setup(self, worker):
+        self.info = warm_up(self.base, self.start)
+
+
+__all__ = ["THREAD_VARS", "warm_up", "Warmup"]
