@@ -211,3 +211,16 @@ def test_unmet_requirements_say_why():
     plan = cpsat.solve(P, FAST)
     r = Explainer(P, plan).requirement(Violation("A", 1, "decisional", "late"))
     assert r.code == "earth_limited" and "deadline" in r.detail
+
+
+def test_outage_and_vetoed():
+    # issue 11: a pass whose options an outage or a veto took says so (relay.operations.apply)
+    from relay.operations import Operations, Outage, Veto, apply
+
+    P = tiny([("pA", "O", "A", 0, 600), ("pB", "O", "B", 3000, 3600), ("pC", "O", "A", 6000, 6600)], DL)
+    Q = apply(P, Operations(outages=(Outage("O", "uhf", T0 - 10, T0 + 700, note="safe mode"),),
+                            forbid=(Veto(pass_id="pB", note="by hand"),)))
+    r, _ = reasons(Q)
+    assert r["pA"].code == "outage" and "safe mode" in r["pA"].detail
+    assert r["pB"].code == "vetoed" and "pB" in r["pB"].detail
+    assert r["pC"].code == "whole"

@@ -56,17 +56,34 @@ REASONS = {
     "store_full": "the orbiter's store would be full before its next downlink",
     "earth_limited": "no downlink capacity left in the horizon to bring the data to Earth",
     "better_alternative": "feasible, but the optimum is worth more without it",
+    "outage": "the orbiter's UHF or the asset's UHF is out then (an outage: which, when)",
+    "vetoed": "a planner forbade sessions of that orbiter or asset then, or this pass (a veto)",
 }
 
 _EXCLUSION = (("shorter than min_session_s", "too_short"), ("wake windows", "outside_wake"),
               ("solar conjunction", "conjunction"), ("min_session_mbit", "below_min_volume"),
-              ("outside the horizon", "outside_horizon"))
+              ("outside the horizon", "outside_horizon"), ("overlaps an outage", "outage"), ("vetoed", "vetoed"))
 
 
 @dataclass(frozen=True)
 class Reason:
     code: str
     detail: str
+
+
+def _operational_reason(P, p) -> "Reason | None":
+    """An outage or a veto that took every option of pass ``p`` (relay.operations.apply removes
+    them), or None."""
+    for v in P.forbid:
+        if v.forbids(p.pass_id, p.orbiter, p.asset, p.rise_tdb_s, p.set_tdb_s):
+            what = f"pass {v.pass_id}" if v.pass_id else f"{v.orbiter or 'any orbiter'}/{v.asset or 'any asset'} " \
+                                                         f"{_iso(v.start_tdb_s)} to {_iso(v.end_tdb_s)}"
+            return Reason("vetoed", what + (f" ({v.note})" if v.note else ""))
+    for o in P.outages:
+        if o.blocks_session(p.orbiter, p.asset) and o.start_tdb_s < p.set_tdb_s and p.rise_tdb_s < o.end_tdb_s:
+            return Reason("outage", f"{o.target} {o.what} out {_iso(o.start_tdb_s)} to {_iso(o.end_tdb_s)}"
+                                    + (f" ({o.note})" if o.note else ""))
+    return None
 
 
 def _iso(t: float) -> str:
@@ -135,6 +152,9 @@ class Explainer:
         if not opts:
             if self.frozen is not None and p.rise_tdb_s < self.frozen:
                 return Reason("frozen", f"the frozen period lasts until {_iso(self.frozen)}")
+            op = _operational_reason(self.P, p)
+            if op is not None:
+                return op
             return Reason("no_volume", f"{p.set_tdb_s - p.rise_tdb_s:.0f} s pass: no part of it makes a session of "
                                        f"at least {self.P.min_session_s:.0f} s with usable volume")
         live = [x for x in opts if x.option_id in self.index]
@@ -214,14 +234,20 @@ class Explainer:
                 return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, P.min_session_s, "return")
         if v.requirement == "fixed_session":
             return Reason("fixed", v.detail)
+        if v.requirement == "request":
+            req = next((r for r in P.requests if f"request {r.id} " in v.detail), None)
+            if req is not None:
+                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, max(P.min_session_s, req.min_duration_s),
+                                    req.kind, orbiter=req.orbiter)
         return Reason(v.requirement, v.detail)
 
-    def _window(self, asset: str, t0: float, t1: float, min_s: float, kind: str) -> Reason:
+    def _window(self, asset: str, t0: float, t1: float, min_s: float, kind: str, orbiter: str | None = None) -> Reason:
         """The reason a window gets no (more) session of ``kind``: the reasons of its passes."""
         ps = [p for p in self.P.passes if p.asset == asset and p.rise_tdb_s < t1 and p.set_tdb_s > t0
-              and min(p.set_tdb_s, t1) - max(p.rise_tdb_s, t0) >= min_s - 1e-6]
+              and min(p.set_tdb_s, t1) - max(p.rise_tdb_s, t0) >= min_s - 1e-6 and orbiter in (None, p.orbiter)]
         if not ps:
-            return Reason("no_volume", f"no pass of {asset} of at least {min_s:.0f} s in the window "
+            return Reason("no_volume", f"no pass of {asset}{' by ' + orbiter if orbiter else ''} of at least "
+                                       f"{min_s:.0f} s in the window "
                                        f"{_iso(t0)} to {_iso(t1)}")
         parts, codes, serving = [], [], []
         for p in ps:

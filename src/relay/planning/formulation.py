@@ -92,6 +92,9 @@ POINT_SCALE = 100  # integer objective = points x 100
 #: (a recomputation of the same geometry never flags a committed session; relay nightly uses it too).
 FIXED_WINDOW_TOLERANCE_S = 0.010
 DAY_S = 86400.0
+#: a session lies in a request's window within this (the validator's TOL_S: requests come from
+#: files written to the millisecond, and the model and the validator must agree on which count)
+REQUEST_TOL_S = 1e-3
 
 
 @dataclass
@@ -564,7 +567,7 @@ def add_forward_link(F: Formulation) -> None:
 
 
 def requirement_members(F: Formulation, asset: str, orbiter: str | None, kind: str, start_tdb_s: float,
-                        end_tdb_s: float, min_duration_s: float, need_u: int = 0) -> list[int]:
+                        end_tdb_s: float, min_duration_s: float, need_u: int = 0, tol_s: float = 1e-6) -> list[int]:
     """The options that may count for a requirement (a forward-link requirement or a relay
     request): of ``asset`` (and ``orbiter``), lying in [start, end], lasting at least
     ``min_duration_s``, of kind "forward" when ``kind`` is "forward" (any kind for "return": a
@@ -572,8 +575,8 @@ def requirement_members(F: Formulation, asset: str, orbiter: str | None, kind: s
     opts = F.options
     return [i for i in F.by_asset.get(asset, [])
             if (orbiter is None or opts[i].orbiter == orbiter) and (kind == "return" or opts[i].kind == "forward")
-            and opts[i].start_tdb_s >= start_tdb_s - 1e-6 and opts[i].end_tdb_s <= end_tdb_s + 1e-6
-            and opts[i].duration_s >= min_duration_s - 1e-6 and F.cap_u[i] >= need_u]
+            and opts[i].start_tdb_s >= start_tdb_s - tol_s and opts[i].end_tdb_s <= end_tdb_s + tol_s
+            and opts[i].duration_s >= min_duration_s - tol_s and F.cap_u[i] >= need_u]
 
 
 def add_requests(F: Formulation) -> None:
@@ -585,7 +588,7 @@ def add_requests(F: Formulation) -> None:
     for r, req in enumerate(P.requests):
         need = units_up(req.min_mbit, U)
         members = requirement_members(F, req.asset, req.orbiter, req.kind, req.start_tdb_s, req.end_tdb_s,
-                                      req.min_duration_s, need)
+                                      req.min_duration_s, need, tol_s=REQUEST_TOL_S)
         F.rq_members[r], F.rq_need[r] = members, need
         met = None
         if len(members) >= req.count:
