@@ -307,3 +307,71 @@ def test_an_unknown_pass_id_in_a_veto_is_named():
     with pytest.raises(RelayInputError, match="P99999") as exc:
         apply(choice_problem(), Operations(forbid=read_forbid(pd.DataFrame({"pass_id": ["P99999"]}))))
     assert exc.value.where == "row 1"
+
+
+# -- through the pipeline -----------------------------------------------------------------------
+
+START = "2026-11-23T00:00:00Z"
+
+
+@pytest.mark.xdist_group("baseline-day")
+def test_relay_plan_takes_outages_vetoes_and_requests_from_files_and_the_scenario(tmp_path):
+    import pathlib
+
+    import relay
+
+    base = relay.plan("configs/baseline.yaml", START, 1.0)
+    long = base.sessions.sort_values("volume_mbit").iloc[-1]   # the richest session: 80 % of it still counts
+    cut_at = float(long.start_tdb_s) + 0.8 * float(long.duration_s)
+    other = base.sessions[(base.sessions["pass_id"] != long.pass_id)
+                          & (base.sessions["orbiter"] != long.orbiter)].iloc[0]
+    pass_set = next(p.set_tdb_s for p in base.problem.passes if p.pass_id == long.pass_id)
+    outages = write(tmp_path / "outages.csv", "target,what,start,end,note\n"
+                    f"{long.orbiter},uhf,{tdb_s_to_iso(cut_at)},{tdb_s_to_iso(pass_set + 60)},safe mode\n")
+    baseline = pathlib.Path("configs/baseline.yaml").resolve()
+    scenario = write(tmp_path / "ops.yaml", f"extends: {baseline}\nname: ops\n"
+                     f"forbid:\n  - {{pass_id: {other.pass_id}, note: by hand}}\n"
+                     "requests:\n  - {id: look, asset: Perseverance, start: '2026-11-23T06:00:00Z', "
+                     "end: '2026-11-23T18:00:00Z', priority: preferred, points: 10}\n")
+    r = relay.plan(str(scenario), START, 1.0, outages=outages)
+    P = r.problem
+    assert [o.target for o in P.outages] == [long.orbiter] and P.forbid[0].pass_id == other.pass_id
+    assert [q.id for q in P.requests] == ["look"]
+    assert other.pass_id not in set(r.sessions["pass_id"])
+    lo = P.outages[0].start_tdb_s
+    mine = r.sessions[r.sessions["orbiter"] == long.orbiter]
+    assert ((mine["end_tdb_s"] <= lo + 1e-3) | (mine["start_tdb_s"] >= P.outages[0].end_tdb_s - 1e-3)).all()
+    # the pass the outage cut keeps options ending at the outage's start at most
+    assert all(x.end_tdb_s <= lo + 1e-6 for x in P.options if x.pass_id == long.pass_id)
+    assert any(abs(x.end_tdb_s - lo) < 1e-6 for x in P.options if x.pass_id == long.pass_id)
+
+
+def test_a_scenario_outage_with_an_unknown_target_names_the_key(tmp_path):
+    from relay.config import load_scenario
+    from relay.operations import operations_from_scenario
+    from scenario_texts import MINIMAL
+
+    f = write(tmp_path / "s.yaml", MINIMAL + "outages:\n  - {target: TGO, what: all, start: 2026-11-23T01:00:00Z, "
+                                             "end: 2026-11-23T02:00:00Z}\n  - {target: Madrid, what: xband, "
+                                             "start: 2026-11-23T01:00:00Z, end: 2026-11-23T02:00:00Z}\n")
+    with pytest.raises(RelayInputError, match="'Madrid'") as exc:
+        operations_from_scenario(load_scenario(f))
+    assert exc.value.source == str(f) and exc.value.where == "outages[1]"
+
+
+def test_the_volume_table_saves_and_loads_exactly(tmp_path):
+    import numpy as np
+
+    from relay import pipeline
+    from relay.config import load_scenario
+    from relay.links import VolumeTable
+    from scenario_texts import MINIMAL
+
+    sc = load_scenario(write(tmp_path / "s.yaml", MINIMAL))
+    span = pipeline.span_of(START, 1.0)
+    vol = pipeline.volumes(sc, pipeline.geometry(sc, span))
+    vol.table.to_npz(tmp_path / "volumes.npz")
+    again = VolumeTable.from_npz(tmp_path / "volumes.npz")
+    ids = vol.table.pass_ids
+    t0, t1 = vol.table.rise_tdb_s + 30.0, vol.table.set_tdb_s - 10.0
+    assert len(ids) and np.array_equal(again.volume_mbit(ids, t0, t1), vol.table.volume_mbit(ids, t0, t1))

@@ -147,10 +147,18 @@ def _stack(x, y):
 # ---------------------------------------------------------------------------
 
 def _utc(v):
+    from datetime import datetime, timezone
+
     from .timescales import parse_utc
 
     if v is None:
         return v
+    if isinstance(v, datetime):   # YAML reads an unquoted time as a datetime
+        if v.tzinfo is None or v.utcoffset() is None:
+            v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None and v.hour == v.minute == v.second == 0 else v
+        if v.tzinfo is None:
+            raise ValueError(f"got {v.isoformat()} without a zone; write it in UTC with a Z")
+        v = v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     if not isinstance(v, str) or len(v) > 64:
         raise ValueError(f"got {excerpt(v)}, expected an ISO 8601 UTC time such as 2026-11-23T00:00:00Z")
     try:
@@ -178,7 +186,7 @@ class OutageConfig(_Strict):
     orbiter: str | None = Field(None, min_length=1, max_length=100,
                                 description="for a station: the one orbiter it cannot serve")
 
-    _times = field_validator("start", "end")(classmethod(lambda cls, v: _utc(v)))
+    _times = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: _utc(v)))
 
 
 class ForbidConfig(_Strict):
@@ -191,7 +199,7 @@ class ForbidConfig(_Strict):
     pass_id: str | None = Field(None, min_length=1, max_length=100)
     note: str = Field("", max_length=1000)
 
-    _times = field_validator("start", "end")(classmethod(lambda cls, v: _utc(v)))
+    _times = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: _utc(v)))
 
     @model_validator(mode="after")
     def _shape(self):
@@ -218,7 +226,7 @@ class RequestConfig(_Strict):
     points: float = Field(0.0, ge=0, le=1e9)
     note: str = Field("", max_length=1000)
 
-    _times = field_validator("start", "end")(classmethod(lambda cls, v: _utc(v)))
+    _times = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: _utc(v)))
 
     @field_validator("lmst_window")
     @classmethod
@@ -642,7 +650,8 @@ def _cut_option(P, x, outages, vetoes, vol):
     need = max(unit, P.asset(x.asset).min_session_mbit) if x.kind == "return" else 0.0
     if cap < need - 1e-9 or cap <= 0:
         return None
-    return dataclasses.replace(x, start_tdb_s=float(s), end_tdb_s=float(e), capacity_mbit=cap)
+    # a cut session is not the previous plan's session any more: no keep points
+    return dataclasses.replace(x, start_tdb_s=float(s), end_tdb_s=float(e), capacity_mbit=cap, keep_points=0.0)
 
 
 def _cut_chunk(P, c, outages):
