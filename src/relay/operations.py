@@ -147,18 +147,18 @@ def _stack(x, y):
 # ---------------------------------------------------------------------------
 
 def _utc(v):
-    from datetime import datetime, timezone
+    from datetime import date, datetime, timezone
 
     from .timescales import parse_utc
 
     if v is None:
         return v
     if isinstance(v, datetime):   # YAML reads an unquoted time as a datetime
-        if v.tzinfo is None or v.utcoffset() is None:
-            v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None and v.hour == v.minute == v.second == 0 else v
         if v.tzinfo is None:
             raise ValueError(f"got {v.isoformat()} without a zone; write it in UTC with a Z")
         v = v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    elif isinstance(v, date):     # and an unquoted bare date as a date
+        v = v.isoformat()
     if not isinstance(v, str) or len(v) > 64:
         raise ValueError(f"got {excerpt(v)}, expected an ISO 8601 UTC time such as 2026-11-23T00:00:00Z")
     try:
