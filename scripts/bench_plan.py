@@ -19,6 +19,13 @@
    ``CpSolver.solve``).  Target: under 8 s.  Also printed: the same sum minus only the final
    solve's ``solve_time_s`` (the windows' solves then count as outside).
 
+5. replan: the baseline week planned once (``relay plan``), then re-planned after one veto (the
+   biggest session's pass) and after one outage (MRO's UHF for 6 hours over its biggest
+   session): ``relay replan PLANDIR --forbid/--outages F.csv --out DIR`` in a fresh process
+   (imports, problem.json and volumes.npz read, inputs applied, solve, validation, every file
+   written), and ``PlanResult.replan(...)`` through the Python API with the plan in memory (no
+   file written; and with ``render()`` of every file).  Targets: under 1 s and under 0.3 s.
+
 Each case runs in its own process so that the peak memory (ru_maxrss) is that case's.  The
 machine's load average is printed with each case: figures on a loaded 2-core machine vary.
 """
@@ -127,6 +134,74 @@ def outside(repeat: int) -> None:
           f"{statistics.median(lits):.1f} s minus the final solve only")
 
 
+REPLAN_CHILD = r"""
+import json, statistics, sys, time
+import relay.api as api
+args = json.loads(sys.argv[1])
+r = api.plan(args["config"], args["start"], args["days"])
+out = {}
+for name, kw in (("veto", {"forbid": args["veto"]}), ("outage", {"outages": args["outage"]})):
+    walls, renders, stages = [], [], []
+    for _ in range(args["repeat"]):
+        t = time.perf_counter()
+        new = r.replan(**kw)
+        walls.append(time.perf_counter() - t)
+        new.render()
+        renders.append(time.perf_counter() - t)
+        stages.append(new.timings)
+    out[name] = {"replan_s": statistics.median(walls), "min_s": min(walls), "with_render_s": statistics.median(renders),
+                 "timings": stages[len(stages) // 2], "diff": {k: (len(v) if isinstance(v, list) else v)
+                 for k, v in new.diff.items() if k in ("added", "removed", "moved", "changed", "unchanged")}}
+print(json.dumps(out))
+"""
+
+
+def replan(repeat: int) -> None:
+    import pandas as pd
+
+    print(f"== replan of the baseline week after one veto and after one outage; load {os.getloadavg()[0]:.2f} ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        p = subprocess.run(RELAY + ["plan", "configs/baseline.yaml", "--start", START, "--days", "7", "--out",
+                                    str(base), "--quiet"], cwd=ROOT, capture_output=True, text=True)
+        if p.returncode:
+            sys.exit(f"relay plan failed:\n{p.stderr}")
+        ses = pd.read_csv(base / "schedule.csv").sort_values("volume_mbit", ascending=False)
+        veto, outage = Path(tmp) / "veto.csv", Path(tmp) / "outage.csv"
+        veto.write_text(f"pass_id,note\n{ses['pass_id'].iloc[0]},bench\n")
+        mro = ses[ses["orbiter"] == "MRO"].iloc[0]
+        from relay.timescales import tdb_s_to_iso
+        outage.write_text(f"target,what,start,end,note\nMRO,uhf,{tdb_s_to_iso(mro['start_tdb_s'] - 60)},"
+                          f"{tdb_s_to_iso(mro['start_tdb_s'] + 6 * 3600)},bench\n")
+        for name, flag, f in (("veto", "--forbid", veto), ("outage", "--outages", outage)):
+            walls = []
+            for k in range(repeat):
+                t = time.perf_counter()
+                p = subprocess.run(RELAY + ["replan", str(base), flag, str(f), "--out", str(Path(tmp) / f"{name}{k}"),
+                                            "--quiet"], cwd=ROOT, capture_output=True, text=True)
+                walls.append(time.perf_counter() - t)
+                if p.returncode:
+                    sys.exit(f"relay replan failed:\n{p.stderr}")
+            print(f"  relay replan after one {name}: median {statistics.median(walls):.2f} s end to end "
+                  f"(min {min(walls):.2f}, max {max(walls):.2f}; target under 1 s); {p.stdout.strip()}")
+        t = time.perf_counter()
+        p = subprocess.run([sys.executable, "-c", "import relay.cli, relay.api, relay.replan, relay.planning.solve"],
+                           cwd=ROOT, capture_output=True, text=True)
+        print(f"  (of which a fresh process importing relay's CLI, API, replan and solver: "
+              f"{time.perf_counter() - t:.2f} s)")
+        p = subprocess.run([sys.executable, "-c", REPLAN_CHILD, json.dumps(
+            {"config": "configs/baseline.yaml", "start": START, "days": 7, "veto": str(veto), "outage": str(outage),
+             "repeat": max(repeat, 5)})], cwd=ROOT, capture_output=True, text=True)
+        if p.returncode:
+            sys.exit(f"API replan failed:\n{p.stderr}")
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        for name, v in r.items():
+            print(f"  PlanResult.replan after one {name} (plan in memory): median {v['replan_s']:.3f} s "
+                  f"(min {v['min_s']:.3f}; target under 0.3 s), {v['with_render_s']:.3f} s with every file "
+                  f"rendered; stages {v['timings']}; diff {v['diff']}")
+    print(f"  load after {os.getloadavg()[0]:.2f}")
+
+
 def network() -> None:
     print("== network-6, 28 days (5 orbiters x 6 assets x 6 stations), 60 s limit ==")
     for label, kw in (("CP-SAT 2 workers (--workers 2)", dict(workers=2)),
@@ -155,7 +230,8 @@ def insight() -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="baseline,outside,network,insight", help="cases to run, comma-separated")
+    ap.add_argument("--only", default="baseline,outside,network,insight,replan",
+                    help="cases to run, comma-separated")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; "
@@ -169,6 +245,8 @@ def main(argv=None) -> int:
         network()
     if "insight" in which:
         insight()
+    if "replan" in which:
+        replan(args.repeat)
     return 0
 
 

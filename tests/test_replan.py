@@ -181,6 +181,13 @@ def test_diff_counts_match_the_two_schedules(base, tmp_path):
     assert len(d["removed"]) + len(d["moved"]) == len(old_k - new_k)
     assert len(d["added"]) + len(d["moved"]) == len(new_k - old_k)
     assert len(d["removed"]) + len(d["moved"]) >= 3
+    # the same answer as relay.nightly.diff on the whole schedules (plan_diff sets identical ones aside first)
+    from relay.nightly.diff import diff_sessions
+    from relay.replan import _with_pass_windows
+    whole = diff_sessions(_with_pass_windows(result.sessions, result.problem),
+                          _with_pass_windows(new.sessions, new.problem), unit_mbit=result.problem.volume_unit_mbit)
+    for k in ("unchanged", "changed", "moved", "removed", "added", "volume_by_asset"):
+        assert d[k] == whole[k], k
     # volume per asset before and after: the return sessions' sums
     for r in d["volume_by_asset"]:
         for df, col in ((result.sessions, "volume_before_mbit"), (new.sessions, "volume_after_mbit")):
@@ -327,7 +334,14 @@ def test_example_plans_cleanly_and_its_report_shows_each_input(example, capsys):
     req = pd.read_csv(out / "requests.csv").set_index("id")
     assert list(req.index) == [r["id"] for r in cfg["requests"]]
     assert (req.loc[req["priority"] == "required", "status"] == "met").all()
-    assert set(req["status"]) <= {"met", "unmet"} and (req["reason"].fillna("") != "").all()
+    from relay.explain import REASONS
+    assert set(req["status"]) <= {"met", "unmet"} and set(req["reason"]) <= set(REASONS)
+    # an unmet request says why by the passes in its window; a met one names its sessions, held in the plan
+    for rid, r in req.iterrows():
+        if r["status"] == "met":
+            assert set(str(r["sessions"]).split(";")) <= set(result.sessions["option_id"])
+        else:
+            assert isinstance(r["reason_detail"], str) and "P0" in r["reason_detail"]
     html = (out / "report.html").read_text()
     for o in cfg["outages"] + cfg["forbid"]:
         assert o["note"] in html

@@ -226,11 +226,33 @@ def _with_pass_windows(sessions: pd.DataFrame, problem) -> pd.DataFrame:
 
 def plan_diff(old, new) -> dict:
     """The sessions of ``new`` against ``old`` (two PlanResults of one horizon), with the rules of
-    :func:`relay.nightly.diff.diff_sessions`; plus the delivered volume of each plan."""
+    :func:`relay.nightly.diff.diff_sessions`; plus the delivered volume of each plan.  Sessions
+    held identically by both (same orbiter, asset, kind, times and volume within a unit) are
+    counted unchanged before the matching, which then only sees the rest (the same answer: an
+    identical pair is the matching's first choice), so a re-plan's diff takes milliseconds."""
+    from .nightly.base import returned_by_asset
     from .nightly.diff import diff_sessions
 
-    d = diff_sessions(_with_pass_windows(old.sessions, old.problem), _with_pass_windows(new.sessions, new.problem),
-                      unit_mbit=new.problem.volume_unit_mbit)
+    unit = new.problem.volume_unit_mbit
+    a = _with_pass_windows(old.sessions, old.problem)
+    b = _with_pass_windows(new.sessions, new.problem)
+
+    def key(df):
+        return list(zip(df["orbiter"], df["asset"], df["kind"], np.round(df["start_tdb_s"].astype(float), 3),
+                        np.round(df["end_tdb_s"].astype(float), 3)))
+
+    vol_b = dict(zip(key(b), b["volume_mbit"].astype(float)))
+    same = [k in vol_b and abs(vol_b[k] - v) < unit - 1e-9 for k, v in zip(key(a), a["volume_mbit"].astype(float))]
+    keys_same = {k for k, s in zip(key(a), same) if s}
+    rest_a = a[~np.array(same, dtype=bool)] if len(a) else a
+    rest_b = b[~np.array([k in keys_same for k in key(b)], dtype=bool)] if len(b) else b
+    d = diff_sessions(rest_a.reset_index(drop=True), rest_b.reset_index(drop=True), unit_mbit=unit)
+    d["unchanged"] += len(keys_same)
+    va, vb = returned_by_asset(a, -1e300, 1e300), returned_by_asset(b, -1e300, 1e300)
+    d["volume_by_asset"] = [{"asset": k, "volume_before_mbit": round(va.get(k, 0.0), 3),
+                             "volume_after_mbit": round(vb.get(k, 0.0), 3),
+                             "change_mbit": round(vb.get(k, 0.0) - va.get(k, 0.0), 3)}
+                            for k in sorted(set(va) | set(vb))]
     d.update(delivered_before_mbit=old.summary.figures.delivered_mbit,
              delivered_after_mbit=new.summary.figures.delivered_mbit)
     return d

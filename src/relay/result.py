@@ -290,23 +290,27 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
 
 def requests_table(problem, raw, explainer=None) -> pd.DataFrame:
     """requests.csv: every relay request of the instance, ``met`` when enough sessions meet it
-    (:func:`relay.operations.request_status`; ``sessions``: their option ids, ``reason_detail``
-    their times and volumes) or ``unmet`` with the reason in :mod:`relay.explain`'s vocabulary
-    (the reasons of the passes in its window)."""
+    (:func:`relay.operations.request_status`; ``sessions``: their option ids; ``reason``: how the
+    first one uses its pass, whole, split, cut or fixed; ``reason_detail``: their times and volumes)
+    or ``unmet`` with the reason in :mod:`relay.explain`'s vocabulary (the reasons of the passes in
+    its window)."""
     from .operations import request_status
     from .summary import Violation
 
     clocks = clocks_of(problem)
     by_id = {s.option_id: s for s in raw.sessions}
     worth = {r.id: float(r.points) for r in problem.requests}
+    passes = {p.pass_id: p for p in problem.passes}
     rows = []
     for q in request_status(problem, raw.sessions):
         if q["met"]:
             held = [by_id[o] for o in q["sessions"].split(";") if o in by_id]
-            reason, detail = "met", "; ".join(f"{s.orbiter} {_hms(s.start_tdb_s)}-{_hms(s.end_tdb_s)} UTC "
-                                               f"{s.volume_mbit:.1f} Mbit" for s in held)
+            # the reason of the meeting session's pass (whole, split, cut, fixed), and the sessions
+            reason = explainer.reason(passes[held[0].pass_id]).code if explainer is not None and held else ""
+            detail = "; ".join(f"{s.orbiter} {_hms(s.start_tdb_s)}-{_hms(s.end_tdb_s)} UTC {s.volume_mbit:.1f} Mbit"
+                               for s in held)
         elif explainer is not None:
-            r = explainer.requirement(Violation(q["asset"], None, "request", q["id"]))
+            r = explainer.requirement(Violation(q["asset"], None, "request", f"request {q['id']} is not met"))
             reason, detail = r.code, r.detail
         else:
             reason, detail = "", ""
