@@ -278,29 +278,28 @@ def test_an_outage_over_a_locked_session_is_named(tmp_path):
     assert [(s.option_id, s.fixed) for s in plan.sessions] == [("pB#fixed", True)]
 
 
-@pytest.mark.parametrize("text, what", [
-    ("id,asset,start,end\nq,Zhurong,{a},{b}\n", "Zhurong"),
-    ("id,asset,start,end\nq,A,{b},{a}\n", "is not after start"),
-    ("id,asset,sol,lmst_window\nq,A,12,25:00-26:00\n", "lmst_window"),
-    ("id,asset,start,end\nq,A,{a},{b}\nq,B,{a},{b}\n", "used twice"),
-])
-def test_a_bad_request_row_is_named(tmp_path, text, what):
-    f = write(tmp_path / "requests.csv", text.format(a=iso(0), b=iso(100)))
-    with pytest.raises(RelayInputError) as exc:
-        read_requests(f, assets={"A": SolClock(0.0), "B": SolClock(0.0)}, orbiters=["O1"])
-    assert exc.value.source == str(f) and exc.value.where.startswith("line") and what in str(exc.value)
+def read_request_file(f):
+    return read_requests(f, assets={"A": SolClock(0.0), "B": SolClock(0.0)}, orbiters=["O1"])
 
 
-@pytest.mark.parametrize("text, what", [
-    ("orbiter,asset,start,end\n,,{a},{b}\n", "needs an orbiter"),
-    ("orbiter,asset,start,end\nO1,,{a},\n", "needs both start and end"),
-    ("orbiter,asset,start,end\nO9,,{a},{b}\n", "'O9'"),
+def read_forbid_file(f):
+    return read_forbid(f, orbiters=["O1"], assets=["A"])
+
+
+@pytest.mark.parametrize("reader, text, what, where", [
+    (read_request_file, "id,asset,start,end\nq,Zhurong,{a},{b}\n", "Zhurong", "line 2"),
+    (read_request_file, "id,asset,start,end\nq,A,{b},{a}\n", "is not after start", "line 2"),
+    (read_request_file, "id,asset,sol,lmst_window\nq,A,12,25:00-26:00\n", "lmst_window", "line 2, column lmst_window"),
+    (read_request_file, "id,asset,start,end\nq,A,{a},{b}\nq,B,{a},{b}\n", "used twice", "line 3"),
+    (read_forbid_file, "orbiter,asset,start,end\n,,{a},{b}\n", "needs an orbiter", "line 2"),
+    (read_forbid_file, "orbiter,asset,start,end\nO1,,{a},\n", "needs both start and end", "line 2"),
+    (read_forbid_file, "orbiter,asset,start,end\nO9,,{a},{b}\n", "'O9'", "line 2"),
 ])
-def test_a_bad_veto_row_is_named(tmp_path, text, what):
-    f = write(tmp_path / "forbid.csv", text.format(a=iso(0), b=iso(100)))
+def test_a_bad_request_or_veto_row_is_named(tmp_path, reader, text, what, where):
+    f = write(tmp_path / "input.csv", text.format(a=iso(0), b=iso(100)))
     with pytest.raises(RelayInputError) as exc:
-        read_forbid(f, orbiters=["O1"], assets=["A"])
-    assert exc.value.source == str(f) and exc.value.where == "line 2" and what in str(exc.value)
+        reader(f)
+    assert exc.value.source == str(f) and exc.value.where == where and what in str(exc.value)
 
 
 def test_an_unknown_pass_id_in_a_veto_is_named():

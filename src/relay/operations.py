@@ -624,6 +624,16 @@ def _check_request_vetoes(r: Request, sp, vetoes_in, vetoes) -> None:
             "may meet: lift the veto or make the request preferred", source=r.source, where=r.where)
 
 
+def _largest_part(s: float, e: float, blocks, min_len: float) -> tuple[float, float] | None:
+    """The longest part of [s, e) outside ``blocks`` (the earliest of equal ones), if it lasts
+    at least ``min_len``."""
+    parts = _free_parts(s, e, blocks)
+    if not parts:
+        return None
+    a, b = max(parts, key=lambda p: (p[1] - p[0], -p[0]))
+    return (a, b) if b - a >= min_len else None
+
+
 def _cut_option(P, x, outages, vetoes, vol):
     """``x`` unchanged, cut to its largest usable part, or None (removed)."""
     blocks = []
@@ -638,12 +648,10 @@ def _cut_option(P, x, outages, vetoes, vol):
             blocks.append((o.start_tdb_s, o.end_tdb_s))
     if not blocks:
         return x
-    parts = _free_parts(x.start_tdb_s, x.end_tdb_s, blocks)
-    if not parts:
+    part = _largest_part(x.start_tdb_s, x.end_tdb_s, blocks, P.min_session_s - 1e-6)
+    if part is None:
         return None
-    s, e = max(parts, key=lambda p: (p[1] - p[0], -p[0]))
-    if e - s < P.min_session_s - 1e-6:
-        return None
+    s, e = part
     cap = vol(x.pass_id, s, e) if vol is not None else x.capacity_mbit * (e - s) / x.duration_s
     cap = min(float(cap), x.capacity_mbit)
     unit = P.volume_unit_mbit
@@ -659,12 +667,10 @@ def _cut_chunk(P, c, outages):
               if o.blocks_downlink(c.orbiter, c.station) and c.start_tdb_s < o.end_tdb_s and o.start_tdb_s < c.end_tdb_s]
     if not blocks:
         return c
-    parts = _free_parts(c.start_tdb_s, c.end_tdb_s, blocks)
-    if not parts:
+    part = _largest_part(c.start_tdb_s, c.end_tdb_s, blocks, max(P.min_downlink_s, 1e-3))
+    if part is None:
         return None
-    s, e = max(parts, key=lambda p: (p[1] - p[0], -p[0]))
-    if e - s < max(P.min_downlink_s, 1e-3):
-        return None
+    s, e = part
     return dataclasses.replace(c, start_tdb_s=float(s), end_tdb_s=float(e),
                                capacity_mbit=c.capacity_mbit * (e - s) / (c.end_tdb_s - c.start_tdb_s))
 
