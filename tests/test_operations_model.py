@@ -374,3 +374,14 @@ def test_the_volume_table_saves_and_loads_exactly(tmp_path):
     ids = vol.table.pass_ids
     t0, t1 = vol.table.rise_tdb_s + 30.0, vol.table.set_tdb_s - 10.0
     assert len(ids) and np.array_equal(again.volume_mbit(ids, t0, t1), vol.table.volume_mbit(ids, t0, t1))
+
+
+def test_the_nightly_job_may_drop_a_locked_session_an_outage_covers_and_is_told_which():
+    locks = read_sessions_table(pd.DataFrame({"orbiter": ["O1"], "asset": ["B"], "start": [iso(0)],
+                                              "end": [iso(600)]}), orbiters=["O1"], assets=["A", "B"])
+    lost: list = []
+    Q = apply(choice_problem(), Operations(outages=(Outage("B", "uhf", T0 + 500, T0 + 900, note="fault"),),
+                                           locks=locks), drop_covered_locks=True, dropped=lost)
+    assert [(x.option_id, "outage of B" in why) for x, why in lost] == [("pB#fixed", True)]
+    assert not any(x.fixed for x in Q.options)
+    assert held(planned(Q)) == ["pA#0"]

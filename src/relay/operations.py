@@ -474,11 +474,16 @@ def _iso(t: float) -> str:
     return tdb_s_to_iso(t)
 
 
-def apply(problem, operations: Operations | None, *, volume=None):
+def apply(problem, operations: Operations | None, *, volume=None, drop_covered_locks: bool = False,
+          dropped: list | None = None):
     """The instance with ``operations`` applied (see the module docstring): options and chunks
     overlapping an outage of a resource they use, or a veto, removed or cut; locks made fixed
     options; requests added (a request whose id the problem already has replaces it); the
-    outages and vetoes recorded.  Bad input raises :class:`RelayInputError` naming its row."""
+    outages and vetoes recorded.  Bad input raises :class:`RelayInputError` naming its row.
+
+    A fixed (locked or frozen) session under a new outage or veto is an input error; with
+    ``drop_covered_locks`` (the nightly job) it is removed instead, and ``(option, why)`` is
+    appended to ``dropped`` (a list the caller passes) for each one."""
     from .planning.problem import OutageSpan, RelayRequest, SessionOption, VetoSpan
 
     ops = operations or Operations()
@@ -495,23 +500,16 @@ def apply(problem, operations: Operations | None, *, volume=None):
     options = list(P.options)
     if ops.locks is not None and len(ops.locks):
         options = _with_locks(P, options, ops.locks, vol)
-    # fixed (locked) sessions cannot move: an outage or veto over one is an input error
-    for x in options:
-        if not x.fixed:
-            continue
-        for o, sp in zip(ops.outages, outages):
-            if sp.blocks_session(x.orbiter, x.asset) and x.start_tdb_s < sp.end_tdb_s and sp.start_tdb_s < x.end_tdb_s:
-                raise RelayInputError(
-                    f"the outage of {o.target} ({o.what}) {_iso(o.start_tdb_s)} to {_iso(o.end_tdb_s)} covers the "
-                    f"locked session {x.orbiter} -> {x.asset} {_iso(x.start_tdb_s)} to {_iso(x.end_tdb_s)}; "
-                    "expected no outage over a locked (fixed) session: unlock it or correct the outage",
-                    source=o.source, where=o.where)
-        for v, sp in zip(ops.forbid, vetoes):
-            if sp.forbids(x.pass_id, x.orbiter, x.asset, x.start_tdb_s, x.end_tdb_s):
-                raise RelayInputError(
-                    f"the veto forbids the locked session {x.orbiter} -> {x.asset} {_iso(x.start_tdb_s)} to "
-                    f"{_iso(x.end_tdb_s)}; expected no veto over a locked (fixed) session", source=v.source,
-                    where=v.where)
+    # fixed (locked) sessions cannot move: an outage or veto over one is an input error, or (for
+    # the nightly job, ``drop_covered_locks``) the session is dropped and listed in ``dropped``
+    covered = covered_locks(options, ops, outages, vetoes)
+    if covered and not drop_covered_locks:
+        x, rec, why = covered[0]
+        raise RelayInputError(why, source=rec.source, where=rec.where)
+    gone = {id(x) for x, _, _ in covered}
+    options = [x for x in options if id(x) not in gone]
+    if dropped is not None:
+        dropped.extend((x, why) for x, _, why in covered)
     for r, sp in zip(ops.requests, requests):
         if sp.priority == "required":
             _check_request_vetoes(r, sp, ops.forbid, vetoes)
@@ -530,6 +528,30 @@ def apply(problem, operations: Operations | None, *, volume=None):
     out = dataclasses.replace(P, options=tuple(kept), downlinks=tuple(chunks), outages=all_out,
                               forbid=all_veto, requests=all_req)
     out.check("operations")
+    return out
+
+
+def covered_locks(options, ops: Operations, outages, vetoes) -> list[tuple]:
+    """The fixed options an outage or veto of ``ops`` covers: ``(option, record, why)`` with
+    the record (its source and row) and a sentence saying what covers which session."""
+    out = []
+    for x in options:
+        if not x.fixed:
+            continue
+        for o, sp in zip(ops.outages, outages):
+            if sp.blocks_session(x.orbiter, x.asset) and x.start_tdb_s < sp.end_tdb_s and sp.start_tdb_s < x.end_tdb_s:
+                out.append((x, o, f"the outage of {o.target} ({o.what}) {_iso(o.start_tdb_s)} to {_iso(o.end_tdb_s)} "
+                                  f"covers the locked session {x.orbiter} -> {x.asset} {_iso(x.start_tdb_s)} to "
+                                  f"{_iso(x.end_tdb_s)}; expected no outage over a locked (fixed) session: unlock it "
+                                  "or correct the outage"))
+                break
+        else:
+            for v, sp in zip(ops.forbid, vetoes):
+                if sp.forbids(x.pass_id, x.orbiter, x.asset, x.start_tdb_s, x.end_tdb_s):
+                    out.append((x, v, f"the veto forbids the locked session {x.orbiter} -> {x.asset} "
+                                      f"{_iso(x.start_tdb_s)} to {_iso(x.end_tdb_s)}; expected no veto over a locked "
+                                      "(fixed) session"))
+                    break
     return out
 
 
@@ -775,5 +797,5 @@ def request_met_by(r, s, tol_s: float = TOL_S, tol_mbit: float = 1e-6) -> bool:
 
 
 __all__ = ["Outage", "Veto", "Request", "Operations", "OutageConfig", "ForbidConfig", "RequestConfig", "merge",
-           "apply", "operations_from_scenario", "scenario_names", "outage_record", "veto_record",
+           "apply", "covered_locks", "operations_from_scenario", "scenario_names", "outage_record", "veto_record",
            "request_record", "sol_window", "parse_lmst_window", "request_status", "request_met_by"]
