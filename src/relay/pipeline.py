@@ -14,7 +14,7 @@ under the names of :data:`relay.summary.PLAN_STAGES`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,10 @@ class PlanInputs:
     change_penalty_mbit: float = 0.0
     frozen_until_tdb_s: float | None = None
     operations: Any = None                 # relay.operations.Operations: outages, vetoes, requests
+    # the nightly job: a fixed (frozen) session a new outage or veto covers is dropped, not an error;
+    # problem_of appends (option, why) of each to dropped_locks
+    drop_covered_locks: bool = False
+    dropped_locks: list = field(default_factory=list, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -196,7 +200,8 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
                             frozen_until_tdb_s=inputs.frozen_until_tdb_s)
     if inputs.operations:
         # outages and vetoes remove or cut options and chunks; requests join the requirements
-        problem = apply(problem, inputs.operations, volume=vol.table)
+        problem = apply(problem, inputs.operations, volume=vol.table, drop_covered_locks=inputs.drop_covered_locks,
+                        dropped=inputs.dropped_locks)
     return problem
 
 
