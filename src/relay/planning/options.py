@@ -130,7 +130,9 @@ def session_options(passes: Sequence[PassWindow], volume: VolumeFn, *, min_sessi
         by_orbiter[p.orbiter].append(p)
     out: list[SessionOption] = []
     for p in sorted(passes, key=lambda p: (p.rise_tdb_s, p.pass_id)):
-        others = [q for q in by_orbiter[p.orbiter] if q.asset != p.asset and q.pass_id != p.pass_id] if split else []
+        # the passes it overlaps (the others give no option: _pieces skips them)
+        others = [q for q in by_orbiter[p.orbiter] if q.asset != p.asset and q.pass_id != p.pass_id
+                  and q.rise_tdb_s < p.set_tdb_s and p.rise_tdb_s < q.set_tdb_s] if split else []
         pieces = _pieces(p, others, volume, turnaround_s, min_session_s, vectorised)
         pieces.sort(key=lambda se: (se != (round(p.rise_tdb_s, 3), round(p.set_tdb_s, 3)), se))
         if vectorised and pieces:
