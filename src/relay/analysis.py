@@ -761,39 +761,38 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
     from .outputs.files import write_table, write_text
 
     records: dict[int, dict] = {}
-    pending: list[tuple[Run, str | None]] = []
     base_raw = _raw_config(spec.base)
-    for run in spec.runs:
-        base_rec = {"run_id": run.run_id, "start": run.start, "days": spec.days}
-        try:
-            for k in run.overrides:
-                check_override_path(k, base_raw, source=spec.base)
-            sc = resolve(spec.base, run.overrides)
-        except RelayInputError as exc:
-            records[run.run_id] = {**base_rec, "key": "", "config_hash": "", "ok": False, "cached": False,
-                                   "planned": False, "error": str(exc), "error_type": type(exc).__name__}
-            continue
-        h = scenario_hash(sc)
-        key = run_key(h, run.start, spec.days, spec.plan_options)
-        f = cache / f"{key}.json"
-        if f.exists():
-            try:
-                rec = json.loads(f.read_text(encoding="utf-8"))
-                records[run.run_id] = {**base_rec, "key": key, "config_hash": h, **rec, "cached": True,
-                                       "planned": False}
-                continue
-            except (OSError, ValueError):
-                pass  # a damaged cache file: plan again
-        records[run.run_id] = {**base_rec, "key": key, "config_hash": h}
-        pending.append((run, key))
-
     bar = Progress(len(spec.runs), enabled=progress)
-    for rid, rec in records.items():
-        if "ok" in rec:
-            bar.done += 1
-            bar.failed += 0 if rec["ok"] else 1
-            bar.cached += 1 if rec.get("cached") else 0
     bar.show()
+
+    def to_plan():
+        """The runs left to plan, with their keys, one at a time (a cluster starts on the first
+        while the next are keyed); cached runs and input errors are recorded on the way."""
+        for run in spec.runs:
+            base_rec = {"run_id": run.run_id, "start": run.start, "days": spec.days}
+            try:
+                for k in run.overrides:
+                    check_override_path(k, base_raw, source=spec.base)
+                sc = load_scenario(spec.base, overrides=run.overrides or None)  # resolve(), paths checked
+            except RelayInputError as exc:
+                records[run.run_id] = {**base_rec, "key": "", "config_hash": "", "ok": False, "cached": False,
+                                       "planned": False, "error": str(exc), "error_type": type(exc).__name__}
+                bar.update(False)
+                continue
+            h = scenario_hash(sc)
+            key = run_key(h, run.start, spec.days, spec.plan_options)
+            f = cache / f"{key}.json"
+            if f.exists():
+                try:
+                    rec = json.loads(f.read_text(encoding="utf-8"))
+                    records[run.run_id] = {**base_rec, "key": key, "config_hash": h, **rec, "cached": True,
+                                           "planned": False}
+                    bar.update(bool(rec.get("ok")), cached=True)
+                    continue
+                except (OSError, ValueError):
+                    pass  # a damaged cache file: plan again
+            records[run.run_id] = {**base_rec, "key": key, "config_hash": h}
+            yield run, key
 
     def finish(run: Run, key: str, rec: dict) -> None:
         rec = {k: _jsonable(v) for k, v in rec.items()}
@@ -806,14 +805,13 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
         bar.update(bool(rec.get("ok")))
 
     try:
-        if pending:
-            geo = str((cache / "geometry").resolve())  # absolute: workers elsewhere use the same path
-            if scheduler == "serial":
-                for run, key in pending:
-                    finish(run, key, execute_run(spec.base, run.overrides, run.start, spec.days,
-                                                 spec.plan_options, geo))
-            else:
-                _run_on_dask(spec, pending, finish, scheduler, n_workers, geo)
+        geo = str((cache / "geometry").resolve())  # absolute: workers elsewhere use the same path
+        if scheduler == "serial":
+            for run, key in to_plan():
+                finish(run, key, execute_run(spec.base, run.overrides, run.start, spec.days,
+                                             spec.plan_options, geo))
+        else:
+            _run_on_dask(spec, to_plan(), finish, scheduler, n_workers, geo)
     finally:
         df = _results_frame(spec, records)
         write_table(df, out / "results.parquet")
@@ -828,16 +826,22 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
 
 def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
                  geometry_cache: str | None = None) -> None:
+    """Plan the ``pending`` (run, key) pairs (an iterable: each is submitted as soon as it
+    comes) on Dask; no cluster is started when there is nothing to plan."""
     from distributed import Client, LocalCluster, as_completed
 
     from .workers import Warmup
 
+    pending = iter(pending)
+    first = next(pending, None)
+    if first is None:
+        return
     cluster = None
     own_client = True
     if scheduler is None:
         import logging
 
-        n = n_workers or _cluster_size(spec, len(pending))
+        n = n_workers or _cluster_size(spec, len(spec.runs))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
@@ -849,13 +853,15 @@ def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
         # every worker (and any that joins later) warms up once before its first run
         client.register_plugin(Warmup(spec.base, spec.starts[0] if spec.starts else None))
         futures = {}
-        for run, key in pending:
-            fut = client.submit(execute_run, spec.base, run.overrides, run.start, spec.days,
-                                spec.plan_options, geometry_cache, key=f"relay-run-{key}-{run.run_id}",
-                                pure=False)
-            futures[fut] = (run, key)
+        done = as_completed()
         try:
-            for fut in as_completed(futures):
+            for run, key in itertools.chain([first], pending):
+                fut = client.submit(execute_run, spec.base, run.overrides, run.start, spec.days,
+                                    spec.plan_options, geometry_cache, key=f"relay-run-{key}-{run.run_id}",
+                                    pure=False)
+                futures[fut] = (run, key)
+                done.add(fut)
+            for fut in done:
                 run, key = futures[fut]
                 try:
                     rec = fut.result()

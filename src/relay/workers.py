@@ -60,7 +60,15 @@ class Warmup(WorkerPlugin):
         self.info: dict = {}
 
     def setup(self, worker):
-        self.info = warm_up(self.base, self.start)
+        # once per process: registering the plugin again (each sweep on a long-lived cluster
+        # does) finds the worker warm
+        key = (self.base, self.start)
+        if key not in _warm:
+            _warm[key] = warm_up(self.base, self.start)
+        self.info = _warm[key]
+
+
+_warm: dict = {}  # (base, start) -> warm_up's figures, in this process
 
 
 __all__ = ["THREAD_VARS", "warm_up", "Warmup"]
