@@ -30,6 +30,9 @@ Rules stated here once:
   predicted window carries, and the plan notes the overhang.  A fixed session
   that overlaps no pass of its pair is an input error naming its row.
 * A frozen period (``frozen_until``): no option starts in it but the fixed ones.
+* Outages, vetoes, relay requests and locks (issue 11) are applied to the built
+  Problem afterwards, by :func:`relay.operations.apply` (``pipeline.problem_of``),
+  which ``relay replan`` also uses on a saved instance.
 * Previous sessions (an earlier plan's schedule) earn ``change_penalty_mbit``
   x ``delivered_per_mbit`` points when held again unchanged, so dropping or
   moving one costs that much; one that no option reproduces becomes an option.
