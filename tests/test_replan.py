@@ -360,3 +360,59 @@ def test_example_plans_cleanly_and_its_report_shows_each_input(example, capsys):
     for d in result.plan.downlinks:
         if d.orbiter == "TGO" and d.station == "New Norcia" and d.volume_mbit > 1e-6:
             assert not (d.start_tdb_s < tdb(nn["end"]) and tdb(nn["start"]) < d.end_tdb_s), d
+
+
+# ----------------------------------------------------------------------------- the nightly job
+
+NIGHTLY_SCENARIO = """\
+name: nightly-ops
+orbiters:
+  - name: TGO
+    orbit: {type: keplerian, epoch: "2026-11-20T00:00:00Z", semi_major_axis_km: 3796.19,
+            eccentricity: 0.0, inclination_deg: 74.0, raan_deg: 0.0,
+            arg_periapsis_deg: 0.0, mean_anomaly_deg: 0.0}
+assets:
+  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417, height_m: 0, min_elevation_deg: 10}
+stations:
+  - {name: Goldstone, latitude_deg: 35.4267, longitude_deg: -116.8900, height_m: 1000}
+  - {name: Canberra, latitude_deg: -35.4014, longitude_deg: 148.9817, height_m: 690}
+  - {name: Madrid, latitude_deg: 40.4314, longitude_deg: -4.2481, height_m: 830}
+planning: {time_limit_s: 5, workers: 1}
+nightly: {days: 3, freeze_hours: 24}
+"""
+
+
+def test_nightly_drops_a_frozen_session_under_a_new_outage_and_exits_3(tmp_path, capsys):
+    cfg = tmp_path / "scenario.yaml"
+    cfg.write_text(NIGHTLY_SCENARIO)
+    drop, archive = tmp_path / "drop", tmp_path / "archive" / "plans.db"
+    drop.mkdir()
+    out = archive.parent / "plans-out"
+
+    def night(start):
+        return run(["nightly", cfg, "--archive", archive, "--drop", drop, "--start", start], capsys)
+
+    rc, text, err = night("2026-11-23T00:00:00Z")
+    assert rc == 0, err + text
+    first = pd.read_csv(out / "runs" / "1" / "schedule.csv")
+    t2 = tdb("2026-11-24T00:00:00Z")
+    frozen = first[(first["start_tdb_s"] >= t2) & (first["start_tdb_s"] < t2 + 86400.0)]
+    assert len(frozen) >= 2
+    victim = frozen.iloc[0]
+    from relay.timescales import tdb_s_to_iso
+    a, b = tdb_s_to_iso(victim.start_tdb_s - 60.0), tdb_s_to_iso(victim.end_tdb_s + 60.0)
+    (drop / "outages-1124.csv").write_text(
+        f"target,what,start,end,note\nTGO,uhf,{a},{b},safe mode\nTGO,all,2026-12-20T00:00:00Z,"
+        "2026-12-21T00:00:00Z,next month\n")
+    rc, text, err = night("2026-11-24T00:00:00Z")
+    assert rc == 3, err + text
+    assert "DEGRADED" in text and "dropped" in text and "outages-1124.csv" in text and "line 2" in text
+    second = pd.read_csv(out / "runs" / "2" / "schedule.csv")
+    # no session overlaps the outage; every other frozen session is kept exactly
+    assert not ((second["start_tdb_s"] < tdb(b)) & (second["end_tdb_s"] > tdb(a))).any()
+    for r in frozen.iloc[1:].itertuples(index=False):
+        assert ((second["start_tdb_s"] - r.start_tdb_s).abs() < 1e-2).any(), r
+    job = json.loads((out / "runs" / "2" / "nightly.json").read_text())
+    job = job.get("nightly", job)
+    assert len(job["frozen_sessions_dropped"]) == 1 and job["fixed_sessions_missing"] == []
+    assert "outside this run's horizon" in text   # the row of next month is left out, and said so

@@ -116,7 +116,8 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
          previous_sessions=None, change_penalty_mbit: float | None = None, backlogs=None,
          bookings=None, solver: str | None = None, time_limit_s: float | None = None,
          workers: int | None = None, seed: int | None = None, gap_limit: float | None = None,
-         frozen_until=None, save_problem=None, outages=None, requests=None, forbid=None) -> PlanResult:
+         frozen_until=None, save_problem=None, outages=None, requests=None, forbid=None, operations=None,
+         dropped_locks: list | None = None) -> PlanResult:
     """Plan relay sessions and downlinks over ``days`` from ``start`` (ISO 8601 UTC with Z).
 
     ``fixed_sessions`` (CSV path or DataFrame ``orbiter, asset, start, end[, kind]``) are kept
@@ -128,7 +129,9 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
     override the scenario's ``planning`` settings.  ``frozen_until`` (ISO UTC): no session may start
     before it except the fixed ones (the commands up to then are already on their way).
     ``save_problem`` writes the solver's instance as JSON.  ``outages``, ``requests`` and
-    ``forbid`` (CSV paths or DataFrames, see :mod:`relay.operations`) join the scenario's own.
+    ``forbid`` (CSV paths or DataFrames, see :mod:`relay.operations`) join the scenario's own, and
+    so do ``operations`` (records).  With a ``dropped_locks`` list, a fixed session an outage or
+    veto covers is dropped (not an error) and ``(option, record, why)`` appended to it.
     """
     scenario = _scenario(scenario)
     settings = settings_for(scenario.planning, solver, time_limit_s, workers, seed, gap_limit)
@@ -137,6 +140,14 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
                                   previous_sessions=previous_sessions, backlogs=backlogs, bookings=bookings,
                                   change_penalty_mbit=change_penalty_mbit, frozen_until=frozen_until,
                                   outages=outages, requests=requests, forbid=forbid)
+    if operations is not None or dropped_locks is not None:
+        from dataclasses import replace
+
+        from .operations import merge
+
+        inputs = replace(inputs, operations=merge(inputs.operations, operations),
+                         drop_covered_locks=dropped_locks is not None,
+                         dropped_locks=[] if dropped_locks is None else dropped_locks)
     return pipeline.run(scenario, span, inputs, settings, save_problem=save_problem)
 
 

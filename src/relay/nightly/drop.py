@@ -17,6 +17,10 @@ as ``.name.part`` and renamed when complete) are reported and ignored.
   stops the run (exit 2).
 * ``bookings*.csv`` (``orbiter, station, start, end``): the last by name is used.
 * ``backlog*.csv`` (``asset, time, backlog_mbit``): all files, every row checked.
+* ``outage*.csv``, ``request*.csv``, ``forbid*.csv`` (issue 11's operational inputs, read by
+  :func:`relay.inputs.read_outages`, ``read_requests``, ``read_forbid``): all files, every row
+  checked; their records join the scenario's own.  Records that do not overlap the run's horizon
+  are left out (and noted), and so are vetoes by pass id (a pass id names a pass of one plan).
 
 An error in a drop file names the file and line and quotes at most a short,
 escaped excerpt of the offending line (:func:`bounded`), never more of a file.
@@ -111,7 +115,31 @@ class DropInputs:
     bookings_files: list[Path] = field(default_factory=list)
     backlogs: Any = None  # DataFrame asset, time, time_tdb_s, backlog_mbit
     backlog_files: list[Path] = field(default_factory=list)
+    operation_files: list[Path] = field(default_factory=list)
+    operations: Any = None  # relay.operations.Operations of every operation file, or None
     ignored: list[tuple[Path, str]] = field(default_factory=list)
+
+    def operations_within(self, t0: float, t1: float):
+        """The drop's operations that bear on the horizon [t0, t1) (TDB s), and a note for each
+        record left out."""
+        from ..operations import Operations
+
+        ops = self.operations or Operations()
+        notes = []
+
+        def inside(r, what: str, name: str) -> bool:
+            if r.start_tdb_s is None or r.end_tdb_s is None:
+                notes.append(f"drop folder: {r.source} {r.where}: {what} {name} by pass id left out (a pass id "
+                             "names a pass of one plan; give the orbiter and/or asset and a span)")
+                return False
+            if r.end_tdb_s <= t0 or r.start_tdb_s >= t1:
+                notes.append(f"drop folder: {r.source} {r.where}: {what} {name} outside this run's horizon, left out")
+                return False
+            return True
+
+        return Operations(tuple(o for o in ops.outages if inside(o, "outage of", o.target)),
+                          tuple(v for v in ops.forbid if inside(v, "veto", v.pass_id or "")),
+                          tuple(q for q in ops.requests if inside(q, "request", q.id))), notes
 
     def record(self) -> dict:
         """Which files were used or ignored (the JSON log's ``drop`` event)."""
@@ -119,6 +147,7 @@ class DropInputs:
                 "bookings": {p.name: "used" if p == self.bookings else f"superseded by {self.bookings.name}"
                              for p in self.bookings_files},
                 "backlogs": {p.name: "read" for p in self.backlog_files},
+                "operations": {p.name: "read" for p in self.operation_files},
                 "ignored": {p.name: why for p, why in self.ignored}}
 
 
@@ -195,9 +224,10 @@ def _entries(drop: Path, out: DropInputs) -> list[Path]:
 
 
 def scan_drop(drop: str | Path, orbiters: list[str], assets: list[str], t0: float, t1: float,
-              stations: list[str] | None = None) -> DropInputs:
+              stations: list[str] | None = None, clocks=None) -> DropInputs:
     """Read and check every file of the drop folder (CSV files by :mod:`relay.inputs`'s readers);
-    choose the orbit file of each orbiter."""
+    choose the orbit file of each orbiter.  ``clocks`` (asset name -> SolClock) reads requests
+    given by sol."""
     drop = Path(drop)
     if not drop.is_dir():
         raise RelayInputError("the drop folder does not exist (or is not a directory)", source=str(drop))
@@ -212,8 +242,12 @@ def scan_drop(drop: str | Path, orbiters: list[str], assets: list[str], t0: floa
                 out.bookings_files.append(p)
             elif low.endswith(".csv") and low.startswith("backlog"):
                 out.backlog_files.append(p)
+            elif low.endswith(".csv") and low.startswith(("outage", "request", "forbid")):
+                out.operations = _read_operations(p, out.operations, orbiters, assets, stations, clocks)
+                out.operation_files.append(p)
             else:
-                out.ignored.append((p, "not an orbit file (.oem, .bsp), bookings*.csv or backlog*.csv"))
+                out.ignored.append((p, "not an orbit file (.oem, .bsp), bookings*.csv, backlog*.csv, outage*.csv, "
+                                       "request*.csv or forbid*.csv"))
         except RelayInputError as exc:
             raise bounded(exc) from None
     if out.bookings_files:
@@ -230,6 +264,22 @@ def scan_drop(drop: str | Path, orbiters: list[str], assets: list[str], t0: floa
         out.backlogs = df.sort_values(["time", "asset"], kind="mergesort").reset_index(drop=True)
     _choose_orbits(out, orbiters, t0, t1)
     return out
+
+
+def _read_operations(p: Path, ops, orbiters, assets, stations, clocks):
+    """``ops`` with the records of one outage*/request*/forbid* file added."""
+    from ..inputs import read_forbid, read_outages, read_requests
+    from ..operations import Operations, merge
+
+    low = p.name.lower()
+    if low.startswith("outage"):
+        new = Operations(outages=read_outages(p, orbiters=orbiters, stations=stations, assets=assets))
+    elif low.startswith("request"):
+        new = Operations(requests=read_requests(p, assets=clocks if clocks is not None else assets,
+                                                orbiters=orbiters))
+    else:
+        new = Operations(forbid=read_forbid(p, orbiters=orbiters, assets=assets))
+    return merge(ops, new)
 
 
 def _choose_orbits(out: DropInputs, orbiters: list[str], t0: float, t1: float) -> None:

@@ -108,8 +108,10 @@ def _span(job: NightlyRun) -> tuple[str, str, str, float, float, float]:
 def _scan(job: NightlyRun, sc0, t0: float, t1: float, inputs: list, notes: list) -> DropInputs | None:
     if not job.options.drop:
         return None
+    from ..operations import scenario_names
+
     drop = scan_drop(job.options.drop, [o.name for o in sc0.orbiters], [a.name for a in sc0.assets], t0, t1,
-                     stations=[s.name for s in sc0.stations])
+                     stations=[s.name for s in sc0.stations], clocks=scenario_names(sc0)["assets"])
     for f in drop.orbit_files:
         inputs.append({"kind": "drop-orbit", "name": f.path.name, "path": str(f.path.resolve()),
                        "sha256": f.sha256, "bytes": f.bytes, "detail": f.detail()})
@@ -117,8 +119,11 @@ def _scan(job: NightlyRun, sc0, t0: float, t1: float, inputs: list, notes: list)
         inputs.append(_file_record("drop-bookings", p.name, p, {"used": p == drop.bookings}))
     for p in drop.backlog_files:
         inputs.append(_file_record("drop-backlogs", p.name, p))
+    for p in drop.operation_files:
+        inputs.append(_file_record("drop-operations", p.name, p))
     for p, why in drop.ignored:
         notes.append(f"drop folder: ignored {p.name}: {why}")
+    notes.extend(drop.operations_within(t0, t1)[1])
     return drop
 
 
@@ -210,6 +215,24 @@ def plan_kwargs(job: NightlyRun, prep: Prepared) -> dict:
         if v is not None:
             kw[k] = v
     return kw
+
+
+def dropped_frozen(fixed, dropped: list, base_id, ops=None) -> tuple[Any, list[str]]:
+    """The frozen sessions still to keep (``fixed`` less the ``dropped`` ones: ``(option, why)``
+    from the planner) and a sentence for each dropped one: which session, what covers it, and the
+    drop-folder row that says so (found among ``ops``, the drop's operations)."""
+    lost = []
+    for x, why in dropped:
+        i = base_mod.match_fixed(fixed, x.orbiter, x.asset, x.start_tdb_s, x.end_tdb_s)
+        if i is not None:
+            fixed = fixed.drop(index=fixed.index[i]).reset_index(drop=True)
+        rows = [r for r in ((ops.outages + ops.forbid) if ops is not None else ())
+                if r.start_tdb_s is not None and r.start_tdb_s < x.end_tdb_s and x.start_tdb_s < r.end_tdb_s
+                and {getattr(r, "target", None), getattr(r, "orbiter", None), getattr(r, "asset", None)}
+                & {x.orbiter, x.asset}]
+        where = "; ".join(f"{r.source}, {r.where}" for r in rows) or "the scenario"
+        lost.append(f"frozen session of run {base_id} dropped: {why.split('; expected')[0]} ({where})")
+    return (fixed if fixed is not None and len(fixed) else None), lost
 
 
 def volume_check(prep: Prepared, ses, base_ses, max_drop_pct: float) -> tuple[dict | None, str | None]:
@@ -391,7 +414,12 @@ class _Run:
                     "config_path": str(Path(self.job.config).resolve()),
                     "config_hash": scenario_hash(prep.scenario), "input_hashes": input_hashes(prep.inputs)}
         with Stage(self.log, "plan") as f:
-            result = api.plan(prep.scenario, prep.start, **plan_kwargs(self.job, prep))
+            # the drop folder's outages, requests and vetoes join the scenario's; a frozen session
+            # one of them covers is dropped (listed in self.dropped), not an error
+            self.dropped = []
+            extra = prep.drop.operations_within(prep.t0, prep.t1)[0] if prep.drop is not None else None
+            result = api.plan(prep.scenario, prep.start, **plan_kwargs(self.job, prep), operations=extra,
+                              dropped_locks=self.dropped)
             summary: PlanSummary = result.summary
             f.update(status=summary.status, sessions=len(result.sessions),
                      solve_time_s=summary.solve.solve_time_s)
@@ -437,7 +465,10 @@ class _Run:
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
         if why:
             reasons.append(why)
-        missing = base_mod.missing_frozen(prep.fixed, ses)
+        ops = prep.drop.operations_within(prep.t0, prep.t1)[0] if prep.drop is not None else None
+        kept, lost = dropped_frozen(prep.fixed, self.dropped, prep.base.id if prep.base else None, ops)
+        reasons += lost
+        missing = base_mod.missing_frozen(kept, ses)
         reasons += [f"frozen session of run {prep.base.id} missing from the plan: {m}" for m in missing]
         intruders = freeze_intruders(ses, prep) if prep.base is not None else 0
         if intruders:
@@ -448,7 +479,7 @@ class _Run:
                    "freeze_hours": job.options.freeze_hours, "frozen_until": prep.freeze_end if n_frozen else None,
                    "frozen_sessions": n_frozen, "base_run": self.run["base_run"],
                    "config_hash": self.run["config_hash"], "sessions": len(ses),
-                   "fixed_sessions_missing": missing,
+                   "fixed_sessions_missing": missing, "frozen_sessions_dropped": lost,
                    "previous_sessions": 0 if prep.previous is None else len(prep.previous),
                    "change_penalty_mbit": job.change_penalty_mbit if prep.previous is not None else None,
                    "change_penalty_in_effect": prep.previous is not None,
@@ -558,6 +589,8 @@ class _Report:
                 say(f"  drop {prep.drop.bookings.name}: station bookings")
             for p in prep.drop.backlog_files:
                 say(f"  drop {p.name}: asset backlogs")
+            for p in prep.drop.operation_files:
+                say(f"  drop {p.name}: operational inputs (outages, requests or vetoes)")
         if prep.backlog_source:
             say("  starting backlogs: " + ", ".join(f"{a} {src}" for a, src in prep.backlog_source.items()))
         for note in prep.notes:
