@@ -24,6 +24,19 @@ def _solver_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="do not print the summary table")
 
 
+def operations_options(p, joins: str) -> None:
+    """--outages, --requests and --forbid (issue 11's operational inputs), joining ``joins`` own."""
+    p.add_argument("--outages", default=None, metavar="CSV",
+                   help="outages (target, what = uhf|xband|all, start, end[, note][, orbiter]): an orbiter, "
+                        f"station or asset unavailable; joins {joins} outages")
+    p.add_argument("--requests", default=None, metavar="CSV",
+                   help="relay requests (id, asset[, orbiter], kind, start, end or sol + lmst_window, min_mbit, "
+                        f"min_duration_s, priority = required|preferred, points, note); joins {joins} requests")
+    p.add_argument("--forbid", default=None, metavar="CSV",
+                   help="vetoes (orbiter, asset, start, end, note; or pass_id, note): no session of that orbiter "
+                        f"and/or asset overlaps the span, or none in that pass; joins {joins} vetoes")
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "plan", help="plan relay sessions and downlinks that return the most data",
@@ -44,14 +57,7 @@ def register(sub) -> None:
                    help="asset backlogs (asset, time, backlog_mbit); the latest row at or before --start wins")
     p.add_argument("--bookings", default=None, metavar="CSV",
                    help="station bookings (orbiter, station, start, end) replacing the config's")
-    p.add_argument("--outages", default=None, metavar="CSV",
-                   help="outages (target, what = uhf|xband|all, start, end[, note][, orbiter]): an orbiter, "
-                        "station or asset unavailable; joins the config's outages:")
-    p.add_argument("--requests", default=None, metavar="CSV",
-                   help="relay requests (id, asset[, orbiter], kind, start, end or sol + lmst_window, min_mbit, "
-                        "min_duration_s, priority = required|preferred, points, note); joins the config's requests:")
-    p.add_argument("--forbid", default=None, metavar="CSV",
-                   help="vetoes (orbiter, asset, start, end, note; or pass_id, note); joins the config's forbid:")
+    operations_options(p, "the config's")
     p.add_argument("--save-problem", default=None, metavar="JSON", type=out_file("--save-problem"),
                    help="also write the solver's instance to this file (re-solve it with relay solve)")
     _solver_options(p)

@@ -6,6 +6,8 @@ from . import out_dir, writing
 
 
 def register(sub) -> None:
+    from .plan import operations_options
+
     p = sub.add_parser(
         "replan", help="re-solve a written plan with new locks, vetoes, outages or requests",
         description="Re-solve the plan in PLANDIR from its saved instance (problem.json) and link volumes "
@@ -15,15 +17,7 @@ def register(sub) -> None:
     p.add_argument("plandir", metavar="PLANDIR", help="a plan folder written by relay plan (or relay replan)")
     p.add_argument("--lock", default=None, metavar="CSV",
                    help="sessions to keep exactly (orbiter, asset, start, end[, kind]), as relay plan --fixed")
-    p.add_argument("--forbid", default=None, metavar="CSV",
-                   help="vetoes (orbiter, asset, start, end, note; or pass_id, note): no session of that "
-                        "orbiter and/or asset overlaps the span, or none in that pass")
-    p.add_argument("--outages", default=None, metavar="CSV",
-                   help="outages (target, what = uhf|xband|all, start, end, note): an orbiter, station or asset "
-                        "unavailable")
-    p.add_argument("--requests", default=None, metavar="CSV",
-                   help="relay requests (id, asset, orbiter, kind, start, end or sol + lmst_window, min_mbit or "
-                        "min_duration_s, priority = required|preferred, points, note)")
+    operations_options(p, "the plan's")
     p.add_argument("--out", required=True, type=out_dir("--out"), help="output folder of the new plan")
     p.add_argument("--time-limit", default=None, type=_time_limit, metavar="S",
                    help="solver time limit in seconds (default: the plan's own setting)")
