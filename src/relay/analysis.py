@@ -646,12 +646,13 @@ def run_key(sc_hash: str, start: str, days: float, plan_options: Mapping) -> str
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def execute_run(base: str, overrides: dict, start: str, days: float, plan_options: dict,
+def execute_run(base: str | Scenario, overrides: dict, start: str, days: float, plan_options: dict,
                 geometry_cache: str | None = None) -> dict:
     """Plan one run and return its record (never raises: failures are recorded).
 
-    The task the sweep sends to Dask workers; also what a serial sweep calls.
-    ``geometry_cache``: a folder shared by the runs (see :mod:`relay.geocache`), so that
+    The task the sweep sends to Dask workers (with the run's resolved scenario as ``base`` and
+    no overrides, so that a worker does not read the configuration again); also what a serial
+    sweep calls.  ``geometry_cache``: a folder shared by the runs (see :mod:`relay.geocache`), so that
     variants with the same orbits, sites and span compute their geometry once.
     """
     t0 = time.perf_counter()
@@ -766,8 +767,9 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
     bar.show()
 
     def to_plan():
-        """The runs left to plan, with their keys, one at a time (a cluster starts on the first
-        while the next are keyed); cached runs and input errors are recorded on the way."""
+        """The runs left to plan, with their keys and scenarios, one at a time (a cluster starts
+        on the first while the next are keyed); cached runs and input errors are recorded on the
+        way.  The run is planned from this scenario: it is read once."""
         for run in spec.runs:
             base_rec = {"run_id": run.run_id, "start": run.start, "days": spec.days}
             try:
@@ -792,7 +794,7 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
                 except (OSError, ValueError):
                     pass  # a damaged cache file: plan again
             records[run.run_id] = {**base_rec, "key": key, "config_hash": h}
-            yield run, key
+            yield run, key, sc
 
     def finish(run: Run, key: str, rec: dict) -> None:
         rec = {k: _jsonable(v) for k, v in rec.items()}
@@ -807,9 +809,8 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
     try:
         geo = str((cache / "geometry").resolve())  # absolute: workers elsewhere use the same path
         if scheduler == "serial":
-            for run, key in to_plan():
-                finish(run, key, execute_run(spec.base, run.overrides, run.start, spec.days,
-                                             spec.plan_options, geo))
+            for run, key, sc in to_plan():
+                finish(run, key, execute_run(sc, {}, run.start, spec.days, spec.plan_options, geo))
         else:
             _run_on_dask(spec, to_plan(), finish, scheduler, n_workers, geo)
     finally:
@@ -826,8 +827,8 @@ def sweep(spec_path_or_dict, *, out, scheduler=None, progress: bool = True, plot
 
 def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
                  geometry_cache: str | None = None) -> None:
-    """Plan the ``pending`` (run, key) pairs (an iterable: each is submitted as soon as it
-    comes) on Dask; no cluster is started when there is nothing to plan."""
+    """Plan the ``pending`` (run, key, scenario) triples (an iterable: each is submitted as soon
+    as it comes) on Dask; no cluster is started when there is nothing to plan."""
     from distributed import Client, LocalCluster, as_completed
 
     from .workers import Warmup
@@ -855,10 +856,9 @@ def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
         futures = {}
         done = as_completed()
         try:
-            for run, key in itertools.chain([first], pending):
-                fut = client.submit(execute_run, spec.base, run.overrides, run.start, spec.days,
-                                    spec.plan_options, geometry_cache, key=f"relay-run-{key}-{run.run_id}",
-                                    pure=False)
+            for run, key, sc in itertools.chain([first], pending):
+                fut = client.submit(execute_run, sc, {}, run.start, spec.days, spec.plan_options, geometry_cache,
+                                    key=f"relay-run-{key}-{run.run_id}", pure=False)
                 futures[fut] = (run, key)
                 done.add(fut)
             for fut in done:
