@@ -73,7 +73,8 @@ def main(argv=None) -> int:
 
         print(f"== medians of {args.repeat}: speed-up {statistics.median(f['speedup'] for f in figures):.2f} x, "
               f"worker/serial per run {statistics.median(f['ratio_median'] for f in figures):.3f} "
-              f"(sums {statistics.median(f['ratio_sum'] for f in figures):.3f}), "
+              f"(sums {statistics.median(f['ratio_sum'] for f in figures):.3f}; CPU seconds "
+              f"{statistics.median(f['cpu_median'] for f in figures):.3f}), "
               f"load {statistics.median(f['load'] for f in figures):.2f}")
     return 0
 
@@ -127,6 +128,8 @@ def one(args) -> dict:
         overhead = (t_cluster * args.workers - work) / args.runs
         per = (dist.set_index("run_id")["wall_s"] / serial.set_index("run_id")["wall_s"]).dropna()
         ratio_sum = work / float(serial["wall_s"].sum())
+        cpu = (dist.set_index("run_id")["cpu_s"] / serial.set_index("run_id")["cpu_s"]).dropna()
+        cpu_sum = float(dist["cpu_s"].sum()) / float(serial["cpu_s"].sum())
         print(f"LocalCluster ({args.workers} workers):     {t_cluster:8.1f} s  runs only; "
               f"{t_total:.1f} s with start-up and warm-up ({t_up:.1f} s) and the 50 empty tasks; "
               f"load {load1:.2f} -> {load2:.2f}")
@@ -134,6 +137,8 @@ def one(args) -> dict:
               f"{t_serial / (t_total):.2f} x (start-up included)")
         print(f"a run on a worker / serial:  {per.median():8.3f}    (median of the {len(per)} runs' ratios; "
               f"sum of run times {ratio_sum:.3f}; target <= 1.15)")
+        print(f"  in CPU seconds:            {cpu.median():8.3f}    (median of the runs' ratios; sums {cpu_sum:.3f}: "
+              f"what a run costs a worker, whatever else holds the cores)")
         print(f"sum of run times on workers: {work:8.1f} s  (serial in-process sum: "
               f"{float(serial['wall_s'].sum()):.1f} s)")
         print(f"cluster overhead per run:    {overhead:8.3f} s  (idle + scheduling + transfer, "
@@ -143,7 +148,7 @@ def one(args) -> dict:
                 .equals(dist.set_index("run_id")["delivered_mbit"].round(3)))
         print(f"same delivered volumes serial vs cluster: {same}", flush=True)
         return {"speedup": t_serial / t_cluster, "ratio_median": float(per.median()), "ratio_sum": ratio_sum,
-                "load": (load0 + load1 + load2) / 3}
+                "cpu_median": float(cpu.median()), "load": (load0 + load1 + load2) / 3}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -655,7 +655,7 @@ def execute_run(base: str | Scenario, overrides: dict, start: str, days: float, 
     sweep calls.  ``geometry_cache``: a folder shared by the runs (see :mod:`relay.geocache`), so that
     variants with the same orbits, sites and span compute their geometry once.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rec: dict[str, Any] = {"ok": False, "error": "", "error_type": ""}
     try:
         sc = resolve(base, overrides)
@@ -677,6 +677,7 @@ def execute_run(base: str | Scenario, overrides: dict, start: str, days: float, 
         tb = traceback.format_exception_only(type(exc), exc)
         rec["error"], rec["error_type"] = "".join(tb).strip(), type(exc).__name__
     rec["wall_s"] = time.perf_counter() - t0
+    rec["cpu_s"] = time.process_time() - c0  # CPU seconds of the process (wall_s also counts waiting for a core)
     rec["worker_pid"] = os.getpid()
     return rec
 
