@@ -685,8 +685,8 @@ def _cut_option(P, x, outages, vetoes, vol):
 
 
 def _cut_chunk(P, c, outages):
-    blocks = [(o.start_tdb_s, o.end_tdb_s) for o in outages
-              if o.blocks_downlink(c.orbiter, c.station) and c.start_tdb_s < o.end_tdb_s and o.start_tdb_s < c.end_tdb_s]
+    blocks = [(o.start_tdb_s, o.end_tdb_s) for o in outages if o.blocks_downlink(c.orbiter, c.station)
+              and c.start_tdb_s < o.end_tdb_s and o.start_tdb_s < c.end_tdb_s]
     if not blocks:
         return c
     part = _largest_part(c.start_tdb_s, c.end_tdb_s, blocks, max(P.min_downlink_s, 1e-3))

@@ -620,9 +620,8 @@ def add_decisional(F: Formulation) -> None:
     P, U, opts = F.problem, F.unit, F.options
     for r, req in enumerate(P.decisional_requirements):
         need = max(1, units_up(req.min_volume_mbit, U))  # the decisional data of the sol
-        cands = [i for i in F.by_asset.get(req.asset, [])
-                 if opts[i].start_tdb_s >= req.start_tdb_s - 1e-6 and opts[i].end_tdb_s <= req.end_tdb_s + 1e-6
-                 and opts[i].end_tdb_s < req.deadline_tdb_s and F.cap_u[i] >= need]
+        inside = requirement_members(F, req.asset, None, "return", req.start_tdb_s, req.end_tdb_s, 0.0, need)
+        cands = [i for i in inside if opts[i].end_tdb_s < req.deadline_tdb_s]
         if not cands:
             continue
         m = F.new_var(f"met[{r}]", 0, 1)
