@@ -66,7 +66,6 @@ class FeasibilityState:
         for i, x in enumerate(F.options):
             self.opts_by_orb[x.orbiter].append(i)
             self.opts_by_asset[x.asset].append(i)
-        self.down: dict[str, dict[tuple[int, str], int]] = {}
         self.group_of: dict[int, list[int]] = defaultdict(list)  # b var -> AtMostOne groups
         for g, members in enumerate(F.at_most_one):
             for var in members:
@@ -104,7 +103,12 @@ class FeasibilityState:
             self.sol_count[k] += 1
         for k, c in self.energy_of[bvar]:
             self.energy_used[k] += c
-        self.down[self.F.options[i].orbiter] = self.simulate(self.F.options[i].orbiter).sent
+
+    @property
+    def down(self) -> dict[str, dict[tuple[int, str], int]]:
+        """The as-soon-as-possible downlinks of each orbiter holding sessions: units per (chunk,
+        flow) (computed when asked: :meth:`take` no longer simulates the store each time)."""
+        return {orb: self.simulate(orb).sent for orb, held in self.held_by_orb.items() if held}
 
     # -- volumes -----------------------------------------------------------------
     def data_slack(self, i: int) -> int:
