@@ -212,6 +212,9 @@ def test_api_replan_equals_cli_replan(base, tmp_path, capsys):
     assert rc == 0, err
     assert "removed" in text and "volume by asset" in text
     texts = result.replan(forbid=veto).render()
+    # the report lists the veto with the pass it blocks, and the changes against PLANDIR
+    html = (tmp_path / "cli" / "report.html").read_text()
+    assert "id='diff-table'" in html and "id='operations-table'" in html and victim.pass_id in html
     for name in ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "sols.csv", "requests.csv", "diff.csv",
                  "problem.json", "volumes.npz"):
         got = (tmp_path / "cli" / name).read_bytes()
