@@ -194,7 +194,8 @@ def replan(base, *, lock=None, forbid=None, outages=None, requests=None, setting
     state = base.state
     if state is None or base.problem is None:
         raise RelayInputError("this plan carries no saved instance and link volumes to re-plan from "
-                              "(plan it with relay.plan or load it with relay.load_plan)", source="replan")
+                              "(plan it with relay.plan, or load a plan folder with relay.replan.load_for_replan)",
+                              source="replan")
     ops = read_operations(base, lock=lock, forbid=forbid, outages=outages, requests=requests)
     problem = apply(base.problem, ops, volume=state.volume_table)
     t1 = time.perf_counter()
