@@ -307,14 +307,15 @@ class XBandSpec(_Strict):
     way it is floored to ``rates_kbps``.  Defaults are MRO's [MROX].
     """
 
-    frequency_mhz: float = Field(8420.0, description="Downlink frequency, MHz (X-band deep-space "
-                                 "allocation 8400-8450 MHz; typical).")
-    dish_diameter_m: float = Field(3.0, description="High-gain antenna diameter, m (MRO: 3 m, "
-                                   "published [MROX]).")
-    dish_efficiency: float = Field(0.55, description="Aperture efficiency (typical 0.5-0.65 for "
+    frequency_mhz: float = Field(8420.0, ge=1000.0, le=40000.0,
+                                 description="Downlink frequency, MHz (X-band deep-space allocation 8400-8450 "
+                                 "MHz; typical); 1-40 GHz accepted.")
+    dish_diameter_m: float = Field(3.0, ge=0.05, le=20.0, description="High-gain antenna diameter, m (MRO: 3 m, "
+                                   "published [MROX]); 0.05-20 m.")
+    dish_efficiency: float = Field(0.55, ge=0.01, description="Aperture efficiency (typical 0.5-0.65 for "
                                    "a spacecraft reflector; illustrative).")
-    amplifier_power_w: float = Field(100.0, description="TWTA RF output, W (MRO: 100 W, "
-                                     "published [MROX]).")
+    amplifier_power_w: float = Field(100.0, ge=0.01, le=10000.0, description="TWTA RF output, W (MRO: 100 W, "
+                                     "published [MROX]); 0.01-10,000 W.")
     tx_line_loss_db: float = Field(1.0, description="Waveguide/circuit loss, dB (typical).")
     pointing_loss_db: float = Field(0.3, description="Spacecraft HGA pointing loss, dB (typical).")
     ebn0_required_db: float = Field(
@@ -431,8 +432,8 @@ GT_BY_DIAMETER_DB_PER_K: dict[float, float] = {34.0: 54.5, 35.0: 50.5, 70.0: 61.
 class StationXBand(_Strict):
     """A ground station's X-band receive side."""
 
-    dish_diameter_m: float = Field(34.0, description="Dish diameter, m (34 m DSN BWG, 35 m "
-                                   "ESTRACK, 70 m DSN).")
+    dish_diameter_m: float = Field(34.0, ge=1.0, le=200.0, description="Dish diameter, m (34 m DSN BWG, 35 m "
+                                   "ESTRACK, 70 m DSN); 1-200 m.")
     gt_db_per_k: float | None = Field(
         None, description="Zenith G/T at X-band, dB/K. None: taken from the dish diameter "
         "(34 m: 54.5, 35 m: 50.5, 70 m: 61.0; see GT_BY_DIAMETER_DB_PER_K), or for another "
@@ -499,9 +500,11 @@ class LinkSettings(_Strict):
     """Scenario-wide link settings (UHF budget terms, session overheads, forward link)."""
 
     return_frequency_mhz: float = Field(
-        401.585625, description="UHF return (asset->orbiter) frequency, MHz (published [PROX1]).")
+        401.585625, ge=100.0, le=3000.0,
+        description="UHF return (asset->orbiter) frequency, MHz (published [PROX1]); 100-3000 MHz.")
     forward_frequency_mhz: float = Field(
-        437.1, description="UHF forward (orbiter->asset) frequency, MHz (published [PROX1]).")
+        437.1, ge=100.0, le=3000.0,
+        description="UHF forward (orbiter->asset) frequency, MHz (published [PROX1]); 100-3000 MHz.")
     hailing_s: float = Field(
         60.0, description="Hailing and link acquisition at the start of every session; carries no "
         "data, s (issue 3 default; illustrative).")
