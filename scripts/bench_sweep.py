@@ -103,13 +103,21 @@ def one(args) -> dict:
         import logging
 
         t0 = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        import dask
+
+        from relay.workers import DASK_CONFIG
+
+        with dask.config.set(DASK_CONFIG), \
+                LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             client.wait_for_workers(args.workers)
             # the sweep registers this plugin itself; registering it here first keeps the workers'
             # warm-up out of the runs' timings (the sweep's registration replaces it, a no-op)
             client.register_plugin(Warmup(sp["base"], sp["starts"][0]))
             t_up = time.perf_counter() - t0
+            env = client.run(lambda: {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                                     "MALLOC_TRIM_THRESHOLD_")})
+            print(f"worker environment: {sorted(env.values(), key=str)[0]}", flush=True)
             # the round trip of an empty task (scheduling + serialisation), median of 50
             rt = []
             for _ in range(50):

@@ -832,7 +832,7 @@ def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
     as it comes) on Dask; no cluster is started when there is nothing to plan."""
     from distributed import Client, LocalCluster, as_completed
 
-    from .workers import Warmup
+    from .workers import DASK_CONFIG, Warmup
 
     pending = iter(pending)
     first = next(pending, None)
@@ -843,9 +843,12 @@ def _run_on_dask(spec: SweepSpec, pending, finish, scheduler, n_workers,
     if scheduler is None:
         import logging
 
+        import dask
+
         n = n_workers or _cluster_size(spec, len(spec.runs))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        with dask.config.set(DASK_CONFIG):  # the workers' environment and settings (relay.workers)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
         client = Client(cluster)
     elif isinstance(scheduler, str):
         client = Client(scheduler)
