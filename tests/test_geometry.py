@@ -66,12 +66,14 @@ def test_pass_properties(o, s):
     assert (p["rise_tdb_s"].to_numpy()[1:] >= p["set_tdb_s"].to_numpy()[:-1]).all()
     for _, row in p.iterrows():
         el, _, _ = look(orb, site, np.array([row.rise_tdb_s, row.set_tdb_s, row.max_elevation_tdb_s]))
-        # crossings are refined to 1 ms; elevation moves at most ~0.05 deg/s at
-        # the horizon of these orbits, so 1e-4 deg is a few milliseconds
-        if not row.truncated_start:
-            assert el[0] == pytest.approx(s["mask"], abs=1e-4)
-        if not row.truncated_end:
-            assert el[1] == pytest.approx(s["mask"], abs=1e-4)
+        # crossings are refined to 1 ms: the elevation there is the mask to within what the
+        # elevation moves in 1 ms at that crossing (up to ~0.5 deg/s for a 200 km equatorial orbit
+        # over an equatorial site, found by this search; ~0.05 deg/s for most)
+        for k, (t, cut) in enumerate(((row.rise_tdb_s, row.truncated_start), (row.set_tdb_s, row.truncated_end))):
+            if not cut:
+                e2, _, _ = look(orb, site, np.array([t - 0.05, t + 0.05]))
+                rate = abs(e2[1] - e2[0]) / 0.1
+                assert el[k] == pytest.approx(s["mask"], abs=max(1e-4, rate * 1e-3))
         assert row.rise_tdb_s <= row.max_elevation_tdb_s <= row.set_tdb_s
         assert row.max_elevation_deg >= s["mask"] - 1e-9
         # 1e-5 deg: at an overhead pass elevation has a cusp at 90 deg, where
