@@ -8,6 +8,8 @@ counts must match set arithmetic on the two schedules; the sessions must avoid t
 the veto by their times."""
 from __future__ import annotations
 
+from scenario_texts import NIGHTLY
+
 import json
 from pathlib import Path
 
@@ -367,27 +369,11 @@ def test_example_plans_cleanly_and_its_report_shows_each_input(example, capsys):
 
 # ----------------------------------------------------------------------------- the nightly job
 
-NIGHTLY_SCENARIO = """\
-name: nightly-ops
-orbiters:
-  - name: TGO
-    orbit: {type: keplerian, epoch: "2026-11-20T00:00:00Z", semi_major_axis_km: 3796.19,
-            eccentricity: 0.0, inclination_deg: 74.0, raan_deg: 0.0,
-            arg_periapsis_deg: 0.0, mean_anomaly_deg: 0.0}
-assets:
-  - {name: Curiosity, latitude_deg: -4.5895, longitude_deg: 137.4417, height_m: 0, min_elevation_deg: 10}
-stations:
-  - {name: Goldstone, latitude_deg: 35.4267, longitude_deg: -116.8900, height_m: 1000}
-  - {name: Canberra, latitude_deg: -35.4014, longitude_deg: 148.9817, height_m: 690}
-  - {name: Madrid, latitude_deg: 40.4314, longitude_deg: -4.2481, height_m: 830}
-planning: {time_limit_s: 5, workers: 1}
-nightly: {days: 3, freeze_hours: 24}
-"""
 
 
 def test_nightly_drops_a_frozen_session_under_a_new_outage_and_exits_3(tmp_path, capsys):
     cfg = tmp_path / "scenario.yaml"
-    cfg.write_text(NIGHTLY_SCENARIO)
+    cfg.write_text(NIGHTLY.replace("name: nightly-test", "name: nightly-ops"))
     drop, archive = tmp_path / "drop", tmp_path / "archive" / "plans.db"
     drop.mkdir()
     out = archive.parent / "plans-out"
