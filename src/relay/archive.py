@@ -291,7 +291,9 @@ def _plain(v):
     if v is None:
         return None
     if isinstance(v, pd.Timestamp):  # UTC timestamps are stored as the files spell them
-        return v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        from .outputs.tables import iso_z
+
+        return iso_z(v)
     try:
         if pd.isna(v):
             return None

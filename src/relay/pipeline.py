@@ -337,7 +337,7 @@ def latency_by_asset(raw, earth_mars: pd.DataFrame | None = None) -> dict[str, L
 def summary_of(problem, raw, earth_mars: pd.DataFrame | None = None) -> PlanSummary:
     """The summary of a solved plan before the run's figures (scenario, span) are added; the
     violations name each asset's mission sol."""
-    from .result import clocks_of
+    from .sols import clocks_of
 
     clocks = clocks_of(problem)
     viol = []

@@ -121,7 +121,8 @@ def load_for_replan(plan_dir):
     its instance (problem.json), its sessions (schedule.csv), summary (summary.json) and state
     (volumes.npz).  A missing or broken file is a RelayInputError naming it."""
     from .errors import RelayInputError
-    from .result import PlanResult, clocks_of, load_plan_dir, read_summary, sessions_table
+    from .result import PlanResult, load_plan_dir, read_summary, sessions_table
+    from .sols import clocks_of
 
     out = Path(plan_dir)
     problem, plan = load_plan_dir(out)
@@ -172,7 +173,7 @@ def read_operations(base, *, lock=None, forbid=None, outages=None, requests=None
 
 def _asset_arg(problem):
     """The assets as the readers take them: name -> sol clock (a request by sol needs it)."""
-    from .result import clocks_of
+    from .sols import clocks_of
 
     clocks = clocks_of(problem)
     return {a.name: clocks.get(a.name) for a in problem.assets}

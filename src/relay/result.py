@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .ids import pass_label
-from .outputs.tables import csv_text, passes_frame, utc
-from .sols import SolClock
+from .outputs.tables import csv_text, labelled, passes_frame, utc
+from .sols import SolClock, clocks_of
 from .summary import PlanSummary
 
 #: the files a plan directory holds, in the order written (diff.csv: a re-plan's only)
@@ -153,12 +152,6 @@ DOWNLINK_COLUMNS = ["orbiter", "station", "start", "end", "volume_mbit", "assets
 STORE_COLUMNS = ["orbiter", "time", "tdb_s", "fill_mbit"]
 
 
-def clocks_of(problem) -> dict[str, SolClock]:
-    """Each asset's sol clock from the problem (assets without a longitude have none)."""
-    return {a.name: SolClock(a.east_longitude_deg, a.mission_sol_offset) for a in problem.assets
-            if a.east_longitude_deg is not None}
-
-
 def local_time_columns(df: pd.DataFrame, clocks: dict[str, SolClock], start: str, end: str) -> dict[str, list]:
     """``sol`` (the asset's mission sol of ``start``), ``lmst_start`` and ``lmst_end`` (HH:MM:SS) of
     each row of a table with ``asset`` and TDB-second columns ``start`` and ``end``."""
@@ -247,8 +240,7 @@ def _candidate_passes(problem, used: set, passes: pd.DataFrame | None) -> pd.Dat
         return ptab
     from .links import PASS_VOLUME_COLUMNS
 
-    ptab = passes_frame(passes)
-    ptab["pass_id"] = [pass_label(p) for p in ptab["pass_id"]]
+    ptab = labelled(passes_frame(passes))
     keep = ["pass_id", "orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
             "max_elevation_time", "min_range_km", "truncated"]
     extra = [c for c in PASS_VOLUME_COLUMNS if c in ptab.columns]

@@ -52,4 +52,11 @@ def clock_of(east_longitude_deg: float, landing=None) -> SolClock:
     return SolClock(float(east_longitude_deg), int(landing.sol) - int(local_sol(t, east_longitude_deg)))
 
 
-__all__ = ["SolClock", "clock_of"]
+def clocks_of(problem) -> dict[str, SolClock]:
+    """Each asset's clock from a planning instance (``east_longitude_deg``, ``mission_sol_offset``
+    of its assets; an asset without a longitude has none)."""
+    return {a.name: SolClock(a.east_longitude_deg, a.mission_sol_offset) for a in problem.assets
+            if a.east_longitude_deg is not None}
+
+
+__all__ = ["SolClock", "clock_of", "clocks_of"]

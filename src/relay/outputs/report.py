@@ -20,7 +20,7 @@ import json
 import pandas as pd
 
 from ..summary import PlanSummary
-from .tables import iso_text
+from .tables import iso_text, iso_z
 
 REPORT_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1360px}
@@ -59,7 +59,7 @@ def _hover(df: pd.DataFrame, rows: list[tuple[str, str]]) -> list[str]:
             if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == ""):
                 continue
             if isinstance(v, pd.Timestamp):
-                v = v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+                v = iso_z(v)
             elif isinstance(v, float):
                 v = f"{v:,.1f}"
             lines.append(f"{label}: {plain(v)}")
@@ -206,7 +206,7 @@ def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | Non
         cells = []
         for c, v in zip(df.columns, rec):
             if isinstance(v, pd.Timestamp):
-                v = v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+                v = iso_z(v)
             elif isinstance(v, float):
                 v = "" if v != v else (f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}")
             cells.append(f"<td class='{'l' if c in left else ''}'>{html.escape(str(v))}</td>")

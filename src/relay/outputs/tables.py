@@ -21,9 +21,14 @@ def utc(values) -> pd.Series:
                      else pd.DatetimeIndex([], tz="UTC"), dtype="datetime64[ns, UTC]")
 
 
+def iso_z(t) -> str:
+    """The file spelling of one UTC timestamp (or aware datetime): ISO 8601 with a Z, to the ms."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def iso_text(ts) -> list[str]:
-    """The file spelling of UTC timestamps: ISO 8601 with a Z, to the millisecond."""
-    return [t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if not pd.isna(t) else "" for t in ts]
+    """The file spelling of UTC timestamps (empty for a missing one)."""
+    return [iso_z(t) if not pd.isna(t) else "" for t in ts]
 
 
 def as_text(df: pd.DataFrame) -> pd.DataFrame:
