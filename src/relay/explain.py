@@ -71,47 +71,59 @@ class Reason:
     detail: str
 
 
-def _operational_reason(P, p) -> "Reason | None":
+def _operational_reason(P, p, tt: TimeTexts) -> "Reason | None":
     """An outage or a veto that took every option of pass ``p`` (relay.operations.apply removes
     them), or None."""
     for v in P.forbid:
         if v.forbids(p.pass_id, p.orbiter, p.asset, p.rise_tdb_s, p.set_tdb_s):
             what = f"pass {v.pass_id}" if v.pass_id else f"{v.orbiter or 'any orbiter'}/{v.asset or 'any asset'} " \
-                                                         f"{_iso(v.start_tdb_s)} to {_iso(v.end_tdb_s)}"
+                                                         f"{tt.iso(v.start_tdb_s)} to {tt.iso(v.end_tdb_s)}"
             return Reason("vetoed", what + (f" ({v.note})" if v.note else ""))
     for o in P.outages:
         if o.blocks_session(p.orbiter, p.asset) and o.start_tdb_s < p.set_tdb_s and p.rise_tdb_s < o.end_tdb_s:
-            return Reason("outage", f"{o.target} {o.what} out {_iso(o.start_tdb_s)} to {_iso(o.end_tdb_s)}"
+            return Reason("outage", f"{o.target} {o.what} out {tt.iso(o.start_tdb_s)} to {tt.iso(o.end_tdb_s)}"
                                     + (f" ({o.note})" if o.note else ""))
     return None
 
 
-def _iso(t: float) -> str:
-    from .timescales import tdb_s_to_iso
+class TimeTexts:
+    """ISO 8601 UTC texts of TDB seconds, converted in one vectorised call for the times a plan's
+    explanations name (pass rises and sets, sessions, options); other times one by one."""
 
-    return str(tdb_s_to_iso(t))
+    def __init__(self, times=()):
+        from .timescales import tdb_s_to_iso
+
+        ts = np.unique(np.asarray(list(times), dtype=float))
+        self._text = dict(zip(ts.tolist(), (str(x) for x in tdb_s_to_iso(ts)))) if ts.size else {}
+
+    def iso(self, t: float) -> str:
+        text = self._text.get(float(t))
+        if text is None:
+            from .timescales import tdb_s_to_iso
+
+            text = self._text[float(t)] = str(tdb_s_to_iso(float(t)))
+        return text
+
+    def hms(self, t: float) -> str:
+        return self.iso(t)[11:19]
 
 
-def _hms(t: float) -> str:
-    return _iso(t)[11:19]
-
-
-def _used_reason(p, held: list, sessions_by_orbiter: dict) -> Reason:
+def _used_reason(p, held: list, sessions_by_orbiter: dict, tt: TimeTexts) -> Reason:
     """The reason of a pass with held sessions (``held``: its sessions)."""
     if any(s.fixed for s in held):
         return Reason("fixed", "committed session kept as given")
     s = held[0]
     if s.start_tdb_s <= p.rise_tdb_s + 1.0 and s.end_tdb_s >= p.set_tdb_s - 1.0:
-        return Reason("whole", f"{_hms(s.start_tdb_s)}-{_hms(s.end_tdb_s)} UTC")
-    cuts = ([f"starts at {_hms(s.start_tdb_s)}"] if s.start_tdb_s > p.rise_tdb_s + 1.0 else []) + \
-           ([f"ends at {_hms(s.end_tdb_s)}"] if s.end_tdb_s < p.set_tdb_s - 1.0 else [])
+        return Reason("whole", f"{tt.hms(s.start_tdb_s)}-{tt.hms(s.end_tdb_s)} UTC")
+    cuts = ([f"starts at {tt.hms(s.start_tdb_s)}"] if s.start_tdb_s > p.rise_tdb_s + 1.0 else []) + \
+           ([f"ends at {tt.hms(s.end_tdb_s)}"] if s.end_tdb_s < p.set_tdb_s - 1.0 else [])
     others = [o for o in sessions_by_orbiter.get(p.orbiter, ())
               if o.asset != p.asset and o.start_tdb_s < p.set_tdb_s and o.end_tdb_s > p.rise_tdb_s]
     if others:
         o = others[0]
-        return Reason("split", f"shared with {o.asset} ({_hms(o.start_tdb_s)}-{_hms(o.end_tdb_s)} UTC); "
+        return Reason("split", f"shared with {o.asset} ({tt.hms(o.start_tdb_s)}-{tt.hms(o.end_tdb_s)} UTC); "
                                + ", ".join(cuts))
-    return Reason("cut", ", ".join(cuts) + f" (pass {_hms(p.rise_tdb_s)}-{_hms(p.set_tdb_s)} UTC)")
+    return Reason("cut", ", ".join(cuts) + f" (pass {tt.hms(p.rise_tdb_s)}-{tt.hms(p.set_tdb_s)} UTC)")
 
 
 class Explainer:
@@ -143,16 +155,20 @@ class Explainer:
             self.held_by_pass.setdefault(s.pass_id, []).append(s)
             self.by_orbiter.setdefault(s.orbiter, []).append(s)
             self.by_asset.setdefault(s.asset, []).append(s)
+        # the times the explanations name, converted to text at once
+        self.tt = TimeTexts([t for w in problem.passes for t in (w.rise_tdb_s, w.set_tdb_s)]
+                            + [t for x in F.options for t in (x.start_tdb_s, x.end_tdb_s)]
+                            + [t for x in plan.sessions for t in (x.start_tdb_s, x.end_tdb_s)])
 
     def reason(self, p) -> Reason:
         held = self.held_by_pass.get(p.pass_id)
         if held:
-            return _used_reason(p, held, self.by_orbiter)
+            return _used_reason(p, held, self.by_orbiter, self.tt)
         opts = self.opts_of_pass.get(p.pass_id, [])
         if not opts:
             if self.frozen is not None and p.rise_tdb_s < self.frozen:
-                return Reason("frozen", f"the frozen period lasts until {_iso(self.frozen)}")
-            op = _operational_reason(self.P, p)
+                return Reason("frozen", f"the frozen period lasts until {self.tt.iso(self.frozen)}")
+            op = _operational_reason(self.P, p, self.tt)
             if op is not None:
                 return op
             return Reason("no_volume", f"{p.set_tdb_s - p.rise_tdb_s:.0f} s pass: no part of it makes a session of "
@@ -185,8 +201,8 @@ class Explainer:
                 if j is not None:
                     o = F.options[j]
                     who = f"{o.orbiter} with {o.asset}" if o.asset != x.asset else f"{o.asset} with {o.orbiter}"
-                    return Reason("taken", f"{who} {_hms(o.start_tdb_s)}-{_hms(o.end_tdb_s)} UTC "
-                                           f"({_iso(o.start_tdb_s)[:10]})")
+                    return Reason("taken", f"{who} {self.tt.hms(o.start_tdb_s)}-{self.tt.hms(o.end_tdb_s)} UTC "
+                                           f"({self.tt.iso(o.start_tdb_s)[:10]})")
         for k in st.sol_of[bvar]:
             g = F.sol_groups[k]
             if st.sol_count[k] + 1 > g.cap:
@@ -201,7 +217,7 @@ class Explainer:
         slack = st.data_slack(i)
         if slack < max(need, 1):
             return Reason("data_limited", f"{x.asset} has {slack * F.unit:.1f} Mbit left to send by "
-                                          f"{_hms(x.end_tdb_s)} UTC (the session needs {max(need, 1) * F.unit:.1f})")
+                                          f"{self.tt.hms(x.end_tdb_s)} UTC (the session needs {max(need, 1) * F.unit:.1f})")
         if st.best_volume(i) < max(need, 1):
             return Reason("store_full", f"{x.orbiter}'s store would exceed its capacity before its next downlink")
         extra = min(F.cap_u[i], slack)
@@ -209,7 +225,7 @@ class Explainer:
         after = sum(st.simulate(x.orbiter, (i, extra)).sent.values())
         if after <= before:
             return Reason("earth_limited", f"{x.orbiter} has no downlink capacity left in the horizon after "
-                                           f"{_hms(x.end_tdb_s)} UTC for this data")
+                                           f"{self.tt.hms(x.end_tdb_s)} UTC for this data")
         return Reason("better_alternative", f"could carry {extra * F.unit:.1f} Mbit; the optimum is worth more "
                                             "without it (its volume or radio time serves better elsewhere)")
 
@@ -229,8 +245,8 @@ class Explainer:
                         and req.start_tdb_s <= s.start_tdb_s and s.end_tdb_s <= req.end_tdb_s
                         and s.volume_mbit >= req.min_volume_mbit - 1e-9]
                 if held:
-                    return Reason("earth_limited", f"the data of the {_hms(held[0].start_tdb_s)} UTC session does not "
-                                                   f"reach Earth before the deadline {_iso(req.deadline_tdb_s)}")
+                    return Reason("earth_limited", f"the data of the {self.tt.hms(held[0].start_tdb_s)} UTC session does not "
+                                                   f"reach Earth before the deadline {self.tt.iso(req.deadline_tdb_s)}")
                 return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, P.min_session_s, "return")
         if v.requirement == "fixed_session":
             return Reason("fixed", v.detail)
@@ -248,7 +264,7 @@ class Explainer:
         if not ps:
             return Reason("no_volume", f"no pass of {asset}{' by ' + orbiter if orbiter else ''} of at least "
                                        f"{min_s:.0f} s in the window "
-                                       f"{_iso(t0)} to {_iso(t1)}")
+                                       f"{self.tt.iso(t0)} to {self.tt.iso(t1)}")
         parts, codes, serving = [], [], []
         for p in ps:
             held = self.held_by_pass.get(p.pass_id)
@@ -260,7 +276,7 @@ class Explainer:
             codes.append(r.code)
         if not codes:
             return Reason("no_volume", f"no further pass of {asset} of at least {min_s:.0f} s in the window "
-                                       f"{_iso(t0)} to {_iso(t1)} ({', '.join(serving)} already serve it)")
+                                       f"{self.tt.iso(t0)} to {self.tt.iso(t1)} ({', '.join(serving)} already serve it)")
         code = max(sorted(set(codes)), key=codes.count)
         return Reason(code, "; ".join(parts))
 
@@ -277,7 +293,7 @@ def per_sol(problem, passes: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFra
     ``data`` (it sent all it had), ``earth`` (passes left for store or downlink reasons),
     ``constraint`` (passes left for exclusivity, caps, energy or wake windows) or ``link``
     (the passes offered no more)."""
-    from .result import clocks_of
+    from .sols import clocks_of
 
     clocks = clocks_of(problem)
     rows = []
