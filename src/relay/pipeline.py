@@ -17,12 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .config import Scenario, scenario_hash
 from .errors import CoverageError
-from .summary import PLAN_STAGES, Changes, Latency, PlanSummary, Violation
+from .summary import PLAN_STAGES, Changes
 from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 
@@ -300,58 +299,6 @@ def changes_vs(previous: pd.DataFrame, sessions: pd.DataFrame, span: Span) -> Ch
     return Changes(previous=int(len(prev)), kept=kept, moved=moved, dropped=int(len(prev)) - kept - moved)
 
 
-def latency_by_asset(raw, earth_mars: pd.DataFrame | None = None) -> dict[str, Latency]:
-    """Hours from the end of the relay session that carried a Mbit to its arrival on Earth
-    (downlink end plus one-way light time), first in first out per orbiter and asset,
-    over the data delivered in the horizon."""
-    have_lt = earth_mars is not None and len(earth_mars)
-    if have_lt:
-        lt_t, lt_v = earth_mars["tdb_s"].to_numpy(float), earth_mars["light_time_s"].to_numpy(float)
-    acc: dict[str, list] = {}
-    for orb, asset in sorted({(s.orbiter, s.asset) for s in raw.sessions}):
-        ins = sorted((s.end_tdb_s, s.volume_mbit) for s in raw.sessions
-                     if s.orbiter == orb and s.asset == asset and s.volume_mbit > 0)
-        outs = sorted((d.end_tdb_s, d.volume_mbit) for d in raw.downlinks
-                      if d.orbiter == orb and d.asset == asset and d.volume_mbit > 0)
-        i, left = 0, (ins[0][1] if ins else 0.0)
-        for t_out, v in outs:
-            lt = float(np.interp(t_out, lt_t, lt_v)) if have_lt else 0.0
-            while v > 1e-9 and i < len(ins):
-                take = min(v, left)
-                if take > 0:
-                    acc.setdefault(asset, []).append((take, (t_out + lt - ins[i][0]) / 3600.0))
-                v -= take
-                left -= take
-                if left <= 1e-9:
-                    i += 1
-                    left = ins[i][1] if i < len(ins) else 0.0
-    out = {}
-    for asset, items in sorted(acc.items()):
-        vol = sum(v for v, _ in items)
-        if vol > 0:
-            out[asset] = Latency(mean_h=round(sum(v * h for v, h in items) / vol, 3),
-                                 worst_h=round(max(h for _, h in items), 3), mbit=round(vol, 3))
-    return out
-
-
-def summary_of(problem, raw, earth_mars: pd.DataFrame | None = None) -> PlanSummary:
-    """The summary of a solved plan before the run's figures (scenario, span) are added; the
-    violations name each asset's mission sol."""
-    from .sols import clocks_of
-
-    clocks = clocks_of(problem)
-    viol = []
-    for v in raw.figures.violations:
-        c = clocks.get(v.asset)
-        if c is not None and v.sol is not None and c.sol_offset:
-            v = Violation(v.asset, int(c.sol_of_local(v.sol)), v.requirement, v.detail, local_sol=v.sol)
-        viol.append(v)
-    return PlanSummary(solve=raw.report, figures=raw.figures.replace(violations=tuple(viol)), scenario=problem.name,
-                       start=tdb_s_to_iso(problem.start_tdb_s), end=tdb_s_to_iso(problem.end_tdb_s),
-                       latency_by_asset=latency_by_asset(raw, earth_mars),
-                       sol_numbering={k: c.kind for k, c in sorted(clocks.items())})
-
-
 __all__ = ["Span", "Geometry", "Volumes", "DownlinkWindows", "PlanInputs", "span_of", "find_pass_set",
            "find_track_set", "geometry", "volumes", "downlink_windows", "problem_of", "read_inputs", "run",
-           "StageTimer", "changes_vs", "latency_by_asset", "summary_of"]
+           "StageTimer", "changes_vs"]
