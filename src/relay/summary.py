@@ -43,9 +43,6 @@ class Violation:
     local_sol: int | None = None  # the planning instance's own sol number (problem.json), when it differs
     reason: str | None = None  # why, in relay.explain.REASONS' vocabulary
 
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
 class Latency:
@@ -54,9 +51,6 @@ class Latency:
     mean_h: float
     worst_h: float
     mbit: float
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -67,9 +61,6 @@ class Changes:
     kept: int
     moved: int
     dropped: int
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -202,8 +193,8 @@ class PlanSummary:
 
 def _plain(value):
     """JSON-ready form of a field value (records to dicts, tuples to lists, mappings sorted)."""
-    if hasattr(value, "to_json"):
-        return value.to_json()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, (tuple, list)):

@@ -14,6 +14,7 @@ One colour per asset and one per orbiter, the same on every chart.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 
@@ -321,7 +322,7 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
     ok = summary.solve.status == "OPTIMAL"
     summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
                            for k, v in _summary_rows(summary))
-    viol = pd.DataFrame([v.to_json() for v in fig.violations])
+    viol = pd.DataFrame([dataclasses.asdict(v) for v in fig.violations])
     viol_html = html_table(viol, left=("asset", "requirement", "detail"), table_id="requirements") if len(viol) \
         else "<p class='ok'>Every requirement is met.</p>"
     scols = [c for c in ["orbiter", "asset", "start", "end", "sol", "lmst_start", "duration_s", "volume_mbit",
