@@ -15,13 +15,16 @@ One colour per asset and one per orbiter, the same on every chart.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import html
 import json
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from ..summary import PlanSummary
-from .tables import iso_text, iso_z
+from .tables import iso_text, iso_z, utc_ms
 
 REPORT_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1360px}
@@ -50,38 +53,60 @@ def plain(text) -> str:
     return html.escape(str(text), quote=False)
 
 
+def column_values(col: pd.Series) -> list:
+    """A table column's values as the report shows them: UTC timestamps in the file spelling
+    (``NaT`` for a missing one), everything else as it is (one numpy call for a UTC column)."""
+    ms = utc_ms(col)
+    if ms is None:
+        return [iso_z(v) if isinstance(v, pd.Timestamp) else v for v in col.tolist()]
+    return [t if t == "NaT" else t + "Z" for t in np.datetime_as_string(ms, unit="ms").tolist()]
+
+
 def _hover(df: pd.DataFrame, rows: list[tuple[str, str]]) -> list[str]:
-    """One tooltip per row: ``label: value`` lines for the columns the table has."""
-    out = []
-    have = [(label, col) for label, col in rows if col in df.columns]
-    for rec in df[[c for _, c in have]].itertuples(index=False):
-        lines = []
-        for (label, col), v in zip(have, rec):
-            if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == ""):
-                continue
-            if isinstance(v, pd.Timestamp):
-                v = iso_z(v)
-            elif isinstance(v, float):
-                v = f"{v:,.1f}"
-            lines.append(f"{label}: {plain(v)}")
-        out.append("<br>".join(lines))
-    return out
+    """One tooltip per row: ``label: value`` lines for the columns the table has (a missing
+    or empty value gives no line)."""
+    lines = []
+    for label, col in rows:
+        if col not in df.columns:
+            continue
+        lines.append([None if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == "")
+                      else f"{label}: {plain(f'{v:,.1f}' if isinstance(v, float) else v)}"
+                      for v in column_values(df[col])])
+    return ["<br>".join(line for line in row if line is not None) for row in zip(*lines)] if lines else [""] * len(df)
 
 
-def _bars(df: pd.DataFrame, lane: str, name: str, colour: str, hover: list[str], *, opacity: float = 1.0,
-          width: float = 0.6, offset: float = 0.0, start: str = "start", end: str = "end",
-          legendgroup: str | None = None, showlegend: bool = True) -> dict:
-    """A horizontal-bar trace on a date axis: one bar per row from ``start`` to ``end``."""
+def _marks(df: pd.DataFrame, lane: str, hover: list[tuple[str, str]], start: str = "start",
+           end: str = "end") -> dict[str, list]:
+    """Each row of ``df`` as a horizontal bar on a date axis, from ``start`` to ``end`` in the
+    row's ``lane``: its base (UTC, ms), length (ms), lane and tooltip, for :func:`_bars`."""
     t0 = pd.to_datetime(df[start], utc=True)
     t1 = pd.to_datetime(df[end], utc=True)
+    ns = (t1 - t0).to_numpy(dtype="timedelta64[ns]").astype(np.int64).tolist()
+    return {"base": [t[:-1] for t in column_values(t0)],
+            "x": [pd.Timedelta(d).total_seconds() * 1000.0 for d in ns],
+            "y": [plain(v) for v in df[lane].tolist()], "hovertext": _hover(df, hover)}
+
+
+def _groups(values) -> list[tuple[object, list[int]]]:
+    """The rows of each value (sorted, missing values left out), as ``groupby(sort=True)``."""
+    rows: dict = {}
+    for i, v in enumerate(values):
+        if v is not None and v == v:
+            rows.setdefault(v, []).append(i)
+    return sorted(rows.items())
+
+
+def _bars(marks: dict[str, list], rows: list[int], name: str, colour: str, *, opacity: float = 1.0,
+          width: float = 0.6, offset: float = 0.0, legendgroup: str | None = None, showlegend: bool = True) -> dict:
+    """A horizontal-bar trace on a date axis: the bars of ``marks`` (see :func:`_marks`) at ``rows``."""
+    def pick(key):
+        return [marks[key][i] for i in rows]
+
     return {
         "type": "bar", "orientation": "h", "name": plain(name), "legendgroup": legendgroup or plain(name),
-        "showlegend": showlegend,
-        "base": [t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] for t in t0],
-        "x": [(b - a).total_seconds() * 1000.0 for a, b in zip(t0, t1)],
-        "y": [plain(v) for v in df[lane]], "width": width, "offset": offset - width / 2,
-        "marker": {"color": colour, "opacity": opacity, "line": {"width": 0}},
-        "hovertext": hover, "hoverinfo": "text", "hoverlabel": {"align": "left"},
+        "showlegend": showlegend, "base": pick("base"), "x": pick("x"), "y": pick("y"), "width": width,
+        "offset": offset - width / 2, "marker": {"color": colour, "opacity": opacity, "line": {"width": 0}},
+        "hovertext": pick("hovertext"), "hoverinfo": "text", "hoverlabel": {"align": "left"},
     }
 
 
@@ -130,16 +155,18 @@ def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.
         passes = None  # the unused passes are drawn on the orbiters' timeline
     if passes is not None and len(passes) and "used" in passes:
         unused = passes[~passes["used"].astype(bool)]
-        for name, g in unused.groupby(other, sort=True):
-            traces.append(_bars(g, by, f"unused: {name}", colours[other].get(str(name), "#999"),
-                                _hover(g, PASS_HOVER), opacity=0.18, start="rise", end="set",
+        marks = _marks(unused, by, PASS_HOVER, start="rise", end="set")
+        for name, rows in _groups(unused[other].tolist()):
+            traces.append(_bars(marks, rows, f"unused: {name}", colours[other].get(str(name), "#999"), opacity=0.18,
                                 legendgroup=f"unused-{plain(name)}", showlegend=False))
-    for name, g in sessions.groupby(other, sort=True):
-        traces.append(_bars(g, by, str(name), colours[other].get(str(name), "#999"), _hover(g, SESSION_HOVER)))
+    marks = _marks(sessions, by, SESSION_HOVER)
+    for name, rows in _groups(sessions[other].tolist()):
+        traces.append(_bars(marks, rows, str(name), colours[other].get(str(name), "#999")))
     if by == "orbiter" and len(downlinks):
-        for name, g in downlinks.groupby("station", sort=True):
-            traces.append(_bars(g, "orbiter", f"downlink {name}", colours["station"].get(str(name), "#444"),
-                                _hover(g, DOWNLINK_HOVER), width=0.18, offset=0.36))
+        marks = _marks(downlinks, "orbiter", DOWNLINK_HOVER)
+        for name, rows in _groups(downlinks["station"].tolist()):
+            traces.append(_bars(marks, rows, f"downlink {name}", colours["station"].get(str(name), "#444"),
+                                width=0.18, offset=0.36))
     lanes = set(sessions[by]) | (set(downlinks["orbiter"]) if by == "orbiter" and len(downlinks) else set())
     title = ("Relay sessions (by asset) and downlinks (by station) per orbiter; faint: unused passes"
              if by == "orbiter" else "Relay sessions per asset (by orbiter)")
@@ -189,12 +216,99 @@ def delivered_chart(summary: PlanSummary, store: pd.DataFrame, colours: dict[str
     return {"data": traces, "layout": lay}
 
 
-def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
-    """One chart as an HTML fragment; ``with_js`` inlines plotly.js (once per page)."""
-    import plotly.io as pio
+#: the chart options of every figure (plotly.js config)
+CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
-    return pio.to_html(fig, include_plotlyjs=with_js, full_html=False, div_id=div_id, validate=False,
-                       config={"displaylogo": False, "responsive": True})
+# The markup plotly.io.to_html(fig, full_html=False, validate=False) writes for a figure dict
+# (plotly 6), reproduced so that rendering a report needs no plotly import (0.1 s of a re-plan):
+# the same page byte for byte; tests/test_replan_speed_report.py checks it against plotly.io.
+_PLOTLYJS_CONFIG = """<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"""
+_LOAD_PLOTLYJS = """\
+        {win_config}
+        <script>{plotlyjs}</script>\
+    """
+_NEW_PLOT = """\
+                if (document.getElementById("{id}")) {{\
+                    Plotly.newPlot(\
+                        "{id}",\
+                        {data},\
+                        {layout},\
+                        {config}\
+                    )\
+                }}"""
+_CHART_DIV = """\
+<div style="height:{height}; width:{width};">\
+        \
+        {load_plotlyjs}\
+            <div id="{id}" class="plotly-graph-div" \
+style="height:100%; width:100%;"></div>\
+            <script>\
+                window.PLOTLYENV=window.PLOTLYENV || {{}};\
+                {script};\
+            </script>\
+        </div>"""
+#: characters plotly escapes in the figure JSON (it may sit inside a <script>)
+_JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("/", "\\u002f"))
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """plotly.min.js as the installed plotly package ships it (what plotly.io inlines), read
+    without importing plotly."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the plotly package is not installed: report.html inlines its plotly.min.js")
+    return (Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js").read_bytes().decode("utf-8")
+
+
+def _json_value(obj):
+    """A value json cannot write, as plotly's JSON encoder writes it."""
+    if obj is pd.NaT or obj is pd.NA:
+        return None
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "M":
+        return np.datetime_as_string(obj).tolist()
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def figure_json(obj) -> str:
+    """Compact JSON of (part of) a figure as plotly writes it: NaN and infinities as null, and
+    ``<``, ``>`` and ``/`` escaped."""
+    text = json.dumps(obj, separators=(",", ":"), default=_json_value)
+    if "NaN" in text or "Infinity" in text:
+        text = json.dumps(json.loads(text, parse_constant=lambda _: None), separators=(",", ":"))
+    for char, escaped in _JSON_ESCAPES:
+        text = text.replace(char, escaped)
+    return text
+
+
+def _css_size(value) -> str:
+    try:
+        float(value)
+    except (ValueError, TypeError):
+        return value
+    return f"{value}px"
+
+
+def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
+    """One chart as an HTML fragment (a figure dict, as plotly.io.to_html writes it with
+    ``full_html=False``); ``with_js`` inlines plotly.js (once per page)."""
+    layout = fig.get("layout", {})
+    template = layout.get("template", {}).get("layout", {})
+    script = _NEW_PLOT.format(id=div_id, data=figure_json(fig.get("data", [])), layout=figure_json(layout),
+                              config=json.dumps(CHART_CONFIG))
+    load = _LOAD_PLOTLYJS.format(win_config=_PLOTLYJS_CONFIG, plotlyjs=plotly_js()) if with_js else ""
+    return _CHART_DIV.format(height=_css_size(layout.get("height", template.get("height", "100%"))),
+                             width=_css_size(layout.get("width", template.get("width", "100%"))),
+                             load_plotlyjs=load, id=div_id, script=script).strip()
 
 
 def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
@@ -202,18 +316,20 @@ def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | Non
     if df is None or not len(df):
         return "<p class='meta'>(none)</p>"
     head = "".join(f"<th class='{'l' if c in left else ''}'>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = []
-        for c, v in zip(df.columns, rec):
-            if isinstance(v, pd.Timestamp):
-                v = iso_z(v)
-            elif isinstance(v, float):
-                v = "" if v != v else (f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}")
-            cells.append(f"<td class='{'l' if c in left else ''}'>{html.escape(str(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cols = []
+    for k, c in enumerate(df.columns):
+        cls = "l" if c in left else ""
+        cols.append([f"<td class='{cls}'>{html.escape(str(_cell(v)))}</td>" for v in column_values(df.iloc[:, k])])
+    rows = "".join("<tr>" + "".join(cells) + "</tr>" for cells in zip(*cols))
     tid = f" id='{html.escape(table_id)}'" if table_id else ""
-    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _cell(v):
+    """A table cell's value: a number to 3 decimals (1 from 1,000 up), empty when missing."""
+    if isinstance(v, float):
+        return "" if v != v else (f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.1f}")
+    return v
 
 
 def _num(x) -> str:

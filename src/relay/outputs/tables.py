@@ -28,7 +28,27 @@ def iso_z(t) -> str:
 
 def iso_text(ts) -> list[str]:
     """The file spelling of UTC timestamps (empty for a missing one)."""
-    return [iso_z(t) if not pd.isna(t) else "" for t in ts]
+    ms = utc_ms(ts)
+    if ms is None:
+        return [iso_z(t) if not pd.isna(t) else "" for t in ts]
+    return ["" if t == "NaT" else t + "Z" for t in np.datetime_as_string(ms, unit="ms").tolist()]
+
+
+_YEAR_1000, _YEAR_10000 = np.datetime64("1000-01-01", "ms"), np.datetime64("10000-01-01", "ms")
+
+
+def utc_ms(ts) -> np.ndarray | None:
+    """A column of UTC timestamps as numpy datetime64[ms] (floored to the millisecond, as
+    :func:`iso_z` spells them; NaT kept), or None when ``ts`` is not such a column (another
+    zone, plain values, a year outside 1000-9999): one numpy call instead of a strftime each."""
+    dtype = getattr(ts, "dtype", None)
+    if not isinstance(dtype, pd.DatetimeTZDtype) or str(dtype.tz) != "UTC" or not hasattr(ts, "to_numpy"):
+        return None
+    ms = ts.to_numpy(dtype="datetime64[ms]")
+    known = ms[~np.isnat(ms)]
+    if len(known) and (known.min() < _YEAR_1000 or known.max() >= _YEAR_10000):
+        return None
+    return ms
 
 
 def as_text(df: pd.DataFrame) -> pd.DataFrame:
