@@ -15,7 +15,7 @@ from relay.planning.settings import PlanningSettings
 from relay.planning.solve import solve
 from relay.planning.validate import validate
 
-FAST = PlanningSettings(time_limit_s=10, workers=2)
+FAST = PlanningSettings(time_limit_s=10, workers=2, gap_limit=0)  # optima compared exactly
 
 
 def both(problem):
@@ -252,15 +252,41 @@ def test_no_solution_in_the_time_limit_falls_back_to_the_greedy_plan():
     assert check(P, plan) == []
 
 
-def test_long_horizon_starts_from_the_joined_window_plan():
-    """14 days in 7-day windows: the joined plan is valid, never below the greedy, and a rerun
-    gives the same plan (fixed time shares, deterministic solves)."""
-    from relay.planning import synthetic
+def test_long_horizon_is_proven_by_the_lp_bound_and_reruns_identically():
+    """14 days of 3 orbiters x 3 assets on one deterministic thread: the LP relaxation's certified
+    bound proves the LP-guided plan within the gap limit (no whole-horizon solve, no windows);
+    the bound is not below the optimum that racing CP-SAT workers prove, and a rerun gives the
+    same plan byte for byte."""
+    from relay.planning import relaxation, synthetic
     from relay.planning.validate import validate as check
 
     P = synthetic.instance(2, n_orbiters=3, n_assets=3, days=14, passes_per_pair_sol=1.5)
     a = solve(P, PlanningSettings(time_limit_s=20))
-    assert a.report.windows == 2
+    r = a.report
+    assert r.lp_status == "OPTIMAL" and r.bound_source == relaxation.SOURCE and r.windows is None
+    assert r.status == "OPTIMAL" and r.gap <= 1e-4 and r.bound == r.lp_bound >= r.objective_points
+    assert r.objective_points >= r.greedy_objective - 1e-6 and r.reproducible
+    assert check(P, a) == []
+    exact = solve(P, PlanningSettings(time_limit_s=60, deterministic=False, workers=2, gap_limit=0))
+    if exact.report.status == "OPTIMAL":
+        assert exact.report.objective_points <= r.lp_bound + 1e-6
+        assert r.objective_points >= (1 - 1e-4) * exact.report.objective_points
+    b = solve(P, PlanningSettings(time_limit_s=20))
+    assert [(s.option_id, s.volume_mbit) for s in a.sessions] == [(s.option_id, s.volume_mbit) for s in b.sessions]
+    assert a.downlinks == b.downlinks
+
+
+def test_long_horizon_without_an_lp_falls_back_to_the_joined_window_plan(monkeypatch):
+    """When the LP gives no bound in its share of the time (here: made to stop at once), the
+    deterministic solve plans 7-day windows, joins them and solves the whole horizon from there:
+    valid, never below the greedy or the windows, the same plan on a rerun."""
+    from relay.planning import relaxation, synthetic
+    from relay.planning.validate import validate as check
+
+    monkeypatch.setattr(relaxation, "solve_lp", lambda F, limit: relaxation.Relaxation(status="ITERATION_LIMIT"))
+    P = synthetic.instance(2, n_orbiters=3, n_assets=3, days=14, passes_per_pair_sol=1.5)
+    a = solve(P, PlanningSettings(time_limit_s=20))
+    assert a.report.windows == 2 and a.report.lp_status == "ITERATION_LIMIT" and a.report.bound_source == "cpsat"
     assert a.report.objective_points >= a.report.greedy_objective - 1e-6
     assert a.report.objective_points >= a.report.window_objective - 1e-6
     assert check(P, a) == []

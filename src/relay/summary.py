@@ -23,7 +23,7 @@ from typing import Any, Mapping
 PLAN_STAGES = ("geometry", "tracks", "volumes", "downlinks", "problem", "solve", "tables")
 
 #: summary.json keys that hold wall-clock figures; a reproducible write leaves them out
-VOLATILE_KEYS = ("solve_time_s", "build_time_s", "timings_s", "reproducible", "window_time_s")
+VOLATILE_KEYS = ("solve_time_s", "build_time_s", "timings_s", "reproducible", "window_time_s", "lp_time_s")
 
 
 def _doc(text: str, default: Any = None, factory=None):
@@ -73,7 +73,8 @@ class SolveReport:
     objective_points: float = _doc("the solver's objective in points (weights rounded to 0.01 point)", 0.0)
     bound: float | None = _doc("best proven upper bound on objective_points (null when none)")
     gap: float | None = _doc("relative gap (bound - objective) / max(1, |bound|); 0 when proven optimal")
-    bound_source: str | None = _doc("where the bound came from (the solver that proved it)")
+    bound_source: str | None = _doc('where the bound came from: "cpsat", "mip (SCIP)", or "lp relaxation '
+                                    '(HiGHS dual simplex, dual-certified)" on long horizons (see lp_bound)')
     backend: str | None = _doc("the MIP backend (SCIP, CBC...) when solver is mip")
     solve_time_s: float | None = _doc("wall-clock seconds in the solver (volatile)")
     build_time_s: float | None = _doc("wall-clock seconds building the model (volatile)")
@@ -87,6 +88,11 @@ class SolveReport:
     window_statuses: tuple[str, ...] | None = _doc("status of each rolling window")
     window_time_s: float | None = _doc("wall-clock seconds in the window solves (volatile)")
     window_objective: float | None = _doc("objective of the joined window plan in points")
+    lp_status: str | None = _doc('long horizons on one thread: how the LP relaxation ended ("OPTIMAL", or why not)')
+    lp_bound: float | None = _doc("the LP relaxation's bound in points, certified from its duals (null when none)")
+    lp_time_s: float | None = _doc("wall-clock seconds building and solving the LP relaxation (volatile)")
+    guided_status: str | None = _doc("CP-SAT's status on the model with the LP's integral session choices fixed")
+    guided_objective: float | None = _doc("objective of that LP-guided plan in points")
     greedy_delivered_mbit: float | None = _doc("what the greedy baseline delivers")
     greedy_objective: float | None = _doc("the greedy baseline's objective in points")
     gain_vs_greedy_pct: float | None = _doc("delivered volume over the greedy's, in percent")

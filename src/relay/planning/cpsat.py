@@ -135,3 +135,42 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
         workers=1 if s.deterministic else s.workers, deterministic=s.deterministic, seed=s.seed,
         time_limit_s=s.time_limit_s)
     return to_plan(F, values, report)
+
+
+class _StopAt(cp_model.CpSolverSolutionCallback):
+    """Stops the search at the first solution worth at least ``target`` (model units).  On one
+    deterministic thread solutions come in the same order on every run, so the stop is too."""
+
+    def __init__(self, target: float):
+        super().__init__()
+        self.target = target
+
+    def on_solution_callback(self) -> None:
+        if self.ObjectiveValue() >= self.target:
+            self.StopSearch()
+
+
+def solve_fixed(F: Formulation, fixed: dict[int, int], hint: dict[int, int], s: PlanningSettings,
+                deterministic_s: float, wall_s: float, target: float) -> tuple[list[int] | None, str, bool]:
+    """CP-SAT on ``F`` with the variables of ``fixed`` fixed to their values, ``hint`` as the hint,
+    one deterministic thread, stopping at ``deterministic_s`` deterministic seconds, ``wall_s``
+    wall-clock ones, or the first solution worth ``target``: the values found (None if none),
+    CP-SAT's status, and whether the wall clock stopped it (then a rerun may differ).  The
+    restricted model's own bound proves nothing of ``F``'s."""
+    m, xs = make_model(F)
+    for i, val in fixed.items():
+        m.Add(xs[i] == val)
+    for i, val in hint.items():
+        m.AddHint(xs[i], int(val))
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.random_seed = s.seed
+    p.num_workers = 1
+    p.linearization_level = 2
+    p.max_deterministic_time = max(deterministic_s, 0.1)
+    p.max_time_in_seconds = max(wall_s, 0.1)
+    status = solver.Solve(m, _StopAt(target))
+    by_wall = solver.WallTime() >= 0.99 * p.max_time_in_seconds
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, solver.StatusName(status), by_wall
+    return [solver.Value(x) for x in xs], solver.StatusName(status), by_wall

@@ -2,7 +2,8 @@
 
 The same formulation as :mod:`.cpsat` (so optima agree), handed to SCIP (which
 ships inside ortools) via ``pywraplp``.  Enforced (``OnlyEnforceIf``)
-constraints become big-M rows with the tightest M the variable bounds allow.
+constraints become big-M rows with the tightest M the variable bounds allow
+(:func:`relay.planning.relaxation.big_m_row`, shared with the LP relaxation).
 SCIP runs single-threaded with a fixed seed, so reruns are deterministic when
 they stop on optimality or the gap limit (a wall-clock time limit can cut a run
 at different points on a loaded machine).
@@ -18,6 +19,7 @@ from ..summary import SolveReport
 from .formulation import POINT_SCALE, Formulation, build, relative_gap, to_plan
 from .plan import Plan
 from .problem import Problem
+from .relaxation import big_m_row
 from .settings import PlanningSettings
 
 _STATUS = {
@@ -42,15 +44,13 @@ def make_model(F: Formulation, backend: str = "SCIP"):
         for i, a in zip(c.idx, c.coef):
             row.SetCoefficient(xs[i], a)
     for e in F.enforced:
-        # lit => sum a x >= lb   as   sum a x + M (1 - lit) >= lb,  M = lb - min(sum a x)
-        low = sum(a * (F.var_lb[i] if a > 0 else F.var_ub[i]) for i, a in zip(e.idx, e.coef))
-        big_m = e.lb - low
-        if big_m <= 0:
+        big_m = big_m_row(F, e)  # lit => sum a x >= lb, as a row with the tightest M
+        if big_m is None:
             continue
-        row = solver.RowConstraint(e.lb - big_m, inf)
-        for i, a in zip(e.idx, e.coef):
+        terms, lb = big_m
+        row = solver.RowConstraint(lb, inf)
+        for i, a in terms.items():
             row.SetCoefficient(xs[i], a)
-        row.SetCoefficient(xs[e.lit], row.GetCoefficient(xs[e.lit]) - big_m)
     objective = solver.Objective()
     for i, c in sorted(F.objective.items()):
         objective.SetCoefficient(xs[i], c)

@@ -187,16 +187,19 @@ class PlanningSettings(_Strict):
         "cpsat", description="cpsat: OR-Tools CP-SAT; mip: the same model through OR-Tools' MIP "
                              "interface with SCIP")
     time_limit_s: float = Field(60.0, gt=0, description="solver time limit, s")
-    gap_limit: float = Field(0.0, ge=0, lt=1, description="stop at this relative gap (0: prove optimal)")
+    gap_limit: float = Field(
+        1e-4, ge=0, lt=1, description="stop once the plan is proven within this relative gap of the bound "
+                                      "(default 1e-4: 0.01 % of the points, about 9 Mbit of a 28-day network "
+                                      "plan; 0: prove optimal)")
     workers: int = Field(2, ge=1, le=64, description="CP-SAT threads when not deterministic")
     seed: int = Field(1, ge=0, description="solver random seed")
     deterministic: bool = Field(
         True, description="CP-SAT: one search thread and a deterministic time limit (time_limit_s "
                           "deterministic seconds, besides the wall clock), so a rerun gives the same "
-                          "plan byte for byte unless the wall clock cut it; false: `workers` threads "
-                          "race (measured: on a 28-day horizon of 5 orbiters x 6 assets 2 racing "
-                          "workers reach a 0.007 % gap in 60 s; one deterministic worker plans from "
-                          "the joined 7-day windows, 0.2 % below, but proves only a ~10 % gap)")
+                          "plan byte for byte unless the wall clock cut it; on a horizon longer than 1.5 "
+                          "windows the bound comes from the LP relaxation (relay.planning.relaxation; "
+                          "28 days of 5 orbiters x 6 assets: a 0.008 % gap in 16 s); false: `workers` "
+                          "threads race (never reproducible)")
     greedy_hint: bool = Field(
         False, description="give the greedy plan to CP-SAT as a hint (the prototype measured it "
                            "neutral to harmful; see scripts/bench_plan_models.py)")
@@ -211,10 +214,12 @@ class PlanningSettings(_Strict):
                                           "window (e.g. slivers left where station bookings meet) are "
                                           "not used; carried in problem.json and checked by relay validate")
     window_days: float = Field(
-        7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 1.5 windows: first plan "
-                                      "consecutive windows of this many days, join them, and start the "
-                                      "whole-horizon solve from that plan (0: never, else 1 to 60 days); see "
-                                      "relay.planning.windows")
+        7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 1.5 windows of this many "
+                                      "days: bound and plan from the LP relaxation (relay.planning.relaxation), "
+                                      "or, when the LP gives none in half the time limit, the joined plan of "
+                                      "consecutive windows (relay.planning.windows); the whole-horizon solve "
+                                      "starts from that plan unless it is already proven within gap_limit "
+                                      "(0: none of this, else 1 to 60 days)")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")

@@ -5,9 +5,11 @@
 """
 from __future__ import annotations
 
+import time
+
 from ..summary import SolveReport
-from . import cpsat, greedy, mip, windows
-from .formulation import POINT_SCALE, build, relative_gap, to_plan
+from . import cpsat, greedy, mip, relaxation, windows
+from .formulation import POINT_SCALE, build, relative_gap, settle_soft, to_plan
 from .plan import Plan
 from .problem import Problem
 from .settings import PlanningSettings
@@ -28,17 +30,24 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     # is that plan as far as it still fits, and is the solver's hint
     keeping = any(x.keep_points > 0 for x in problem.options)
     hint = g_vals if (s.greedy_hint or keeping) else None
-    fallback, extra = g_vals, {}
+    fallback, extra, lp, cut = g_vals, {}, None, False
     if windows.applies(problem, s):
-        # a long horizon for one deterministic thread: start from the joined rolling-window plan
-        # half the time limit to the windows, half to the whole horizon (fixed shares, so that the
-        # deterministic time limits, and so the plan, do not depend on the machine's load)
-        w = windows.window_values(F, s, 0.5 * s.time_limit_s)
-        w_vals = w.values
-        extra = {"windows": w.windows, "window_statuses": w.window_statuses, "window_time_s": w.window_time_s,
-                 "window_objective": F.objective_value(w_vals) / POINT_SCALE}
-        if F.objective_value(w_vals) >= F.objective_value(g_vals):
-            hint = fallback = w_vals
+        # a long horizon for one deterministic thread: the LP relaxation's certified bound and the
+        # plan it guides; the joined rolling-window plan when the LP gives none (fixed shares of the
+        # time limit, so that the deterministic limits, and so the plan, do not depend on the load)
+        t0 = time.perf_counter()
+        start, lp, extra, cut = long_horizon_start(F, s)
+        if F.objective_value(start) >= F.objective_value(g_vals):
+            hint = fallback = settle_soft(F, start)
+        if lp.bound is not None and relative_gap(F.objective_value(fallback), lp.bound) <= s.gap_limit:
+            # proven within the gap limit by the LP's bound: no whole-horizon CP-SAT solve needed
+            obj = F.objective_value(fallback)
+            plan = to_plan(F, fallback, SolveReport(
+                solver="cpsat", status="OPTIMAL", objective_points=obj / POINT_SCALE, bound=lp.bound / POINT_SCALE,
+                gap=relative_gap(obj, lp.bound), bound_source=relaxation.SOURCE, reproducible=not cut,
+                solve_time_s=round(time.perf_counter() - t0, 3), workers=1, deterministic=True, seed=s.seed,
+                time_limit_s=s.time_limit_s, **extra))
+            return _finish(problem, F, g_plan, plan, validate_plan)
         s = s.model_copy(update={"time_limit_s": max(0.5 * s.time_limit_s, 1.0)})
     backend = cpsat if s.solver == "cpsat" else mip
     plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback)
@@ -46,18 +55,32 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     rep = plan.report
     if rep.status != "OPTIMAL" and rep.objective_points * POINT_SCALE < fb_obj - 0.5:
         # the solver stopped on a plan worse than its starting point: return the better one
-        start = "the joined rolling-window plan" if fallback is not g_vals else "the greedy plan"
+        start = _start_name(extra) if fallback is not g_vals else "the greedy plan"
         rep = rep.replace(
             reproducible=False, gap=None if rep.bound is None else relative_gap(fb_obj, rep.bound * POINT_SCALE),
             note=f"{s.solver} stopped on a plan worse than its starting point: this is {start}, "
                  "with the solver's bound")
         plan = to_plan(F, fallback, rep)
     elif rep.note and fallback is not g_vals:
-        plan.report = rep.replace(note=rep.note.replace("the greedy plan", "the joined rolling-window plan"))
+        plan.report = rep.replace(note=rep.note.replace("the greedy plan", _start_name(extra)))
+    if lp is not None and lp.bound is not None:
+        plan.report = with_lp_bound(plan.report, lp, s.gap_limit)
+    plan.report = plan.report.replace(**extra)
+    if cut:
+        plan.report = plan.report.replace(reproducible=False)
+    return _finish(problem, F, g_plan, plan, validate_plan)
+
+
+def _start_name(extra: dict) -> str:
+    return "the LP-guided plan" if extra.get("guided_objective") is not None else "the joined rolling-window plan"
+
+
+def _finish(problem: Problem, F, g_plan: Plan, plan: Plan, validate_plan: bool) -> Plan:
+    """The greedy comparison, the independent validation and the formulation kept for explain."""
     g = g_plan.figures.delivered_mbit
     d = plan.figures.delivered_mbit
     plan.report = plan.report.replace(
-        **extra, greedy_delivered_mbit=g, greedy_objective=g_plan.report.objective_points,
+        greedy_delivered_mbit=g, greedy_objective=g_plan.report.objective_points,
         gain_vs_greedy_pct=round(100.0 * (d - g) / g, 3) if g > 0 else None, excluded_options=len(F.excluded))
     if validate_plan:
         problems = validate(problem, plan)
@@ -65,3 +88,41 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
             raise RuntimeError("the plan failed independent validation:\n" + "\n".join(map(str, problems)))
     plan.formulation = F  # the model of ``problem``, which relay.explain reuses instead of rebuilding it
     return plan
+
+
+def with_lp_bound(rep: SolveReport, lp: relaxation.Relaxation, gap_limit: float) -> SolveReport:
+    """``rep`` with the LP relaxation's bound where it is lower than the solver's own."""
+    obj = round(rep.objective_points * POINT_SCALE)
+    if lp.bound < obj - 0.5:  # cannot happen with a valid bound: keep the solver's, and say so
+        return rep.replace(note=((rep.note + "; ") if rep.note else "") + "the LP bound was below the plan "
+                           "and was not used (please report this as a bug)")
+    if rep.bound is not None and rep.bound * POINT_SCALE <= lp.bound:
+        return rep
+    gap = relative_gap(obj, lp.bound)
+    return rep.replace(bound=lp.bound / POINT_SCALE, gap=gap, bound_source=relaxation.SOURCE,
+                       status="OPTIMAL" if gap <= gap_limit else rep.status)
+
+
+def long_horizon_start(F, s: PlanningSettings):
+    """The starting plan of a long horizon and the LP relaxation: the LP-guided plan
+    (:mod:`.relaxation`: LP in at most half the time limit, then CP-SAT on the rest of the model in
+    a quarter of it) or, when the LP or that solve gives none, the joined rolling-window plan; the
+    report's extra fields; and whether a wall-clock limit cut a step (then a rerun may differ)."""
+    T = s.time_limit_s
+    t0 = time.perf_counter()
+    lp = relaxation.solve_lp(F, 0.5 * T)
+    extra: dict = {"lp_status": lp.status, "lp_time_s": lp.time_s,
+                   "lp_bound": None if lp.bound is None else lp.bound / POINT_SCALE}
+    if lp.bound is not None:
+        fixed, hint = relaxation.guided_start(F, lp)
+        target = lp.bound - s.gap_limit * abs(lp.bound)
+        left = T - (time.perf_counter() - t0)
+        vals, status, by_wall = cpsat.solve_fixed(F, fixed, hint, s, 0.25 * T, max(min(0.25 * T, left), 1.0), target)
+        extra["guided_status"] = status
+        if vals is not None:
+            extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE
+            return vals, lp, extra, lp.cut_by_time or by_wall
+    w = windows.window_values(F, s, 0.5 * T)
+    extra.update(windows=w.windows, window_statuses=w.window_statuses, window_time_s=w.window_time_s,
+                 window_objective=F.objective_value(w.values) / POINT_SCALE)
+    return w.values, lp, extra, lp.cut_by_time

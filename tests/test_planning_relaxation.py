@@ -1,0 +1,99 @@
+"""The LP relaxation (relay.planning.relaxation) against independent references.
+
+- its certified bound is never below the optimum CP-SAT proves (weak duality, on random
+  instances with requirements, i.e. with big-M rows), and equals GLOP's LP optimum of the
+  same model built through pywraplp (another LP solver, another model builder) up to the
+  certificate's margin;
+- the certificate holds for ANY row multipliers, not only the LP's duals;
+- the big-M rows are hand-checked on a tiny enforced constraint;
+- the LP-guided start fixes exactly the session options the LP leaves integral.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relay.planning import cpsat, mip, relaxation, synthetic
+from relay.planning.formulation import Enforced, Formulation, build
+from relay.planning.settings import PlanningSettings
+
+EXACT = PlanningSettings(time_limit_s=10, workers=2, deterministic=False, gap_limit=0)
+
+instances = st.builds(
+    lambda seed, no, na, days, tight, req: synthetic.instance(
+        seed, n_orbiters=no, n_assets=na, days=days, tight=tight, requirements=req),
+    seed=st.integers(0, 10_000), no=st.integers(1, 3), na=st.integers(1, 3),
+    days=st.sampled_from([0.5, 1.0, 2.0]), tight=st.booleans(), req=st.booleans())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances)
+def test_the_lp_bound_is_valid_and_equals_glop_on_the_same_model(P):
+    F = build(P)
+    lp = relaxation.solve_lp(F, 10.0)
+    assert lp.status == "OPTIMAL"
+    opt = cpsat.solve(P, EXACT, formulation=F)
+    if opt.report.status == "OPTIMAL":
+        assert opt.report.objective_points * 100 <= lp.bound + 1e-6
+    solver, _ = mip.make_model(F, "GLOP")  # integrality is ignored by an LP solver
+    assert solver.Solve() == solver.OPTIMAL
+    glop = solver.Objective().Value()
+    # the certificate adds 1 unit plus 1e-9 of its terms' magnitude and rounds down
+    assert glop - 1e-6 * max(1.0, abs(glop)) <= lp.bound <= glop + 2 + 1e-6 * abs(glop)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.floats(0.0, 1e4), st.integers(0, 2 ** 31))
+def test_the_certificate_bounds_the_optimum_for_any_multipliers(seed, scale, ygen):
+    P = synthetic.instance(seed % 50, n_orbiters=2, n_assets=2, days=0.5, requirements=True)
+    F = build(P)
+    R = relaxation.rows_of(F)
+    y = np.random.default_rng(ygen).normal(0.0, scale, size=len(R.lo))
+    opt = cpsat.solve(P, EXACT, formulation=F)
+    assert opt.report.status == "OPTIMAL"
+    assert relaxation.safe_bound(R, y) >= opt.report.objective_points * 100 - 1e-6
+
+
+def test_big_m_row_by_hand():
+    F = Formulation(problem=None, unit=0.1)
+    x = F.new_var("x", 0, 10)
+    z = F.new_var("z", 0, 4)
+    lit = F.new_var("lit", 0, 1)
+    e = Enforced(lit=lit, idx=[x, z], coef=[1, -1], lb=3)
+    terms, lb = relaxation.big_m_row(F, e)
+    # min(x - z) = -4, so M = 3 - (-4) = 7:  x - z - 7 lit >= -4
+    assert terms == {x: 1, z: -1, lit: -7} and lb == -4
+    assert relaxation.big_m_row(F, Enforced(lit=lit, idx=[x], coef=[1], lb=0)) is None  # always holds
+    for xv in range(11):
+        for zv in range(5):
+            for lv in (0, 1):
+                row = xv - zv - 7 * lv >= -4
+                assert row == (lv == 0 or xv - zv >= 3)
+
+
+def test_the_guided_start_fixes_the_integral_session_choices_only():
+    P = synthetic.instance(5, n_orbiters=2, n_assets=3, days=2.0, passes_per_pair_sol=1.5)
+    F = build(P)
+    lp = relaxation.solve_lp(F, 10.0)
+    fixed, hint = relaxation.guided_start(F, lp)
+    options = set(F.b)
+    assert set(fixed) <= options and len(hint) == F.num_vars
+    for i in options:
+        integral = abs(lp.values[i] - round(lp.values[i])) <= 1e-6
+        assert (i in fixed) == integral
+        if integral:
+            assert fixed[i] == round(lp.values[i])
+    for i, v in hint.items():
+        assert F.var_lb[i] <= v <= F.var_ub[i]
+        if not F.is_bool(i):
+            assert v == math.floor(lp.values[i] + 1e-6)
+
+
+def test_a_time_limit_gives_no_bound():
+    P = synthetic.instance(1, n_orbiters=5, n_assets=6, days=14, passes_per_pair_sol=1.5, tight=True)
+    lp = relaxation.solve_lp(build(P), 1e-3)
+    if lp.status == "OPTIMAL":
+        pytest.skip("the LP finished within 1 ms on this machine")
+    assert lp.bound is None and lp.values is None and lp.cut_by_time
