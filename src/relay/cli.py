@@ -15,14 +15,18 @@ from .commands import COMMAND_MODULES
 from .errors import RelayInputError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand, or of ``command``'s module only (all that running
+    ``relay COMMAND ...`` needs: the same options, help and errors for it)."""
     parser = argparse.ArgumentParser(
         prog="relay",
         description="Plan data-relay sessions between Mars orbiters and surface assets.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name, commands in COMMAND_MODULES.items():
+        if command is not None and command not in commands:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -36,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _command_of(argv: list[str] | None) -> str:
     words = sys.argv[1:] if argv is None else argv
     return next((w for w in words if not w.startswith("-")), "")
+
+
+def _known_command(argv: list[str] | None) -> str | None:
+    """The subcommand ``argv`` starts with, if it names one (``relay -h ...`` and typos: None)."""
+    words = sys.argv[1:] if argv is None else argv
+    first = words[0] if words else ""
+    return first if any(first in names for names in COMMAND_MODULES.values()) else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(_known_command(argv))
     command = _command_of(argv)
     try:
         args = parser.parse_args(argv)   # the options' types raise RelayInputError on bad values
