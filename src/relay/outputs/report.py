@@ -301,14 +301,23 @@ def _css_size(value) -> str:
 def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
     """One chart as an HTML fragment (a figure dict, as plotly.io.to_html writes it with
     ``full_html=False``); ``with_js`` inlines plotly.js (once per page)."""
+    return "".join(chart_parts(fig, div_id, with_js=with_js))
+
+
+def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
+    """:func:`figure_html` in pieces, plotly.js (4.8 million characters) one of them as it is:
+    the page joins them once instead of copying the script at each step."""
     layout = fig.get("layout", {})
     template = layout.get("template", {}).get("layout", {})
     script = _NEW_PLOT.format(id=div_id, data=figure_json(fig.get("data", [])), layout=figure_json(layout),
                               config=json.dumps(CHART_CONFIG))
-    load = _LOAD_PLOTLYJS.format(win_config=_PLOTLYJS_CONFIG, plotlyjs=plotly_js()) if with_js else ""
-    return _CHART_DIV.format(height=_css_size(layout.get("height", template.get("height", "100%"))),
-                             width=_css_size(layout.get("width", template.get("width", "100%"))),
-                             load_plotlyjs=load, id=div_id, script=script).strip()
+    head, tail = _CHART_DIV.split("{load_plotlyjs}")
+    parts = [head.format(height=_css_size(layout.get("height", template.get("height", "100%"))),
+                         width=_css_size(layout.get("width", template.get("width", "100%"))))]
+    if with_js:
+        before, after = _LOAD_PLOTLYJS.split("{plotlyjs}")
+        parts += [before.format(win_config=_PLOTLYJS_CONFIG), plotly_js(), after]
+    return parts + [tail.format(id=div_id, script=script)]
 
 
 def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
@@ -433,8 +442,8 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
               ("timeline-asset", timeline(sessions, passes, downlinks, "asset", colours)),
               ("store", store_chart(store, capacity_mbit or {}, colours["orbiter"])),
               ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
-    chart_html = "".join(f"<div class='chart'>{figure_html(f, cid, with_js=(k == 0))}</div>"
-                         for k, (cid, f) in enumerate(charts))
+    chart_html = [part for k, (cid, f) in enumerate(charts)
+                  for part in ("<div class='chart'>", *chart_parts(f, cid, with_js=(k == 0)), "</div>")]
     ok = summary.solve.status == "OPTIMAL"
     summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
                            for k, v in _summary_rows(summary))
@@ -468,7 +477,7 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
         unused = html_table(passes.loc[~passes["used"].astype(bool), cols],
                             left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
                             table_id="unused-passes")
-    return f"""<!DOCTYPE html>
+    return "".join([f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}</style></head>
 <body>
 <h1>{title}</h1>
@@ -478,7 +487,7 @@ charts zoom with the mouse (double-click resets) and show each mark's details on
 {warn}
 <h2>Summary</h2><table id="summary">{summary_rows}</table>
 <h2>Delivered per asset</h2><div id="per-asset">{html_table(_per_asset(summary), left=("asset",))}</div>
-<h2>Timelines</h2>{chart_html}
+<h2>Timelines</h2>""", *chart_html, f"""
 <h2>Requirements</h2><div id="violations">{viol_html}</div>
 <h2>Relay requests</h2><p class="meta">met: by which sessions; unmet: why (the reasons of the passes in
 its window)</p><div id="requests">{req_html}</div>
@@ -498,4 +507,4 @@ limited_by: data (all sent), link (the passes offered no more), earth (store or 
                                                    table_id="downlinks-table")}</div>
 <script type="application/json" id="relay-marks">{json.dumps({"sessions": int(len(sessions))})}</script>
 </body></html>
-"""
+"""])
