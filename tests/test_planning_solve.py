@@ -294,6 +294,30 @@ def test_long_horizon_without_an_lp_falls_back_to_the_joined_window_plan(monkeyp
     assert [(s.option_id, s.volume_mbit) for s in a.sessions] == [(s.option_id, s.volume_mbit) for s in b.sessions]
 
 
+def test_long_horizon_starts_from_the_rounded_lp_plan_when_the_guided_solve_finds_none(monkeypatch):
+    """The LP-guided CP-SAT solve made to find nothing: the rounded LP plan (LP choices taken as
+    far as they fit, greedy fill) starts the whole-horizon solve; the better of the LP's and
+    CP-SAT's bounds is reported; the plan is valid and never below the rounded plan or the greedy."""
+    from relay.planning import cpsat, relaxation, synthetic
+    from relay.planning.formulation import build
+    from relay.planning.validate import validate as check
+
+    monkeypatch.setattr(cpsat, "solve_fixed", lambda *a, **k: (None, "UNKNOWN", False))
+    P = synthetic.instance(2, n_orbiters=3, n_assets=3, days=14, passes_per_pair_sol=1.5)
+    F = build(P)
+    lp = relaxation.solve_lp(F, 20)
+    rounded = relaxation.rounded_values(F, lp)
+    assert F.objective_value(rounded) >= F.objective_value(greedy.greedy_values(F))
+    plan = solve(P, PlanningSettings(time_limit_s=20))
+    r = plan.report
+    assert r.guided_status == "UNKNOWN" and r.guided_objective is None and r.windows is None
+    assert r.lp_bound == lp.bound / 100 and r.bound <= r.lp_bound  # the better of CP-SAT's and the LP's
+    assert r.bound_source == (relaxation.SOURCE if r.bound == r.lp_bound else "cpsat")
+    assert r.objective_points * 100 >= F.objective_value(rounded) - 1e-6
+    assert r.gap == pytest.approx((r.bound - r.objective_points) / r.bound, abs=1e-9)
+    assert check(P, plan) == []
+
+
 def test_a_solver_cut_short_never_returns_less_than_the_greedy():
     """SCIP stopped after 1 s on a large instance returns a worse plan than the greedy; the
     greedy plan comes back instead, with the solver's bound and a note."""

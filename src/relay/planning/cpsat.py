@@ -93,10 +93,12 @@ def configure(p, s: PlanningSettings) -> None:
 
 
 def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: list[int] | None = None,
-          formulation: Formulation | None = None, fallback: list[int] | None = None) -> Plan:
+          formulation: Formulation | None = None, fallback: list[int] | None = None,
+          wall_s: float | None = None) -> Plan:
     """Solve with CP-SAT; ``hint`` is a value vector of the formulation (e.g. the greedy's).
     ``fallback`` (a feasible value vector, e.g. the greedy's) is the plan returned, with status
-    FEASIBLE and CP-SAT's bound, when CP-SAT finds no solution within the time limit."""
+    FEASIBLE and CP-SAT's bound, when CP-SAT finds no solution within the time limit.  ``wall_s``:
+    a wall-clock limit other than ``time_limit_s`` (what is left of a longer solve's)."""
     s = settings or PlanningSettings()
     t0 = time.perf_counter()
     F = formulation or build(problem)
@@ -106,6 +108,8 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
             m.AddHint(x, int(val))
     solver = cp_model.CpSolver()
     configure(solver.parameters, s)
+    if wall_s is not None:
+        solver.parameters.max_time_in_seconds = max(wall_s, 0.1)
     build_s = time.perf_counter() - t0
     status = solver.Solve(m)
     name = solver.StatusName(status)
@@ -130,7 +134,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: l
         solver="cpsat", status=name, objective_points=obj / POINT_SCALE, bound=bound / POINT_SCALE,
         gap=relative_gap(obj, bound), bound_source="cpsat",
         reproducible=bool(s.deterministic and (status == cp_model.OPTIMAL
-                                               or solver.WallTime() < 0.99 * s.time_limit_s)),
+                                               or solver.WallTime() < 0.99 * solver.parameters.max_time_in_seconds)),
         solve_time_s=round(solver.WallTime(), 3), build_time_s=round(build_s, 3),
         workers=1 if s.deterministic else s.workers, deterministic=s.deterministic, seed=s.seed,
         time_limit_s=s.time_limit_s)

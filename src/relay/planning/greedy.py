@@ -104,6 +104,17 @@ class FeasibilityState:
         for k, c in self.energy_of[bvar]:
             self.energy_used[k] += c
 
+    def take_up_to(self, i: int, volume_u: int) -> int | None:
+        """Hold option i with at most ``volume_u`` units, as many as still fit, if it can be held
+        and then carries at least its minimum: the units taken, or None when not held."""
+        if not self.can_take(i):
+            return None
+        u = min(volume_u, self.best_volume(i))
+        if u < self.min_volume(i):
+            return None  # a return session left with (too) little to carry is not held
+        self.take(i, u)
+        return u
+
     @property
     def down(self) -> dict[str, dict[tuple[int, str], int]]:
         """The as-soon-as-possible downlinks of each orbiter holding sessions: units per (chunk,

@@ -60,14 +60,14 @@ def make_model(F: Formulation, backend: str = "SCIP"):
 
 def solve(problem: Problem, settings: PlanningSettings | None = None, *, hint: list[int] | None = None,
           formulation: Formulation | None = None, backend: str = "SCIP",
-          fallback: list[int] | None = None) -> Plan:
+          fallback: list[int] | None = None, wall_s: float | None = None) -> Plan:
     """Solve with SCIP through pywraplp; ``hint`` is a value vector of the formulation;
-    ``fallback`` as in :func:`relay.planning.cpsat.solve`."""
+    ``fallback`` and ``wall_s`` as in :func:`relay.planning.cpsat.solve`."""
     s = settings or PlanningSettings()
     t0 = time.perf_counter()
     F = formulation or build(problem)
     solver, xs = make_model(F, backend)
-    solver.SetTimeLimit(int(s.time_limit_s * 1000))
+    solver.SetTimeLimit(int(1000 * (s.time_limit_s if wall_s is None else min(wall_s, s.time_limit_s))))
     solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {s.seed}\n")
     if hint is not None:
         solver.SetHint(xs, [float(v) for v in hint])

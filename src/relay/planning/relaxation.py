@@ -198,3 +198,18 @@ def guided_start(F: Formulation, lp: Relaxation) -> tuple[dict[int, int], dict[i
         else:
             hint[i] = min(max(int(math.floor(xi + 1e-6)), F.var_lb[i]), F.var_ub[i])
     return fixed, hint
+
+
+def rounded_values(F: Formulation, lp: Relaxation) -> list[int]:
+    """A plan from the LP alone, when CP-SAT finds none in its share: the session options the LP
+    holds at 1/2 or more, most held first, each taken as far as it still fits with at most its
+    LP volume (:meth:`relay.planning.greedy.FeasibilityState.take_up_to`), then the greedy fills
+    in the rest; downlinks by the greedy's as-soon-as-possible rule."""
+    from . import greedy
+
+    st = greedy.FeasibilityState(F)
+    x = lp.values
+    picks = sorted((i for i in range(len(F.options)) if x[F.b[i]] >= 0.5), key=lambda i: (-round(x[F.b[i]], 6), i))
+    for i in picks:
+        st.take_up_to(i, int(math.floor(x[F.v[i]] + 1e-6)))
+    return greedy.greedy_values_by(F, "value", st)

@@ -30,13 +30,13 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     # is that plan as far as it still fits, and is the solver's hint
     keeping = any(x.keep_points > 0 for x in problem.options)
     hint = g_vals if (s.greedy_hint or keeping) else None
-    fallback, extra, lp, cut = g_vals, {}, None, False
+    fallback, extra, lp, cut, wall, T = g_vals, {}, None, False, None, s.time_limit_s
     if windows.applies(problem, s):
         # a long horizon for one deterministic thread: the LP relaxation's certified bound and the
         # plan it guides; the joined rolling-window plan when the LP gives none (fixed shares of the
         # time limit, so that the deterministic limits, and so the plan, do not depend on the load)
         t0 = time.perf_counter()
-        start, lp, extra, cut = long_horizon_start(F, s)
+        start, lp, extra, cut = long_horizon_start(F, s, t0)
         if F.objective_value(start) >= F.objective_value(g_vals):
             hint = fallback = settle_soft(F, start)
         if lp.bound is not None and relative_gap(F.objective_value(fallback), lp.bound) <= s.gap_limit:
@@ -48,9 +48,11 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
                 solve_time_s=round(time.perf_counter() - t0, 3), workers=1, deterministic=True, seed=s.seed,
                 time_limit_s=s.time_limit_s, **extra))
             return _finish(problem, F, g_plan, plan, validate_plan)
-        s = s.model_copy(update={"time_limit_s": max(0.5 * s.time_limit_s, 1.0)})
+        # the whole horizon: half the time limit in deterministic seconds, what is left on the clock
+        wall = max(T - (time.perf_counter() - t0), 1.0)
+        s = s.model_copy(update={"time_limit_s": max(0.5 * T, 1.0)})
     backend = cpsat if s.solver == "cpsat" else mip
-    plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback)
+    plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback, wall_s=wall)
     fb_obj = F.objective_value(fallback)
     rep = plan.report
     if rep.status != "OPTIMAL" and rep.objective_points * POINT_SCALE < fb_obj - 0.5:
@@ -65,14 +67,16 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         plan.report = rep.replace(note=rep.note.replace("the greedy plan", _start_name(extra)))
     if lp is not None and lp.bound is not None:
         plan.report = with_lp_bound(plan.report, lp, s.gap_limit)
-    plan.report = plan.report.replace(**extra)
+    plan.report = plan.report.replace(**extra, time_limit_s=T)
     if cut:
         plan.report = plan.report.replace(reproducible=False)
     return _finish(problem, F, g_plan, plan, validate_plan)
 
 
 def _start_name(extra: dict) -> str:
-    return "the LP-guided plan" if extra.get("guided_objective") is not None else "the joined rolling-window plan"
+    if extra.get("guided_objective") is not None:
+        return "the LP-guided plan"
+    return "the rounded LP plan" if extra.get("lp_bound") is not None else "the joined rolling-window plan"
 
 
 def _finish(problem: Problem, F, g_plan: Plan, plan: Plan, validate_plan: bool) -> Plan:
@@ -99,30 +103,33 @@ def with_lp_bound(rep: SolveReport, lp: relaxation.Relaxation, gap_limit: float)
     if rep.bound is not None and rep.bound * POINT_SCALE <= lp.bound:
         return rep
     gap = relative_gap(obj, lp.bound)
-    return rep.replace(bound=lp.bound / POINT_SCALE, gap=gap, bound_source=relaxation.SOURCE,
+    note = rep.note and rep.note.replace("CP-SAT's bound", "the LP relaxation's bound").replace(
+        "the solver's bound", "the LP relaxation's bound")
+    return rep.replace(bound=lp.bound / POINT_SCALE, gap=gap, bound_source=relaxation.SOURCE, note=note,
                        status="OPTIMAL" if gap <= gap_limit else rep.status)
 
 
-def long_horizon_start(F, s: PlanningSettings):
-    """The starting plan of a long horizon and the LP relaxation: the LP-guided plan
-    (:mod:`.relaxation`: LP in at most half the time limit, then CP-SAT on the rest of the model in
-    a quarter of it) or, when the LP or that solve gives none, the joined rolling-window plan; the
+def long_horizon_start(F, s: PlanningSettings, t0: float):
+    """The starting plan of a long horizon (solve started at ``t0``) and the LP relaxation: the
+    LP-guided plan (:mod:`.relaxation`: the LP in at most half the time limit, then CP-SAT on the
+    rest of the model in a quarter of it in deterministic seconds), the rounded LP plan when that
+    CP-SAT solve finds none, or the joined rolling-window plan when the LP gives no bound; the
     report's extra fields; and whether a wall-clock limit cut a step (then a rerun may differ)."""
     T = s.time_limit_s
-    t0 = time.perf_counter()
     lp = relaxation.solve_lp(F, 0.5 * T)
     extra: dict = {"lp_status": lp.status, "lp_time_s": lp.time_s,
                    "lp_bound": None if lp.bound is None else lp.bound / POINT_SCALE}
-    if lp.bound is not None:
-        fixed, hint = relaxation.guided_start(F, lp)
-        target = lp.bound - s.gap_limit * abs(lp.bound)
-        left = T - (time.perf_counter() - t0)
-        vals, status, by_wall = cpsat.solve_fixed(F, fixed, hint, s, 0.25 * T, max(min(0.25 * T, left), 1.0), target)
-        extra["guided_status"] = status
-        if vals is not None:
-            extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE
-            return vals, lp, extra, lp.cut_by_time or by_wall
-    w = windows.window_values(F, s, 0.5 * T)
-    extra.update(windows=w.windows, window_statuses=w.window_statuses, window_time_s=w.window_time_s,
-                 window_objective=F.objective_value(w.values) / POINT_SCALE)
-    return w.values, lp, extra, lp.cut_by_time
+    if lp.bound is None:
+        w = windows.window_values(F, s, 0.5 * T)
+        extra.update(windows=w.windows, window_statuses=w.window_statuses, window_time_s=w.window_time_s,
+                     window_objective=F.objective_value(w.values) / POINT_SCALE)
+        return w.values, lp, extra, lp.cut_by_time
+    fixed, hint = relaxation.guided_start(F, lp)
+    target = lp.bound - s.gap_limit * abs(lp.bound)
+    left = max(T - (time.perf_counter() - t0), 1.0)
+    vals, status, by_wall = cpsat.solve_fixed(F, fixed, hint, s, 0.25 * T, left, target)
+    extra["guided_status"] = status
+    if vals is None:
+        return relaxation.rounded_values(F, lp), lp, extra, lp.cut_by_time or by_wall
+    extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE
+    return vals, lp, extra, lp.cut_by_time or by_wall

@@ -110,13 +110,9 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> 
         statuses.append(plan.report.status)
         for ses in plan.sessions:
             i = index.get(ses.option_id)
-            if i is None or not st.can_take(i):
-                continue
-            u = min(int(math.floor(ses.volume_mbit / F.unit + 1e-6)), st.best_volume(i))
-            if u < st.min_volume(i):
-                continue  # a return session left with (too) little to carry is not held
-            st.take(i, u)
-            relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
+            u = None if i is None else st.take_up_to(i, int(math.floor(ses.volume_mbit / F.unit + 1e-6)))
+            if u is not None:
+                relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
         ends = {}
         for p in plan.store:
             ends[p.orbiter] = p.fill_mbit  # the store series is sorted by time
