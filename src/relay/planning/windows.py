@@ -2,11 +2,13 @@
 
 One deterministic CP-SAT thread proves a week of the network optimal in
 seconds, but on 28 days of 5 orbiters x 6 assets it finds no solution at all
-within a minute (the root LP alone takes about that long).  So for a horizon
-longer than 1.5 windows the deterministic solve first plans consecutive
-windows (each to optimality or its share of the time limit), carrying the
-store fill of every orbiter and the data left at every asset from one window
-to the next, then joins them into one plan of the whole horizon:
+within a minute (the root LP alone takes about that long).  For a horizon
+longer than 1.5 windows the deterministic solve takes its bound and starting
+plan from the LP relaxation (:mod:`.relaxation`); when the LP gives no bound
+in its share of the time limit, it falls back to this module: it plans
+consecutive windows (each to optimality or its share of the time limit),
+carrying the store fill of every orbiter and the data left at every asset from
+one window to the next, then joins them into one plan of the whole horizon:
 
 * the windows' sessions are taken in order into the greedy's state of the
   whole problem (so every constraint of the whole horizon holds: per-sol caps
