@@ -82,7 +82,7 @@ def _marks(df: pd.DataFrame, lane: str, hover: list[tuple[str, str]], start: str
     t0 = pd.to_datetime(df[start], utc=True)
     t1 = pd.to_datetime(df[end], utc=True)
     ns = (t1 - t0).to_numpy(dtype="timedelta64[ns]").astype(np.int64).tolist()
-    return {"base": [t[:-1] for t in column_values(t0)],
+    return {"base": [t[:-1] if t != "NaT" else None for t in column_values(t0)],
             "x": [pd.Timedelta(d).total_seconds() * 1000.0 for d in ns],
             "y": [plain(v) for v in df[lane].tolist()], "hovertext": _hover(df, hover)}
 
