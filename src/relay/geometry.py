@@ -7,10 +7,13 @@ Every search here runs the same vectorised scheme (:func:`find_windows`):
 2. refine every sampled local maximum (golden-section search inside its
    two-step bracket) and every local minimum that sits between positive
    samples, and insert them into the samples, so a window shorter than the
-   grid step is still seen (a pass is never missed as long as ``f`` is
-   unimodal over two grid steps: true of elevation for any orbit whose passes
-   last longer than a step);
-3. bracket every sign change of the augmented samples and refine it with the
+   grid step is still seen when ``f`` is unimodal over two grid steps;
+3. (the pass search) prove the sign of ``f`` between neighbouring samples
+   from a bound on how fast it can change, halving every stretch where that
+   bound does not settle it: no window or gap longer than ``tol_s`` is missed
+   even where ``f`` is not unimodal (a terrain mask's kinks can put two humps
+   in one grid step), see :class:`_Reach`;
+4. bracket every sign change of the augmented samples and refine it with the
    Illinois variant of regula falsi, all brackets at once, to ``tol_s``.
 
 The pass search first bounds how fast an orbiter's elevation can change (its
@@ -19,7 +22,9 @@ a scan every ``COARSE_FACTOR`` grid steps proves where no site can see the
 orbiter, and only the rest of the grid is sampled (positions once per time,
 shared by every site); a local maximum that the same bound keeps below the
 mask is not refined.  Both shortcuts leave the windows exactly as the search
-on the whole grid finds them (tests/test_geometry_pruning.py).
+on the whole grid finds them (tests/test_geometry_pruning.py).  The same
+bound gives step 3 its proof.  Without a bound (an unbound orbit) the whole
+grid is searched with steps 1, 2 and 4 only.
 
 Times are TDB seconds past J2000 (floats) inside; the DataFrames returned
 carry them as ``*_tdb_s`` columns.  ISO strings are added only at the
@@ -79,8 +84,11 @@ def _golden_min(f, series, lo, hi, iterations: int = 40, width_s: float = 1e-4):
     return t, -v
 
 
-def _illinois(f, series, a, b, fa, fb, tol_s: float, iterations: int = 60):
-    """Vectorised Illinois regula falsi: roots of f in brackets [a, b] with fa*fb <= 0."""
+def _illinois(f, series, a, b, fa, fb, tol_s, iterations: int = 60):
+    """Vectorised Illinois regula falsi: roots of f in brackets [a, b] with fa*fb <= 0.
+
+    ``tol_s``: the final bracket's width, one for all or one per bracket.
+    """
     a, b, fa, fb = a.copy(), b.copy(), fa.copy(), fb.copy()
     side = np.zeros(a.shape, dtype=np.int8)
     for _ in range(iterations):
@@ -129,7 +137,8 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  grid_tdb_s: np.ndarray, values: np.ndarray,
                  tol_s: float = 1e-3, *, breaks: np.ndarray | None = None,
                  peak_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                 peaks: bool = True) -> Windows:
+                 peaks: bool = True, reach: tuple[np.ndarray, Callable] | None = None,
+                 kinked: np.ndarray | None = None, min_width_s: float | None = None) -> Windows:
     """Windows where ``f > 0`` for each series, from samples ``values`` (S, N) on ``grid_tdb_s``.
 
     ``f(t, s)`` evaluates the function at arbitrary times ``t`` for series
@@ -147,6 +156,21 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ``peaks=False``: the caller does not need the peaks refined, so a local
     maximum already sampled positive (inside a window found anyway) is left
     alone; ``peak_tdb_s`` and ``peak_value`` then come from the samples.
+
+    ``reach=(tau, g)`` (optional) turns the search into a proof: ``tau`` (S, N)
+    holds, for each sample, a time for which ``f`` is sure to keep the
+    sample's sign on either side of it (a bound on how fast ``f`` can change,
+    0 where none is known), and ``g(t, s)`` returns ``(f, tau)`` at new times.
+    Between two samples of the same sign whose reaches do not meet, ``f``
+    could change sign unseen: such a stretch is halved (and its halves in
+    turn) until every piece is proved of one sign or is at most
+    ``min_width_s`` (default ``tol_s``) long.  Series flagged in ``kinked``
+    (margins with kinks, as under a terrain mask, where two humps can share
+    a grid step) have their sign changes halved in the same way too, down to
+    ``min_width_s``, so every crossing between them is seen.  The result: no
+    window and no gap longer than ``min_width_s`` is missed, whatever the
+    shape of ``f`` between samples (for series not ``kinked``: as long as
+    ``f`` crosses zero once between two samples of opposite sign).
     """
     n_series, n = values.shape
     t = grid_tdb_s
@@ -185,6 +209,12 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     all_s = np.repeat(np.arange(n_series), n)
     all_t = np.tile(t, n_series)
     all_v = v.ravel()
+    split = breaks is not None and len(breaks)
+    if reach is not None:
+        all_tau = np.asarray(reach[0], dtype=float).ravel()
+        if split:
+            # a grid sample followed by a break (no sample is ever inserted in one)
+            all_brk = np.tile(np.r_[~joined, False], n_series)
     if ins_s:
         i_s, i_t, i_v = np.concatenate(ins_s), np.concatenate(ins_t), np.concatenate(ins_v)
         at = i_s * n + np.searchsorted(t, i_t, side="right")
@@ -193,6 +223,41 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
         all_s = np.insert(all_s, at, i_s)
         all_t = np.insert(all_t, at, i_t)
         all_v = np.insert(all_v, at, i_v)
+        if reach is not None:
+            all_tau = np.insert(all_tau, at, reach[1](i_t, i_s)[1])
+            if split:
+                all_brk = np.insert(all_brk, at, False)
+    if reach is not None:
+        # -- 2b. prove the sign between samples, halving where it is not proved --
+        min_width = tol_s if min_width_s is None else min_width_s
+        kinked_s = np.zeros(n_series, bool) if kinked is None else np.asarray(kinked, bool)
+        dt = np.diff(all_t)
+        pos = all_v > 0
+        same_sign = pos[1:] == pos[:-1]
+        unproved = (all_tau[1:] + all_tau[:-1] <= dt) & same_sign
+        if kinked_s.any():
+            unproved |= ~same_sign & kinked_s[all_s[1:]]
+        unproved &= (all_s[1:] == all_s[:-1]) & (dt > min_width)
+        if split:
+            unproved &= ~all_brk[:-1]
+        j = np.flatnonzero(unproved)
+        c_k, c_s, c_t, c_v = _certify(reach[1], kinked_s, j + 1, all_s[j], all_t[j], all_t[j + 1],
+                                      all_v[j], all_v[j + 1], all_tau[j], all_tau[j + 1], min_width)
+        if c_k.size:
+            o = np.lexsort((c_t, c_k))
+            c_k, c_s, c_t, c_v = c_k[o], c_s[o], c_t[o], c_v[o]
+            # only the samples next to a change of sign matter (the brackets):
+            # the others, which proved a sign, are dropped
+            c_pos = c_v > 0
+            first, last = np.r_[True, c_k[1:] != c_k[:-1]], np.r_[c_k[1:] != c_k[:-1], True]
+            before = np.where(first, pos[c_k - 1], np.r_[False, c_pos[:-1]])
+            after = np.where(last, pos[np.minimum(c_k, pos.size - 1)], np.r_[c_pos[1:], False])
+            keep = (c_pos != before) | (c_pos != after)
+            if keep.any():
+                at = c_k[keep]
+                all_s = np.insert(all_s, at, c_s[keep])
+                all_t = np.insert(all_t, at, c_t[keep])
+                all_v = np.insert(all_v, at, c_v[keep])
     pos = all_v > 0
     same = all_s[1:] == all_s[:-1]
     rise_k = np.nonzero(same & ~pos[:-1] & pos[1:])[0]
@@ -201,7 +266,12 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     def refine(k):
         if k.size == 0:
             return np.empty(0)
-        return _illinois(f, all_s[k], all_t[k], all_t[k + 1], all_v[k], all_v[k + 1], tol_s)
+        tol = tol_s
+        if reach is not None and kinked_s.any():
+            # brackets already halved to tol_s: regula falsi takes them ten times
+            # finer, so the crossing sits on the mask (not half a bracket off it)
+            tol = np.where(kinked_s[all_s[k]], 0.1 * tol_s, tol_s)
+        return _illinois(f, all_s[k], all_t[k], all_t[k + 1], all_v[k], all_v[k + 1], tol)
 
     rise_t, set_t = refine(rise_k), refine(set_k)
     rise_series, set_series = all_s[rise_k], all_s[set_k]
@@ -247,6 +317,47 @@ def find_windows(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
         if missing.any():
             peak_v[missing] = f(peak_t[missing], starts_s[missing])
     return Windows(starts_s, starts_t, ends_t, starts_tr, ends_tr, peak_t, peak_v)
+
+
+def _certify(g, kinked, k, s, ta, tb, fa, fb, tau_a, tau_b, min_width_s):
+    """Samples that prove the sign of ``f`` between neighbouring samples (see :func:`find_windows`).
+
+    Pieces ``[ta, tb]`` of series ``s`` with values ``fa``, ``fb`` and reaches
+    ``tau_a``, ``tau_b``; ``k`` is where a sample inside the piece goes in the
+    caller's arrays.  A piece is settled when its ends have the same sign and
+    their reaches overlap (``f`` keeps that sign all through), when it is at
+    most ``min_width_s`` long, or when its ends differ in sign and its series
+    is not ``kinked``; any other piece is cut in two at its middle, all of
+    them at once.  Returns the new samples as (k, series, time, value).
+    """
+    out_k, out_s, out_t, out_v = [], [], [], []
+    while k.size:
+        w = tb - ta
+        same = (fa > 0) == (fb > 0)
+        open_ = np.where(same, tau_a + tau_b <= w, kinked[s]) & (w > min_width_s)
+        if not open_.any():
+            break
+        i = np.flatnonzero(open_)
+        k, s, ta, tb, fa, fb, tau_a, tau_b = (x[i] for x in (k, s, ta, tb, fa, fb, tau_a, tau_b))
+        tc = 0.5 * (ta + tb)
+        fc, tau_c = g(tc, s)
+        out_k.append(k), out_s.append(s), out_t.append(tc), out_v.append(fc)
+        # the two halves, left before right, so the pieces stay in (series, time) order
+        k, s = _halves(k, k), _halves(s, s)
+        ta, tb = _halves(ta, tc), _halves(tc, tb)
+        fa, fb = _halves(fa, fc), _halves(fc, fb)
+        tau_a, tau_b = _halves(tau_a, tau_c), _halves(tau_c, tau_b)
+    if not out_k:
+        e = np.empty(0)
+        return e.astype(np.int64), e.astype(np.int64), e, e
+    return tuple(np.concatenate(x) for x in (out_k, out_s, out_t, out_v))
+
+
+def _halves(left, right):
+    """Interleave two equal-length arrays: left[0], right[0], left[1], ..."""
+    out = np.empty(2 * left.size, dtype=left.dtype)
+    out[0::2], out[1::2] = left, right
+    return out
 
 
 def time_grid(start_tdb_s: float, end_tdb_s: float, step_s: float) -> np.ndarray:
@@ -362,6 +473,12 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
 
     Passes are numbered in order of (rise, orbiter, asset).  Each pass has a
     profile sampled every ``profile_step_s`` from rise to set, both included.
+
+    Guarantee (orbits with a speed bound, :func:`speed_bound_km_s`): no
+    window and no gap inside a window longer than ``tol_s`` is missed, under
+    a terrain mask too; without a terrain mask, a window is found whole as
+    long as elevation crosses the mask once between two samples of opposite
+    sign (a step is at most 1/80 of the period).
     """
     bf = body_fixed or BodyFixed(start_tdb_s, end_tdb_s)
     rows: list[pd.DataFrame] = []
@@ -377,7 +494,8 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         if idx.size == 0:
             continue
         g = grid[idx]
-        values, p = view.margins(g)
+        view.set_speed_bound(speed)
+        values, p, tau = view.margins(g)
         bound = None
         if speed is not None:
             def bound(s, k, _p=p, _step=step, _speed=speed):
@@ -385,8 +503,14 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
                 # the angle a displacement of speed * step subtends at its range
                 plain, rng = view.plain_margin_and_range(_p[k], s)
                 return plain + _angle_bound_deg(_speed * _step, rng)
+        # with a speed bound, the sign of every margin between samples is
+        # proved (halving where it is not), so no window longer than tol_s is
+        # missed; terrain masks (kinks) also have their crossings halved
+        reach = None if tau is None else (tau, view.margin_and_reach)
+        kinked = np.array([site.has_terrain_mask for site in sites], dtype=bool)
         w = find_windows(view.margin, g, values, tol_s=tol_s,
-                         breaks=np.flatnonzero(np.diff(idx) > 1), peak_bound=bound)
+                         breaks=np.flatnonzero(np.diff(idx) > 1), peak_bound=bound,
+                         reach=reach, kinked=kinked)
         if w.series.size == 0:
             continue
         # the refined peak of f: the elevation maximum for a constant mask
@@ -487,12 +611,11 @@ def _samples_near_passes(view: "_SiteView", grid: np.ndarray):
     """
     n = grid.size
     ci = np.unique(np.r_[np.arange(0, n, COARSE_FACTOR), n - 1])
-    if ci.size < 3:
-        return np.arange(n), None
     tc = grid[ci]
     speed = speed_bound_km_s(view.eph, tc)
-    if speed is None:
-        return np.arange(n), None
+    if speed is None or ci.size < 3:
+        # a short span is searched whole (with the bound's proof, if any)
+        return np.arange(n), speed
     pc = view.bf.to_body_fixed(tc, positions_km(view.eph, tc))
     tau = np.diff(tc)
     hot = np.zeros(tc.size - 1, bool)
@@ -515,6 +638,77 @@ def _samples_near_passes(view: "_SiteView", grid: np.ndarray):
 _CHUNK = 1 << 16
 
 
+def _mask_slope(site: Site) -> float:
+    """Largest slope (deg of elevation per deg of azimuth) of a site's terrain mask, 0 without one."""
+    if not site.has_terrain_mask or site.mask_az_deg.size < 2:
+        return 0.0
+    az = np.r_[site.mask_az_deg, site.mask_az_deg[0] + 360.0]
+    el = np.r_[site.mask_el_deg, site.mask_el_deg[0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.nanmax(np.abs(np.diff(el) / np.diff(az))))
+
+
+class _Reach:
+    """How long a site's margin surely keeps its sign around a sample (the ``reach`` of find_windows).
+
+    With ``V`` the orbiter's body-fixed speed bound and ``rho`` its range,
+    the direction to it turns at most at ``V / rho(t)`` rad/s, and
+    ``rho(t) >= rho - V |t - t0|``.  Without a terrain mask the margin is the
+    elevation minus a constant ``c``: the orbiter must travel at least
+    ``rho sin|el - c|`` (its distance to the cone ``el = c``) to change the
+    sign, which takes ``rho sin|el - c| / V``.  Under a terrain mask ``M``
+    (piecewise linear in azimuth, slope at most ``S``) the azimuth turns at
+    most at ``1 / cos(el)`` times the direction's rate, so wherever
+    ``|el| <= E`` the margin ``el - M(az)`` changes at most at
+    ``K = 1 + S / cos(E)`` times it; integrating ``V / (rho - V s)`` gives the
+    time ``rho / V (1 - exp(-d / K))`` to change it by ``d`` radians.  A
+    negative margin stays below every mask point: ``E`` is the highest mask,
+    and the orbiter must climb from below ``-E`` (margin at most
+    ``-(E + lowest mask)``) or from the sample, whichever is nearer, so
+    ``d = min(-margin, E + lowest mask)``; it must also reach the lowest mask,
+    as without terrain.  A positive margin can only fall to 0 at an elevation
+    below ``E``; above ``E' = (E + 90) / 2`` the margin exceeds ``E' - E``, so
+    ``d = min(margin, E' - E)`` with ``K' = 1 + S / cos(E')``.
+    """
+
+    def __init__(self, site: Site, speed_km_s: float):
+        self.inv_v = 1.0 / speed_km_s
+        self.terrain = site.has_terrain_mask
+        self.low = site.min_elevation_deg
+        if self.terrain:
+            self.low = max(site.min_elevation_deg, float(np.min(site.mask_el_deg)))
+            top = site.max_mask_deg
+            slope = _mask_slope(site)
+            band = abs(top)
+            self.k_neg = 1.0 + slope / np.cos(np.radians(min(band, 90.0)))
+            self.cap_neg = np.radians(max(0.0, band + self.low))
+            top2 = 0.5 * (top + 90.0)
+            self.k_pos = 1.0 + slope / np.cos(np.radians(min(max(top2, band), 90.0)))
+            # the argument needs the lowest mask inside the band
+            self.cap_pos = np.radians(top2 - top) if band + self.low > 0 else 0.0
+        self.cos_low, self.sin_low = np.cos(np.radians(self.low)), np.sin(np.radians(self.low))
+
+    def plain(self, up_km, rng):
+        """The reach without terrain, from the range and its component along the zenith.
+
+        ``rho |sin(el - c)|``, spelled without angles; beyond 90 degrees from
+        the cone it is below ``rho`` (the distance then), so still a bound.
+        """
+        across = np.sqrt(np.maximum(rng * rng - up_km * up_km, 0.0))
+        return np.abs(up_km * self.cos_low - across * self.sin_low) * self.inv_v
+
+    def __call__(self, margin, el, rng):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            scale = rng * self.inv_v
+            # the cone of the lowest mask
+            cone = scale * np.sin(np.radians(np.clip(np.abs(el - self.low), 0.0, 90.0)))
+            neg = -np.expm1(-np.minimum(np.radians(-margin), self.cap_neg) / self.k_neg) * scale
+            neg = np.where(el < self.low, np.maximum(neg, cone), neg)
+            pos = -np.expm1(-np.minimum(np.radians(margin), self.cap_pos) / self.k_pos) * scale
+            out = np.where(margin < 0, neg, np.where(margin > 0, pos, 0.0))
+        return np.where(np.isfinite(out), np.maximum(out, 0.0), 0.0)
+
+
 class _SiteView:
     """One orbiter seen from every site: margins, look angles, ranges."""
 
@@ -522,17 +716,48 @@ class _SiteView:
         self.eph = eph
         self.sites = list(sites)
         self.bf = bf
+        self.reach: list[_Reach] | None = None
 
     def body_fixed(self, t):
         return self.bf.to_body_fixed(t, positions_km(self.eph, t))
 
+    def set_speed_bound(self, speed_km_s: float | None):
+        """Enable the sites' reaches (:class:`_Reach`) from a body-fixed speed bound (None: none)."""
+        self.reach = None if speed_km_s is None else [_Reach(site, speed_km_s) for site in self.sites]
+
+    def _margin_and_reach(self, i, p):
+        """Margins of positions ``p`` from site ``i`` (as Site.elevation_margin_deg) and their reaches."""
+        site = self.sites[i]
+        if site.has_terrain_mask:
+            el, az, rng = site.look_angles(p)
+            margin = el - site.mask_deg(az)
+            return margin, self.reach[i](margin, el, rng)
+        d = p - site.position_km
+        rng = np.sqrt(np.einsum("ij,ij->i", d, d))
+        up = d @ site.up
+        margin = np.degrees(np.arcsin(np.clip(up / rng, -1.0, 1.0))) - site.min_elevation_deg
+        return margin, self.reach[i].plain(up, rng)
+
     def margins(self, t):
-        """Margins (S, N) at grid times ``t``, and the body-fixed positions (computed once)."""
+        """Margins (S, N) at grid times ``t``, the body-fixed positions (computed once), and the
+        reaches (S, N) of the margins (None without a speed bound)."""
         p = self.body_fixed(t)
         values = np.empty((len(self.sites), t.size))
-        for i, site in enumerate(self.sites):
-            values[i] = site.elevation_margin_deg(p)
-        return values, p
+        tau = None if self.reach is None else np.empty_like(values)
+        for i in range(len(self.sites)):
+            if tau is None:
+                values[i] = self.sites[i].elevation_margin_deg(p)
+            else:
+                values[i], tau[i] = self._margin_and_reach(i, p)
+        return values, p, tau
+
+    def margin_and_reach(self, t, s):
+        """Margins and reaches of (time, site index) pairs (needs :meth:`set_speed_bound`)."""
+        p = self.body_fixed(t)
+        out, tau = np.empty(t.size), np.empty(t.size)
+        for i, sl in _groups(s):
+            out[sl], tau[sl] = self._margin_and_reach(i, p[sl])
+        return out, tau
 
     def plain_margin_and_range(self, p, s):
         """Elevation minus ``min_elevation_deg``, and range, of positions ``p`` from sites ``s``.
