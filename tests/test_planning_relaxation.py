@@ -97,3 +97,19 @@ def test_a_time_limit_gives_no_bound():
     if lp.status == "OPTIMAL":
         pytest.skip("the LP finished within 1 ms on this machine")
     assert lp.bound is None and lp.values is None and lp.cut_by_time
+
+
+def test_relay_solve_says_the_bound_is_the_lp_relaxations(tmp_path, capsys):
+    """``relay solve`` of a 14-day instance on the default deterministic thread: the terminal
+    summary and summary.json say where the bound came from."""
+    import json
+
+    from relay.cli import main
+
+    P = synthetic.instance(2, n_orbiters=3, n_assets=3, days=14, passes_per_pair_sol=1.5)
+    P.to_json(tmp_path / "p.json")
+    assert main(["solve", str(tmp_path / "p.json"), "--out", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["bound_source"] == relaxation.SOURCE and summary["lp_status"] == "OPTIMAL"
+    assert "(LP relaxation)" in text.splitlines()[1] and summary["gap"] <= 1e-4

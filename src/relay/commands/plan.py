@@ -91,7 +91,8 @@ def print_summary(result, out=None) -> None:
     lines = [
         f"plan {s.scenario or ''}: {s.start or ''} to {s.end or ''}",
         f"  solver {rep.solver} {rep.status}: objective {_num(rep.objective_points)} points, "
-        f"bound {_num(rep.bound)}, gap {'n/a' if gap is None else f'{100 * gap:.3f} %'}, "
+        f"bound {_num(rep.bound)}{' (LP relaxation)' if (rep.bound_source or '').startswith('lp') else ''}, "
+        f"gap {'n/a' if gap is None else f'{100 * gap:.3f} %'}, "
         f"{rep.solve_time_s or 0:.2f} s",
         f"  delivered {fig.delivered_mbit:,.1f} Mbit to Earth (greedy baseline "
         f"{rep.greedy_delivered_mbit or 0:,.1f} Mbit, gain {rep.gain_vs_greedy_pct or 0:+.2f} %); "

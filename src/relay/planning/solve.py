@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from ..summary import SolveReport
-from . import cpsat, greedy, mip, relaxation, windows
+from . import cpsat, greedy, relaxation, windows
 from .formulation import POINT_SCALE, build, relative_gap, settle_soft, to_plan
 from .plan import Plan
 from .problem import Problem
@@ -51,7 +51,12 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         # the whole horizon: half the time limit in deterministic seconds, what is left on the clock
         wall = max(T - (time.perf_counter() - t0), 1.0)
         s = s.model_copy(update={"time_limit_s": max(0.5 * T, 1.0)})
-    backend = cpsat if s.solver == "cpsat" else mip
+    if s.solver == "cpsat":
+        backend = cpsat
+    else:
+        from . import mip  # pywraplp: imported only when asked for (10 ms of every relay command)
+
+        backend = mip
     plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback, wall_s=wall)
     fb_obj = F.objective_value(fallback)
     rep = plan.report
