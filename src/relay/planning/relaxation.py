@@ -24,6 +24,7 @@ with the tightest M the variable bounds allow, as in :mod:`.mip`.
 """
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from dataclasses import dataclass
@@ -153,7 +154,7 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     m.objective.linear_coefficients.ids.extend(nz)
     m.objective.linear_coefficients.values.extend(R.c[nz])
     params = parameters.SolveParameters(lp_algorithm=parameters.LPAlgorithm.DUAL_SIMPLEX,
-                                        time_limit=_timedelta(time_limit_s))
+                                        time_limit=datetime.timedelta(seconds=max(time_limit_s, 0.001)))
     params.highs.string_options["parallel"] = "off"
     raw = core.solve(m, parameters.SolverType.HIGHS.value,
                      init_arguments.StreamableSolverInitArguments().to_proto(), params.to_proto(),
@@ -174,12 +175,6 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     y[np.asarray(duals.ids, dtype=np.int64)] = duals.values
     bound = math.floor(safe_bound(R, y))
     return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took, iterations=iterations)
-
-
-def _timedelta(seconds: float):
-    import datetime
-
-    return datetime.timedelta(seconds=max(seconds, 0.001))
 
 
 def guided_start(F: Formulation, lp: Relaxation) -> tuple[dict[int, int], dict[int, int]]:
