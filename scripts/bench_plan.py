@@ -222,11 +222,11 @@ def _files_digest(out: str) -> str:
     """One digest of a written plan's files, summary.json without its wall-clock figures."""
     import hashlib
 
+    from relay.summary import VOLATILE_KEYS
+
     h = hashlib.sha256()
     for f in sorted(Path(out).iterdir()):
         if f.name == "summary.json":
-            from relay.summary import VOLATILE_KEYS
-
             data = {k: v for k, v in json.loads(f.read_text()).items() if k not in VOLATILE_KEYS}
             h.update(json.dumps(data, sort_keys=True).encode())
         elif f.suffix in (".csv", ".json", ".npz"):

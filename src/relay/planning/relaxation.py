@@ -125,7 +125,6 @@ class Relaxation:
     bound: int | None = None
     values: np.ndarray | None = None
     time_s: float = 0.0
-    iterations: int = 0
     cut_by_time: bool = False            # the wall-clock limit stopped it (a rerun may differ)
 
 
@@ -163,9 +162,8 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     res = result_pb2.SolveResultProto.FromString(raw) if isinstance(raw, bytes) else raw
     took = round(time.perf_counter() - t0, 3)
     reason = result_pb2.TerminationReasonProto.Name(res.termination.reason).removeprefix("TERMINATION_REASON_")
-    iterations = int(res.solve_stats.simplex_iterations)
     if reason != "OPTIMAL" or not res.solutions:
-        return Relaxation(status=reason, time_s=took, iterations=iterations,
+        return Relaxation(status=reason, time_s=took,
                           cut_by_time=res.termination.limit == result_pb2.LIMIT_TIME)
     sol = res.solutions[0]
     x = np.zeros(n)
@@ -174,7 +172,7 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     duals = sol.dual_solution.dual_values
     y[np.asarray(duals.ids, dtype=np.int64)] = duals.values
     bound = math.floor(safe_bound(R, y))
-    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took, iterations=iterations)
+    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took)
 
 
 def guided_start(F: Formulation, lp: Relaxation) -> tuple[dict[int, int], dict[int, int]]:
