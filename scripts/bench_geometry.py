@@ -55,7 +55,7 @@ def bench_scenario():
 
 def relay_year(days: float, start_et: float, repeat: int = 1):
     """The pass search ``repeat`` times: (last PassSet, wall times, CPU times, scenario)."""
-    from relay.geometry import find_passes
+    from relay.geometry.passes import find_passes
 
     sc = bench_scenario()
     ephs, sites = sc.ephemerides(), sc.sites()
@@ -72,7 +72,7 @@ def relay_year(days: float, start_et: float, repeat: int = 1):
 def baseline_tracks(repeat: int = 5):
     """Station tracks of configs/baseline.yaml over a week: (tracks, wall times, CPU times)."""
     from relay.config import load_scenario
-    from relay.geometry import find_tracks
+    from relay.geometry.tracks import find_tracks
     from relay.timescales import utc_to_tdb_s
 
     sc = load_scenario(ROOT / "configs" / "baseline.yaml")
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
         print(f"  station tracks, configs/baseline.yaml, 7 days: {len(tr.tracks)} tracks in "
               f"{float(np.median(tw)) * 1e3:.0f} ms median of {len(tw)} "
               f"(CPU {float(np.median(tc)) * 1e3:.0f} ms)")
-    from relay.links import pass_volumes
+    from relay.links.volumes import pass_volumes
     t0 = time.perf_counter()
     out, _, _ = pass_volumes(sc, ps.passes, ps.profiles, with_rate_profiles=False)
     vt = time.perf_counter() - t0

@@ -3,8 +3,8 @@
 Builds ~60,000 passes (5 orbiters x 6 assets, realistic per-pair counts and
 durations: 10 s samples, 255-400 km orbiters with ~8-17 min passes, higher
 MAVEN/Mars Express-like orbits with 30-60 min passes), then times
-:func:`relay.links.pass_volumes_from_pairs` and 10,000 sub-window queries of
-the :class:`relay.links.VolumeTable`, and the X-band capacities of a year of
+:func:`relay.links.volumes.pass_volumes_from_pairs` and 10,000 sub-window queries of
+the :class:`relay.links.table.VolumeTable`, and the X-band capacities of a year of
 station tracks.  Prints the figures; asserts nothing on time.
 
     .venv/bin/python scripts/bench_links.py [--passes 60000] [--repeat 3]
@@ -19,8 +19,11 @@ import pandas as pd
 
 from relay.config_links import (AssetUHF, LinkSettings, OrbiterUHF, StationXBand,
                                 default_xband, merge_radios)
-from relay.links import (AU_KM, resolve_uhf_pair, pass_volumes_from_pairs, synthetic_pass,
-                         track_capacities_from_specs)
+from relay.constants import AU_KM
+from relay.links.stations import track_capacities_from_specs
+from relay.links.synthetic import synthetic_pass
+from relay.links.uhf import resolve_uhf_pair
+from relay.links.volumes import pass_volumes_from_pairs
 
 ORBITERS = [("TGO", "Electra", 400.0, 0.24), ("MRO", "Electra", 300.0, 0.24),
             ("Odyssey", "Odyssey-UHF", 400.0, 0.24), ("MAVEN", "Electra", 2500.0, 0.16),

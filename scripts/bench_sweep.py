@@ -51,7 +51,7 @@ def spec(days: float, time_limit: float, n: int) -> dict:
     s = {"base": str(ROOT / "configs" / "baseline.yaml"), "days": days, "starts": ["2026-11-23T00:00:00Z"],
          "grid": grid, "plan": {"time_limit_s": time_limit, "workers": 1, "seed": 0}}
     if n != 24:  # fewer runs (quick checks): the first n combinations as a list of variants
-        from relay.analysis import load_sweep_spec
+        from relay.analysis.sweepspec import load_sweep_spec
 
         runs = load_sweep_spec(s).runs[:n]
         s.pop("grid")
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
 def one(args) -> dict:
     from distributed import Client, LocalCluster
 
-    from relay.analysis import sweep
+    from relay.analysis.sweep import sweep
     from relay.workers import Warmup, warm_up
 
     sp = spec(args.days, args.time_limit, args.runs)

@@ -37,7 +37,7 @@ def relay_cli(*args, cwd=None):
     ("assets.Curiosity.min_elevation_deg.x", ["is a value, not a section"]),
 ])
 def test_bad_override_path_lists_valid_keys(small, key, words):
-    from relay.analysis import resolve
+    from relay.analysis.overrides import resolve
 
     with pytest.raises(RelayInputError) as exc:
         resolve(small, {key: 5})
@@ -48,7 +48,7 @@ def test_bad_override_path_lists_valid_keys(small, key, words):
 
 
 def test_overrides_apply_to_paths_and_scenarios(small):
-    from relay.analysis import resolve
+    from relay.analysis.overrides import resolve
     from relay.config import load_scenario, scenario_hash
 
     sc = resolve(small, {"assets.Curiosity.min_elevation_deg": 15,
@@ -64,7 +64,7 @@ def test_overrides_apply_to_paths_and_scenarios(small):
 
 
 def test_sweep_spec_grid_axes_and_errors(small, tmp_path):
-    from relay.analysis import load_sweep_spec
+    from relay.analysis.sweepspec import load_sweep_spec
 
     spec = load_sweep_spec({"base": str(small), "days": 1, "start": START, "weeks": 2,
                             "grid": {"assets.Curiosity.min_elevation_deg": [10, 15, 20],
@@ -147,7 +147,9 @@ def test_compare_tables_differences_and_report(small, tmp_path):
 
 @pytest.mark.slow
 def test_sweep_on_localcluster_equals_serial_records_failures_and_caches(small, tmp_path, capsys):
-    from relay.analysis import execute_run, load_sweep_spec, sweep
+    from relay.analysis.sweep import sweep
+    from relay.analysis.sweepspec import load_sweep_spec
+    from relay.workers import execute_run
 
     spec = {"base": str(small), "days": 1,
             # the second start is outside de421: planned, fails on the worker, recorded
@@ -259,7 +261,7 @@ def test_sweep_submits_to_an_existing_scheduler_by_address(small, tmp_path):
 
     from distributed import LocalCluster
 
-    from relay.analysis import sweep
+    from relay.analysis.sweep import sweep
 
     spec = {"base": str(small), "days": 1, "starts": [START],
             "grid": {"assets.Perseverance.min_elevation_deg": [10, 20]}, "plan": SOLVER}

@@ -338,7 +338,7 @@ def test_asset_name_with_mathtext_is_drawn_as_plain_text(tmp_path, monkeypatch, 
 
 
 def test_variant_names_never_leave_the_out_folder(tmp_path):
-    from relay.analysis import _entries
+    from relay.analysis.compare import _entries
     from relay.errors import RelayInputError
 
     for bad in ("..", "../x", "/etc", ".", "a/../../b"):

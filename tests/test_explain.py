@@ -215,7 +215,8 @@ def test_unmet_requirements_say_why():
 
 def test_outage_and_vetoed():
     # issue 11: a pass whose options an outage or a veto took says so (relay.operations.apply)
-    from relay.operations import Operations, Outage, Veto, apply
+    from relay.operations import Operations, Outage, Veto
+    from relay.planning.apply import apply
 
     P = tiny([("pA", "O", "A", 0, 600), ("pB", "O", "B", 3000, 3600), ("pC", "O", "A", 6000, 6600)], DL)
     Q = apply(P, Operations(outages=(Outage("O", "uhf", T0 - 10, T0 + 700, note="safe mode"),),

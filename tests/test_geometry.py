@@ -6,8 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay import mars
-from relay.geometry import (BodyFixed, BodyTable, EarthStations, Station, find_passes, find_tracks,
-                            find_windows, time_grid)
+from relay.geometry.bodyfixed import BodyFixed
+from relay.geometry.earth import BodyTable, EarthStations, Station
+from relay.geometry.passes import find_passes
+from relay.geometry.tracks import find_tracks
+from relay.geometry.windows import find_windows, time_grid
 from relay.orbits.base import OrbiterVector
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.timescales import tdb_s_to_skyfield, utc_to_tdb_s
@@ -205,7 +208,7 @@ def test_occultation_splits_tracks():
     assert len(inner) >= 3
     assert (inner.duration_s < orb.period_s).all()
     # at an occultation boundary the line of sight grazes the spheroid (margin 0)
-    from relay.geometry import _EarthView
+    from relay.geometry.tracks import _EarthView
     es = EarthStations([stn], EPOCH, EPOCH + 86400)
     view = _EarthView(orb, es, BodyFixed(EPOCH - 3600, EPOCH + 86400))
     t = inner.end_tdb_s.to_numpy()

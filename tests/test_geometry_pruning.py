@@ -18,8 +18,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from relay import geometry, mars
-from relay.geometry import BodyFixed, find_passes, find_windows, speed_bound_km_s
+from relay import mars
+from relay.geometry import passes as pass_search
+from relay.geometry.bodyfixed import BodyFixed
+from relay.geometry.bounds import speed_bound_km_s
+from relay.geometry.passes import find_passes
+from relay.geometry.windows import find_windows
 from relay.orbits.keplerian import KeplerianOrbit, cos_sin_eccentric_anomaly, solve_kepler
 from relay.timescales import utc_to_tdb_s
 
@@ -88,17 +92,17 @@ TWO_HUMPS = dict(o=dict(peri_alt=150.0, apo_extra=0.0, i=173.4375, raan=0.0, arg
 
 def whole_grid_passes(eph, sites, t0, t1):
     """The same search on the whole grid: no stretch skipped, every sampled maximum refined."""
-    real_near, real_angle = geometry._samples_near_passes, geometry._angle_bound_deg
+    real_near, real_angle = pass_search._samples_near_passes, pass_search.angle_bound_deg
 
     def everything(view, grid):
         return np.arange(grid.size), real_near(view, grid)[1]
 
-    geometry._samples_near_passes = everything
-    geometry._angle_bound_deg = lambda d, r: np.full(np.shape(r), 180.0)
+    pass_search._samples_near_passes = everything
+    pass_search.angle_bound_deg = lambda d, r: np.full(np.shape(r), 180.0)
     try:
         return find_passes({"X": eph}, sites, t0, t1)
     finally:
-        geometry._samples_near_passes, geometry._angle_bound_deg = real_near, real_angle
+        pass_search._samples_near_passes, pass_search.angle_bound_deg = real_near, real_angle
 
 
 def brute_force_misses(orb, sites, passes, t0, t1, step_s):
@@ -198,7 +202,7 @@ def test_speed_bound_bounds_the_body_fixed_speed():
         p = bf.to_body_fixed(t, pos)
         speed = np.linalg.norm(np.diff(p, axis=0), axis=1)  # km per 1 s step
         # the triangle inequality's value: inertial speed plus the spin at the largest radius
-        spin = np.radians(mars._W1) / 86400.0
+        spin = np.radians(mars.MERIDIAN_RATE_DEG_PER_DAY) / 86400.0
         triangle = np.linalg.norm(vel, axis=1).max() + spin * np.linalg.norm(pos, axis=1).max()
         for eph in (orb, StatesOnly(orb)):
             bound = speed_bound_km_s(eph, t[::600])
@@ -258,7 +262,8 @@ def test_body_fixed_matches_the_exact_rotation():
     np.testing.assert_allclose(bf.to_icrf(t, ours), v, atol=4000.0 * 1e-12)
     # the interpolated cosines and sines are the interpolated angles' to round-off
     ra, dec = np.interp(t, bf.nodes, bf.ra), np.interp(t, bf.nodes, bf.dec)
-    w = mars._W0 + mars._W1 * (t / mars.DAY_S) + np.interp(t, bf.nodes, bf.w_periodic)
+    w = (mars.MERIDIAN_J2000_DEG + mars.MERIDIAN_RATE_DEG_PER_DAY * (t / mars.DAY_S)
+         + np.interp(t, bf.nodes, bf.w_periodic))
     r = np.einsum("nij,njk,nkl->nil", mars._pz(np.radians(w))[0], mars._px(np.radians(90.0 - dec))[0],
                   mars._pz(np.radians(90.0 + ra))[0])
     assert np.abs(ours - np.einsum("nij,nj->ni", r, v)).max() < 4000.0 * 1e-13
@@ -278,7 +283,7 @@ def test_reach_keeps_the_sign(o, ss):
     orb, sites = make_orbit(o), make_sites(ss)
     t0 = EPOCH
     t = t0 + np.arange(0.0, 1.5 * 86400.0, 0.25)
-    view = geometry._SiteView(orb, sites, BodyFixed(t0, t[-1]))
+    view = pass_search._SiteView(orb, sites, BodyFixed(t0, t[-1]))
     view.set_speed_bound(speed_bound_km_s(orb, t[::600]))
     for i, site in enumerate(sites):
         f, tau = view.margin_and_reach(t, np.full(t.size, i))

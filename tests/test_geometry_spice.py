@@ -11,7 +11,7 @@ import pytest
 import spice_ref  # the SPICE reference kit, a helper module beside the tests (see conftest.py)
 
 from relay import mars
-from relay.geometry import find_passes
+from relay.geometry.passes import find_passes
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.timescales import utc_to_tdb_s
 

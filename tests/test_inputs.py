@@ -89,7 +89,7 @@ def test_directories_devices_and_missing_files(tmp_path, reader):
 
 
 def test_symlinks_refused_where_asked(tmp_path):
-    from relay.inputs import regular_file
+    from relay.fileio import regular_file
 
     target = write(tmp_path, "asset,time,backlog_mbit\n")
     link = tmp_path / "link.csv"
@@ -172,3 +172,32 @@ def test_bookings_path_relative_to_the_scenario(tmp_path):
     assert bookings_path(sc) == tmp_path / "b.csv"
     assert bookings_path(SimpleNamespace(bookings="/x/b.csv", path="s.yaml")) == tmp_path.root / __import__(
         "pathlib").Path("x/b.csv")
+
+
+def test_quoted_fields_may_hold_newlines_commas_and_quotes(tmp_path):
+    # the csv module reads the whole text: a quoted field may span lines, and a row's line is the
+    # physical line (from 1) it starts on, comments and blank lines counted
+    from relay.inputs import read_requests
+
+    rows = ('# requests\nid,asset,start,end,note\n'
+            f'R1,Curiosity,{T},{T2},"two lines,\n# not a comment: inside the quotes, with a ""quote"""\n'
+            '# between rows\n\n'
+            f'R2,Curiosity,{T},{T2},plain\n')
+    reqs = read_requests(write(tmp_path, rows), assets=["Curiosity"])
+    assert [r.note for r in reqs] == ['two lines,\n# not a comment: inside the quotes, with a "quote"', "plain"]
+    assert [r.where for r in reqs] == ["line 3", "line 7"]
+    p = write(tmp_path, rows + f"R3,Curiosity,{T},2026-02-30T00:00:00Z,bad\n", "bad.csv")
+    with pytest.raises(RelayInputError) as e:
+        read_requests(p, assets=["Curiosity"])
+    assert e.value.source == str(p) and e.value.where.startswith("line 8") and "2026-02-30" in str(e.value)
+    # an unbalanced quote runs on to the end of the file: the row's first line is named
+    p = write(tmp_path, rows + f'R3,Curiosity,{T},{T2},"open\nR4,Curiosity,{T},{T2},x\n', "open.csv")
+    with pytest.raises(RelayInputError) as e:
+        read_requests(p, assets=["Curiosity"])
+    assert e.value.where == "line 8" and "unbalanced" in str(e.value)
+
+
+def test_plan_tables_read_back_with_quoted_newlines(tmp_path):
+    p = write(tmp_path, 'id,note\n1,"a\nb"\n2,c\n')
+    df, name = read_csv_table(p, ("id", "note"), "id, note", "requests")
+    assert list(df["note"]) == ["a\nb", "c"] and name == str(p)

@@ -1,6 +1,6 @@
 """UHF link model: budget, rate modes, volumes, the VolumeTable, calibration (issue 3).
 
-Synthetic pass geometry (circular orbit over a sphere, ``relay.links.synthetic_pass``)
+Synthetic pass geometry (circular orbit over a sphere, ``relay.links.synthetic.synthetic_pass``)
 keeps these tests independent of the geometry stage.
 """
 
@@ -12,19 +12,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from relay.config_links import AssetUHF, LinkSettings, OrbiterUHF, merge_radios
-from relay.links import (
-    BOLTZMANN_DBW,
-    free_space_loss_db,
-    off_nadir_deg,
-    pass_volumes_from_pairs,
-    range_from_elevation_km,
-    resolve_uhf_pair,
-    synthetic_pass,
-    synthetic_tables,
-    uhf_budget_table,
-    uhf_rate_kbps,
-    uhf_supportable_db,
-)
+from relay.links.budget import BOLTZMANN_DBW, free_space_loss_db, off_nadir_deg, range_from_elevation_km
+from relay.links.synthetic import synthetic_pass, synthetic_tables
+from relay.links.uhf import resolve_uhf_pair, uhf_budget_table, uhf_rate_kbps, uhf_supportable_db
+from relay.links.volumes import pass_volumes_from_pairs
 
 RADIOS = merge_radios(None)
 FAST = settings(max_examples=40, deadline=None)

@@ -20,8 +20,9 @@ from relay.config_links import (
     merge_radios,
 )
 from relay.errors import RelayInputError
-from relay.links import (pass_volumes, resolve_uhf_pair, synthetic_tables, uhf_pairs_from_scenario,
-                         uhf_rate_kbps)
+from relay.links.synthetic import synthetic_tables
+from relay.links.uhf import resolve_uhf_pair, uhf_pairs_from_scenario, uhf_rate_kbps
+from relay.links.volumes import pass_volumes
 
 ROOT = Path(__file__).resolve().parents[1]
 

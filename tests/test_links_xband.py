@@ -9,16 +9,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from relay.config_links import StationXBand, XBandSpec, default_xband
+from relay.constants import AU_KM
 from relay.errors import RelayInputError
-from relay.links import (
-    AU_KM,
-    read_bookings,
-    track_capacities,
-    track_capacities_from_specs,
-    xband_budget_table,
-    xband_rate_kbps,
-    xband_supportable_db,
-)
+from relay.inputs import read_bookings
+from relay.links.stations import track_capacities, track_capacities_from_specs
+from relay.links.xband import xband_budget_table, xband_rate_kbps, xband_supportable_db
 from relay.timescales import tdb_s_to_iso, utc_to_tdb_s
 
 FAST = settings(max_examples=40, deadline=None)
@@ -75,7 +70,7 @@ def test_odyssey_june_2019_downlinks_slowly_rather_than_not_at_all():
     with the old table floored at 31.25 kbps and delivered nothing to Earth."""
     from relay import api
     from relay.config import load_scenario
-    from relay.links import track_capacities
+    from relay.links.stations import track_capacities
 
     sc = load_scenario(ROOT / "configs" / "insight-2019.yaml")
     ts = api.track_set(sc, "2019-06-03T00:00:00Z", 2.0)

@@ -28,9 +28,13 @@ import pandas as pd
 import pytest
 
 import relay.api
-import relay.nightly as nightly
 from relay.archive import Archive
 from relay.cli import main
+from relay.config_nightly import next_planning_day, parse_day_boundary
+from relay.nightly.diff import HISTORY_HEADER
+from relay.nightly.drop import orbiter_for_file, scan_drop
+from relay.nightly.safety import LockHeld, RunLock
+from relay.plandiff import DIFF_CSV_COLUMNS, diff_sessions, diff_table, diff_text
 from relay.errors import RelayInputError
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.orbits.oem import write_oem
@@ -187,12 +191,12 @@ def check_consistent(site: Site) -> dict | None:
 ])
 def test_next_planning_day(now, boundary, expected):
     when = datetime.fromisoformat(now).replace(tzinfo=timezone.utc)
-    assert nightly.next_planning_day(when, boundary) == expected
+    assert next_planning_day(when, boundary) == expected
 
 
 def test_bad_day_boundary_is_an_input_error():
     with pytest.raises(RelayInputError, match="HH:MM"):
-        nightly.parse_day_boundary("25:00")
+        parse_day_boundary("25:00")
 
 
 @pytest.mark.parametrize("name, own, expected", [
@@ -204,7 +208,7 @@ def test_bad_day_boundary_is_an_input_error():
     ("tgo.oem", "MARS RECONNAISSANCE ORBITER", "TGO"),
 ])
 def test_drop_file_to_orbiter_rule(name, own, expected):
-    got, _ = nightly.orbiter_for_file(Path(name), own, ["TGO", "MRO", "Mars Express"])
+    got, _ = orbiter_for_file(Path(name), own, ["TGO", "MRO", "Mars Express"])
     assert got == expected
 
 
@@ -218,7 +222,7 @@ def test_drop_folder_newest_covering_file_wins(tmp_path, oem_files):
     write_oem(drop / "TGO_short.oem", _tgo(0.0), start_tdb_s=t0, stop_tdb_s=t0 + 86400, step_s=60.0,
               creation_date="2026-11-22T12:00:00")
     (drop / "notes.txt").write_text("ignored")
-    got = nightly.scan_drop(drop, ["TGO"], ["Curiosity"], utc_to_tdb_s(NIGHT2), utc_to_tdb_s(NIGHT2) + 2 * 86400)
+    got = scan_drop(drop, ["TGO"], ["Curiosity"], utc_to_tdb_s(NIGHT2), utc_to_tdb_s(NIGHT2) + 2 * 86400)
     status = {f.path.name: f.status for f in got.orbit_files}
     assert status["TGO_v2.oem"] == "used"
     assert status["TGO_v1.oem"] == "superseded by TGO_v2.oem"
@@ -228,14 +232,14 @@ def test_drop_folder_newest_covering_file_wins(tmp_path, oem_files):
 
 
 def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
-    a = nightly.RunLock(tmp_path / "x.db")
+    a = RunLock(tmp_path / "x.db")
     a.acquire("2026-11-22T20:00:00.000Z")
     try:
-        with pytest.raises(nightly.LockHeld, match=f"PID {os.getpid()} .*started 2026-11-22T20:00:00.000Z"):
-            nightly.RunLock(tmp_path / "x.db").acquire("later")
+        with pytest.raises(LockHeld, match=f"PID {os.getpid()} .*started 2026-11-22T20:00:00.000Z"):
+            RunLock(tmp_path / "x.db").acquire("later")
     finally:
         a.release()
-    b = nightly.RunLock(tmp_path / "x.db")
+    b = RunLock(tmp_path / "x.db")
     b.acquire("again")  # released: free again
     b.release()
 
@@ -254,7 +258,7 @@ def test_diff_matches_moves_by_pass_and_overlap():
              ["O", "A", "t1005", "t1107", 1005.0, 1107.0, 11.0, "return", 995.0, 1115.0],  # moved (+5 s)
              ["O", "A", "t3000", "t3100", 3000.0, 3100.0, 10.0, "return", 2990.0, 3110.0],  # added
              ["O", "A", "t9000", "t9100", 9000.0, 9100.0, 10.0, "return", 8990.0, 9110.0]])  # outside
-    d = nightly.diff_sessions(a, b, 0.0, 8000.0)
+    d = diff_sessions(a, b, 0.0, 8000.0)
     assert d["unchanged"] == 1
     assert [(m["start_before"], m["start_after"], m["shift_s"], m["end_shift_s"]) for m in d["moved"]] == \
         [("t1000", "t1005", 5.0, 7.0)]
@@ -327,12 +331,12 @@ def test_two_nights_with_a_changed_orbit_keep_the_freeze_and_diff_lists_the_move
     # the CSV form, and history
     rc, out, _ = run(["diff", "1", "2", "--archive", site.archive, "--out", tmp_path / "d.csv"], capsys)
     csv = pd.read_csv(tmp_path / "d.csv")
-    assert list(csv.columns) == nightly.DIFF_CSV_COLUMNS
+    assert list(csv.columns) == DIFF_CSV_COLUMNS
     assert (csv["change"] == "moved").sum() == len(d["moved"])
     assert (csv["change"] == "asset_volume").sum() == 1
     rc, out, _ = run(["history", "--archive", site.archive], capsys)
     lines = out.strip().splitlines()
-    assert lines[0] == nightly.HISTORY_HEADER  # a header, then one line per run
+    assert lines[0] == HISTORY_HEADER  # a header, then one line per run
     assert len(lines) == 3 and lines[2].strip().startswith("2") and "<- current" in lines[2]
 
     # structured log: one JSON line per stage with timings
@@ -560,13 +564,13 @@ def test_diff_counts_a_volume_change_of_one_unit_as_changed_with_both_volumes():
     b = _frame([["O", "A", "t100", "t200", 100.0, 200.0, 10.1, "return"],      # one unit more: changed
                 ["O", "A", "t300", "t400", 300.004, 400.0, 10.05, "return"],   # 4 ms, half a unit: same
                 ["O", "A", "t500", "t600", 500.0, 600.0, 7.0, "return"]])      # 3 Mbit less: changed
-    d = nightly.diff_sessions(a, b, 0.0, 1000.0, unit_mbit=0.1)
+    d = diff_sessions(a, b, 0.0, 1000.0, unit_mbit=0.1)
     assert d["unchanged"] == 1 and not d["moved"] and not d["added"] and not d["removed"]
     assert [(c["start_before"], c["volume_before_mbit"], c["volume_after_mbit"]) for c in d["changed"]] == \
         [("t100", 10.0, 10.1), ("t500", 10.0, 7.0)]
-    text = nightly.diff_text({**d, "run_before": 1, "run_after": 2, "span_start": "s", "span_end": "e"})
+    text = diff_text({**d, "run_before": 1, "run_after": 2, "span_start": "s", "span_end": "e"})
     assert "2 changed volume" in text and "10.0 -> 7.0 Mbit" in text
-    assert (nightly.diff_table(d)["change"] == "changed").sum() == 2
+    assert (diff_table(d)["change"] == "changed").sum() == 2
 
 
 def test_volume_check_compares_the_span_both_plans_cover():
@@ -725,7 +729,7 @@ def test_a_missing_frozen_session_is_named_with_times_and_the_shift():
 
 def test_nightly_section_is_part_of_the_scenario_schema(site, capsys):
     from relay.config import load_scenario
-    from relay.nightly import resolve
+    from relay.nightly.options import resolve
 
     site.config.write_text(SCENARIO.replace("freeze_hours: 24}", "freeze_hours: 24, max_drop_pct: -5}"))
     with pytest.raises(RelayInputError, match=r"nightly\.max_drop_pct: got -5"):
@@ -758,3 +762,97 @@ def test_a_frozen_session_past_its_recomputed_pass_is_flagged_beyond_the_toleran
         line = next(x for x in out.splitlines() if "DEGRADED" in x and "fixed_session" in x)
         assert "TGO -> Curiosity" in line and f"reaches {overhang_s:.3f} s outside" in line
         assert line.count("Z to 2026-11-") == 2  # the session's and the pass window's UTC times
+
+
+# ----------------------------------------------------------------------------- issue 18
+def test_scenario_operations_outside_the_horizon_are_left_out_with_a_note(site, capsys):
+    """A scenario's outages (and vetoes, requests) of past days no longer stop every later night:
+    those that miss the run's horizon are left out with a note, the others are planned with."""
+    site.config.write_text(SCENARIO + """\
+outages:
+  - {target: TGO, what: all, start: "2026-11-20T00:00:00Z", end: "2026-11-21T00:00:00Z", note: last week}
+  - {target: Madrid, what: xband, start: "2026-11-23T06:00:00Z", end: "2026-11-23T09:00:00Z"}
+  - {target: Curiosity, what: uhf, start: "2026-12-20T00:00:00Z", end: "2026-12-21T00:00:00Z"}
+forbid:
+  - {orbiter: TGO, asset: Curiosity, start: "2026-11-19T00:00:00Z", end: "2026-11-19T12:00:00Z"}
+requests:
+  - {id: old, asset: Curiosity, kind: return, start: "2026-11-18T00:00:00Z", end: "2026-11-18T06:00:00Z",
+     priority: required}
+""")
+    rc, out, err = run(site.args(NIGHT1), capsys)
+    assert rc == 0, out + err
+    notes = [line for line in out.splitlines() if "left out" in line]
+    assert len(notes) == 4, out
+    assert any("outages[0]: the outage of TGO (2026-11-20T00:00:00.000Z to 2026-11-21T00:00:00.000Z) lies before "
+               "this run's horizon" in n for n in notes), notes
+    assert any("outages[2]: the outage of Curiosity" in n and "lies after" in n for n in notes), notes
+    assert any("forbid[0]: the veto of TGO -> Curiosity" in n for n in notes), notes
+    assert any("requests[0]: the request old" in n for n in notes), notes
+    assert not any("outages[1]" in n for n in notes)          # it overlaps the horizon: planned with
+    problem = json.loads((site.out / "current" / "problem.json").read_text())
+    assert [o["target"] for o in problem["outages"]] == ["Madrid"]
+    log = [json.loads(line) for line in (site.out / "nightly.jsonl").read_text().splitlines()]
+    assert sum(e["event"] == "note" and "left out" in e["note"] for e in log) == 4
+
+
+def test_a_second_archive_cannot_take_over_another_archives_out(night1, capsys):
+    site = night1
+    before = {p.relative_to(site.out): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+              for p in site.out.rglob("*")}
+    other = site.root / "other" / "plans.db"
+    args = site.args(NIGHT2)
+    args[args.index("--archive") + 1] = other
+    rc, out, err = run(args + ["--out", site.out], capsys)
+    assert rc == 2, out + err
+    message = err.strip().splitlines()[0]
+    assert "--out" in message and str(site.archive) in message and str(other) in message, message
+    assert "Traceback" not in err and "nothing archived" in err
+    assert not other.exists() and not other.parent.exists()              # nothing written
+    after = {p.relative_to(site.out): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+             for p in site.out.rglob("*")}
+    assert after == before
+    rc, out, err = run(site.args(NIGHT2), capsys)                       # its own archive still plans there
+    assert rc in (0, 3), out + err
+
+
+def test_an_output_folder_of_an_older_relay_is_claimed_only_by_its_archive(night1, capsys):
+    """Written before the marker file: its run directories name the archive they belong to."""
+    site = night1
+    (site.out / ".relay-archive").unlink()
+    other = site.root / "other" / "plans.db"
+    args = site.args(NIGHT2)
+    args[args.index("--archive") + 1] = other
+    rc, out, err = run(args + ["--out", site.out], capsys)
+    assert rc == 2 and "did not write" in err and not other.exists(), out + err
+    rc, out, err = run(site.args(NIGHT2), capsys)
+    assert rc in (0, 3), out + err
+    assert (site.out / ".relay-archive").read_text().strip() == str(site.archive.resolve())
+
+
+@pytest.mark.parametrize("limit", ["-5", "0"])
+def test_history_limit_must_be_a_positive_count(tmp_path, capsys, limit):
+    rc, out, err = run(["history", "--archive", tmp_path / "plans.db", "--limit", limit], capsys)
+    assert rc == 2 and out == ""
+    assert "--limit" in err and repr(limit) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option, target, words", [
+    ("--log", "config", ["is the config file"]),
+    ("--log", "archive", ["is the archive"]),
+    ("--log", "archive-wal", ["is the archive (its wal file)"]),
+    ("--log", "drop-file", ["inside the drop folder"]),
+    ("--out", "drop", ["is the drop folder"]),
+    ("--out", "in-drop", ["inside the drop folder"]),
+])
+def test_inputs_are_never_outputs(site, capsys, option, target, words):
+    (site.drop / "bookings_1.csv").write_text("orbiter,station,start,end\n")
+    path = {"config": site.config, "archive": site.archive, "archive-wal": f"{site.archive}-wal",
+            "drop-file": site.drop / "bookings_1.csv", "drop": site.drop, "in-drop": site.drop / "out"}[target]
+    config, drop = site.config.read_bytes(), sorted(p.name for p in site.drop.iterdir())
+    rc, out, err = run(site.args(NIGHT1) + [option, path], capsys)
+    assert rc == 2, out + err
+    message = err.strip().splitlines()[0]
+    assert option in message and all(w in message for w in words), message
+    assert site.config.read_bytes() == config and sorted(p.name for p in site.drop.iterdir()) == drop
+    assert (site.drop / "bookings_1.csv").read_text() == "orbiter,station,start,end\n"
+    assert not site.archive.exists() and not site.out.exists()          # nothing written

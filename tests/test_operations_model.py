@@ -18,7 +18,9 @@ from planning_helpers import T0, tiny
 from relay.errors import RelayInputError
 from relay.explain import REASONS, Explainer
 from relay.inputs import read_forbid, read_outages, read_requests, read_sessions_table
-from relay.operations import Operations, Outage, Request, Veto, apply, merge, request_status
+from relay.operations import Operations, Outage, Request, Veto, merge
+from relay.planning.apply import apply
+from relay.planning.requests import request_status
 from relay.planning.problem import Asset, Problem
 from relay.planning.settings import PlanningSettings
 from relay.planning.solve import solve
@@ -363,7 +365,7 @@ def test_the_volume_table_saves_and_loads_exactly(tmp_path):
 
     from relay import pipeline
     from relay.config import load_scenario
-    from relay.links import VolumeTable
+    from relay.links.table import VolumeTable
     from scenario_texts import MINIMAL
 
     sc = load_scenario(write(tmp_path / "s.yaml", MINIMAL))

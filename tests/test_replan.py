@@ -20,7 +20,7 @@ import pytest
 import relay.api as api
 from relay.cli import main
 from relay.outputs.tables import iso_text
-from relay.replan import ReplanState, STATE_FILE
+from relay.planstate import ReplanState, STATE_FILE
 from relay.timescales import parse_utc, utc_to_tdb_s
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,8 +184,8 @@ def test_diff_counts_match_the_two_schedules(base, tmp_path):
     assert len(d["added"]) + len(d["moved"]) == len(new_k - old_k)
     assert len(d["removed"]) + len(d["moved"]) >= 3
     # the same answer as relay.nightly.diff on the whole schedules (plan_diff sets identical ones aside first)
-    from relay.nightly.diff import diff_sessions
-    from relay.replan import _with_pass_windows
+    from relay.plandiff import diff_sessions
+    from relay.plandiff import with_pass_windows as _with_pass_windows
     whole = diff_sessions(_with_pass_windows(result.sessions, result.problem),
                           _with_pass_windows(new.sessions, new.problem), unit_mbit=result.problem.volume_unit_mbit)
     for k in ("unchanged", "changed", "moved", "removed", "added", "volume_by_asset"):

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from relay import api, geocache, pipeline
-from relay.analysis import resolve, sweep
+from relay.analysis.overrides import resolve
+from relay.analysis.sweep import sweep
 from relay.config import load_scenario
 
 START = "2026-11-23T00:00:00Z"

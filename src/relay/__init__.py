@@ -7,7 +7,7 @@ The public API (lazy, so ``import relay`` stays fast)::
     relay.find_tracks(scenario, start, days) -> DataFrame
     relay.plan(scenario, start, days, ...) -> relay.result.PlanResult (.sessions, .downlinks, .passes,
                                                .store, .per_sol, .summary, .write(dir), .plot_timeline())
-    relay.compare([configs...], start, days, ...) -> relay.analysis.ComparisonResult
+    relay.compare([configs...], start, days, ...) -> relay.analysis.compare.ComparisonResult
     relay.sweep(spec, out=...) -> DataFrame
     relay.load_plan(dir) -> (problem, plan) of a written plan directory
 """
@@ -19,9 +19,9 @@ _API = {
     "find_passes": "relay.api",
     "find_tracks": "relay.api",
     "plan": "relay.api",
-    "compare": "relay.analysis",
-    "sweep": "relay.analysis",
-    "load_plan": "relay.result",
+    "compare": "relay.analysis.compare",
+    "sweep": "relay.analysis.sweep",
+    "load_plan": "relay.planfolder",
     "PlanResult": "relay.result",
     "PlanSummary": "relay.summary",
 }

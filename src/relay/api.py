@@ -14,21 +14,25 @@ beside the TDB seconds the numerics use (``rise_tdb_s``...).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 
 import pandas as pd
 
 from . import pipeline
 from .config import Scenario, load_scenario
-from .outputs.tables import labelled, passes_frame, tracks_frame
-from .result import PlanResult, load_plan_dir, result_from_plan  # noqa: F401  (the public API)
+from .config_nightly import next_planning_day
+from .errors import RelayInputError
+from .geometry.earth import earth_mars
+from .operations import merge
+from .outputs.tables import iso, labelled, passes_frame, tracks_frame
+from .planfolder import load_plan_dir  # noqa: F401  (the public API)
+from .result import PlanResult, result_from_plan  # noqa: F401  (the public API)
 
 
 def default_start() -> str:
     """The next 00:00 UTC (the start of "the coming week")."""
-    now = datetime.now(timezone.utc)
-    nxt = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return nxt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return next_planning_day(datetime.now(timezone.utc))
 
 
 def span_tdb_s(start, days: float) -> tuple[float, float]:
@@ -74,9 +78,6 @@ def find_tracks(scenario: Scenario | str, start, days: float = 7.0) -> pd.DataFr
 
 def earth_mars_table(scenario: Scenario, start, days: float = 7.0, step_s: float = 3600.0) -> pd.DataFrame:
     """Earth-Mars range, light time, Sun-Earth-Mars angle and the conjunction flag on a grid."""
-    from .geometry import earth_mars
-    from .outputs.tables import iso
-
     span = pipeline.span_of(start, days)
     df = earth_mars(span.start_tdb_s, span.end_tdb_s, step_s, scenario.geometry.conjunction_deg)
     df.insert(0, "time", iso(df["tdb_s"]))
@@ -104,8 +105,6 @@ def settings_for(ps, solver=None, time_limit_s=None, workers=None, seed=None, ga
     try:
         return ps.model_validate({**ps.model_dump(), **upd})
     except Exception as exc:  # pydantic ValidationError: a bad option value
-        from .errors import RelayInputError
-
         err = exc.errors()[0]
         key = ".".join(str(x) for x in err["loc"])
         raise RelayInputError(f"got {upd.get(key, err.get('input'))!r}: {err['msg']}",
@@ -141,10 +140,6 @@ def plan(scenario: Scenario | str, start, days: float = 7.0, *, fixed_sessions=N
                                   change_penalty_mbit=change_penalty_mbit, frozen_until=frozen_until,
                                   outages=outages, requests=requests, forbid=forbid)
     if operations is not None or dropped_locks is not None:
-        from dataclasses import replace
-
-        from .operations import merge
-
         inputs = replace(inputs, operations=merge(inputs.operations, operations),
                          drop_covered_locks=dropped_locks is not None,
                          dropped_locks=[] if dropped_locks is None else dropped_locks)

@@ -42,6 +42,7 @@ from typing import Callable
 import pandas as pd
 
 from .errors import RelayInputError
+from .outputs.tables import iso_z
 
 SCHEMA_VERSION = 1
 GOOD_EXIT_CODES = (0, 3)
@@ -291,8 +292,6 @@ def _plain(v):
     if v is None:
         return None
     if isinstance(v, pd.Timestamp):  # UTC timestamps are stored as the files spell them
-        from .outputs.tables import iso_z
-
         return iso_z(v)
     try:
         if pd.isna(v):

@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 
 from .commands import COMMAND_MODULES
 from .errors import RelayInputError
+from .terminal import guarded
+
+#: exit status when the reader of our output went away (``relay passes ... | head``): 128 + SIGPIPE,
+#: what a shell reports for a process that SIGPIPE ended
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -52,7 +58,11 @@ def _known_command(argv: list[str] | None) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run one command (``argv``, default the command line) and return its exit status."""
     try:
-        return _run(argv)
+        with guarded():
+            return _run(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     finally:
         if argv is None:
             # the command line's process ends with the command: the interpreter's last garbage
@@ -60,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
             # pydantic made (0.1-0.2 s of a one-second relay replan).  Every file is written and
             # closed before the command returns, so nothing waits on a collection at exit.
             gc.freeze()
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush at exit does not
+    fail again on the closed pipe (the recipe of Python's signal module documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing left to flush
 
 
 def _run(argv: list[str] | None) -> int:

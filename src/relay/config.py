@@ -21,8 +21,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from . import mars
 from .config_links import (AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, StationXBand, XBandSpec, default_xband,
                            merge_radios)
+from .config_nightly import NightlyOptions
 from .errors import RelayInputError, excerpt
-from .nightly.options import NightlyOptions
+from .fileio import read_text, regular_file
+from .inputs import bookings_path
 from .operations import ForbidConfig, OutageConfig, RequestConfig
 from .planning.settings import AssetData, AssetOperations, OrbiterStorage, PlanningSettings
 from .timescales import parse_utc
@@ -257,7 +259,7 @@ class Scenario(_Strict):
     forbid: list[ForbidConfig] = Field(default_factory=list, max_length=10_000,
                                        description="vetoes: sessions forbidden (relay.operations)")
     nightly: NightlyOptions | None = Field(
-        None, exclude=True, description="settings of `relay nightly` (relay.nightly.options; docs/nightly.md; "
+        None, exclude=True, description="settings of `relay nightly` (relay.config_nightly; docs/nightly.md; "
                                         "ignored by the other commands)")
     path: str | None = Field(None, exclude=True)
 
@@ -288,7 +290,7 @@ class Scenario(_Strict):
     # -- runtime objects -------------------------------------------------------
     def ephemerides(self) -> dict:
         """Orbit source of every orbiter (the Ephemeris protocol), by name."""
-        from .orbits import build_ephemeris
+        from .orbits import build_ephemeris  # lazy: the orbit readers cost `relay link` 120 ms, unused there
 
         out = {}
         for i, orb in enumerate(self.orbiters):
@@ -305,7 +307,7 @@ class Scenario(_Strict):
         return out
 
     def ground_stations(self):
-        from .geometry import Station
+        from .geometry.earth import Station  # lazy: relay.geometry costs `relay link` 50 ms, unused there
 
         return [Station(s.name, s.latitude_deg, s.longitude_deg, s.height_m, s.min_elevation_deg)
                 for s in self.stations]
@@ -466,8 +468,6 @@ def _nesting(text: str) -> int:
 def read_yaml(path: str | Path) -> dict:
     """A YAML mapping from a regular UTF-8 file of at most :data:`MAX_YAML_BYTES`, with unique keys
     and at most :data:`MAX_YAML_DEPTH` levels of nesting."""
-    from .inputs import read_text
-
     text = read_text(path, "YAML", MAX_YAML_BYTES)
     src = str(path)
     if _nesting(text) > MAX_YAML_DEPTH:
@@ -582,8 +582,6 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = resolve_orbit_files(data, p.resolve())
     sc = scenario_from_dict(data, source=str(path))
     if sc.bookings:
-        from .inputs import bookings_path, regular_file
-
         try:
             regular_file(bookings_path(sc), "bookings")
         except RelayInputError as exc:

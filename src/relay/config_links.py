@@ -45,15 +45,55 @@ checked to be physically plausible).  Sources:
 from __future__ import annotations
 
 import math
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic_core import core_schema
 
 from .constants import C_KM_S
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Annotation: a value the field refuses (out of its bounds, or not a number) is reported as
+    ``expected <text>`` rather than in pydantic's generic words.
+
+    Put it after the constraint it words, ``Annotated[float, Field(gt=0), Expected("...")]``;
+    :func:`relay.config.format_validation_error` adds the key and the value given.
+    """
+
+    text: str
+
+    def __get_pydantic_core_schema__(self, source, handler: GetCoreSchemaHandler):
+        return core_schema.custom_error_schema(handler(source), custom_error_type="expected",
+                                               custom_error_message=f"expected {self.text}")
+
+
+#: A loss, dB, written as a positive number.
+LossDb = Annotated[float, Field(ge=0), Expected("a loss >= 0 dB (write losses as positive numbers)")]
+#: A system noise temperature, K.
+NoiseTemperatureK = Annotated[float, Field(gt=0), Expected("a positive system noise temperature in K")]
+#: A physical temperature, K.
+TemperatureK = Annotated[float, Field(gt=0), Expected("a positive temperature in K")]
+#: A transmitter's RF output power, W.
+PowerW = Annotated[float, Field(gt=0), Expected("a positive transmitter power in W")]
+#: The command load of one forward session, Mbit.
+CommandLoadMbit = Annotated[float, Field(ge=0), Expected("a command load >= 0 Mbit")]
+#: A fraction of the channel rate that carries user data.
+Efficiency = Annotated[float, Field(gt=0, le=1), Expected("a protocol efficiency in (0, 1]")]
+#: Hours in a UTC day.
+HoursPerDay = Annotated[float, Field(ge=0, le=24), Expected("0 to 24 hours per day")]
+#: A duration, s.
+DurationS = Annotated[float, Field(ge=0), Expected("a duration >= 0 s")]
+#: A sampling step, s.
+StepS = Annotated[float, Field(gt=0), Expected("a positive step in s")]
+#: A data rate, kbps.
+RateKbps = Annotated[float, Field(gt=0), Expected("a positive rate in kbps")]
 
 
 RateMode = Literal["adaptive", "fixed"]
@@ -180,13 +220,13 @@ class OrbiterUHF(_Strict):
         "shape (~5 dBic at nadir, a few dB down at the ~67 deg off-nadir of a 300 km orbiter's "
         "horizon); illustrative, of the order published for Electra's helix [ELECTRA].",
     )
-    system_noise_temp_k: float = Field(
+    system_noise_temp_k: NoiseTemperatureK = Field(
         600.0,
         description="Receive system noise temperature, K (antenna looking at a ~210 K Mars plus "
         "feed/cable losses and a ~3-4 dB receiver noise figure). Illustrative, physically "
         "plausible for a UHF receiver facing a planet.",
     )
-    rx_line_loss_db: float = Field(
+    rx_line_loss_db: LossDb = Field(
         1.0, description="Cable/diplexer loss between antenna and receiver, dB (typical)."
     )
     rx_gain_offset_db: float = Field(
@@ -199,20 +239,6 @@ class OrbiterUHF(_Strict):
         return _check_table("rx_gain_table_dbic", v, x_name="off-nadir angle (deg)",
                             x_min=0.0, x_max=180.0)
 
-    @field_validator("system_noise_temp_k")
-    @classmethod
-    def _tsys(cls, v):
-        if not v > 0:
-            raise ValueError(f"got {v} K, expected a positive system noise temperature")
-        return v
-
-    @field_validator("rx_line_loss_db")
-    @classmethod
-    def _loss(cls, v):
-        if v < 0:
-            raise ValueError(f"got {v} dB, expected a loss >= 0 dB (write losses as positive)")
-        return v
-
     def mode_for(self, asset: str) -> RateMode:
         """The configured rate mode for ``asset`` (before the radio-capability fallback)."""
         return self.rate_mode_by_asset.get(asset, self.rate_mode)
@@ -221,12 +247,12 @@ class OrbiterUHF(_Strict):
 class AssetUHF(_Strict):
     """The surface asset end of the UHF return link (transmit side)."""
 
-    tx_power_w: float = Field(
+    tx_power_w: PowerW = Field(
         8.5,
         description="UHF transmitter RF output, W. ~8-9 W for MSL's Electra-Lite (order of the "
         "value in the MSL telecom DESCANSO article, Makovsky et al. 2009; treat as illustrative).",
     )
-    tx_line_loss_db: float = Field(1.0, description="Cable loss to the antenna, dB (typical).")
+    tx_line_loss_db: LossDb = Field(1.0, description="Cable loss to the antenna, dB (typical).")
     gain_table_dbic: list[tuple[float, float]] = Field(
         default_factory=lambda: [(0.0, 4.0), (30.0, 3.0), (60.0, 0.0), (75.0, -3.0),
                                  (90.0, -6.0)],
@@ -234,7 +260,7 @@ class AssetUHF(_Strict):
         "elevation of the orbiter seen from the asset), linearly interpolated. Default: a "
         "quadrifilar-helix-like rover antenna, illustrative.",
     )
-    environment_loss_db: float = Field(
+    environment_loss_db: LossDb = Field(
         5.0,
         description="Loss for multipath, blockage by the rover deck/mast/RTG and distortion of "
         "the antenna pattern on the vehicle, together with the conservatism of the real ADR, dB. "
@@ -243,39 +269,17 @@ class AssetUHF(_Strict):
         "(published [MSL]); several dB of such loss is physically plausible for a UHF helix "
         "mounted on a rover deck.",
     )
-    command_load_mbit: float | None = Field(
+    command_load_mbit: CommandLoadMbit | None = Field(
         None,
         description="Forward-link command load of one session, Mbit; None uses "
         "link.command_load_mbit.",
     )
-
-    @field_validator("tx_power_w")
-    @classmethod
-    def _power(cls, v):
-        if not v > 0:
-            raise ValueError(f"got {v} W, expected a positive transmitter power")
-        return v
-
-    @field_validator("tx_line_loss_db", "environment_loss_db")
-    @classmethod
-    def _loss(cls, v, info):
-        if v < 0:
-            raise ValueError(f"{info.field_name}: got {v} dB, expected a loss >= 0 dB (write "
-                             "losses as positive numbers)")
-        return v
 
     @field_validator("gain_table_dbic")
     @classmethod
     def _gain(cls, v):
         return _check_table("gain_table_dbic", v, x_name="off-zenith angle (deg)",
                             x_min=0.0, x_max=180.0)
-
-    @field_validator("command_load_mbit")
-    @classmethod
-    def _load(cls, v):
-        if v is not None and v < 0:
-            raise ValueError(f"got {v} Mbit, expected a command load >= 0")
-        return v
 
 
 #: The low end of every default X-band rate table, kbps: 1000 / 2^k down to ~1 kbps, the
@@ -312,17 +316,17 @@ class XBandSpec(_Strict):
                                  "MHz; typical); 1-40 GHz accepted.")
     dish_diameter_m: float = Field(3.0, ge=0.05, le=20.0, description="High-gain antenna diameter, m (MRO: 3 m, "
                                    "published [MROX]); 0.05-20 m.")
-    dish_efficiency: float = Field(0.55, ge=0.01, description="Aperture efficiency (typical 0.5-0.65 for "
-                                   "a spacecraft reflector; illustrative).")
+    dish_efficiency: float = Field(0.55, ge=0.01, le=1.0, description="Aperture efficiency (typical 0.5-0.65 "
+                                   "for a spacecraft reflector; illustrative); 0.01-1.")
     amplifier_power_w: float = Field(100.0, ge=0.01, le=10000.0, description="TWTA RF output, W (MRO: 100 W, "
                                      "published [MROX]); 0.01-10,000 W.")
-    tx_line_loss_db: float = Field(1.0, description="Waveguide/circuit loss, dB (typical).")
-    pointing_loss_db: float = Field(0.3, description="Spacecraft HGA pointing loss, dB (typical).")
+    tx_line_loss_db: LossDb = Field(1.0, description="Waveguide/circuit loss, dB (typical).")
+    pointing_loss_db: LossDb = Field(0.3, description="Spacecraft HGA pointing loss, dB (typical).")
     ebn0_required_db: float = Field(
         2.5, description="Eb/N0 the downlink coding needs, dB (concatenated RS + convolutional "
         "(7,1/2), frame error ~1e-5; typical).")
-    implementation_loss_db: float = Field(1.0, description="Receiver/demodulation losses, dB "
-                                          "(typical).")
+    implementation_loss_db: LossDb = Field(1.0, description="Receiver/demodulation losses, dB "
+                                           "(typical).")
     required_margin_db: float = Field(3.0, description="Margin the selected rate must keep, dB "
                                       "(typical DSN practice).")
     rates_kbps: list[float] = Field(
@@ -338,37 +342,9 @@ class XBandSpec(_Strict):
         "at distance d is the rate of the first row whose distance >= d (a conservative step); "
         "beyond the last row nothing is sent. Distances must increase, rates must not increase.",
     )
-    max_hours_per_day: float = Field(
+    max_hours_per_day: HoursPerDay = Field(
         8.0, description="Downlink hours per UTC day used when no bookings file is given "
         "(MRO: ~8 h/day of DSN 34 m, published [MROX]).")
-
-    @field_validator("dish_diameter_m", "dish_efficiency", "amplifier_power_w", "frequency_mhz")
-    @classmethod
-    def _positive(cls, v, info):
-        if not v > 0:
-            raise ValueError(f"{info.field_name}: got {v}, expected a positive number")
-        return v
-
-    @field_validator("dish_efficiency")
-    @classmethod
-    def _eff(cls, v):
-        if v > 1:
-            raise ValueError(f"got {v}, expected an aperture efficiency in (0, 1]")
-        return v
-
-    @field_validator("tx_line_loss_db", "pointing_loss_db", "implementation_loss_db")
-    @classmethod
-    def _loss(cls, v, info):
-        if v < 0:
-            raise ValueError(f"{info.field_name}: got {v} dB, expected a loss >= 0 dB")
-        return v
-
-    @field_validator("max_hours_per_day")
-    @classmethod
-    def _hours(cls, v):
-        if not 0 <= v <= 24:
-            raise ValueError(f"got {v} h, expected 0 to 24 hours per day")
-        return v
 
     @field_validator("rates_kbps")
     @classmethod
@@ -438,32 +414,18 @@ class StationXBand(_Strict):
         None, description="Zenith G/T at X-band, dB/K. None: taken from the dish diameter "
         "(34 m: 54.5, 35 m: 50.5, 70 m: 61.0; see GT_BY_DIAMETER_DB_PER_K), or for another "
         "diameter from a 0.6-efficient dish over a 25 K system.")
-    system_noise_temp_k: float = Field(
+    system_noise_temp_k: NoiseTemperatureK = Field(
         25.0, description="Zenith system noise temperature, K; used only to scale the sky-noise "
         "increase at low elevation (typical for DSN X-band, 810-005).")
-    zenith_atmospheric_loss_db: float = Field(
+    zenith_atmospheric_loss_db: LossDb = Field(
         0.04, description="Clear-sky zenith attenuation at X-band, dB; the loss at elevation e is "
         "this / sin(e) (typical, 810-005 module 105 gives ~0.03-0.05 dB).")
-    atmosphere_temperature_k: float = Field(
+    atmosphere_temperature_k: TemperatureK = Field(
         275.0, description="Mean physical temperature of the absorbing atmosphere, K (typical); "
         "sets the sky-noise increase that accompanies the loss.")
     atmospheric_loss_by_elevation: list[tuple[float, float]] | None = Field(
         None, description="Optional table [elevation_deg, loss_db] that replaces the cosecant law "
         "(linearly interpolated, held flat beyond the ends).")
-
-    @field_validator("dish_diameter_m", "system_noise_temp_k", "atmosphere_temperature_k")
-    @classmethod
-    def _positive(cls, v, info):
-        if not v > 0:
-            raise ValueError(f"{info.field_name}: got {v}, expected a positive number")
-        return v
-
-    @field_validator("zenith_atmospheric_loss_db")
-    @classmethod
-    def _loss(cls, v):
-        if v < 0:
-            raise ValueError(f"got {v} dB, expected a loss >= 0 dB")
-        return v
 
     @field_validator("atmospheric_loss_by_elevation")
     @classmethod
@@ -505,10 +467,10 @@ class LinkSettings(_Strict):
     forward_frequency_mhz: float = Field(
         437.1, ge=100.0, le=3000.0,
         description="UHF forward (orbiter->asset) frequency, MHz (published [PROX1]); 100-3000 MHz.")
-    hailing_s: float = Field(
+    hailing_s: DurationS = Field(
         60.0, description="Hailing and link acquisition at the start of every session; carries no "
         "data, s (issue 3 default; illustrative).")
-    protocol_efficiency: float = Field(
+    protocol_efficiency: Efficiency = Field(
         0.85, description="Fraction of the channel rate that delivers user data (Proximity-1 "
         "framing, ACKs and reliable-mode retransmissions), 0-1. Illustrative, calibrated so an "
         "~8 min MRO-Curiosity ADR pass carries 100-250 Mbit [MSL]; plausible for Prox-1 "
@@ -518,39 +480,16 @@ class LinkSettings(_Strict):
     ebn0_required_db: float = Field(
         4.5, description="Eb/N0 the UHF coding needs, dB (convolutional (7,1/2) with Viterbi "
         "decoding at BER ~1e-6 plus a little; typical).")
-    implementation_loss_db: float = Field(
+    implementation_loss_db: LossDb = Field(
         1.5, description="UHF modem/implementation losses, dB (typical).")
-    polarization_loss_db: float = Field(
+    polarization_loss_db: LossDb = Field(
         0.5, description="Polarisation mismatch loss between the two helices, dB (typical).")
-    other_losses_db: float = Field(
+    other_losses_db: LossDb = Field(
         0.0, description="Any further loss (multipath, rover deck blockage), dB; default 0.")
-    profile_step_s: float = Field(
+    profile_step_s: StepS = Field(
         10.0, description="Sampling step of the pass profiles the geometry produces, s.")
-    forward_rate_kbps: float = Field(
+    forward_rate_kbps: RateKbps = Field(
         32.0, description="Forward-link (command) rate, kbps (illustrative; Electra forward rates "
         "are of this order).")
-    command_load_mbit: float = Field(
+    command_load_mbit: CommandLoadMbit = Field(
         1.0, description="Command load one forward session must carry, Mbit (illustrative).")
-
-    @field_validator("return_frequency_mhz", "forward_frequency_mhz", "profile_step_s",
-                     "forward_rate_kbps")
-    @classmethod
-    def _positive(cls, v, info):
-        if not v > 0:
-            raise ValueError(f"{info.field_name}: got {v}, expected a positive number")
-        return v
-
-    @field_validator("hailing_s", "command_load_mbit", "implementation_loss_db",
-                     "polarization_loss_db", "other_losses_db")
-    @classmethod
-    def _nonneg(cls, v, info):
-        if v < 0:
-            raise ValueError(f"{info.field_name}: got {v}, expected a value >= 0")
-        return v
-
-    @field_validator("protocol_efficiency")
-    @classmethod
-    def _eff(cls, v):
-        if not 0 < v <= 1:
-            raise ValueError(f"got {v}, expected a protocol efficiency in (0, 1]")
-        return v

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import RelayError
+from .timescales import DAY_S, J2000_JD
 
 #: Span covered by de421.bsp (JD 2414864.5 to 2471184.5), as ISO UTC.
 DE421_SPAN = ("1899-07-29T00:00:00Z", "2053-10-09T00:00:00Z")
@@ -40,8 +41,6 @@ def planets():
 @lru_cache(maxsize=1)
 def de421_span_tdb_s() -> tuple[float, float]:
     """(start, end) TDB seconds of de421's coverage."""
-    from .timescales import J2000_JD, DAY_S
-
     seg_start = min(s.spk_segment.start_jd for s in planets().segments)
     seg_end = max(s.spk_segment.end_jd for s in planets().segments)
     return (seg_start - J2000_JD) * DAY_S, (seg_end - J2000_JD) * DAY_S

@@ -36,6 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .planning.formulation import build
+from .planning.greedy import FeasibilityState
+from .sols import clocks_of
+from .timescales import tdb_s_to_iso
+
 #: the reason vocabulary: code -> meaning (README "Why a pass is used or not")
 REASONS = {
     "whole": "used for the whole pass",
@@ -91,16 +96,12 @@ class TimeTexts:
     explanations name (pass rises and sets, sessions, options); other times one by one."""
 
     def __init__(self, times=()):
-        from .timescales import tdb_s_to_iso
-
         ts = np.unique(np.asarray(list(times), dtype=float))
         self._text = dict(zip(ts.tolist(), (str(x) for x in tdb_s_to_iso(ts)))) if ts.size else {}
 
     def iso(self, t: float) -> str:
         text = self._text.get(float(t))
         if text is None:
-            from .timescales import tdb_s_to_iso
-
             text = self._text[float(t)] = str(tdb_s_to_iso(float(t)))
         return text
 
@@ -130,9 +131,6 @@ class Explainer:
     """Reasons for the passes of one solved plan (``problem``, its raw ``plan``)."""
 
     def __init__(self, problem, plan, frozen_until_tdb_s: float | None = None):
-        from .planning.formulation import build
-        from .planning.greedy import FeasibilityState
-
         self.P, self.plan, self.frozen = problem, plan, frozen_until_tdb_s
         F = plan.__dict__.pop("formulation", None)  # the solve's model of this problem (not kept on the plan)
         self.F = F = F if F is not None and F.problem is problem else build(problem)
@@ -293,8 +291,6 @@ def per_sol(problem, passes: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFra
     ``data`` (it sent all it had), ``earth`` (passes left for store or downlink reasons),
     ``constraint`` (passes left for exclusivity, caps, energy or wake windows) or ``link``
     (the passes offered no more)."""
-    from .sols import clocks_of
-
     clocks = clocks_of(problem)
     rows = []
     for a in problem.assets:

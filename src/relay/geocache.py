@@ -20,10 +20,11 @@ The key of an entry is the SHA-256 of everything that determines it:
 
 Nothing else is read from the scenario, so a change of anything above is a
 different key (a miss) and a change of anything else (link, planning,
-storage, ...) is not.  Entries are written atomically (a temporary file, then
-a rename), so workers on several machines may share one folder (for example
-the sweep's output folder on a shared file system): a half-written entry is
-never read, and two workers that compute the same entry write the same bytes.
+storage, ...) is not.  Entries are written atomically
+(:func:`relay.fileio.atomic_path`: a temporary file, flushed, then a rename),
+so workers on several machines may share one folder (for example the sweep's
+output folder on a shared file system): a half-written entry is never read,
+and two workers that compute the same entry write the same bytes.
 Entries are pickles: share the folder only with your own workers.
 """
 from __future__ import annotations
@@ -38,6 +39,8 @@ import pickle
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
+
+from .fileio import atomic_path
 
 #: the environment variable naming a cache folder (used when :func:`using` is not)
 ENV = "RELAY_GEOMETRY_CACHE"
@@ -166,11 +169,8 @@ def get(kind: str, scenario, start_tdb_s: float, end_tdb_s: float, compute: Call
         pass  # a damaged or foreign entry: computed again and replaced
     value = compute()
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
     except OSError:
         pass  # a read-only or full cache folder: the run goes on uncached
     return value

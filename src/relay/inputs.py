@@ -23,97 +23,37 @@ form); its rows are then named ``row N`` (from 1).  The tables returned carry
 a ``line`` column and ``df.attrs["source"]`` (the file's name for messages), so
 later stages can name the row of a committed session that does not fit.
 
-Small helpers shared by every reader of user files live here too:
-:func:`regular_file` and :func:`read_text` (regular files only, size cap,
-UTF-8), :func:`check_plain_name` (a user name that becomes a path) and
+A file is read through :mod:`relay.fileio` (regular files only, size cap,
+UTF-8).  Two small helpers for users' names live here too:
+:func:`check_plain_name` (a user name that becomes a path) and
 :func:`bookings_path` (a scenario's ``bookings:`` path, relative to its file).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 import re
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RelayInputError, excerpt
+from .fileio import DEFAULT_MAX_BYTES, read_text
+from .operations import (MAX_ID_CHARS, MAX_NOTE_CHARS, check_unique_ids, outage_record, parse_lmst_window,
+                         request_record, veto_record)
+from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 #: Largest CSV relay reads (bytes); a plan's own tables stay far below it.
-MAX_CSV_BYTES = 64 * 2**20
+MAX_CSV_BYTES = DEFAULT_MAX_BYTES
 #: Years a time in a user file may fall in (the ephemerides and time scales cover them).
 YEAR_RANGE = (1950, 2200)
 #: Longest name (orbiter, asset, station) a CSV cell may hold.
 MAX_NAME_CHARS = 200
 
 
-# ----------------------------------------------------------------------------- files
-def _a(what: str) -> str:
-    return ("an " if what[:1].lower() in "aeiou" else "a ") + what
-
-
-def regular_file(path, what: str, max_bytes: int = MAX_CSV_BYTES, *, follow_symlinks: bool = True) -> Path:
-    """``path`` as a Path once it is checked to be an existing regular file of at most
-    ``max_bytes``; otherwise an input error naming the path and what was expected.  With
-    ``follow_symlinks=False`` (a drop folder) a symbolic link is refused too."""
-    p = Path(path)
-    src = str(path)
-    try:
-        st = p.stat() if follow_symlinks else p.lstat()
-    except FileNotFoundError:
-        raise RelayInputError(f"cannot read the {what} file: it does not exist", source=src) from None
-    except OSError as exc:
-        raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=src) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise RelayInputError(f"is a symbolic link; expected {_a(what)} file itself (links are not followed here)",
-                              source=src)
-    if stat.S_ISDIR(st.st_mode):
-        raise RelayInputError(f"is a directory; expected {_a(what)} file", source=src)
-    if not stat.S_ISREG(st.st_mode):
-        raise RelayInputError(f"is not a regular file (a device, pipe or socket); expected {_a(what)} file",
-                              source=src)
-    if st.st_size > max_bytes:
-        raise RelayInputError(f"is {st.st_size:,} bytes; {_a(what)} file may have at most {max_bytes:,} bytes",
-                              source=src)
-    return p
-
-
-def read_bytes(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes`` (see :func:`regular_file`)."""
-    p = regular_file(path, what, max_bytes)
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise RelayInputError(f"cannot read the {what} file: {exc.strerror}", source=str(path)) from None
-    if len(data) > max_bytes:
-        raise RelayInputError(f"has more than {max_bytes:,} bytes; {_a(what)} file may have at most that many",
-                              source=str(path))
-    return data
-
-
-def decode_utf8(data: bytes, source: str, what: str) -> str:
-    """UTF-8 text of ``data`` (a leading BOM dropped); a byte that is not UTF-8 is an error
-    naming its line."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise RelayInputError(
-            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded; expected "
-            f"{_a(what)} file saved as UTF-8", source=source, where=f"line {line}") from None
-
-
-def read_text(path, what: str, max_bytes: int = MAX_CSV_BYTES) -> str:
-    """The UTF-8 text of a regular file of at most ``max_bytes`` (BOM dropped)."""
-    return decode_utf8(read_bytes(path, what, max_bytes), str(path), what)
-
-
+# ----------------------------------------------------------------------------- names and paths
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 
 
@@ -141,6 +81,29 @@ def bookings_path(scenario) -> Path | None:
     return p
 
 
+def check_landings(scenario, start_tdb_s: float, end_tdb_s: float) -> None:
+    """The scenario's asset landings (``assets[i].landing.date``, from which mission sols count)
+    in the years of :data:`YEAR_RANGE` and not after the horizon ``[start, end)`` planned; an
+    input error naming the scenario file and the key otherwise.  (Called by the plan pipeline
+    once the horizon is known.)"""
+    src = str(getattr(scenario, "path", None) or "scenario")
+    for i, a in enumerate(scenario.assets):
+        landing = getattr(a, "landing", None)
+        if landing is None:
+            continue
+        where = f"assets[{i}].landing.date"
+        when = parse_utc(landing.date, source=src, where=where)
+        if not YEAR_RANGE[0] <= when.year <= YEAR_RANGE[1]:
+            raise RelayInputError(f"got {excerpt(landing.date)}, expected a landing in the years {YEAR_RANGE[0]} "
+                                  f"to {YEAR_RANGE[1]}", source=src, where=where)
+        t = float(utc_to_tdb_s(when))
+        if t >= end_tdb_s:
+            raise RelayInputError(f"got {excerpt(landing.date)}, after the horizon planned "
+                                  f"({tdb_s_to_iso(start_tdb_s)} to {tdb_s_to_iso(end_tdb_s)}); expected the landing "
+                                  f"of {a.name} before the end of the plan (its mission sols count from it)",
+                                  source=src, where=where)
+
+
 # ----------------------------------------------------------------------------- table specs
 @dataclass(frozen=True)
 class Column:
@@ -150,7 +113,8 @@ class Column:
     known names ``known[name_of]`` when given), ``time`` (ISO 8601 UTC; the table gains
     ``<name>_tdb_s``), ``number`` (finite float in ``[minimum, maximum]``) or ``choice`` (one
     of ``choices``).  An optional column (``required=False``) takes ``default`` when absent
-    or empty.
+    or empty; a required text column may not be empty.  A cell longer than ``max_chars`` is
+    refused (not cut), naming the file, the row and the column.
     """
 
     name: str
@@ -162,6 +126,7 @@ class Column:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     meaning: str = ""
+    max_chars: int = MAX_NAME_CHARS
 
 
 @dataclass(frozen=True)
@@ -177,8 +142,6 @@ class TableSpec:
 
 
 def _time_cell(text: str, source: str, where: str) -> tuple[str, float]:
-    from .timescales import parse_utc, utc_to_tdb_s
-
     if len(text) > 64:
         raise RelayInputError(f"got {excerpt(text)}, expected an ISO 8601 UTC time such as "
                               "2026-11-23T00:00:00Z", source=source, where=where)
@@ -208,23 +171,81 @@ def _header(fields: list[str]) -> list[str]:
     return [f.strip().lower() for f in fields]
 
 
+class _Lines:
+    """The physical lines of CSV text as :func:`csv.reader` asks for them, numbered from 1.  Blank
+    lines and ``#`` comments are skipped where a record would start (inside a quoted field they are
+    part of it); ``first`` is the line a record starts on, ``last`` the line it ends on."""
+
+    def __init__(self, text: str):
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.last = 0
+        self.first = 0
+        self.start_text = ""
+        self.at_start = True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            line = next(self._lines)
+            self.last += 1
+            if not self.at_start:
+                return line
+            if line.strip() and not line.lstrip().startswith("#"):
+                self.at_start = False
+                self.first = self.last
+                self.start_text = line
+                return line
+
+
+def _records(text: str, source: str):
+    """``(first line, last line, fields, first line's text)`` of every CSV record of ``text``
+    (quoted fields may hold commas, quotes and newlines); a record the csv module cannot parse is
+    an input error naming its line."""
+    if csv.field_size_limit() <= len(text):   # a field may be as long as the text (131,072 by default)
+        csv.field_size_limit(len(text) + 1)
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
+    while True:
+        lines.at_start = True
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            span = (f" (the row runs on to line {lines.last}: a quote may be unbalanced)"
+                    if lines.last > lines.first else "")
+            raise RelayInputError(f"cannot read the row {excerpt(lines.start_text.strip())}: {exc}{span}; expected "
+                                  "comma-separated fields, a field holding a comma, a quote or a line break in "
+                                  "double quotes (a quote inside it doubled)", source=source,
+                                  where=f"line {lines.first}") from None
+        yield lines.first, lines.last, fields, lines.start_text
+
+
+def _column_list(header: list[str], limit: int = 200) -> str:
+    """The header's names for a message, cut after ``limit`` characters."""
+    text = ", ".join(header)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(header):,} columns)"
+
+
 def _rows_of_text(text: str, source: str, spec: TableSpec):
     """(line number, header, rows as (line, fields)) of CSV text: comments and blank lines
-    skipped, every row as long as the header."""
-    body = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
-            if ln.strip() and not ln.lstrip().startswith("#")]
-    if not body:
+    skipped, every row as long as the header.  A row's line is the line it starts on."""
+    records = _records(text, source)
+    first = next(records, None)
+    if first is None:
         raise RelayInputError(f"the {spec.what} file is empty; expected a header line "
                               f"'{spec.expected}' and one row per line", source=source)
-    header_line, header_text = body[0]
-    header = _header(next(csv.reader([header_text])))
+    header_line, _, header_fields, _ = first
+    header = _header(header_fields)
     rows = []
-    for n, ln in body[1:]:
-        fields = next(csv.reader([ln]), [])
+    for n, last, fields, start_text in records:
         if len(fields) != len(header):
+            span = f" (the row runs on to line {last}: a quote may be unbalanced)" if last > n else ""
             raise RelayInputError(
-                f"got {len(fields)} field(s) in {excerpt(ln.strip())}, expected {len(header)} "
-                f"({', '.join(header)}); a quote or comma may be missing, or the file truncated",
+                f"got {len(fields)} field(s) in {excerpt(start_text.strip())}{span}, expected {len(header)} "
+                f"({_column_list(header)}); a quote or comma may be missing, or the file truncated",
                 source=source, where=f"line {n}")
         rows.append((n, fields))
     return header_line, header, rows
@@ -235,6 +256,43 @@ def _rows_of_frame(df, spec: TableSpec):
     rows = [(i, ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in r])
             for i, r in enumerate(df.itertuples(index=False, name=None), start=1)]
     return None, header, rows
+
+
+def _check_header(header: list[str], header_line, spec: TableSpec, source: str) -> None:
+    """No column named twice, every required column present."""
+    where = f"line {header_line}" if header_line else None
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise RelayInputError(f"the header names column(s) {_column_list(dup)} twice; expected {spec.expected}",
+                              source=source, where=where)
+    missing = [c.name for c in spec.columns if c.required and c.name not in header]
+    if missing:
+        raise RelayInputError(
+            f"missing column(s): the header {excerpt(', '.join(header))} lacks column(s) "
+            f"{', '.join(missing)}; expected {spec.expected}", source=source, where=where)
+
+
+def _cell(c: Column, text: str, source: str, where: str, row: str, names: set | None):
+    """The value of one cell of column ``c`` (a time as ``(iso, tdb_s)``); an input error naming
+    the file, the row and the column otherwise."""
+    if len(text) > c.max_chars:
+        raise RelayInputError(f"got {excerpt(text)}, expected at most {c.max_chars:,} characters in column "
+                              f"{c.name}", source=source, where=where)
+    if c.kind == "time":
+        return _time_cell(text, source, where)
+    if c.kind == "number":
+        return number_cell(text, source, where, minimum=c.minimum, maximum=c.maximum, meaning=c.meaning or "a number")
+    if c.kind == "choice" and text not in c.choices:
+        raise RelayInputError(f"{c.name} {excerpt(text)} is not one of "
+                              f"{', '.join(repr(x) for x in c.choices)}", source=source, where=where)
+    if c.kind == "name" and (not text or len(text) > MAX_NAME_CHARS or (names is not None and text not in names)):
+        exp = (f"expected one of {', '.join(sorted(names))}" if names is not None
+               else f"expected a name of at most {MAX_NAME_CHARS} characters")
+        raise RelayInputError(f"{c.name} {excerpt(text)} is not in the scenario; {exp}", source=source, where=row)
+    if c.kind == "text" and c.required and not text:
+        raise RelayInputError(f"column {c.name} is empty; expected {c.meaning or 'a value'}", source=source,
+                              where=where)
+    return text
 
 
 def read_table(src, spec: TableSpec, *, known: Mapping[str, Iterable[str]] | None = None):
@@ -249,18 +307,9 @@ def read_table(src, spec: TableSpec, *, known: Mapping[str, Iterable[str]] | Non
         header_line, header, rows = _rows_of_frame(src, spec)
         label = "row"
     else:
-        header_line, header, rows = _rows_of_text(read_text(src, spec.what), source, spec)
+        header_line, header, rows = _rows_of_text(read_text(src, spec.what, MAX_CSV_BYTES), source, spec)
         label = "line"
-    dup = sorted({h for h in header if h and header.count(h) > 1})
-    if dup:
-        raise RelayInputError(f"the header names column(s) {', '.join(dup)} twice; expected {spec.expected}",
-                              source=source, where=f"line {header_line}" if header_line else None)
-    missing = [c.name for c in spec.columns if c.required and c.name not in header]
-    if missing:
-        raise RelayInputError(
-            f"missing column(s): the header {excerpt(', '.join(header))} lacks column(s) "
-            f"{', '.join(missing)}; expected {spec.expected}", source=source,
-            where=f"line {header_line}" if header_line else None)
+    _check_header(header, header_line, spec, source)
     known_sets = {k: set(v) for k, v in (known or {}).items() if v is not None}
     pos = {c.name: header.index(c.name) for c in spec.columns if c.name in header}
     out: dict[str, list] = {"line": []}
@@ -271,34 +320,19 @@ def read_table(src, spec: TableSpec, *, known: Mapping[str, Iterable[str]] | Non
     for n, fields in rows:
         out["line"].append(n)
         for c in spec.columns:
-            where = f"{label} {n}, column {c.name}"
             text = fields[pos[c.name]].strip() if c.name in pos else ""
             if not text and not c.required:
                 text = c.default or ""
                 if c.kind != "time" and c.kind != "number":
                     out[c.name].append(text)
                     continue
+            value = _cell(c, text, source, f"{label} {n}, column {c.name}", f"{label} {n}",
+                          known_sets.get(c.name_of or c.name) if c.kind == "name" else None)
             if c.kind == "time":
-                iso, tdb = _time_cell(text, source, where)
-                out[c.name].append(iso)
-                out[f"{c.name}_tdb_s"].append(tdb)
-            elif c.kind == "number":
-                out[c.name].append(number_cell(text, source, where, minimum=c.minimum, maximum=c.maximum,
-                                               meaning=c.meaning or "a number"))
-            elif c.kind == "choice":
-                if text not in c.choices:
-                    raise RelayInputError(f"{c.name} {excerpt(text)} is not one of "
-                                          f"{', '.join(repr(x) for x in c.choices)}", source=source, where=where)
-                out[c.name].append(text)
+                out[c.name].append(value[0])
+                out[f"{c.name}_tdb_s"].append(value[1])
             else:
-                if c.kind == "name":
-                    names = known_sets.get(c.name_of or c.name)
-                    if not text or len(text) > MAX_NAME_CHARS or (names is not None and text not in names):
-                        exp = (f"expected one of {', '.join(sorted(names))}" if names is not None
-                               else f"expected a name of at most {MAX_NAME_CHARS} characters")
-                        raise RelayInputError(f"{c.name} {excerpt(text)} is not in the scenario; {exp}",
-                                              source=source, where=f"{label} {n}")
-                out[c.name].append(text)
+                out[c.name].append(value)
     df = pd.DataFrame(out)
     for c in spec.columns:
         if c.kind == "number":
@@ -331,7 +365,7 @@ def read_csv_table(src, columns: tuple[str, ...], expected: str, what: str):
         name = what
     else:
         name = str(src)
-        _, header, rows = _rows_of_text(read_text(src, what), name, TableSpec(what, ()))
+        _, header, rows = _rows_of_text(read_text(src, what, MAX_CSV_BYTES), name, TableSpec(what, ()))
         df = pd.DataFrame([[f.strip() for f in fields] for _, fields in rows], columns=header, dtype=str)
         if not len(rows):
             df = pd.DataFrame(columns=header, dtype=str)
@@ -444,16 +478,18 @@ def check_sessions(df, min_session_s: float, turnaround_s: float) -> None:
 
 
 # ----------------------------------------------------------------------------- operations (issue 11)
+#: a note column: free text of at most MAX_NOTE_CHARS characters (a longer note is refused, not cut)
+NOTE = Column("note", required=False, default="", meaning="a note", max_chars=MAX_NOTE_CHARS)
 OUTAGES = TableSpec("outages", (
     Column("target", "name", name_of="target"), Column("what", "choice", choices=("uhf", "xband", "all")),
-    Column("start", "time"), Column("end", "time"), Column("note", required=False, default=""),
-    Column("orbiter", required=False, default="")))
+    Column("start", "time"), Column("end", "time"), NOTE, Column("orbiter", required=False, default="")))
 FORBID = TableSpec("forbid", (
     Column("orbiter", required=False, default=""), Column("asset", required=False, default=""),
     Column("start", required=False, default=""), Column("end", required=False, default=""),
-    Column("pass_id", required=False, default=""), Column("note", required=False, default="")))
+    Column("pass_id", required=False, default="", max_chars=MAX_ID_CHARS), NOTE))
 REQUESTS = TableSpec("requests", (
-    Column("id"), Column("asset", "name", name_of="asset"), Column("orbiter", required=False, default=""),
+    Column("id", meaning="a request id", max_chars=MAX_ID_CHARS), Column("asset", "name", name_of="asset"),
+    Column("orbiter", required=False, default=""),
     Column("kind", "choice", required=False, default="return", choices=("return", "forward")),
     Column("start", required=False, default=""), Column("end", required=False, default=""),
     Column("sol", required=False, default=""), Column("lmst_window", required=False, default=""),
@@ -462,8 +498,7 @@ REQUESTS = TableSpec("requests", (
            meaning="megabits"),
     Column("min_duration_s", "number", required=False, default="0", minimum=0.0, maximum=86400.0,
            meaning="seconds"),
-    Column("points", "number", required=False, default="0", minimum=0.0, maximum=1e9, meaning="points"),
-    Column("note", required=False, default="")))
+    Column("points", "number", required=False, default="0", minimum=0.0, maximum=1e9, meaning="points"), NOTE))
 
 
 def _opt_time(text: str, source: str, where: str) -> float | None:
@@ -474,8 +509,6 @@ def read_outages(src, *, orbiters: Iterable[str] | None = None, stations: Iterab
                  assets: Iterable[str] | None = None) -> tuple:
     """Outages (``target, what, start, end[, note][, orbiter]``) as :class:`relay.operations.Outage`
     records; ``target`` an orbiter, station or asset of the scenario, end after start."""
-    from .operations import outage_record
-
     known = None
     if orbiters is not None or stations is not None or assets is not None:
         known = {"target": [*(orbiters or ()), *(stations or ()), *(assets or ())]}
@@ -489,8 +522,6 @@ def read_outages(src, *, orbiters: Iterable[str] | None = None, stations: Iterab
 def read_forbid(src, *, orbiters: Iterable[str] | None = None, assets: Iterable[str] | None = None) -> tuple:
     """Vetoes (``orbiter, asset, start, end, pass_id, note``; either of orbiter and asset may be
     empty, or a pass_id alone) as :class:`relay.operations.Veto` records."""
-    from .operations import veto_record
-
     df = read_table(src, FORBID)
     src_name, label = df.attrs["source"], df.attrs["label"]
     out = []
@@ -507,8 +538,6 @@ def read_requests(src, *, assets=None, orbiters: Iterable[str] | None = None) ->
     ``priority, min_mbit, min_duration_s, points, note``) as :class:`relay.operations.Request`
     records.  ``assets``: names, or a mapping name -> :class:`relay.sols.SolClock` (needed for
     requests by sol; ``lmst_window`` as ``13:00-15:30`` or ``13-15.5``)."""
-    from .operations import check_unique_ids, parse_lmst_window, request_record
-
     names = list(assets) if assets is not None else None
     df = read_table(src, REQUESTS, known={"asset": names})
     src_name, label = df.attrs["source"], df.attrs["label"]

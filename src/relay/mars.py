@@ -72,7 +72,9 @@ _PM_TERMS = np.array([
 ])
 _RA0, _RA1 = 317.269202, -0.10927547
 _DEC0, _DEC1 = 54.432516, -0.05827105
-_W0, _W1 = 176.049863, 350.891982443297
+#: the prime meridian's uniform part, ``W = MERIDIAN_J2000_DEG + MERIDIAN_RATE_DEG_PER_DAY d``
+#: plus the periodic terms (``d`` days of TDB past J2000)
+MERIDIAN_J2000_DEG, MERIDIAN_RATE_DEG_PER_DAY = 176.049863, 350.891982443297
 
 
 def _series(terms: np.ndarray, T: np.ndarray, fn):
@@ -101,10 +103,10 @@ def pole_and_meridian_deg(tdb_s):
     w_p, w_pd = _series(_PM_TERMS, T, np.sin)
     ra = _RA0 + _RA1 * T + ra_p
     dec = _DEC0 + _DEC1 * T + dec_p
-    w = _W0 + _W1 * d + w_p
+    w = MERIDIAN_J2000_DEG + MERIDIAN_RATE_DEG_PER_DAY * d + w_p
     ra_rate = (_RA1 + ra_pd) / CENTURY_S
     dec_rate = (_DEC1 + dec_pd) / CENTURY_S
-    w_rate = _W1 / DAY_S + w_pd / CENTURY_S
+    w_rate = MERIDIAN_RATE_DEG_PER_DAY / DAY_S + w_pd / CENTURY_S
     return (ra, dec, w), (ra_rate, dec_rate, w_rate)
 
 

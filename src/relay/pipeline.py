@@ -19,8 +19,22 @@ from typing import Any
 
 import pandas as pd
 
+from . import geocache
 from .config import Scenario, scenario_hash
+from .ephem import DE421_SPAN, de421_span_tdb_s
 from .errors import CoverageError
+from .geometry.bodyfixed import BodyFixed
+from .geometry.earth import earth_mars
+from .geometry.passes import PassSet, find_passes
+from .geometry.tracks import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
+from .inputs import bookings_path, read_backlogs, read_forbid, read_outages, read_requests, read_sessions_table
+from .links.stations import track_capacities
+from .links.volumes import pass_volumes
+from .operations import Operations, merge, operations_from_scenario, scenario_names
+from .planning.apply import apply
+from .planning.build import Inputs, build_problem
+from .planstate import ReplanState
+from .result import result_from_plan
 from .summary import PLAN_STAGES, Changes
 from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
@@ -94,8 +108,6 @@ class PlanInputs:
 
 def span_of(start, days: float) -> Span:
     """The horizon of ``days`` from ``start`` (ISO 8601 UTC); checked against de421's coverage."""
-    from .ephem import DE421_SPAN, de421_span_tdb_s
-
     if not (days > 0):
         raise CoverageError(f"--days must be positive, got {days}", source="command line", where="--days")
     t0 = utc_to_tdb_s(parse_utc(start, where="--start"))
@@ -112,8 +124,6 @@ def span_of(start, days: float) -> Span:
 def find_pass_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
     """The passes of every orbiter over every asset (a :class:`relay.geometry.PassSet`).
     Orbiters with their own grid step are searched one by one and merged in time order."""
-    from .geometry import BodyFixed, PassSet, find_passes
-
     ephs = scenario.ephemerides() if ephemerides is None else ephemerides
     t0, t1 = span.start_tdb_s, span.end_tdb_s
     sites, prof_step = scenario.sites(), scenario.geometry.profile_step_s
@@ -142,8 +152,6 @@ def find_pass_set(scenario: Scenario, span: Span, ephemerides: dict | None = Non
 
 def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
     """Ground-station tracks of every orbiter (a :class:`relay.geometry.TrackSet`)."""
-    from .geometry import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
-
     if not scenario.stations:
         return TrackSet(pd.DataFrame(columns=TRACK_COLUMNS), pd.DataFrame(columns=TRACK_PROFILE_COLUMNS),
                         span.start_tdb_s, span.end_tdb_s)
@@ -154,9 +162,6 @@ def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = No
 
 def geometry(scenario: Scenario, span: Span, mark=None) -> Geometry:
     """The geometry stage; the ephemerides are built once for passes and tracks."""
-    from . import geocache
-    from .geometry import earth_mars
-
     mark = mark or (lambda name: None)
     ephs = scenario.ephemerides()
     t0, t1 = span.start_tdb_s, span.end_tdb_s  # an active geometry cache shares these between runs
@@ -170,17 +175,12 @@ def geometry(scenario: Scenario, span: Span, mark=None) -> Geometry:
 
 def volumes(scenario: Scenario, geo: Geometry) -> Volumes:
     """The UHF link stage: the volume of every pass and of any part of it."""
-    from .links import pass_volumes
-
     pv, _, table = pass_volumes(scenario, geo.passes.passes, geo.passes.profiles, with_rate_profiles=False)
     return Volumes(pv, table)
 
 
 def downlink_windows(scenario: Scenario, geo: Geometry, bookings=None) -> DownlinkWindows:
     """The X-band stage: the usable downlink windows (``bookings`` None: the scenario's own)."""
-    from .inputs import bookings_path
-    from .links import track_capacities
-
     book = bookings if bookings is not None else bookings_path(scenario)
     _, windows, _ = track_capacities(scenario, geo.tracks.tracks, geo.tracks.profiles, bookings=book)
     return DownlinkWindows(windows)
@@ -188,10 +188,6 @@ def downlink_windows(scenario: Scenario, geo: Geometry, bookings=None) -> Downli
 
 def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWindows, inputs: PlanInputs):
     """The Problem stage: the planning instance (see :mod:`relay.planning.build`)."""
-    from .planning.build import Inputs, build_problem
-
-    from .operations import apply
-
     stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
     problem = build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
                             fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
@@ -209,9 +205,6 @@ def read_inputs(scenario: Scenario, span: Span, *, fixed_sessions=None, previous
                 outages=None, requests=None, forbid=None) -> PlanInputs:
     """Read and check the operational inputs of a plan (paths or DataFrames); ``outages``,
     ``requests`` and ``forbid`` (CSV paths or DataFrames) join the scenario's own lists."""
-    from .inputs import read_backlogs, read_forbid, read_outages, read_requests, read_sessions_table
-    from .operations import Operations, merge, operations_from_scenario, scenario_names
-
     names = {"orbiters": [o.name for o in scenario.orbiters], "assets": [a.name for a in scenario.assets]}
     fixed = read_sessions_table(fixed_sessions, **names) if fixed_sessions is not None else None
     previous = read_sessions_table(previous_sessions, "previous sessions", **names) \
@@ -247,8 +240,7 @@ class StageTimer:
 
 def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_problem=None):
     """The whole pipeline from a checked scenario to a :class:`relay.result.PlanResult`."""
-    from .planning.solve import solve
-    from .result import result_from_plan
+    from .planning.solve import solve  # lazy: OR-Tools, 0.1-0.25 s relay passes never needs
 
     mark = StageTimer()
     geo = geometry(scenario, span, mark)
@@ -262,7 +254,7 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     mark("problem")
     raw = solve(problem, settings)
     mark("solve")
-    from .replan import ReplanState  # what `relay replan` / PlanResult.replan need (volumes.npz)
+    # what `relay replan` / PlanResult.replan need (volumes.npz)
 
     state = ReplanState(vol.table, vol.passes, geo.earth_mars, settings,
                         tuple(s.name for s in scenario.stations or ()), inputs.frozen_until_tdb_s)

@@ -1,4 +1,8 @@
-"""Sweep workers: each worker process pays its warm-up once, before its first run.
+"""Sweep workers: the task a worker runs (:func:`execute_run`), its settings and its warm-up.
+
+:func:`execute_run` plans one run of a sweep and returns its record (metrics,
+or the error); the sweep sends it to Dask workers, and a serial sweep calls it
+in its own process.  Each worker process pays its warm-up once, before its first run.
 
 A run on a fresh worker process was slower than the same run in a warm serial
 process: the first run of each process imported relay's planner, OR-Tools,
@@ -18,10 +22,20 @@ two thread pools competing for the cores.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import traceback
+from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
+
+from . import api, geocache
+from .analysis.metrics import plan_metrics
+from .analysis.overrides import resolve
+from .config import Scenario
+from .ephem import de421_span_tdb_s, planets
+from .errors import RelayInputError
 
 #: the thread-pool variables a worker should hold at 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -42,19 +56,51 @@ DASK_CONFIG = {"distributed.nanny.pre-spawn-environ": {v: 1 for v in THREAD_VARS
                "distributed.admin.system-monitor.interval": "2s",
                "distributed.worker.memory.monitor-interval": "1s"}
 
+#: solver statuses of a run without a plan (and any status starting with INFEASIBLE)
+FAILED_STATUSES = {"INFEASIBLE", "MODEL_INVALID", "ERROR"}
+
+
+def execute_run(base: str | Scenario, overrides: dict, start: str, days: float, plan_options: dict,
+                geometry_cache: str | None = None) -> dict:
+    """Plan one run and return its record (never raises: failures are recorded).
+
+    The task the sweep sends to Dask workers (with the run's resolved scenario as ``base`` and
+    no overrides, so that a worker does not read the configuration again); also what a serial
+    sweep calls.  ``geometry_cache``: a folder shared by the runs (see :mod:`relay.geocache`), so that
+    variants with the same orbits, sites and span compute their geometry once.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    rec: dict[str, Any] = {"ok": False, "error": "", "error_type": ""}
+    try:
+        sc = resolve(base, overrides)
+        with geocache.using(geometry_cache) if geometry_cache is not None else contextlib.nullcontext():
+            p = api.plan(sc, start, days, **plan_options)
+        rec.update(plan_metrics(p))
+        status = str(rec.get("status", ""))
+        if status in FAILED_STATUSES or status.startswith("INFEASIBLE"):
+            rec["error"] = f"the solver found no plan (status {status})"
+            rec["error_type"] = "Infeasible"
+        else:
+            rec["ok"] = True
+    except RelayInputError as exc:
+        rec["error"], rec["error_type"] = str(exc), type(exc).__name__
+    except Exception as exc:  # a solver or planner error: recorded, the sweep goes on
+        tb = traceback.format_exception_only(type(exc), exc)
+        rec["error"], rec["error_type"] = "".join(tb).strip(), type(exc).__name__
+    rec["wall_s"] = time.perf_counter() - t0
+    rec["cpu_s"] = time.process_time() - c0  # CPU seconds of the process (wall_s also counts waiting for a core)
+    rec["worker_pid"] = os.getpid()
+    return rec
+
 
 def warm_up(base: str | None = None, start: str | None = None) -> dict:
-    """Import the planner, load the ephemeris and (with ``base``, a scenario file, and
-    ``start``) plan one day of it once, so that later runs in this process start warm.
+    """Load the ephemeris and (with ``base``, a scenario file, and ``start``) plan one day
+    of it once, so that later runs in this process start warm (importing this module
+    imported the planner, OR-Tools and pandas).
     Returns the seconds it took and the thread variables seen; never raises."""
     t0 = time.perf_counter()
     info: dict = {"pid": os.getpid(), "env": {k: os.environ.get(k) for k in (*THREAD_VARS, "MALLOC_TRIM_THRESHOLD_")}}
     try:
-        import relay.api  # noqa: F401  (the planner, OR-Tools, pandas)
-        import relay.pipeline  # noqa: F401
-        from relay.analysis import execute_run
-        from relay.ephem import de421_span_tdb_s, planets
-
         planets()
         de421_span_tdb_s()
         if base is not None and start is not None:
@@ -87,4 +133,4 @@ class Warmup(WorkerPlugin):
 _warm: dict = {}  # (base, start) -> warm_up's figures, in this process
 
 
-__all__ = ["THREAD_VARS", "DASK_CONFIG", "warm_up", "Warmup"]
+__all__ = ["THREAD_VARS", "DASK_CONFIG", "FAILED_STATUSES", "execute_run", "warm_up", "Warmup"]

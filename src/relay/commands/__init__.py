@@ -129,6 +129,55 @@ def out_file(option: str):
     return parse
 
 
+def _same_path(a, b) -> bool:
+    import os
+    from pathlib import Path
+
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path, folder) -> bool:
+    from pathlib import Path
+
+    p, f = Path(path).resolve(), Path(folder).resolve()
+    return p == f or f in p.parents
+
+
+def inputs_are_not_outputs(inputs: dict, outputs: dict, folders: tuple[str, ...] = ()) -> None:
+    """Refuse, before anything is read or written, a path the command would write that is one
+    of its inputs (the same file, by any name or link) or lies inside an input folder, and an
+    output folder replaced as a whole that holds an input or another output.  ``inputs`` and
+    ``outputs``: option (or argument name) -> path, None where not given; ``folders``: the
+    names of those that are folders.  Used by every command that writes (plan, solve, replan)."""
+    from ..errors import RelayInputError
+
+    given_in = {k: v for k, v in inputs.items() if v is not None and not hasattr(v, "columns")}
+    given_out = {k: v for k, v in outputs.items() if v is not None}
+    for opt, out in given_out.items():
+        for name, src in given_in.items():
+            if _same_path(out, src):
+                why = (f"{out} is also given as {name} ({src}); relay never writes over an input of the command, "
+                       f"so expected another path for {opt}")
+            elif opt in folders and _inside(src, out):
+                why = (f"{out} holds {src}, given as {name}, and relay replaces that folder as a whole; expected "
+                       f"a folder holding none of the command's inputs for {opt}")
+            elif name in folders and _inside(out, src):
+                why = (f"{out} is inside {src}, given as {name}, which relay never changes; expected a path "
+                       f"outside it for {opt}")
+            else:
+                continue
+            raise RelayInputError(why, source="command line", where=opt)
+        for other, path in given_out.items():
+            if other != opt and opt in folders and _inside(path, out):
+                raise RelayInputError(f"{path} ({other}) is inside {out} ({opt}), which relay replaces as a whole; "
+                                      f"expected a path outside it for {other}", source="command line", where=other)
+
+
 #: Longest horizon of ``relay plan`` (days; the schema's planning.horizon_days bound).
 MAX_PLAN_DAYS = 60.0
 #: Longest span of ``relay passes`` / ``relay tracks`` (days).

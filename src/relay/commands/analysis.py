@@ -50,6 +50,9 @@ SWEEP.yaml (paths relative to it):
 Writes DIR/results.parquet and DIR/results.csv (one row per run, the swept
 parameters as columns, failed runs with their error) and caches every run in
 DIR/cache/, so running the same command again only plans what is missing.
+A wrong SWEEP.yaml (a wrong type, an unknown key, a grid key the base config
+does not have, more than 10,000 runs) is refused before any run, and a sweep
+that fails before any run is planned leaves DIR as it was.
 """
 
 
@@ -144,7 +147,7 @@ def parse_variants(items: list[str]) -> dict[str, dict]:
 
 
 def run_compare(args) -> int:
-    from ..analysis import compare
+    from ..analysis.compare import compare
     from ..api import default_start
     from ..errors import RelayInputError
 
@@ -166,7 +169,7 @@ def run_compare(args) -> int:
 
 
 def run_sweep(args) -> int:
-    from ..analysis import sweep
+    from ..analysis.sweep import sweep
 
     df = sweep(args.spec, out=args.out, scheduler=args.scheduler, progress=not args.no_progress,
                plot=args.plot, n_workers=args.workers)

@@ -5,6 +5,10 @@
 
 Planners check budgets line by line: every term is printed in dB with its sign
 as it enters the sum, then the supportable and the selected table rate.
+
+Also the link columns that ``relay passes`` and ``relay tracks``
+(:mod:`relay.commands.passes`) add to their tables: :func:`annotate_passes`,
+:func:`annotate_tracks`.
 """
 
 from __future__ import annotations
@@ -48,8 +52,10 @@ def run(args) -> int:
     from ..config import load_scenario
     from ..config_links import StationXBand, XBandSpec
     from ..errors import RelayInputError, excerpt
-    from ..links import (AU_KM, range_from_elevation_km, uhf_budget_table, uhf_pairs_from_scenario,
-                         xband_budget_table)
+    from ..constants import AU_KM
+    from ..links.budget import range_from_elevation_km
+    from ..links.uhf import uhf_budget_table, uhf_pairs_from_scenario
+    from ..links.xband import xband_budget_table
 
     if args.asset is None and args.station is None:
         raise RelayInputError("give --asset NAME (UHF budget) and/or --station NAME (X-band "
@@ -91,3 +97,56 @@ def run(args) -> int:
         print(_fmt(xband_budget_table(xo, xs, args.earth_range_au * AU_KM, args.elevation_deg,
                                       args.orbiter, args.station)))
     return 0
+
+
+def annotate_passes(scenario, pass_set, table):
+    """Add volume_mbit, rate_mode, peak_rate_kbps, fixed_rate_kbps, forward_min_duration_s,
+    forward_fits to the user-facing pass ``table`` (matched on pass_id), and return
+    ``(table, profiles)`` where profiles is ``pass_set.profiles`` plus supportable_kbps
+    and rate_kbps.  ``pass_set`` has ``.passes`` and ``.profiles`` (geometry stage).
+    """
+    import numpy as np
+
+    from ..links.volumes import PASS_VOLUME_COLUMNS, pass_volumes
+
+    out, rp, _ = pass_volumes(scenario, pass_set.passes, pass_set.profiles)
+    cols = PASS_VOLUME_COLUMNS
+    extra = out.set_index("pass_id")[cols]
+    table = table.copy()
+    for c in cols:
+        table[c] = extra[c].reindex(table["pass_id"].to_numpy()).to_numpy()
+    table["volume_mbit"] = table["volume_mbit"].astype(float).round(3)
+    prof = pass_set.profiles
+    rp = rp.iloc[np.lexsort((rp["tdb_s"].to_numpy(), rp["pass_id"].to_numpy()))]
+    rp = rp.reset_index(drop=True)
+    prof_sorted = prof.iloc[np.lexsort((prof["tdb_s"].to_numpy(), prof["pass_id"].to_numpy()))]
+    prof_sorted = prof_sorted.reset_index(drop=True)
+    if len(prof_sorted) == len(rp) and np.array_equal(prof_sorted["pass_id"].to_numpy(),
+                                                      rp["pass_id"].to_numpy()):
+        prof_sorted["supportable_kbps"] = rp["supportable_kbps"].to_numpy()
+        prof_sorted["rate_kbps"] = rp["rate_kbps"].to_numpy()
+        return table, prof_sorted
+    merged = prof_sorted.merge(rp[["pass_id", "tdb_s", "supportable_kbps", "rate_kbps"]],
+                               on=["pass_id", "tdb_s"], how="left")
+    return table, merged
+
+
+def annotate_tracks(scenario, track_set, table):
+    """Add volume_mbit (whole visible window), rate_kbps (the top rate reached),
+    mean_rate_kbps and used_volume_mbit (under the bookings or the daily cap) to the
+    user-facing track ``table`` (matched on track_id).  Reads ``scenario.bookings``
+    (a CSV path, relative to ``scenario.path``'s folder) when set.
+    """
+    from ..inputs import bookings_path
+    from ..links.stations import track_capacities
+
+    out, _, _ = track_capacities(scenario, track_set.tracks, track_set.profiles,
+                                 bookings=bookings_path(scenario))
+    ex = out.set_index("track_id")
+    table = table.copy()
+    ids = table["track_id"].to_numpy()
+    table["rate_kbps"] = ex["max_rate_kbps"].reindex(ids).to_numpy()
+    table["mean_rate_kbps"] = ex["mean_rate_kbps"].reindex(ids).to_numpy().round(3)
+    table["volume_mbit"] = ex["volume_mbit"].reindex(ids).to_numpy().round(3)
+    table["used_volume_mbit"] = ex["used_volume_mbit"].reindex(ids).to_numpy().round(3)
+    return table

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from . import integer
+
+#: the most runs ``relay history --limit`` takes (more than any archive holds)
+MAX_HISTORY_LIMIT = 10**9
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -52,7 +57,8 @@ def register(sub) -> None:
                                    "planning span, sessions, delivered volume, base run; the current plan "
                                    "is marked.")
     h.add_argument("--archive", required=True, help="SQLite archive file")
-    h.add_argument("--limit", type=int, default=None, help="show only the last N runs")
+    h.add_argument("--limit", type=integer("--limit", 1, MAX_HISTORY_LIMIT), default=None,
+                   help="show only the last N runs (N >= 1)")
     h.set_defaults(func=run_history)
 
     d = sub.add_parser("diff", help="what changed between two archived plans",
@@ -68,7 +74,8 @@ def register(sub) -> None:
 
 def run_nightly_command(args) -> int:
     from ..errors import RelayInputError
-    from ..nightly import resolve, run_nightly
+    from ..nightly.job import run_nightly
+    from ..nightly.options import resolve
 
     cli = {k: getattr(args, k) for k in ("archive", "out", "drop", "start", "day_boundary", "days",
                                          "freeze_hours", "change_penalty_mbit", "max_drop_pct", "log",
@@ -84,7 +91,7 @@ def run_nightly_command(args) -> int:
 
 def run_history(args) -> int:
     from ..archive import Archive
-    from ..nightly import history_lines
+    from ..nightly.diff import history_lines
 
     with Archive.open_existing(args.archive) as arch:
         runs = arch.runs()
@@ -104,8 +111,10 @@ def run_diff(args) -> int:
 
     from ..archive import Archive
     from ..errors import RelayInputError
-    from ..nightly import diff_runs, diff_table, diff_text
-    from ..outputs.files import write_table, write_text
+    from ..fileio import write_text
+    from ..nightly.diff import diff_runs
+    from ..outputs.files import write_table
+    from ..plandiff import diff_table, diff_text
 
     if len(args.runs) not in (0, 2):
         raise RelayInputError(f"got {len(args.runs)} run id(s); give two (RUN_A RUN_B) or none for the last two",

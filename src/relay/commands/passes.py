@@ -46,7 +46,7 @@ def _print(df, cols, title):
 def run_passes(args) -> int:
     from ..api import default_start, pass_set
     from ..config import load_scenario
-    from ..links import annotate_passes
+    from .link import annotate_passes
     from ..outputs.files import write_table
     from ..outputs.tables import labelled, passes_frame
 
@@ -76,7 +76,7 @@ def run_passes(args) -> int:
 def _tracks(sc, start, days):
     from ..api import track_set, tracks_table
 
-    from ..links import annotate_tracks
+    from .link import annotate_tracks
 
     ts = track_set(sc, start, days)
     return annotate_tracks(sc, ts, tracks_table(ts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import MAX_PLAN_DAYS, MAX_SEED, integer, number, out_dir, out_file, utc_time, writing
+from . import MAX_PLAN_DAYS, MAX_SEED, inputs_are_not_outputs, integer, number, out_dir, out_file, utc_time, writing
 
 
 def _solver_options(p) -> None:
@@ -74,7 +74,9 @@ def register(sub) -> None:
     v = sub.add_parser("validate", help="re-check a written plan against its problem from scratch",
                        description="Re-check the plan in DIR (schedule.csv, downlinks.csv) against the "
                                    "instance it was made for (DIR/problem.json) with the independent "
-                                   "validator. Exit 0 if valid, 1 with the list of violations otherwise.")
+                                   "validator, its files against DIR/manifest.json, and every figure "
+                                   "summary.json claims against the sessions and downlinks. Exit 0 if valid, "
+                                   "1 with the list of violations otherwise.")
     v.add_argument("dir", help="a plan folder written by relay plan or relay solve")
     v.set_defaults(func=run_validate)
 
@@ -148,10 +150,23 @@ def _fixed(sc, path):
                                turnaround_s=max(o.turnaround_s for o in ops))
 
 
+def plan_folder_out(args, inputs: dict, outputs: dict | None = None, input_folders: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work, an --out (or other output) that is an input, holds one or lies in
+    an input folder, and an --out folder holding anything but a plan (relay writes a plan folder
+    as a whole)."""
+    from ..planfolder import check_replaceable
+
+    inputs_are_not_outputs(inputs, {"--out": args.out, **(outputs or {})}, folders=("--out", *input_folders))
+    check_replaceable(args.out)
+
+
 def run_plan(args) -> int:
     from ..api import default_start, plan
     from ..config import load_scenario
 
+    plan_folder_out(args, {"CONFIG": args.config, "--fixed": args.fixed, "--backlogs": args.backlogs,
+                           "--bookings": args.bookings, "--outages": args.outages, "--requests": args.requests,
+                           "--forbid": args.forbid}, {"--save-problem": args.save_problem})
     sc = load_scenario(args.config)
     start = args.start or default_start()
     days = args.days if args.days is not None else sc.planning.horizon_days
@@ -170,6 +185,7 @@ def run_solve(args) -> int:
     from ..planning.settings import PlanningSettings
     from ..planning.solve import solve
 
+    plan_folder_out(args, {"PROBLEM": args.problem})
     problem = Problem.from_json(args.problem)
     settings = settings_for(PlanningSettings(), args.solver, args.time_limit, args.workers, args.seed,
                             args.gap_limit)
@@ -177,11 +193,10 @@ def run_solve(args) -> int:
 
 
 def run_validate(args) -> int:
-    from ..result import load_plan_dir
-    from ..planning.validate import validate
+    from ..planvalidate import check_folder
 
-    problem, plan = load_plan_dir(args.dir)
-    problems = validate(problem, plan)
+    found = check_folder(args.dir)
+    plan, problems = found.plan, found.violations
     if problems:
         print(f"{args.dir}: {len(problems)} violation(s):")
         for v in problems:

@@ -57,12 +57,16 @@ def run_replan(args) -> int:
 
 def _replan(args) -> int:
     from ..errors import RelayInputError
-    from ..replan import diff_lines, load_for_replan
+    from ..plandiff import diff_lines
+    from .plan import plan_folder_out
+    from ..result import result_from_folder
 
     if _same_folder(args.plandir, args.out):
         raise RelayInputError(f"{args.out} is PLANDIR itself; expected another folder (relay replan never changes "
                               "the plan it starts from)", source="command line", where="--out")
-    base = load_for_replan(args.plandir)
+    plan_folder_out(args, {"PLANDIR": args.plandir, "--lock": args.lock, "--forbid": args.forbid,
+                           "--outages": args.outages, "--requests": args.requests}, input_folders=("PLANDIR",))
+    base = result_from_folder(args.plandir)
     settings = None
     if args.time_limit is not None and base.state is not None and base.state.settings is not None:
         settings = base.state.settings.model_copy(update={"time_limit_s": float(args.time_limit)})

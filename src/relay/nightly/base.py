@@ -11,8 +11,8 @@ it come
 * the *carried backlogs*: each asset's backlog at the new start as the base
   plan leaves it, :func:`carried_backlogs`;
 * the *common span* ``[start, min(end, base end))`` over which the job
-  compares the two plans (:func:`returned_by_asset`, used by ``--max-drop-pct``,
-  the printed "vs run N" line and ``relay diff``).
+  compares the two plans (:func:`relay.plandiff.returned_by_asset`, used by
+  ``--max-drop-pct``, the printed "vs run N" line and ``relay diff``).
 
 Frozen sessions are matched to the new plan's sessions within
 :data:`~relay.planning.formulation.FIXED_WINDOW_TOLERANCE_S` (the pass
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..planning.formulation import FIXED_WINDOW_TOLERANCE_S
+from ..planning.problem import Problem
 
 FIXED_COLUMNS = ["orbiter", "asset", "start", "end", "kind", "start_tdb_s", "end_tdb_s"]
 PREVIOUS_COLUMNS = ["orbiter", "asset", "start", "end", "duration_s", "volume_mbit", "kind", "pass_id",
@@ -83,8 +84,6 @@ def carried_backlogs(base: BasePlan, t0: float, assets: list[str]) -> tuple[dict
     backlog + the data generated up to ``t0`` - the return volume of the base sessions that
     start before ``t0`` (those are history: the new plan does not hold them).  Reads the base
     run's problem.json; returns ({asset: Mbit}, None) or ({}, why not)."""
-    from ..planning.problem import Problem
-
     out_dir = base.run.get("out_dir")
     path = Path(out_dir) / "runs" / str(base.id) / "problem.json" if out_dir else None
     if t0 > base.end_tdb_s:
@@ -102,14 +101,6 @@ def carried_backlogs(base: BasePlan, t0: float, assets: list[str]) -> tuple[dict
         generated = sum(v for t, v in a.generation if t <= t0 + 1e-6)
         out[a.name] = round(max(0.0, a.backlog_mbit + generated - float(relayed.get(a.name, 0.0))), 3)
     return out, None
-
-
-def returned_by_asset(ses, lo: float, hi: float) -> dict[str, float]:
-    """Return-session volume per asset of the sessions starting in ``[lo, hi)`` (TDB s)."""
-    st = ses["start_tdb_s"].astype(float)
-    kind = ses["kind"].fillna("return") if "kind" in ses.columns else "return"
-    sel = ses[(st >= lo - 1e-3) & (st < hi - 1e-3) & (kind != "forward")]
-    return {str(k): float(v) for k, v in sel.groupby("asset")["volume_mbit"].sum().items()} if len(sel) else {}
 
 
 def match_fixed(fixed, orbiter, asset, s, e):

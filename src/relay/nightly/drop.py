@@ -20,7 +20,8 @@ as ``.name.part`` and renamed when complete) are reported and ignored.
 * ``outage*.csv``, ``request*.csv``, ``forbid*.csv`` (issue 11's operational inputs, read by
   :func:`relay.inputs.read_outages`, ``read_requests``, ``read_forbid``): all files, every row
   checked; their records join the scenario's own.  Records that do not overlap the run's horizon
-  are left out (and noted), and so are vetoes by pass id (a pass id names a pass of one plan).
+  are left out (and noted), and so are vetoes by pass id (a pass id names a pass of one plan):
+  :func:`relay.nightly.horizon.operations_within`.
 
 An error in a drop file names the file and line and quotes at most a short,
 escaped excerpt of the offending line (:func:`bounded`), never more of a file.
@@ -38,7 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RelayInputError
-from ..inputs import read_backlog_table, read_bookings
+from ..inputs import read_backlog_table, read_bookings, read_forbid, read_outages, read_requests
+from ..operations import Operations, merge
+from ..orbits.oem import read_oem
+from ..orbits.spk import read_spk
+from ..timescales import tdb_s_to_iso
 
 #: Margin of orbit-file coverage required beyond each end of the horizon (light time, edge passes).
 COVERAGE_MARGIN_S = 3600.0
@@ -100,8 +105,6 @@ class OrbitFile:
     status: str = ""  # used | superseded by X | not used: ... | ignored: ...
 
     def detail(self) -> dict:
-        from ..timescales import tdb_s_to_iso
-
         return {"kind": self.kind, "object": self.own_name, "orbiter": self.orbiter, "rule": self.rule,
                 "coverage": [[tdb_s_to_iso(a), tdb_s_to_iso(b)] for a, b in self.coverage],
                 "created": self.created, "created_from": self.created_from, "status": self.status}
@@ -118,28 +121,6 @@ class DropInputs:
     operation_files: list[Path] = field(default_factory=list)
     operations: Any = None  # relay.operations.Operations of every operation file, or None
     ignored: list[tuple[Path, str]] = field(default_factory=list)
-
-    def operations_within(self, t0: float, t1: float):
-        """The drop's operations that bear on the horizon [t0, t1) (TDB s), and a note for each
-        record left out."""
-        from ..operations import Operations
-
-        ops = self.operations or Operations()
-        notes = []
-
-        def inside(r, what: str, name: str) -> bool:
-            if r.start_tdb_s is None or r.end_tdb_s is None:
-                notes.append(f"drop folder: {r.source} {r.where}: {what} {name} by pass id left out (a pass id "
-                             "names a pass of one plan; give the orbiter and/or asset and a span)")
-                return False
-            if r.end_tdb_s <= t0 or r.start_tdb_s >= t1:
-                notes.append(f"drop folder: {r.source} {r.where}: {what} {name} outside this run's horizon, left out")
-                return False
-            return True
-
-        return Operations(tuple(o for o in ops.outages if inside(o, "outage of", o.target)),
-                          tuple(v for v in ops.forbid if inside(v, "veto", v.pass_id or "")),
-                          tuple(q for q in ops.requests if inside(q, "request", q.id))), notes
 
     def record(self) -> dict:
         """Which files were used or ignored (the JSON log's ``drop`` event)."""
@@ -168,14 +149,10 @@ def _created_of(path: Path, header: dict | None) -> tuple[str, str]:
 def read_orbit_file(path: Path, orbiters: list[str]) -> OrbitFile:
     kind = "oem" if path.suffix.lower() == ".oem" else "spk"
     if kind == "oem":
-        from ..orbits.oem import read_oem
-
         check_complete_text(path)
         eph = read_oem(path)
         own, coverage, header = eph.segments[0].object_name, list(eph.intervals_tdb_s), eph.header
     else:
-        from ..orbits.spk import read_spk
-
         eph = read_spk(path)
         own, header = eph.name, None
         coverage = [(float(a), float(b)) for a, b in eph.intervals_tdb_s]
@@ -268,9 +245,6 @@ def scan_drop(drop: str | Path, orbiters: list[str], assets: list[str], t0: floa
 
 def _read_operations(p: Path, ops, orbiters, assets, stations, clocks):
     """``ops`` with the records of one outage*/request*/forbid* file added."""
-    from ..inputs import read_forbid, read_outages, read_requests
-    from ..operations import Operations, merge
-
     low = p.name.lower()
     if low.startswith("outage"):
         new = Operations(outages=read_outages(p, orbiters=orbiters, stations=stations, assets=assets))

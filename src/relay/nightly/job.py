@@ -28,19 +28,25 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from .. import api, plandiff
+from ..archive import Archive
+from ..config import load_scenario, scenario_hash
 from ..errors import RelayInputError
+from ..fileio import write_text
+from ..inputs import bookings_path
+from ..operations import scenario_names
 from ..summary import PLAN_STAGES, PlanSummary
+from ..timescales import tdb_s_to_iso
 from . import base as base_mod
-from . import diff as diff_mod
-from .drop import DropInputs, scan_drop, sha256_file
-from .options import NightlyRun, next_planning_day
 from . import safety
-from .safety import JsonLog, LockHeld, RunLock, Stage, fsync_dir, fsync_tree, reconcile_outputs, set_current, utcnow
+from .drop import DropInputs, scan_drop, sha256_file
+from .horizon import operations_within, run_span, scenario_within
+from .options import NightlyRun
+from .safety import (JsonLog, LockHeld, RunLock, Stage, claim_out, fsync_dir, fsync_tree, reconcile_outputs,
+                     set_current, utcnow)
 
 #: the job's own steps, in order (the log's ``stage`` events; the planner's are PLAN_STAGES)
 JOB_STAGES = ("load", "plan", "check", "write", "archive")
@@ -93,23 +99,9 @@ def _file_record(kind: str, name: str, path: Path, detail: dict | None = None) -
     return rec
 
 
-def _span(job: NightlyRun) -> tuple[str, str, str, float, float, float]:
-    from ..timescales import parse_utc, utc_to_tdb_s
-
-    o = job.options
-    start = o.start or next_planning_day(datetime.now(timezone.utc), o.day_boundary)
-    d0 = parse_utc(start, where="--start")
-    end, freeze = d0 + timedelta(days=job.days), d0 + timedelta(hours=o.freeze_hours)
-    t0 = utc_to_tdb_s(d0)
-    return (d0.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            freeze.strftime("%Y-%m-%dT%H:%M:%SZ"), t0, t0 + job.days * 86400.0, t0 + o.freeze_hours * 3600.0)
-
-
 def _scan(job: NightlyRun, sc0, t0: float, t1: float, inputs: list, notes: list) -> DropInputs | None:
     if not job.options.drop:
         return None
-    from ..operations import scenario_names
-
     drop = scan_drop(job.options.drop, [o.name for o in sc0.orbiters], [a.name for a in sc0.assets], t0, t1,
                      stations=[s.name for s in sc0.stations], clocks=scenario_names(sc0)["assets"])
     for f in drop.orbit_files:
@@ -123,13 +115,11 @@ def _scan(job: NightlyRun, sc0, t0: float, t1: float, inputs: list, notes: list)
         inputs.append(_file_record("drop-operations", p.name, p))
     for p, why in drop.ignored:
         notes.append(f"drop folder: ignored {p.name}: {why}")
-    notes.extend(drop.operations_within(t0, t1)[1])
+    notes.extend(operations_within(drop.operations, t0, t1)[1])
     return drop
 
 
 def _orbit_and_booking_inputs(sc, drop: DropInputs | None, inputs: list) -> None:
-    from ..inputs import bookings_path
-
     for o in sc.orbiters:
         if o.orbit.type in ("oem", "spk"):
             p = sc.resolve_path(o.orbit.path)
@@ -167,16 +157,15 @@ def _backlogs(base, drop: DropInputs | None, t0: float, start: str, assets: list
 
 def prepare(job: NightlyRun, archive_path: Path) -> Prepared:
     """Everything the planner needs; every input checked (RelayInputError on a bad one)."""
-    from ..archive import Archive
-    from ..config import load_scenario
-
     notes: list[str] = []
     sc0 = load_scenario(job.config)
-    start, end, freeze_end, t0, t1, t_freeze = _span(job)
+    start, end, freeze_end, t0, t1, t_freeze = run_span(job)
     orbiters, assets = [o.name for o in sc0.orbiters], [a.name for a in sc0.assets]
     inputs = [_file_record("config", Path(job.config).name, Path(job.config))]
     drop = _scan(job, sc0, t0, t1, inputs, notes)
     sc = load_scenario(job.config, drop.overrides) if drop and drop.overrides else sc0
+    sc, left_out = scenario_within(sc, t0, t1)  # past (and far) outages, vetoes, requests
+    notes.extend(left_out)
     _orbit_and_booking_inputs(sc, drop, inputs)
     base = None
     if archive_path.exists():
@@ -238,13 +227,11 @@ def dropped_frozen(fixed, dropped: list, base_id, ops=None) -> tuple[Any, list[s
 def volume_check(prep: Prepared, ses, base_ses, max_drop_pct: float) -> tuple[dict | None, str | None]:
     """The returned volume of both plans over their common span and, when it dropped more than
     ``max_drop_pct`` percent, the reason to flag the run degraded."""
-    from ..timescales import tdb_s_to_iso
-
     if prep.base is None or base_ses is None:
         return None, None
     lo, hi = prep.t0, prep.common_end_tdb_s
-    before = sum(base_mod.returned_by_asset(base_ses, lo, hi).values())
-    after = sum(base_mod.returned_by_asset(ses, lo, hi).values())
+    before = sum(plandiff.returned_by_asset(base_ses, lo, hi).values())
+    after = sum(plandiff.returned_by_asset(ses, lo, hi).values())
     pct = 100.0 * (after - before) / before if before > 0 else 0.0
     fig = {"span_start": tdb_s_to_iso(lo), "span_end": tdb_s_to_iso(hi), "returned_mbit": round(after, 3),
            "base_returned_mbit": round(before, 3), "change_pct": round(pct, 2), "base_run": prep.base.id}
@@ -300,6 +287,8 @@ def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
     ui = _Ui(job.quiet, stdout, stderr)
     try:
         _check_writable_dir(out, "--out")
+        check_not_inputs(job, archive_path, out, log_path)
+        claim_out(out, archive_path)
         log = JsonLog(log_path, os.getpid(), started)
     except RelayInputError as exc:
         return ui.rejected(exc)
@@ -336,6 +325,31 @@ def _check_writable_dir(path: Path, option: str) -> None:
                                   source="command line", where=option)
         if not os.access(p, os.W_OK | os.X_OK):
             raise RelayInputError(f"the directory {p} is not writable", source="command line", where=option)
+
+
+def check_not_inputs(job: NightlyRun, archive_path: Path, out: Path, log_path: Path) -> None:
+    """Inputs are never outputs: the log and the plan files' directory are neither the config,
+    nor the archive (nor its lock and SQLite side files), nor the drop folder or inside it."""
+    inputs = [(Path(job.config).resolve(), "the config file")]
+    inputs += [(Path(f"{archive_path}{end}"), "the archive" + (f" (its {end.lstrip('-.')} file)" if end else ""))
+               for end in ("", "-wal", "-shm", "-journal", ".lock")]
+    drop = Path(job.options.drop).resolve() if job.options.drop else None
+    for path, option, what in ((out, "--out", "the plan files' directory"), (log_path, "--log", "the log file")):
+        for q, name in inputs:
+            if _same_file(path, q):
+                raise RelayInputError(f"{path} is {name}, an input of the run; expected {what} elsewhere",
+                                      source="command line", where=option)
+        if drop is not None and (_same_file(path, drop) or path.is_relative_to(drop)):
+            raise RelayInputError(f"{path} is {'' if _same_file(path, drop) else 'inside '}the drop folder {drop}, "
+                                  f"whose files are inputs of the run; expected {what} elsewhere",
+                                  source="command line", where=option)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 class _Ui:
@@ -385,8 +399,6 @@ class _Run:
             self.tmp_dir = None
 
     def repair(self) -> None:
-        from ..archive import Archive
-
         if not self.archive_path.exists():
             return
         with Archive(self.archive_path) as arch:
@@ -395,8 +407,6 @@ class _Run:
                 self.ui.say(f"  repaired: {note}")
 
     def load_and_plan(self):
-        from ..config import scenario_hash
-
         with Stage(self.log, "load") as f:
             prep = self.prep = prepare(self.job, self.archive_path)
             f.update(start=prep.start, end=prep.end, freeze_end=prep.freeze_end,
@@ -417,7 +427,7 @@ class _Run:
             # the drop folder's outages, requests and vetoes join the scenario's; a frozen session
             # one of them covers is dropped (listed in self.dropped), not an error
             self.dropped = []
-            extra = prep.drop.operations_within(prep.t0, prep.t1)[0] if prep.drop is not None else None
+            extra = operations_within(prep.drop.operations, prep.t0, prep.t1)[0] if prep.drop else None
             result = api.plan(prep.scenario, prep.start, **plan_kwargs(self.job, prep), operations=extra,
                               dropped_locks=self.dropped)
             summary: PlanSummary = result.summary
@@ -451,21 +461,19 @@ class _Run:
 
     def check(self, summary: PlanSummary, ses) -> tuple[list[str], dict]:
         """The reasons to flag the run degraded, and nightly.json (the job's own figures)."""
-        from ..archive import Archive
-
         prep, job = self.prep, self.job
         reasons = degraded_reasons(summary)
         base_ses, self.diff = None, None
         if prep.base is not None:
             with Archive.open_existing(self.archive_path) as arch:
                 base_ses = arch.sessions(prep.base.id)
-            self.diff = diff_mod.diff_sessions(base_ses, ses, prep.t0, prep.common_end_tdb_s,
+            self.diff = plandiff.diff_sessions(base_ses, ses, prep.t0, prep.common_end_tdb_s,
                                                  summary.figures.volume_unit_mbit)
-            self.log.event("diff", base_run=prep.base.id, **diff_mod.counts(self.diff))
+            self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
         if why:
             reasons.append(why)
-        ops = prep.drop.operations_within(prep.t0, prep.t1)[0] if prep.drop is not None else None
+        ops = operations_within(prep.drop.operations, prep.t0, prep.t1)[0] if prep.drop else None
         kept, lost = dropped_frozen(prep.fixed, self.dropped, prep.base.id if prep.base else None, ops)
         reasons += lost
         missing = base_mod.missing_frozen(kept, ses)
@@ -484,15 +492,12 @@ class _Run:
                    "change_penalty_mbit": job.change_penalty_mbit if prep.previous is not None else None,
                    "change_penalty_in_effect": prep.previous is not None,
                    "backlogs": prep.backlog_source, "vs_base": volume,
-                   "diff": diff_mod.counts(self.diff) if self.diff else None,
+                   "diff": plandiff.counts(self.diff) if self.diff else None,
                    "sessions_added_in_freeze": intruders, "degraded": reasons,
                    "inputs": dict(sorted(self.run["input_hashes"].items()))}
         return reasons, nightly
 
     def write_and_archive(self, result, ses, nightly: dict) -> int:
-        from ..archive import Archive
-        from ..outputs.files import write_text
-
         with Stage(self.log, "write") as f:
             runs_dir = self.out / "runs"
             runs_dir.mkdir(parents=True, exist_ok=True)
@@ -525,8 +530,6 @@ class _Run:
 
     def fail(self, exc: BaseException) -> int:
         """Exit 1: archive the run as failed with its error (never current)."""
-        from ..archive import Archive
-
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         message = f"{type(exc).__name__}: {exc}"
         self.log.event("failed", exit_code=1, error=message, traceback=tb)
@@ -574,7 +577,7 @@ class _Report:
         if vs is not None and diff is not None:
             say(f"  vs run {vs['base_run']} over {vs['span_start']} to {vs['span_end']}: returned "
                 f"{vs['returned_mbit']:.1f} Mbit (run {vs['base_run']}: {vs['base_returned_mbit']:.1f} Mbit, "
-                f"{vs['change_pct']:+.1f} %); {diff_mod.counts_text(diff)}")
+                f"{vs['change_pct']:+.1f} %); {plandiff.counts_text(diff)}")
         for r in reasons:
             say(f"  DEGRADED: {r}")
         say(f"  plan files: {self.out / 'runs' / str(self.run_id)}; current -> runs/{self.run_id}")

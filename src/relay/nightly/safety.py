@@ -9,6 +9,9 @@
 * :func:`reconcile_outputs`: what a killed run may have left (temporary
   directories, a run directory never committed, a ``current`` that lags the
   archive or is not a symlink at all) is repaired by the next run.
+* :func:`claim_out`: an output directory belongs to one archive (its marker
+  file :data:`OWNER_FILE` names it); another archive pointing at it is
+  refused, so that neither overwrites nor "repairs" the other's runs.
 * :func:`checkpoint`: the steps of a run after which a crash leaves a
   different state on disk (``locked``, ``planned``, ``written``, ``renamed``,
   ``committed``).  A no-op; the crash tests replace it to SIGKILL the job at
@@ -25,6 +28,13 @@ import stat
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from ..archive import Archive
+from ..errors import RelayInputError
+from ..fileio import write_text
+
+#: the file in OUT naming the archive whose runs OUT holds (its resolved path, one line)
+OWNER_FILE = ".relay-archive"
 
 
 def checkpoint(step: str) -> None:
@@ -194,6 +204,50 @@ def _current_not_a_link(out: Path) -> str | None:
     os.rename(link, aside)
     kind = "directory" if stat.S_ISDIR(st.st_mode) else "file"
     return f"{link} was a {kind}, not a link (a restore that followed links?); moved it to {aside.name}"
+
+
+def claim_out(out: Path, archive_path: Path) -> None:
+    """Make ``out`` the output directory of ``archive_path`` (writing :data:`OWNER_FILE`), or
+    refuse, writing nothing, when it belongs to another archive: its marker names another one or,
+    written before the marker, it holds run directories none of the archive's runs wrote."""
+    marker = out / OWNER_FILE
+    try:
+        owner = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        owner = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RelayInputError(f"cannot read {marker}: {exc}", source="command line", where="--out") from None
+    mine = str(archive_path)
+    if owner is None:
+        _check_unmarked(out, archive_path)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            write_text(marker, mine + "\n")
+        except OSError as exc:
+            raise RelayInputError(f"cannot write {marker}: {exc.strerror or exc}", source="command line",
+                                  where="--out") from None
+    elif owner != mine:
+        raise RelayInputError(f"{out} holds the plan files of the archive {owner} (as {marker} says), not of "
+                              f"{mine}; give each archive its own output directory (or, if that archive was "
+                              f"moved to {mine}, delete {marker})", source="command line", where="--out")
+
+
+def _check_unmarked(out: Path, archive_path: Path) -> None:
+    """An output directory without a marker (a fresh one, or one of an older relay) whose run
+    directories this archive did not write is another archive's."""
+    runs_dir = out / "runs"
+    ids = sorted(p.name for p in runs_dir.iterdir() if p.name.isdigit()) if runs_dir.is_dir() else []
+    if not ids:
+        return
+    known = []
+    if archive_path.exists():
+        with Archive.open_existing(archive_path) as arch:
+            known = [r.get("out_dir") for r in arch.runs()]
+    if not any(d and Path(d).resolve() == out for d in known):
+        raise RelayInputError(f"{out} holds plan files of runs ({', '.join(ids[:5])}"
+                              f"{', ...' if len(ids) > 5 else ''}) that the archive {archive_path} did not "
+                              "write; give each archive its own output directory", source="command line",
+                              where="--out")
 
 
 def reconcile_outputs(out: Path, archive) -> list[str]:

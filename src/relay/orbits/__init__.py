@@ -8,27 +8,17 @@ an orbiter's config.
 from __future__ import annotations
 
 from ..errors import RelayInputError
-from .base import Ephemeris, check_coverage  # noqa: F401
-
-
-#: Largest SPK file relay opens (bytes).
-MAX_SPK_BYTES = 2 * 2**30
-
-
-def _oem_cap() -> int:
-    from .oem import MAX_OEM_BYTES
-
-    return MAX_OEM_BYTES
+from ..fileio import regular_file
+from ..timescales import utc_to_tdb_s
+from .keplerian import KeplerianOrbit
+from .oem import MAX_OEM_BYTES, read_oem
+from .spk import MAX_SPK_BYTES, read_spk
 
 
 def build_ephemeris(orbiter, scenario, where: str = "orbit"):
     """The Ephemeris of one ``OrbiterConfig`` (paths relative to the scenario file)."""
-    from ..timescales import utc_to_tdb_s
-
     cfg = orbiter.orbit
     if cfg.type == "keplerian":
-        from .keplerian import KeplerianOrbit
-
         epoch = utc_to_tdb_s(cfg.epoch)
         a, e = cfg.size()
         if cfg.local_time_ascending_node is not None:
@@ -38,20 +28,14 @@ def build_ephemeris(orbiter, scenario, where: str = "orbit"):
         return KeplerianOrbit(orbiter.name, epoch, a, e, cfg.inclination_deg, raan,
                               cfg.arg_periapsis_deg, cfg.mean_anomaly_deg,
                               cfg.gm_km3_s2, cfg.reference_radius_km, cfg.j2)
-    from ..inputs import regular_file
-
     path = scenario.resolve_path(cfg.path)
-    cap = MAX_SPK_BYTES if cfg.type == "spk" else _oem_cap()
+    cap = MAX_SPK_BYTES if cfg.type == "spk" else MAX_OEM_BYTES
     try:
         regular_file(path, f"{cfg.type.upper()} orbit", cap)   # not a directory, device or pipe; size capped
     except RelayInputError as exc:
         raise RelayInputError(f"{path}: {exc.detail}", source=scenario.path, where=f"{where}.path") from None
     if cfg.type == "oem":
-        from .oem import read_oem
-
         return read_oem(path, name=orbiter.name)
     if cfg.type == "spk":
-        from .spk import read_spk
-
         return read_spk(path, naif_id=cfg.naif_id, name=orbiter.name)
     raise RelayInputError(f"unknown orbit type {cfg.type!r}", source=scenario.path, where=where)

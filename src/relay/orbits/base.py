@@ -21,7 +21,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..constants import AU_KM
 from ..errors import CoverageError
+from ..timescales import DAY_S, skyfield_to_tdb_s, tdb_s_to_iso
 
 
 @runtime_checkable
@@ -43,14 +45,17 @@ def check_coverage(eph: Ephemeris, tdb_s: np.ndarray, source: str | None = None)
     lo, hi = float(tdb_s.min()), float(tdb_s.max())
     # A nanosecond of slack absorbs round-off at the exact boundaries.
     if lo < start - 1e-9 or hi > end + 1e-9:
-        from ..timescales import tdb_s_to_iso
+        raise CoverageError(coverage_message(eph.name, [(start, end)], lo if lo < start else hi),
+                            source=source)
 
-        raise CoverageError(
-            f"the orbit of {eph.name} covers {tdb_s_to_iso(start)} to {tdb_s_to_iso(end)}, "
-            f"but {tdb_s_to_iso(lo if lo < start else hi)} was requested; "
-            "choose a span inside the covered one or load an orbit file that covers it",
-            source=source,
-        )
+
+def coverage_message(name: str, intervals, bad_tdb_s: float) -> str:
+    """What a CoverageError says: the covered ``intervals`` (TDB seconds) of the orbit of ``name``
+    and the requested time ``bad_tdb_s`` outside them."""
+    spans = "; ".join(f"{tdb_s_to_iso(a)} to {tdb_s_to_iso(b)}" for a, b in intervals)
+    what = "covers" if len(intervals) == 1 else "covers only the intervals"
+    return (f"the orbit of {name} {what} {spans}, but {tdb_s_to_iso(bad_tdb_s)} was requested; "
+            "choose a span inside the covered one or load an orbit file that covers it")
 
 
 class OrbiterVector:
@@ -64,10 +69,6 @@ class OrbiterVector:
     def __new__(cls, eph: Ephemeris, naif_id: int | None = None):
         from skyfield.vectorlib import VectorFunction
 
-        from ..timescales import DAY_S, skyfield_to_tdb_s
-
-        from ..constants import AU_KM as au_km
-
         class _Orbiter(VectorFunction):
             center = 499
             target = naif_id if naif_id is not None else eph.name
@@ -76,7 +77,7 @@ class OrbiterVector:
             def _at(self, t):
                 tdb = np.atleast_1d(skyfield_to_tdb_s(t))
                 pos, vel = eph.state_km(tdb)
-                pos, vel = pos.T / au_km, vel.T / au_km * DAY_S
+                pos, vel = pos.T / AU_KM, vel.T / AU_KM * DAY_S
                 if np.ndim(t.tt) == 0:
                     pos, vel = pos[:, 0], vel[:, 0]
                 return pos, vel, None, None

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..mars import mars_pole_radec_deg, mean_equator_matrix
+
 #: CCSDS REF_FRAME names relay reads as the Mars mean-equator frame of an epoch.
 MARS_MEAN_EQUATOR_NAMES = ("MCI", "MARS_MCI", "MARS_MEAN_EQUATOR", "MARS_MEAN")
 
@@ -37,8 +39,6 @@ def mean_equator_to_icrf_matrix(pole_ra_deg: float, pole_dec_deg: float) -> np.n
     equator (right ascension ``pole_ra + 90 deg``).  One implementation serves
     the orbit readers and the Keplerian orbits: :func:`relay.mars.mean_equator_matrix`.
     """
-    from ..mars import mean_equator_matrix
-
     return mean_equator_matrix(float(pole_ra_deg), float(pole_dec_deg))
 
 
@@ -48,8 +48,6 @@ def mars_mean_equator_to_icrf_matrix(epoch_tdb_s: float) -> np.ndarray:
     The pole is relay's IAU 2015 one (:func:`relay.mars.mars_pole_radec_deg`,
     periodic terms included).
     """
-    from ..mars import mars_pole_radec_deg
-
     ra, dec = mars_pole_radec_deg(float(epoch_tdb_s))
     return mean_equator_to_icrf_matrix(ra, dec)
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import mars
-from ..timescales import SOL_S
+from ..ephem import planets
+from ..timescales import SOL_S, tdb_s_to_skyfield
 
 
 def solve_kepler(mean_anomaly: np.ndarray, e: float, tol: float = 1e-14) -> np.ndarray:
@@ -263,9 +264,6 @@ class KeplerianOrbit:
 
 def sun_from_mars_km(tdb_s: np.ndarray) -> np.ndarray:
     """Geometric position of the Sun relative to Mars (ICRF, km), from de421."""
-    from ..ephem import planets
-    from ..timescales import tdb_s_to_skyfield
-
     eph = planets()
     t = tdb_s_to_skyfield(tdb_s)
     v = (eph["sun"] - eph["mars"]).at(t).position.km

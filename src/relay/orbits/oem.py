@@ -52,12 +52,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date as _date, timedelta as _timedelta
+from datetime import date as _date, datetime, timedelta as _timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CoverageError, RelayInputError
+from ..fileio import read_bytes
+from ..mars import GM_KM3_S2
+from ..timescales import skyfield_to_tdb_s, tdb_s_to_skyfield, timescale
+from .base import coverage_message
 from .frames import MARS_MEAN_EQUATOR_NAMES, eme2000_to_icrf_matrix, mars_mean_equator_to_icrf_matrix
 from .interp import StateInterpolator, nodes_needed
 
@@ -81,6 +85,8 @@ _CENTERS = ("MARS", "MARS BARYCENTER", "MARS BARYCENTRE")
 _FRAMES = ("ICRF", "EME2000") + MARS_MEAN_EQUATOR_NAMES
 _TIME_SYSTEMS = ("UTC", "TDB", "TT", "TAI")
 _SUPPORTED_VERSIONS = ("1.0", "2.0", "3.0")
+#: Lines that open or close a block; anything else in a data section is a data line.
+_BLOCK_MARKERS = {"META_START", "META_STOP", "COVARIANCE_START", "COVARIANCE_STOP"}
 
 _EPOCH_RE = re.compile(
     r"^(\d{4})-(?:(\d{2})-(\d{2})|(\d{3}))T(\d{2}):(\d{2}):(\d{2}(?:\.\d*)?)Z?$"
@@ -147,8 +153,6 @@ def _epoch_parts(text: str, source: str, lineno: int):
 
 def _to_tdb_s(days: np.ndarray, sod: np.ndarray, time_system: str) -> np.ndarray:
     """TDB seconds past J2000 of calendar days (since 2000-01-01) and seconds of day."""
-    from ..timescales import skyfield_to_tdb_s, timescale
-
     days = np.asarray(days, dtype=np.int64)
     sod = np.asarray(sod, dtype=float)
     if time_system == "TDB":
@@ -172,8 +176,6 @@ def _format_epoch(tdb_s: np.ndarray, time_system: str, places: int = 6) -> list[
     """OEM epoch strings (calendar form, no zone letter) for TDB seconds."""
     tdb_s = np.atleast_1d(np.asarray(tdb_s, dtype=float))
     if time_system == "UTC":
-        from ..timescales import tdb_s_to_skyfield
-
         return [s.rstrip("Z") for s in tdb_s_to_skyfield(tdb_s).utc_iso(places=places)]
     if time_system != "TDB":
         raise ValueError("write_oem writes TIME_SYSTEM UTC or TDB")
@@ -256,7 +258,7 @@ class OemEphemeris:
         idx = self.segment_index(tdb_s)
         if (idx < 0).any():
             bad = float(tdb_s[np.argmax(idx < 0)])
-            raise CoverageError(_coverage_message(self.name, self.intervals_tdb_s, bad), source=self.source)
+            raise CoverageError(coverage_message(self.name, self.intervals_tdb_s, bad), source=self.source)
         pos = np.empty((tdb_s.size, 3))
         vel = np.empty((tdb_s.size, 3))
         if len(self.segments) == 1:
@@ -283,15 +285,6 @@ def _merge(intervals):
     return [(a, b) for a, b in out]
 
 
-def _coverage_message(name: str, intervals, bad: float) -> str:
-    from ..timescales import tdb_s_to_iso
-
-    spans = "; ".join(f"{tdb_s_to_iso(a)} to {tdb_s_to_iso(b)}" for a, b in intervals)
-    what = "covers" if len(intervals) == 1 else "covers only the intervals"
-    return (f"the orbit of {name} {what} {spans}, but {tdb_s_to_iso(bad)} was requested; "
-            "choose a span inside the covered one or load an orbit file that covers it")
-
-
 # ----------------------------------------------------------------------------- reader
 def read_oem(path, name: str | None = None, object_name: str | None = None) -> OemEphemeris:
     """Read a KVN OEM file.
@@ -300,8 +293,6 @@ def read_oem(path, name: str | None = None, object_name: str | None = None) -> O
     holding several objects needs ``object_name`` (an OBJECT_NAME or
     OBJECT_ID) to say which one to use.
     """
-    from ..inputs import read_bytes
-
     path = Path(path)
     source = str(path)
     raw = read_bytes(path, "OEM", MAX_OEM_BYTES)
@@ -352,101 +343,135 @@ def _split_kv(line: str):
 
 
 def _parse(text: str, source: str):
-    """Header dict and raw segments: dicts with meta, meta line numbers and data lines."""
+    """Header dict and raw segments: dicts with meta, meta line numbers and data lines.
+
+    Blank and COMMENT lines aside, each line is read in a state: ``start`` (the version line),
+    ``header``, ``meta`` (a metadata block), ``data`` (data lines and block markers) or
+    ``covariance`` (a covariance block, skipped).
+    """
     header: dict[str, str] = {}
     segments: list[dict] = []
-    state = "header"
-    current: dict | None = None
-    first = True
+    state = "start"
     block_line = 0
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
-        if not s:
+        if not s or s.startswith("COMMENT"):
             continue
-        if s.startswith("COMMENT"):
-            continue
-        if first:
-            first = False
-            if s.startswith("<"):
-                raise RelayInputError("is an XML document; relay reads the KVN (text) form of OEM "
-                                      "(CCSDS 502.0-B-2), starting 'CCSDS_OEM_VERS = 2.0'",
-                                      source=source, where=f"line {lineno}")
-            key, value = _split_kv(s)
-            if key != "CCSDS_OEM_VERS":
-                # not an OEM at all: its content is not quoted (it may be any file)
-                raise RelayInputError("the first line is not 'CCSDS_OEM_VERS = ...'; expected a CCSDS OEM in "
-                                      "KVN form starting 'CCSDS_OEM_VERS = 2.0'", source=source,
-                                      where=f"line {lineno}")
-            if value not in _SUPPORTED_VERSIONS:
-                raise RelayInputError(f"CCSDS_OEM_VERS is {value!r}; relay reads versions "
-                                      f"{', '.join(_SUPPORTED_VERSIONS)}", source=source,
-                                      where=f"line {lineno}")
-            header[key] = value
-            continue
-        if state == "header":
-            if s == "META_START":
-                for req in ("CREATION_DATE", "ORIGINATOR"):
-                    if req not in header:
-                        raise RelayInputError(f"the header has no {req} before META_START; "
-                                              "expected CCSDS_OEM_VERS, CREATION_DATE and ORIGINATOR",
-                                              source=source, where=f"line {lineno}")
-                current = {"meta": {}, "meta_lines": {}, "line": lineno, "data": []}
-                segments.append(current)
-                state = "meta"
-                continue
-            key, value = _split_kv(s)
-            if key not in _HEADER_KEYS:
-                raise RelayInputError(f"got {s[:80]!r} in the header, expected one of "
-                                      f"{', '.join(sorted(_HEADER_KEYS))} or META_START",
-                                      source=source, where=f"line {lineno}")
-            header[key] = value
+        if state == "data" and s not in _BLOCK_MARKERS:
+            segments[-1]["data"].append((lineno, s))   # the bulk of a file: one line per state
+        elif state == "start":
+            header["CCSDS_OEM_VERS"] = _version_line(lineno, s, source)
+            state = "header"
+        elif state == "header":
+            state = _header_line(header, segments, s, lineno, source)
         elif state == "meta":
-            if s == "META_STOP":
-                _check_meta(current, source, lineno)
-                state = "data"
-                continue
-            key, value = _split_kv(s)
-            if key not in _META_KEYS:
-                raise RelayInputError(f"got {s[:80]!r} in a metadata block, expected "
-                                      f"'KEYWORD = value' with a keyword of {', '.join(sorted(_META_KEYS))}, "
-                                      "or META_STOP", source=source, where=f"line {lineno}")
-            if not value:
-                raise RelayInputError(f"{key} has no value", source=source, where=f"line {lineno}")
-            current["meta"][key] = value
-            current["meta_lines"][key] = lineno
+            state = _meta_line(segments[-1], s, lineno, source)
         elif state == "data":
-            if s == "META_START":
-                _check_data_count(current, source, lineno)
-                current = {"meta": {}, "meta_lines": {}, "line": lineno, "data": []}
-                segments.append(current)
-                state = "meta"
-            elif s == "COVARIANCE_START":
-                state = "covariance"
+            state = _block_marker(segments, s, lineno, source)
+            if state == "covariance":
                 block_line = lineno
-            elif s == "META_STOP" or s == "COVARIANCE_STOP":
-                raise RelayInputError(f"got {s} with no matching start line", source=source,
-                                      where=f"line {lineno}")
-            else:
-                current["data"].append((lineno, s))
-        elif state == "covariance":
-            if s == "COVARIANCE_STOP":
-                state = "data"
-            elif s == "META_START":
-                raise RelayInputError(f"the covariance block opened at line {block_line} has no "
-                                      "COVARIANCE_STOP before this META_START", source=source,
-                                      where=f"line {lineno}")
-    if first:
+        else:
+            state = _covariance_line(s, lineno, block_line, source)
+    _check_end(state, segments, block_line, source)
+    return header, segments
+
+
+def _version_line(lineno: int, s: str, source: str) -> str:
+    """The version of the first line, which must be ``CCSDS_OEM_VERS = <a version relay reads>``."""
+    if s.startswith("<"):
+        raise RelayInputError("is an XML document; relay reads the KVN (text) form of OEM "
+                              "(CCSDS 502.0-B-2), starting 'CCSDS_OEM_VERS = 2.0'",
+                              source=source, where=f"line {lineno}")
+    key, value = _split_kv(s)
+    if key != "CCSDS_OEM_VERS":
+        # not an OEM at all: its content is not quoted (it may be any file)
+        raise RelayInputError("the first line is not 'CCSDS_OEM_VERS = ...'; expected a CCSDS OEM in "
+                              "KVN form starting 'CCSDS_OEM_VERS = 2.0'", source=source,
+                              where=f"line {lineno}")
+    if value not in _SUPPORTED_VERSIONS:
+        raise RelayInputError(f"CCSDS_OEM_VERS is {value!r}; relay reads versions "
+                              f"{', '.join(_SUPPORTED_VERSIONS)}", source=source,
+                              where=f"line {lineno}")
+    return value
+
+
+def _new_segment(lineno: int) -> dict:
+    """A raw segment whose META_START is at ``lineno``."""
+    return {"meta": {}, "meta_lines": {}, "line": lineno, "data": []}
+
+
+def _header_line(header: dict, segments: list, s: str, lineno: int, source: str) -> str:
+    """Read a header line (a header keyword, or the first META_START); the next state."""
+    if s == "META_START":
+        for req in ("CREATION_DATE", "ORIGINATOR"):
+            if req not in header:
+                raise RelayInputError(f"the header has no {req} before META_START; "
+                                      "expected CCSDS_OEM_VERS, CREATION_DATE and ORIGINATOR",
+                                      source=source, where=f"line {lineno}")
+        segments.append(_new_segment(lineno))
+        return "meta"
+    key, value = _split_kv(s)
+    if key not in _HEADER_KEYS:
+        raise RelayInputError(f"got {s[:80]!r} in the header, expected one of "
+                              f"{', '.join(sorted(_HEADER_KEYS))} or META_START",
+                              source=source, where=f"line {lineno}")
+    header[key] = value
+    return "header"
+
+
+def _meta_line(seg: dict, s: str, lineno: int, source: str) -> str:
+    """Read a line of a metadata block (a metadata keyword, or META_STOP); the next state."""
+    if s == "META_STOP":
+        _check_meta(seg, source, lineno)
+        return "data"
+    key, value = _split_kv(s)
+    if key not in _META_KEYS:
+        raise RelayInputError(f"got {s[:80]!r} in a metadata block, expected "
+                              f"'KEYWORD = value' with a keyword of {', '.join(sorted(_META_KEYS))}, "
+                              "or META_STOP", source=source, where=f"line {lineno}")
+    if not value:
+        raise RelayInputError(f"{key} has no value", source=source, where=f"line {lineno}")
+    seg["meta"][key] = value
+    seg["meta_lines"][key] = lineno
+    return "meta"
+
+
+def _block_marker(segments: list, s: str, lineno: int, source: str) -> str:
+    """Read a block marker met among data lines (a new segment or a covariance block); the next state."""
+    if s == "META_START":
+        _check_data_count(segments[-1], source, lineno)
+        segments.append(_new_segment(lineno))
+        return "meta"
+    if s == "COVARIANCE_START":
+        return "covariance"
+    raise RelayInputError(f"got {s} with no matching start line", source=source,
+                          where=f"line {lineno}")
+
+
+def _covariance_line(s: str, lineno: int, block_line: int, source: str) -> str:
+    """Skip a line of the covariance block opened at ``block_line``; the next state."""
+    if s == "COVARIANCE_STOP":
+        return "data"
+    if s == "META_START":
+        raise RelayInputError(f"the covariance block opened at line {block_line} has no "
+                              "COVARIANCE_STOP before this META_START", source=source,
+                              where=f"line {lineno}")
+    return "covariance"
+
+
+def _check_end(state: str, segments: list, block_line: int, source: str) -> None:
+    """The file may end only after a segment's data lines (or in its header)."""
+    if state == "start":
         raise RelayInputError("is empty; expected a CCSDS OEM starting 'CCSDS_OEM_VERS = 2.0'",
                               source=source)
     if state == "meta":
-        raise RelayInputError(f"ends inside the metadata block opened at line {current['line']} "
+        raise RelayInputError(f"ends inside the metadata block opened at line {segments[-1]['line']} "
                               "(no META_STOP); the file looks truncated", source=source)
     if state == "covariance":
         raise RelayInputError(f"ends inside the covariance block opened at line {block_line} "
                               "(no COVARIANCE_STOP); the file looks truncated", source=source)
-    if current is not None:
-        _check_data_count(current, source, None)
-    return header, segments
+    if segments:
+        _check_data_count(segments[-1], source, None)
 
 
 def _check_meta(seg: dict, source: str, lineno: int) -> None:
@@ -480,76 +505,21 @@ def _meta_time(seg: dict, key: str, time_system: str, source: str) -> float:
 
 
 def _build_segment(seg: dict, source: str) -> OemSegment:
+    """An OemSegment of a raw segment: metadata checked, epochs in TDB, states on ICRF axes."""
     meta = seg["meta"]
     center = _meta_choice(seg, "CENTER_NAME", _CENTERS, source, "Mars-centred orbits, CENTER_NAME")
     frame = _meta_choice(seg, "REF_FRAME", _FRAMES, source, "the inertial frames")
     tsys = _meta_choice(seg, "TIME_SYSTEM", _TIME_SYSTEMS, source, "the time systems")
-    method = DEFAULT_INTERPOLATION
-    degree = DEFAULT_DEGREE
-    if "INTERPOLATION" in meta:
-        method = _meta_choice(seg, "INTERPOLATION", ("LAGRANGE", "HERMITE"), source,
-                              "the interpolation methods")
-    if "INTERPOLATION_DEGREE" in meta:
-        text = meta["INTERPOLATION_DEGREE"]
-        if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= 31:
-            raise RelayInputError(f"INTERPOLATION_DEGREE is {text!r}; expected a whole number "
-                                  "from 1 to 31", source=source,
-                                  where=f"line {seg['meta_lines']['INTERPOLATION_DEGREE']}")
-        degree = int(text)
-
-    start = _meta_time(seg, "START_TIME", tsys, source)
-    stop = _meta_time(seg, "STOP_TIME", tsys, source)
-    if stop < start:
-        raise RelayInputError(f"STOP_TIME {meta['STOP_TIME']} is before START_TIME {meta['START_TIME']}",
-                              source=source, where=f"line {seg['meta_lines']['STOP_TIME']}")
-    ustart = _meta_time(seg, "USEABLE_START_TIME", tsys, source) if "USEABLE_START_TIME" in meta else start
-    ustop = _meta_time(seg, "USEABLE_STOP_TIME", tsys, source) if "USEABLE_STOP_TIME" in meta else stop
-    if ustop < ustart:
-        raise RelayInputError(f"USEABLE_STOP_TIME {meta.get('USEABLE_STOP_TIME')} is before "
-                              f"USEABLE_START_TIME {meta.get('USEABLE_START_TIME')}", source=source,
-                              where=f"line {seg['meta_lines'].get('USEABLE_STOP_TIME', seg['line'])}")
-
-    # data lines: a vectorised pass, and a line-by-line one to explain a failure
-    lines = seg["data"]
-    n = len(lines)
-    parsed = _parse_data_fast(lines)
-    if parsed is None:
-        parsed = _parse_data_slow(lines, source)
-    days, sod, values = parsed
-    t = _to_tdb_s(days, sod, tsys)
-    steps = np.diff(t)
-    if n > 1 and not np.all(steps > 0):
-        k = int(np.argmax(steps <= 0)) + 1
-        raise RelayInputError(f"epoch {lines[k][1].split()[0]} is not after the previous one "
-                              f"({lines[k - 1][1].split()[0]}, line {lines[k - 1][0]}); expected "
-                              "strictly increasing epochs within a segment", source=source,
-                              where=f"line {lines[k][0]}")
-    tol = 1e-3
-    outside = (t < start - tol) | (t > stop + tol)
-    if outside.any():
-        k = int(np.argmax(outside))
-        raise RelayInputError(f"epoch {lines[k][1].split()[0]} lies outside the segment's "
-                              f"START_TIME..STOP_TIME ({meta['START_TIME']} to {meta['STOP_TIME']}, "
-                              f"metadata at line {seg['line']})", source=source,
-                              where=f"line {lines[k][0]}")
+    method, degree = _interpolation(seg, source)
+    start, stop, ustart, ustop = _declared_spans(seg, tsys, source)
+    t, values = _segment_states(seg, tsys, start, stop, source)
     need = nodes_needed(method, degree)
-    if n < need:
-        raise RelayInputError(f"the segment whose metadata starts at line {seg['line']} has {n} "
+    if len(t) < need:
+        raise RelayInputError(f"the segment whose metadata starts at line {seg['line']} has {len(t)} "
                               f"data line(s), but {method} interpolation of degree {degree} needs at "
-                              f"least {need}", source=source, where=f"line {lines[-1][0]}")
-
-    pos, vel = values[:, :3], values[:, 3:]
-    if frame == "EME2000":
-        m = eme2000_to_icrf_matrix()
-        pos, vel = pos @ m.T, vel @ m.T
-    elif frame in MARS_MEAN_EQUATOR_NAMES:
-        epoch = 0.0
-        if "REF_FRAME_EPOCH" in meta:
-            epoch = _meta_time(seg, "REF_FRAME_EPOCH", tsys, source)
-        m = mars_mean_equator_to_icrf_matrix(epoch)
-        pos, vel = pos @ m.T, vel @ m.T
-
-    _check_states(t, values, lines, source)
+                              f"least {need}", source=source, where=f"line {seg['data'][-1][0]}")
+    pos, vel = _to_icrf(values[:, :3], values[:, 3:], frame, seg, tsys, source)
+    _check_states(t, values, seg["data"], source)
     ustart = max(ustart, float(t[0]))
     ustop = min(ustop, float(t[-1]))
     if ustop < ustart:
@@ -564,13 +534,89 @@ def _build_segment(seg: dict, source: str) -> OemSegment:
     )
 
 
+def _interpolation(seg: dict, source: str) -> tuple[str, int]:
+    """``(method, degree)`` of a segment's INTERPOLATION and INTERPOLATION_DEGREE (defaults when absent)."""
+    meta = seg["meta"]
+    method = DEFAULT_INTERPOLATION
+    degree = DEFAULT_DEGREE
+    if "INTERPOLATION" in meta:
+        method = _meta_choice(seg, "INTERPOLATION", ("LAGRANGE", "HERMITE"), source,
+                              "the interpolation methods")
+    if "INTERPOLATION_DEGREE" in meta:
+        text = meta["INTERPOLATION_DEGREE"]
+        if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= 31:
+            raise RelayInputError(f"INTERPOLATION_DEGREE is {text!r}; expected a whole number "
+                                  "from 1 to 31", source=source,
+                                  where=f"line {seg['meta_lines']['INTERPOLATION_DEGREE']}")
+        degree = int(text)
+    return method, degree
+
+
+def _declared_spans(seg: dict, tsys: str, source: str) -> tuple[float, float, float, float]:
+    """``(start, stop, usable start, usable stop)`` TDB seconds the metadata declare, in order."""
+    meta = seg["meta"]
+    start = _meta_time(seg, "START_TIME", tsys, source)
+    stop = _meta_time(seg, "STOP_TIME", tsys, source)
+    if stop < start:
+        raise RelayInputError(f"STOP_TIME {meta['STOP_TIME']} is before START_TIME {meta['START_TIME']}",
+                              source=source, where=f"line {seg['meta_lines']['STOP_TIME']}")
+    ustart = _meta_time(seg, "USEABLE_START_TIME", tsys, source) if "USEABLE_START_TIME" in meta else start
+    ustop = _meta_time(seg, "USEABLE_STOP_TIME", tsys, source) if "USEABLE_STOP_TIME" in meta else stop
+    if ustop < ustart:
+        raise RelayInputError(f"USEABLE_STOP_TIME {meta.get('USEABLE_STOP_TIME')} is before "
+                              f"USEABLE_START_TIME {meta.get('USEABLE_START_TIME')}", source=source,
+                              where=f"line {seg['meta_lines'].get('USEABLE_STOP_TIME', seg['line'])}")
+    return start, stop, ustart, ustop
+
+
+def _segment_states(seg: dict, tsys: str, start: float, stop: float, source: str):
+    """``(TDB seconds, states as rows x y z vx vy vz)`` of a segment's data lines, in the file's frame;
+    the epochs strictly increasing and inside START_TIME..STOP_TIME."""
+    meta = seg["meta"]
+    lines = seg["data"]
+    # a vectorised pass, and a line-by-line one to explain a failure
+    parsed = _parse_data_fast(lines)
+    if parsed is None:
+        parsed = _parse_data_slow(lines, source)
+    days, sod, values = parsed
+    t = _to_tdb_s(days, sod, tsys)
+    steps = np.diff(t)
+    if len(lines) > 1 and not np.all(steps > 0):
+        k = int(np.argmax(steps <= 0)) + 1
+        raise RelayInputError(f"epoch {lines[k][1].split()[0]} is not after the previous one "
+                              f"({lines[k - 1][1].split()[0]}, line {lines[k - 1][0]}); expected "
+                              "strictly increasing epochs within a segment", source=source,
+                              where=f"line {lines[k][0]}")
+    tol = 1e-3
+    outside = (t < start - tol) | (t > stop + tol)
+    if outside.any():
+        k = int(np.argmax(outside))
+        raise RelayInputError(f"epoch {lines[k][1].split()[0]} lies outside the segment's "
+                              f"START_TIME..STOP_TIME ({meta['START_TIME']} to {meta['STOP_TIME']}, "
+                              f"metadata at line {seg['line']})", source=source,
+                              where=f"line {lines[k][0]}")
+    return t, values
+
+
+def _to_icrf(pos: np.ndarray, vel: np.ndarray, frame: str, seg: dict, tsys: str, source: str):
+    """``(pos, vel)`` rotated from the segment's REF_FRAME to the ICRF axes."""
+    if frame == "EME2000":
+        m = eme2000_to_icrf_matrix()
+        pos, vel = pos @ m.T, vel @ m.T
+    elif frame in MARS_MEAN_EQUATOR_NAMES:
+        epoch = 0.0
+        if "REF_FRAME_EPOCH" in seg["meta"]:
+            epoch = _meta_time(seg, "REF_FRAME_EPOCH", tsys, source)
+        m = mars_mean_equator_to_icrf_matrix(epoch)
+        pos, vel = pos @ m.T, vel @ m.T
+    return pos, vel
+
+
 def _check_states(t: np.ndarray, values: np.ndarray, lines, source: str) -> None:
     """Physical checks of a segment's states (in the file's frame; radii do not depend on it):
     every position between :data:`MIN_RADIUS_KM` and :data:`MAX_RADIUS_KM` from Mars's centre,
     and no step between data lines longer than :data:`MAX_STEP_PERIOD_FRACTION` of the orbital
     period there (a hole the interpolation would fill with an invented orbit)."""
-    from ..mars import GM_KM3_S2
-
     r = np.linalg.norm(values[:, :3], axis=1)
     bad = (r < MIN_RADIUS_KM) | (r > MAX_RADIUS_KM)
     if bad.any():
@@ -769,8 +815,6 @@ def write_oem(path, source, *, start_tdb_s: float | None = None, stop_tdb_s: flo
         pos, vel = pos @ m.T, vel @ m.T
     epochs = _format_epoch(t, time_system)
     if creation_date is None:
-        from datetime import datetime, timezone
-
         creation_date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     out = [
         "CCSDS_OEM_VERS = 2.0",

@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CoverageError, RelayInputError
+from .base import coverage_message
 from .interp import StateInterpolator, nodes_needed
 
 __all__ = ["SpkEphemeris", "read_spk"]
@@ -67,6 +68,8 @@ __all__ = ["SpkEphemeris", "read_spk"]
 MARS = 499
 MARS_BARYCENTER = 4
 DEFAULT_STEP_S = 120.0
+#: Largest SPK file relay opens (bytes).
+MAX_SPK_BYTES = 2 * 2**30
 DEFAULT_DEGREE = 7
 _BLOCK = 256  # grid nodes sampled together
 _SUPER = 64 * _BLOCK  # grid intervals per interpolation table
@@ -294,18 +297,9 @@ class SpkEphemeris:
         # a time at the exact start of a piece that follows a gap is fine (side="right")
         if not ok.all():
             bad = float(tdb_s[np.argmax(~ok)])
-            raise CoverageError(self._coverage_message(bad), source=self.source)
+            raise CoverageError(coverage_message(f"{self.name} (NAIF id {self.naif_id})", self.intervals_tdb_s, bad),
+                                source=self.source)
         return idx
-
-    def _coverage_message(self, bad: float) -> str:
-        from ..timescales import tdb_s_to_iso
-
-        intervals = self.intervals_tdb_s
-        spans = "; ".join(f"{tdb_s_to_iso(a)} to {tdb_s_to_iso(b)}" for a, b in intervals)
-        what = "covers" if len(intervals) == 1 else "covers only the intervals"
-        return (f"the orbit of {self.name} (NAIF id {self.naif_id}) {what} {spans}, but "
-                f"{tdb_s_to_iso(bad)} was requested; choose a span inside the covered one or "
-                "load an orbit file that covers it")
 
     def __reduce__(self):
         # picklable (for worker processes): reopened from the file on the other side

@@ -4,13 +4,13 @@ The HTML has inline CSS and its charts embedded as base64 PNG (matplotlib,
 Agg), so it opens anywhere with no network: delivered volume per asset,
 cumulative volume delivered to Earth over time, sessions per sol; then the
 comparison tables (totals with the differences against the first config, per
-asset, per orbiter).
+asset, per orbiter).  The page around them is the ``compare.html`` template
+(relay/templates, see :mod:`relay.outputs.pages`), which escapes every text it shows.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 import numbers
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .files import write_table, write_text
-from .report import REPORT_CSS
-
 from ..constants import SOL_S
+from ..fileio import write_text
+from .files import write_table
+from .pages import Table, render_macro, render_page
 
 
 def png_data_uri(fig) -> str:
@@ -230,16 +230,20 @@ def _cls(col: str, v) -> str:
     return " ".join(classes)
 
 
-def html_table(df: pd.DataFrame, table_id: str) -> str:
+def table_view(df: pd.DataFrame | None, table_id: str) -> Table:
+    """A comparison table as compare.html shows it: headers from :data:`HEADERS`, every cell
+    formatted (:func:`_fmt`) and classed (:func:`_cls`: aligned left, better or worse)."""
     if df is None or not len(df):
-        return f"<table id='{table_id}'><tbody><tr><td>(none)</td></tr></tbody></table>"
-    head = "".join(f"<th class='{'l' if c in ('config', 'name', 'status', 'asset') else ''}'>"
-                   f"{html.escape(HEADERS.get(str(c), str(c)))}</th>" for c in df.columns)
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = "".join(f"<td class='{_cls(c, v)}'>{html.escape(_fmt(v, c))}</td>" for c, v in zip(df.columns, rec))
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        return Table(table_id, [], [])
+    head = [("l" if c in ("config", "name", "status", "asset") else "", HEADERS.get(str(c), str(c)))
+            for c in df.columns]
+    rows = [[(_cls(c, v), _fmt(v, c)) for c, v in zip(df.columns, rec)] for rec in df.itertuples(index=False)]
+    return Table(table_id, head, rows)
+
+
+def html_table(df: pd.DataFrame, table_id: str) -> str:
+    """A comparison table as escaped HTML (one row reading (none) when it has no rows)."""
+    return render_macro("tables.html", "table_or_empty_row", table_view(df, table_id))
 
 
 def render_compare(result) -> str:
@@ -249,41 +253,15 @@ def render_compare(result) -> str:
         ("cumulative delivered", png_data_uri(chart_cumulative(result))),
         ("sessions per sol", png_data_uri(chart_sessions_per_sol(result))),
     ]
-    imgs = "".join(f"<p><img class='chart' alt='{html.escape(a)}' src='{c}'></p>" for a, c in charts)
-    parts = []
+    tables = []
     for table_id, title, scope, columns in _TABLES:
         t = result.table[result.table["scope"] == scope]
-        cols = [c for c in columns if c in t.columns]
-        parts.append(f"<h2>{html.escape(title)}</h2>{html_table(t[cols], table_id)}")
-    src_rows = "".join(
-        f"<tr><td class='l'>{html.escape(n)}</td><td class='l'>{html.escape(str(result.sources.get(n, '')))}</td>"
-        f"<td class='l'>{html.escape(', '.join(f'{k}={v}' for k, v in (result.overrides.get(n) or {}).items()))}</td></tr>"
-        for n in result.names)
-    first = html.escape(result.names[0])
-    title = "relay compare: " + html.escape(" vs ".join(result.names))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}
-td.ok{{color:#116329}} td.bad{{color:#b42318}} th{{white-space:normal;max-width:9em;vertical-align:bottom}}
-body{{max-width:1360px}}</style></head>
-<body>
-<h1>{title}</h1>
-<p class="meta">{html.escape(result.start)}, {result.days:g} days; every "change" is against
-<b>{first}</b> (green: better than {first}). <b>Link utilisation</b> is the time in relay sessions over
-the time of all candidate passes (each orbiter's passes counted). <b>Spare link capacity</b> is the UHF
-volume the candidate passes could carry (whole passes, each orbiter's counted) less what was relayed:
-a variant that changes nothing while spare capacity stays high is limited by something else.
-<b>Limited by</b> (per asset, most of its sols): data (it sent all it had), link (the passes offered no
-more), earth (orbiter store or downlinks) or constraint (exclusivity, caps, energy, wake windows).</p>
-<h2>Configurations</h2>
-<table id="configs"><thead><tr><th class="l">config</th><th class="l">source</th><th class="l">overrides</th></tr></thead>
-<tbody>{src_rows}</tbody></table>
-{parts[0]}
-{parts[1]}
-<h2>Charts</h2>{imgs}
-{''.join(parts[2:])}
-<h2>Sessions per mission sol</h2>{html_table(sessions_per_sol(result), 'table-sols')}
-</body></html>
-"""
+        tables.append((title, table_view(t[[c for c in columns if c in t.columns]], table_id)))
+    configs = [(n, str(result.sources.get(n, "")),
+                ", ".join(f"{k}={v}" for k, v in (result.overrides.get(n) or {}).items())) for n in result.names]
+    return render_page("compare.html", title="relay compare: " + " vs ".join(result.names), start=result.start,
+                       days=f"{result.days:g}", first=result.names[0], configs=configs, charts=charts,
+                       totals=tables[:2], details=tables[2:], sols=table_view(sessions_per_sol(result), "table-sols"))
 
 
 def write_compare(result, out_dir: str | Path) -> list[Path]:

@@ -10,6 +10,10 @@ still holds at the end.  Then the summary, the per-asset figures, the
 requirements, the sessions and the downlinks as tables.  Every user string
 (names, notes) is escaped: it is plain text in the charts and in the HTML.
 One colour per asset and one per orbiter, the same on every chart.
+
+This module makes the figures, the charts' markup and the tables' cells; the
+page around them is the ``report.html`` template (relay/templates, see
+:mod:`relay.outputs.pages`), which escapes every text it shows.
 """
 
 from __future__ import annotations
@@ -24,17 +28,9 @@ import numpy as np
 import pandas as pd
 
 from ..summary import PlanSummary
+from ..timescales import tdb_s_to_iso
+from .pages import Table, render_macro, render_page
 from .tables import iso_text, iso_z, utc_ms
-
-REPORT_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1360px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#57606a;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:6px 0}
-th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:right} th{background:#f6f8fa}
-td.l,th.l{text-align:left} .bad{color:#b42318;font-weight:600} .ok{color:#116329;font-weight:600}
-.warn{color:#9a6700;font-weight:600} img{max-width:100%;border:1px solid #eaeef2}
-.chart{border:1px solid #eaeef2;margin:6px 0}
-"""
 
 #: colour-blind-safe qualitative palettes (Okabe-Ito, then Tableau 10) for assets and orbiters
 ASSET_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
@@ -306,7 +302,10 @@ def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
 
 def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
     """:func:`figure_html` in pieces, plotly.js (4.8 million characters) one of them as it is:
-    the page joins them once instead of copying the script at each step."""
+    the page joins them once instead of copying the script at each step.  The pieces are markup
+    relay writes (user text inside is JSON with ``<``, ``>`` and ``/`` escaped, so no
+    ``</script>`` can end a script early): report.html shows them as they are, unescaped, and
+    as plain ``str`` (a ``Markup`` or ``|safe`` would copy plotly.js, 10 MB, on every page)."""
     layout = fig.get("layout", {})
     template = layout.get("template", {}).get("layout", {})
     script = _NEW_PLOT.format(id=div_id, data=figure_json(fig.get("data", [])), layout=figure_json(layout),
@@ -320,18 +319,20 @@ def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
     return parts + [tail.format(id=div_id, script=script)]
 
 
-def html_table(df: pd.DataFrame, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
-    """A DataFrame as an escaped HTML table."""
+def table_view(df: pd.DataFrame | None, left: tuple[str, ...] = (), table_id: str | None = None) -> Table:
+    """A DataFrame as the report's templates show it: every cell's text (see :func:`_cell`), the
+    ``left`` columns aligned left; no rows when ``df`` is None or empty."""
     if df is None or not len(df):
-        return "<p class='meta'>(none)</p>"
-    head = "".join(f"<th class='{'l' if c in left else ''}'>{html.escape(str(c))}</th>" for c in df.columns)
-    cols = []
-    for k, c in enumerate(df.columns):
-        cls = "l" if c in left else ""
-        cols.append([f"<td class='{cls}'>{html.escape(str(_cell(v)))}</td>" for v in column_values(df.iloc[:, k])])
-    rows = "".join("<tr>" + "".join(cells) + "</tr>" for cells in zip(*cols))
-    tid = f" id='{html.escape(table_id)}'" if table_id else ""
-    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        return Table(table_id, [], [])
+    classes = ["l" if c in left else "" for c in df.columns]
+    cols = [[str(_cell(v)) for v in column_values(df.iloc[:, k])] for k in range(len(classes))]
+    return Table(table_id, list(zip(classes, map(str, df.columns))),
+                 [list(zip(classes, cells)) for cells in zip(*cols)])
+
+
+def html_table(df: pd.DataFrame | None, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
+    """A DataFrame as an escaped HTML table (a paragraph reading (none) when it has no rows)."""
+    return render_macro("tables.html", "table_or_note", table_view(df, left, table_id))
 
 
 def _cell(v):
@@ -383,8 +384,6 @@ def _per_asset(summary: PlanSummary) -> pd.DataFrame:
 
 
 def _tdb_text(t) -> str:
-    from ..timescales import tdb_s_to_iso
-
     return "" if t is None else str(tdb_s_to_iso(float(t)))
 
 
@@ -423,6 +422,73 @@ def operations_frame(problem, passes: pd.DataFrame | None) -> pd.DataFrame:
                                        "their_volume_mbit", "note"])
 
 
+def chart_colours(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
+                  passes: pd.DataFrame | None) -> dict[str, dict[str, str]]:
+    """One colour per asset, orbiter and station of the plan, the same on every chart."""
+    fig = summary.figures
+    assets = set(sessions.get("asset", [])) | set(fig.delivered_by_asset)
+    orbiters = set(sessions.get("orbiter", [])) | set(fig.delivered_by_orbiter) | set(store.get("orbiter", []))
+    if passes is not None and len(passes):
+        assets |= set(passes["asset"])
+        orbiters |= set(passes["orbiter"])
+    return {"asset": colour_map(assets, ASSET_COLOURS), "orbiter": colour_map(orbiters, ORBITER_COLOURS),
+            "station": colour_map(downlinks.get("station", []), STATION_COLOURS)}
+
+
+def report_charts(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
+                  passes: pd.DataFrame | None, capacity_mbit: dict[str, float]) -> list[list[str]]:
+    """The report's charts (timelines per orbiter and per asset, store fill, delivered), each as
+    its markup in pieces (:func:`chart_parts`), plotly.js inlined in the first."""
+    colours = chart_colours(sessions, downlinks, store, summary, passes)
+    charts = [("timeline-orbiter", timeline(sessions, passes, downlinks, "orbiter", colours)),
+              ("timeline-asset", timeline(sessions, passes, downlinks, "asset", colours)),
+              ("store", store_chart(store, capacity_mbit, colours["orbiter"])),
+              ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
+    return [chart_parts(f, cid, with_js=(k == 0)) for k, (cid, f) in enumerate(charts)]
+
+
+def plan_tables(sessions: pd.DataFrame, downlinks: pd.DataFrame, passes: pd.DataFrame | None,
+                per_sol: pd.DataFrame | None) -> dict[str, Table]:
+    """The report's tables of the plan itself: per asset and sol, unused passes, sessions, downlinks."""
+    scols = [c for c in ["orbiter", "asset", "start", "end", "sol", "lmst_start", "duration_s", "volume_mbit",
+                         "kind", "pass_id"] if c in sessions.columns]
+    dcols = [c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]
+    unused = None
+    if passes is not None and "reason" in passes and len(passes):
+        cols = [c for c in ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "volume_mbit",
+                            "reason", "reason_detail"] if c in passes.columns]
+        unused = passes.loc[~passes["used"].astype(bool), cols]
+    return {
+        "per_sol": table_view(per_sol, left=("asset", "limited_by"), table_id="per-sol"),
+        "unused": table_view(unused, left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
+                             table_id="unused-passes"),
+        "sessions": table_view(sessions[scols] if len(sessions) else sessions,
+                               left=("orbiter", "asset", "start", "end", "kind"), table_id="sessions-table"),
+        "downlinks": table_view(downlinks[dcols] if len(downlinks) else downlinks,
+                                left=("orbiter", "station", "start", "end"), table_id="downlinks-table"),
+    }
+
+
+def input_tables(summary: PlanSummary, passes: pd.DataFrame | None, requests: pd.DataFrame | None, operations,
+                 diff: pd.DataFrame | None) -> dict[str, Table | None]:
+    """The report's tables of what the plan was asked: per asset, requirements, relay requests,
+    outages and vetoes, and a re-plan's changes (None when not a re-plan)."""
+    viol = pd.DataFrame([dataclasses.asdict(v) for v in summary.figures.violations])
+    ops = operations_frame(operations, passes) if operations is not None else None
+    return {
+        "per_asset": table_view(_per_asset(summary), left=("asset",)),
+        "requirements": table_view(viol, left=("asset", "requirement", "detail"), table_id="requirements"),
+        "requests": table_view(requests, left=("id", "asset", "orbiter", "kind", "start", "end", "priority",
+                                               "status", "sessions", "reason", "reason_detail"),
+                               table_id="requests-table"),
+        "operations": table_view(ops, left=("input", "target", "what", "start", "end", "passes_blocked_or_cut",
+                                            "note"), table_id="operations-table"),
+        "diff": None if diff is None else table_view(
+            diff, left=("change", "orbiter", "asset", "kind", "start_before", "end_before", "start_after",
+                        "end_after"), table_id="diff-table"),
+    }
+
+
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
                   *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None,
                   per_sol: pd.DataFrame | None = None, requests: pd.DataFrame | None = None,
@@ -430,81 +496,11 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
     """The whole report as one HTML string (deterministic for the same inputs).  ``requests``:
     the plan's requests.csv; ``operations``: the instance, whose outages and vetoes are listed
     with the passes they block; ``diff``: a re-plan's diff.csv."""
-    fig = summary.figures
-    assets = set(sessions.get("asset", [])) | set(fig.delivered_by_asset)
-    orbiters = set(sessions.get("orbiter", [])) | set(fig.delivered_by_orbiter) | set(store.get("orbiter", []))
-    if passes is not None and len(passes):
-        assets |= set(passes["asset"])
-        orbiters |= set(passes["orbiter"])
-    colours = {"asset": colour_map(assets, ASSET_COLOURS), "orbiter": colour_map(orbiters, ORBITER_COLOURS),
-               "station": colour_map(downlinks.get("station", []), STATION_COLOURS)}
-    charts = [("timeline-orbiter", timeline(sessions, passes, downlinks, "orbiter", colours)),
-              ("timeline-asset", timeline(sessions, passes, downlinks, "asset", colours)),
-              ("store", store_chart(store, capacity_mbit or {}, colours["orbiter"])),
-              ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
-    chart_html = [part for k, (cid, f) in enumerate(charts)
-                  for part in ("<div class='chart'>", *chart_parts(f, cid, with_js=(k == 0)), "</div>")]
-    ok = summary.solve.status == "OPTIMAL"
-    summary_rows = "".join(f"<tr><th class='l'>{html.escape(k)}</th><td class='l'>{html.escape(str(v))}</td></tr>"
-                           for k, v in _summary_rows(summary))
-    viol = pd.DataFrame([dataclasses.asdict(v) for v in fig.violations])
-    viol_html = html_table(viol, left=("asset", "requirement", "detail"), table_id="requirements") if len(viol) \
-        else "<p class='ok'>Every requirement is met.</p>"
-    scols = [c for c in ["orbiter", "asset", "start", "end", "sol", "lmst_start", "duration_s", "volume_mbit",
-                         "kind", "pass_id"] if c in sessions.columns]
-    dcols = [c for c in ["orbiter", "station", "start", "end", "volume_mbit"] if c in downlinks.columns]
-    title = f"relay plan: {html.escape(str(summary.scenario or ''))}"
-    warn = "".join(f"<p class='warn'>warning: {html.escape(w)}</p>" for w in summary.warnings)
-    sols_html = html_table(per_sol, left=("asset", "limited_by"), table_id="per-sol") if per_sol is not None \
-        else "<p class='meta'>(none)</p>"
-    numbering = ", ".join(f"{html.escape(a)}: {'mission sols' if k == 'mission' else 'local Mars Sol Date (no landing)'}"
-                          for a, k in summary.sol_numbering.items())
-    req_html = html_table(requests, left=("id", "asset", "orbiter", "kind", "start", "end", "priority", "status",
-                                          "sessions", "reason", "reason_detail"), table_id="requests-table") \
-        if requests is not None and len(requests) else "<p class='meta'>(no relay requests)</p>"
-    ops = operations_frame(operations, passes) if operations is not None else None
-    ops_html = html_table(ops, left=("input", "target", "what", "start", "end", "passes_blocked_or_cut", "note"),
-                          table_id="operations-table") if ops is not None and len(ops) \
-        else "<p class='meta'>(no outages or vetoes)</p>"
-    diff_html = "" if diff is None else (
-        "<h2>Changes against the plan re-planned</h2><div id='diff'>"
-        + html_table(diff, left=("change", "orbiter", "asset", "kind", "start_before", "end_before", "start_after",
-                                 "end_after"), table_id="diff-table") + "</div>")
-    unused = ""
-    if passes is not None and "reason" in passes and len(passes):
-        cols = [c for c in ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "volume_mbit",
-                            "reason", "reason_detail"] if c in passes.columns]
-        unused = html_table(passes.loc[~passes["used"].astype(bool), cols],
-                            left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
-                            table_id="unused-passes")
-    return "".join([f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{REPORT_CSS}</style></head>
-<body>
-<h1>{title}</h1>
-<p class="meta">{html.escape(str(summary.start or ''))} to {html.escape(str(summary.end or ''))},
-status <span class="{'ok' if ok else 'bad'}">{html.escape(summary.solve.status)}</span>;
-charts zoom with the mouse (double-click resets) and show each mark's details on hover</p>
-{warn}
-<h2>Summary</h2><table id="summary">{summary_rows}</table>
-<h2>Delivered per asset</h2><div id="per-asset">{html_table(_per_asset(summary), left=("asset",))}</div>
-<h2>Timelines</h2>""", *chart_html, f"""
-<h2>Requirements</h2><div id="violations">{viol_html}</div>
-<h2>Relay requests</h2><p class="meta">met: by which sessions; unmet: why (the reasons of the passes in
-its window)</p><div id="requests">{req_html}</div>
-<h2>Outages and vetoes</h2><p class="meta">each input, and the candidate passes it blocks or cuts (the
-sessions lost to it) with the volume those passes offered</p><div id="operations">{ops_html}</div>
-{diff_html}
-<h2>Per asset and sol</h2><p class="meta">sols: {numbering or 'n/a'}; capacity: what the passes offered,
-data: what the asset had to send (backlog on the first sol), planned: relayed by the plan,
-limited_by: data (all sent), link (the passes offered no more), earth (store or downlinks) or constraint</p>
-<div id="sols">{sols_html}</div>
-<h2>Unused passes and why</h2><div id="unused">{unused or "<p class='meta'>(none)</p>"}</div>
-<h2>Sessions</h2><div id="sessions">{html_table(sessions[scols] if len(sessions) else sessions,
-                                                 left=("orbiter", "asset", "start", "end", "kind"),
-                                                 table_id="sessions-table")}</div>
-<h2>Downlinks</h2><div id="downlinks">{html_table(downlinks[dcols] if len(downlinks) else downlinks,
-                                                   left=("orbiter", "station", "start", "end"),
-                                                   table_id="downlinks-table")}</div>
-<script type="application/json" id="relay-marks">{json.dumps({"sessions": int(len(sessions))})}</script>
-</body></html>
-"""])
+    return render_page(
+        "report.html", title=f"relay plan: {summary.scenario or ''}", start=str(summary.start or ""),
+        end=str(summary.end or ""), status=summary.solve.status, ok=summary.solve.status == "OPTIMAL",
+        warnings=list(summary.warnings), summary_rows=[(k, str(v)) for k, v in _summary_rows(summary)],
+        numbering=[(str(a), k) for a, k in summary.sol_numbering.items()],
+        charts=report_charts(sessions, downlinks, store, summary, passes, capacity_mbit or {}),
+        marks={"sessions": int(len(sessions))},
+        **input_tables(summary, passes, requests, operations, diff), **plan_tables(sessions, downlinks, passes, per_sol))

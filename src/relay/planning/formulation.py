@@ -83,6 +83,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..summary import PlanFigures, SolveReport, Violation
+from ..timescales import tdb_s_to_iso as iso
 from .plan import ONBOARD, Downlink, Plan, Session, store_series
 from .problem import Problem, SessionOption
 
@@ -350,8 +351,6 @@ def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -
             return "vetoed (forbid)" + (f": {v.note}" if v.note else "")
     over = max(p.rise_tdb_s - x.start_tdb_s, x.end_tdb_s - p.set_tdb_s) if p is not None else 0.0
     if over > (FIXED_WINDOW_TOLERANCE_S if x.fixed else 1e-3):
-        from ..timescales import tdb_s_to_iso as iso
-
         return (f"{x.orbiter} -> {x.asset} {iso(x.start_tdb_s)} to {iso(x.end_tdb_s)} reaches {over:.3f} s "
                 f"outside the predicted visibility window {iso(p.rise_tdb_s)} to {iso(p.set_tdb_s)} "
                 "(volume counted inside it)")
@@ -737,8 +736,6 @@ def weighted_sum_points(F: Formulation, vals, sessions, downlinks) -> float:
 def request_violation(P: Problem, req) -> Violation:
     """The summary's line of an unmet required request (requirement "request"; the local sol in
     which its window opens; the detail names the request id)."""
-    from ..timescales import tdb_s_to_iso as iso
-
     a = P.asset(req.asset)
     sol = next((s for s, s0, s1 in a.sols if s0 <= req.start_tdb_s < s1), None)
     what = (f"{req.kind} session" + (f" with {req.orbiter}" if req.orbiter else "")

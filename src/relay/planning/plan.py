@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RelayInputError
+from ..fileio import write_text
 from ..summary import PlanFigures, PlanSummary, SolveReport
+from ..timescales import tdb_s_to_iso
 
 ONBOARD = "(onboard)"
 
@@ -97,8 +99,6 @@ class Plan:
     # -- files ---------------------------------------------------------------
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write schedule.csv, downlinks.csv, store.csv and summary.json into ``out_dir``."""
-        from ..timescales import tdb_s_to_iso
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
 
@@ -160,8 +160,6 @@ def _f(x: float, places: int = 6) -> str:
 
 
 def _atomic(path: Path, text: str) -> Path:
-    from ..outputs.files import write_text
-
     write_text(path, text)
     return path
 

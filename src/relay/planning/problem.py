@@ -204,9 +204,13 @@ import numpy as np
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from ..errors import RelayInputError
+from ..fileio import read_text, write_text
+from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
 
 SCHEMA = "relay.problem"
 VERSION = 1
+#: the rules' time tolerance (s): "TOL_S = 1 ms" of the rules above (R1 to R27, "A request is met")
+TOL_S = 1e-3
 
 Interval = tuple[float, float]
 _FORBID = ConfigDict(extra="forbid")
@@ -448,8 +452,6 @@ class Problem:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the problem as JSON (atomically: a temp file, then rename)."""
-        from ..outputs.files import write_text
-
         p = Path(path)
         write_text(p, self.to_json_text())
         return p
@@ -480,8 +482,6 @@ class Problem:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Problem":
-        from ..inputs import read_text
-
         p = Path(path)
         text = read_text(p, "problem", 2**30)   # a regular UTF-8 file of at most 1 GiB (not /dev/zero)
         try:
@@ -639,8 +639,6 @@ _ADAPTER = TypeAdapter(Problem)
 
 def sol_spans(start_tdb_s: float, end_tdb_s: float, east_longitude_deg: float) -> tuple[tuple[int, float, float], ...]:
     """The local sols of a site overlapping [start, end): (sol, sol_start_tdb_s, sol_end_tdb_s)."""
-    from ..timescales import local_sol, local_sol_start_tdb_s
-
     first = int(local_sol(start_tdb_s, east_longitude_deg))
     last = int(local_sol(end_tdb_s, east_longitude_deg))
     out = []
@@ -661,8 +659,6 @@ def lmst_intervals(start_tdb_s: float, end_tdb_s: float, east_longitude_deg: flo
     ``lmst_end_h <= lmst_start_h`` wraps past local midnight.  With ``clip``
     the intervals are cut to [start, end) and empty ones dropped.
     """
-    from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
-
     length_h = (lmst_end_h - lmst_start_h) % 24.0 or 24.0
     first = int(local_sol(start_tdb_s, east_longitude_deg)) - 1
     last = int(local_sol(end_tdb_s, east_longitude_deg))
@@ -680,8 +676,6 @@ def lmst_intervals(start_tdb_s: float, end_tdb_s: float, east_longitude_deg: flo
 def generation_steps(start_tdb_s: float, end_tdb_s: float, mbit_per_sol: float,
                      step_s: float = 3600.0) -> tuple[tuple[float, float], ...]:
     """Data produced at a constant rate, released in steps: ``(tdb_s, mbit)`` at each step's end."""
-    from ..timescales import SOL_S
-
     if mbit_per_sol <= 0:
         return ()
     ends = np.arange(start_tdb_s + step_s, end_tdb_s + step_s, step_s)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import greedy
 from .formulation import Enforced, Formulation
 
 #: relative margin added to the dual bound for float rounding (terms are sums of ~1e7 products
@@ -198,8 +199,6 @@ def rounded_values(F: Formulation, lp: Relaxation) -> list[int]:
     holds at 1/2 or more, most held first, each taken as far as it still fits with at most its
     LP volume (:meth:`relay.planning.greedy.FeasibilityState.take_up_to`), then the greedy fills
     in the rest; downlinks by the greedy's as-soon-as-possible rule."""
-    from . import greedy
-
     st = greedy.FeasibilityState(F)
     x = lp.values
     picks = sorted((i for i in range(len(F.options)) if x[F.b[i]] >= 0.5), key=lambda i: (-round(x[F.b[i]], 6), i))

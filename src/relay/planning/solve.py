@@ -54,7 +54,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     if s.solver == "cpsat":
         backend = cpsat
     else:
-        from . import mip  # pywraplp: imported only when asked for (10 ms of every relay command)
+        from . import mip  # lazy: pywraplp, imported only when asked for (10 ms of every relay command)
 
         backend = mip
     plan = backend.solve(problem, s, hint=hint, formulation=F, fallback=fallback, wall_s=wall)

@@ -1,0 +1,263 @@
+"""Station time: the X-band capacity of every station window and the downlink windows used.
+
+Which station time is used
+--------------------------
+Either a bookings CSV (:func:`relay.inputs.read_bookings`), each booking inside
+one station window, or, without one, this deterministic rule per orbiter:
+
+1. windows are taken in order of (start, station, track_id); a window that
+   overlaps time already taken by an earlier window of the same orbiter
+   (at another station) starts where that time ends -- the orbiter sends one
+   downlink at a time, so overlapping views never double the capacity;
+2. the remaining windows are charged to the UTC day in which their used part
+   starts; within a day they are used in time order until the orbiter's
+   ``xband.max_hours_per_day`` is reached, the window that reaches it being
+   cut short at its end.
+
+Rates come from :mod:`relay.links.xband`; capacities use the cumulative
+machinery of :mod:`relay.links.table` (no hailing, efficiency 1).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..config_links import StationXBand, XBandSpec
+from ..errors import RelayInputError
+from ..inputs import read_bookings
+from ..timescales import tdb_s_to_datetime, tdb_s_to_iso
+from .table import (VolumeTable, group_rows, group_sample_bounds, prepare_samples, row_peaks,
+                    sample_starts, segment_cumsum)
+from .xband import xband_rate_kbps
+
+
+def _match_bookings(bookings: pd.DataFrame, tracks: pd.DataFrame, source: str,
+                    tolerance_s: float = 1.0) -> np.ndarray:
+    """track_id of the station window holding each booking; error naming the row otherwise."""
+    out = np.zeros(len(bookings), dtype=np.int64)
+    grp = {k: g for k, g in tracks.groupby(["orbiter", "station"], sort=False)}
+    for i, b in enumerate(bookings.itertuples(index=False)):
+        g = grp.get((b.orbiter, b.station))
+        ok = None
+        if g is not None:
+            m = (g["start_tdb_s"].to_numpy() - tolerance_s <= b.start_tdb_s) & (
+                b.end_tdb_s <= g["end_tdb_s"].to_numpy() + tolerance_s)
+            if np.any(m):
+                ok = int(g["track_id"].to_numpy()[np.flatnonzero(m)[0]])
+        if ok is None:
+            where = f"line {b.line}"
+            desc = (f"booking {b.orbiter} at {b.station} {tdb_s_to_iso(b.start_tdb_s, 0)} to "
+                    f"{tdb_s_to_iso(b.end_tdb_s, 0)}")
+            if g is None or len(g) == 0:
+                hint = f"{b.station} never sees {b.orbiter} in the scenario's span"
+            else:
+                mid = 0.5 * (b.start_tdb_s + b.end_tdb_s)
+                c = 0.5 * (g["start_tdb_s"].to_numpy() + g["end_tdb_s"].to_numpy())
+                k = int(np.argmin(np.abs(c - mid)))
+                hint = (f"the nearest window in which {b.station} sees {b.orbiter} runs "
+                        f"{tdb_s_to_iso(g['start_tdb_s'].to_numpy()[k], 0)} to "
+                        f"{tdb_s_to_iso(g['end_tdb_s'].to_numpy()[k], 0)}")
+            raise RelayInputError(
+                f"{desc} falls outside the station's view of the orbiter (above its mask and "
+                f"not hidden by Mars); {hint}. Expected every booking inside one such window.",
+                source=source, where=where)
+        out[i] = ok
+    return out
+
+
+def _utc_day(tdb_s: np.ndarray) -> np.ndarray:
+    """UTC calendar day (days since 1970-01-01) of each TDB time."""
+    if len(tdb_s) == 0:
+        return np.zeros(0, dtype=np.int64)
+    dts = tdb_s_to_datetime(np.asarray(tdb_s, dtype=float))
+    return np.array([d.date().toordinal() for d in dts], dtype=np.int64) - 719163
+
+
+def _resolve_overlaps(orbiter, start, end, order_keys):
+    """Per orbiter, clip later windows so that no instant is used twice (see module doc)."""
+    n = len(start)
+    used_start = start.copy()
+    used_end = end.copy()
+    order = np.lexsort(order_keys[::-1])
+    covered: dict[str, float] = {}
+    for i in order:
+        o = orbiter[i]
+        c = covered.get(o, -np.inf)
+        s = max(start[i], c)
+        if s >= end[i]:
+            used_start[i] = used_end[i] = end[i]
+        else:
+            used_start[i] = s
+        covered[o] = max(c, end[i])
+    return used_start, used_end, order
+
+
+def track_capacities(scenario, tracks: pd.DataFrame, track_profiles: pd.DataFrame,
+                     bookings=None):
+    """X-band capacities for a scenario (see :func:`track_capacities_from_specs`).
+
+    Reads exactly: ``scenario.orbiters`` (each ``.name``, ``.xband``: XBandSpec
+    or None for the defaults) and ``scenario.stations`` (each ``.name``,
+    ``.xband``: StationXBand or None).  ``bookings`` is None (daily-cap rule),
+    a path to a bookings CSV, or a DataFrame as returned by
+    :func:`relay.inputs.read_bookings`.
+    """
+    xo = {str(o.name): (getattr(o, "xband", None) or XBandSpec()) for o in scenario.orbiters}
+    xs = {str(s.name): (getattr(s, "xband", None) or StationXBand()) for s in scenario.stations}
+    src = "bookings"
+    if bookings is not None and not isinstance(bookings, pd.DataFrame):
+        src = str(bookings)
+        bookings = read_bookings(bookings, orbiters=xo.keys(), stations=xs.keys())
+    return track_capacities_from_specs(xo, xs, tracks, track_profiles, bookings,
+                                       bookings_source=src)
+
+
+def track_capacities_from_specs(xband_by_orbiter: Mapping[str, XBandSpec],
+                                xband_by_station: Mapping[str, StationXBand],
+                                tracks: pd.DataFrame, track_profiles: pd.DataFrame,
+                                bookings: pd.DataFrame | None = None,
+                                bookings_source: str = "bookings"):
+    """X-band capacity of every station window, and the downlink windows a planner may use.
+
+    Returns ``(tracks_out, downlinks, table)``:
+
+    - tracks_out: ``tracks`` plus volume_mbit (capacity of the whole visible
+      window), max_rate_kbps, mean_rate_kbps (volume / duration), used_volume_mbit
+      (the part used under the daily cap or the bookings);
+    - downlinks: one row per usable downlink window: downlink_id, track_id,
+      orbiter, station, start_tdb_s, end_tdb_s, duration_s, volume_mbit,
+      mean_rate_kbps, source ('daily-cap' or 'booking line N');
+    - table: a :class:`~relay.links.table.VolumeTable` keyed by track_id
+      (adaptive, no hailing, efficiency 1): ``table.volume_mbit(track_id, t0, t1)``.
+    """
+    tracks = tracks.reset_index(drop=True)
+    n = len(tracks)
+    uniq, code_t, order = _specs_in_table_order(xband_by_orbiter, xband_by_station, tracks)
+    tid_s = tracks["track_id"].to_numpy(dtype=np.int64)[order]
+    orb = tracks["orbiter"].astype(str).to_numpy(dtype=object)[order]
+    sta = tracks["station"].astype(str).to_numpy(dtype=object)[order]
+    start = tracks["start_tdb_s"].to_numpy(dtype=float)[order]
+    end = tracks["end_tdb_s"].to_numpy(dtype=float)[order]
+
+    t, (el, rng), counts, first = prepare_samples(
+        tid_s, start, end, track_profiles["track_id"].to_numpy(dtype=np.int64),
+        track_profiles["tdb_s"].to_numpy(dtype=float),
+        [track_profiles["elevation_deg"].to_numpy(dtype=float),
+         track_profiles["range_km"].to_numpy(dtype=float)], [-90.0, 1e12])
+    track_start = sample_starts(counts)
+    bounds = group_sample_bounds(code_t, len(uniq), track_start, len(t))
+    rate = np.zeros(len(t))
+    for c, (o, s) in enumerate(uniq):
+        r0, r1 = int(bounds[c]), int(bounds[c + 1])
+        rate[r0:r1] = xband_rate_kbps(xband_by_orbiter[o], xband_by_station[s], rng[r0:r1],
+                                      el[r0:r1])
+    cum = segment_cumsum(t, rate, first)
+    table = VolumeTable(tid_s, start, end, code_t, np.zeros(n), np.ones(n), counts, t, cum, {})
+    full = table.volume_mbit(tid_s, start, end) if n else np.zeros(0)
+    max_rate = row_peaks(rate, counts, track_start)
+
+    if bookings is None:
+        used, dl = _daily_cap_downlinks(table, xband_by_orbiter, tid_s, orb, sta, start, end)
+    else:
+        used, dl = _booked_downlinks(table, tracks, bookings, bookings_source, tid_s, start, end)
+    dl = _numbered_downlinks(dl)
+
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    out = tracks.copy()
+    dur = end - start
+    out["volume_mbit"] = full[inv]
+    out["max_rate_kbps"] = max_rate[inv]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean_rate_kbps"] = np.where(dur > 0, full * 1e3 / np.where(dur > 0, dur, 1), 0.0)[inv]
+    out["used_volume_mbit"] = used[inv]
+    return out, dl, table
+
+
+def _specs_in_table_order(xband_by_orbiter: Mapping[str, XBandSpec],
+                          xband_by_station: Mapping[str, StationXBand], tracks: pd.DataFrame):
+    """The (orbiter, station) pairs of the tracks (sorted), each track's pair code and the table
+    order of the tracks (by pair, then track_id).  KeyError for an orbiter or station without
+    an X-band spec."""
+    tid = tracks["track_id"].to_numpy(dtype=np.int64)
+    okeys = list(zip(tracks["orbiter"].astype(str).tolist(), tracks["station"].astype(str).tolist()))
+    uniq, code, order = group_rows(tid, okeys)
+    for o, s in uniq:
+        if o not in xband_by_orbiter:
+            raise KeyError(f"no X-band spec for orbiter {o!r}")
+        if s not in xband_by_station:
+            raise KeyError(f"no X-band spec for station {s!r}")
+    return uniq, code[order], order
+
+
+def _daily_cap_downlinks(table: VolumeTable, xband_by_orbiter: Mapping[str, XBandSpec],
+                         tid_s, orb, sta, start, end):
+    """Station time under the daily-cap rule (module doc): ``(used volume per track, downlinks)``."""
+    n = len(tid_s)
+    us, ue, _ = _resolve_overlaps(orb, start, end, [start, sta.astype(str), tid_s])
+    cap_s = np.array([xband_by_orbiter[o].max_hours_per_day * 3600.0 for o in orb]) if n else \
+        np.zeros(0)
+    _apply_daily_cap(orb, tid_s, us, ue, cap_s)
+    vol = table.volume_mbit(tid_s, us, ue) if n else np.zeros(0)
+    ok = ue > us
+    dl = pd.DataFrame({
+        "track_id": tid_s[ok], "orbiter": orb[ok], "station": sta[ok],
+        "start_tdb_s": us[ok], "end_tdb_s": ue[ok], "duration_s": (ue - us)[ok],
+        "volume_mbit": vol[ok], "source": "daily-cap"})
+    return vol, dl
+
+
+def _apply_daily_cap(orb, tid_s, us, ue, cap_s) -> None:
+    """Cut the used ends ``ue`` (in place) so that no orbiter uses more than its cap per UTC day.
+
+    Windows are charged to the UTC day in which their used part starts, and
+    used in time order within the day.
+    """
+    day = _utc_day(us)
+    ordr = np.lexsort((tid_s, us, day, orb.astype(str)))
+    spent: dict[tuple[str, int], float] = {}
+    for i in ordr:
+        if ue[i] <= us[i]:
+            continue
+        key = (orb[i], int(day[i]))
+        left = cap_s[i] - spent.get(key, 0.0)
+        if left <= 0:
+            ue[i] = us[i]
+            continue
+        ue[i] = min(ue[i], us[i] + left)
+        spent[key] = spent.get(key, 0.0) + (ue[i] - us[i])
+
+
+def _booked_downlinks(table: VolumeTable, tracks: pd.DataFrame, bookings: pd.DataFrame,
+                      bookings_source: str, tid_s, start, end):
+    """Station time of the bookings: ``(used volume per track, downlinks)``; each booking is
+    clipped to its window and to time the orbiter has not used yet (module doc)."""
+    used = np.zeros(len(tid_s))
+    b = bookings.reset_index(drop=True)
+    b_tid = _match_bookings(b, tracks, bookings_source)
+    bpos = np.searchsorted(tid_s, b_tid)
+    bs = np.maximum(b["start_tdb_s"].to_numpy(dtype=float), start[bpos])
+    be = np.minimum(b["end_tdb_s"].to_numpy(dtype=float), end[bpos])
+    b_orb = b["orbiter"].astype(str).to_numpy(dtype=object)
+    us, ue, _ = _resolve_overlaps(b_orb, bs, be,
+                                  [bs, b["station"].astype(str).to_numpy(), b["line"].to_numpy()])
+    vol = table.volume_mbit(b_tid, us, ue) if len(b) else np.zeros(0)
+    np.add.at(used, bpos, vol)
+    dl = pd.DataFrame({
+        "track_id": b_tid, "orbiter": b_orb, "station": b["station"].astype(str).to_numpy(),
+        "start_tdb_s": us, "end_tdb_s": ue, "duration_s": ue - us, "volume_mbit": vol,
+        "source": [f"booking line {ln}" for ln in b["line"]]})
+    return used, dl[dl["duration_s"] > 0]
+
+
+def _numbered_downlinks(dl: pd.DataFrame) -> pd.DataFrame:
+    """Downlinks in time order with their mean rate and a downlink_id (0, 1, ...)."""
+    dl = dl.sort_values(["start_tdb_s", "orbiter", "station", "track_id"], kind="stable")
+    dl = dl.reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dl["mean_rate_kbps"] = np.where(dl["duration_s"] > 0,
+                                        dl["volume_mbit"] * 1e3 / dl["duration_s"], 0.0)
+    dl.insert(0, "downlink_id", np.arange(len(dl), dtype=np.int64))
+    return dl

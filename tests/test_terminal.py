@@ -1,0 +1,52 @@
+"""Terminal output carries no raw control characters from user strings, and a closed pipe ends
+the command quietly (issues 18 and 19)."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from hypothesis import given, strategies as st
+
+from pathlib import Path
+from relay.terminal import NOTE_LIMIT, SafeStream, plain
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\n\t\r"] + ["\x7f", "\x9b", "\u202e"]
+
+
+def test_plain_escapes_an_escape_sequence_and_cuts_a_long_note():
+    assert plain("red\x1b[31mtext") == "red\\x1b[31mtext"
+    assert plain("a\nb\tc") == "a\\x0ab\\x09c"
+    note = "x" * 200_000
+    out = plain(note)
+    assert out.startswith("x" * NOTE_LIMIT + "…") and out.endswith("(200,000 characters)")
+    assert plain(note, limit=None) == note
+
+
+@given(st.text(alphabet=st.sampled_from(CONTROL + list("ab\n\t\r é")), max_size=60))
+def test_no_unsafe_character_passes_the_stream(text):
+    raw = io.StringIO()
+    SafeStream(raw).write(text)
+    written = raw.getvalue()
+    assert not any(c in written for c in CONTROL)
+    assert written.count("\n") == text.count("\n")   # lines stay lines
+    assert all(c in written for c in "ab é" if c in text)
+
+
+def test_plain_output_never_holds_a_control_character():
+    out = plain("".join(CONTROL) + "\n\t\r", limit=None)
+    assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in out)
+
+
+def test_piping_into_head_ends_quietly():
+    """``relay passes ... | head -1``: no BrokenPipeError traceback, the exit status a shell
+    gives a process ended by SIGPIPE."""
+    code = ("import sys; from relay.cli import main; sys.exit(main())")
+    p = subprocess.Popen([sys.executable, "-c", code, "passes", "configs/baseline.yaml", "--days", "20"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err
