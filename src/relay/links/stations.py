@@ -237,7 +237,7 @@ def _booked_downlinks(table: VolumeTable, tracks: pd.DataFrame, bookings: pd.Dat
     used = np.zeros(len(tid_s))
     b = bookings.reset_index(drop=True)
     b_tid = _match_bookings(b, tracks, bookings_source)
-    bpos = np.searchsorted(tid_s, b_tid)
+    bpos = table.index_of(b_tid)   # rows in table order (by station), not by track id
     bs = np.maximum(b["start_tdb_s"].to_numpy(dtype=float), start[bpos])
     be = np.minimum(b["end_tdb_s"].to_numpy(dtype=float), end[bpos])
     b_orb = b["orbiter"].astype(str).to_numpy(dtype=object)
