@@ -1,6 +1,7 @@
 """``relay replan`` killed with SIGKILL at random moments (issue 18): its --out folder is only
 ever the old plan or the complete new one (its manifest verifies, its schedule is one of the
-two), and a later complete run leaves no ``OUT.tmp-PID`` or ``OUT.old-PID`` behind."""
+two), and a later complete run leaves no ``OUT.tmp-PID`` or ``OUT.old-PID`` behind.  Half the
+kills fall anywhere in the run, half while it writes the new folder (the moments that matter)."""
 from __future__ import annotations
 
 import random
@@ -51,9 +52,15 @@ def test_a_killed_replan_leaves_the_old_folder_or_the_complete_new_one(tmp_path)
     shutil.copytree(base, out)                      # the folder being replaced holds the old plan
     rng = random.Random(18)
     seen = []
-    for _ in range(RUNS):
+    for k in range(RUNS):
         p = subprocess.Popen(replan_cmd(base, veto, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 1.1 * duration))
+        if k % 2 == 0:      # anywhere in the run
+            time.sleep(rng.uniform(0.0, 1.1 * duration))
+        else:               # while it writes: once its OUT.tmp-PID appears, within the next 50 ms
+            writing = out.parent / f"{out.name}.tmp-{p.pid}"
+            while p.poll() is None and not writing.exists():
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.05))
         p.kill()
         p.wait()
         seen.append(which(out, old, new))

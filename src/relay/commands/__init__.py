@@ -179,7 +179,7 @@ def inputs_are_not_outputs(inputs: dict, outputs: dict, folders: tuple[str, ...]
 
 
 #: Longest horizon of ``relay plan`` (days; the schema's planning.horizon_days bound).
-MAX_PLAN_DAYS = 60.0
+MAX_PLAN_DAYS = 366.0
 #: Longest span of ``relay passes`` / ``relay tracks`` (days).
 MAX_SPAN_DAYS = 400.0
 #: Largest solver seed (CP-SAT takes a 32-bit seed).

@@ -1,0 +1,19 @@
+"""Predicted against achieved (issue 22): pass performance reports, the link model calibrated
+from them, and what a plan at a confidence needs.
+
+Modules:
+
+* :mod:`relay.actuals.record`: the versioned calibration record (per orbiter-asset pair, and
+  elevation band, the distribution of log(achieved / predicted) and the failure rate), read and
+  written as JSON, and the distribution's quantiles and probabilities.  It imports nothing of
+  relay above :mod:`relay.fileio`, so the planner's Problem stage (:mod:`relay.planning.build`)
+  reads it like any other link-model input;
+* :mod:`relay.actuals.reports`: pass performance reports (CSV), matched to the sessions of a
+  plan folder, stored beside the plan as actuals.csv;
+* :mod:`relay.actuals.accounting`: predicted against achieved per session, per asset and sol,
+  and the backlog a short or failed pass leaves on the lander (a backlogs CSV);
+* :mod:`relay.actuals.calibrate`: the calibration fitted from stored reports (robust centre and
+  spread of the log ratio, shrunk toward the uncalibrated model), its plot;
+* :mod:`relay.actuals.simulate`: a known truth (per-pair lognormal biases, spreads and failure
+  rates) to draw reports from, for the tests and ``scripts/bench_actuals.py``.
+"""

@@ -1,0 +1,220 @@
+"""The service's calls into the planner: plain data in, plain data out (no Django here).
+
+- :func:`scenario_text` makes a scenario file self-contained YAML text (its ``extends``
+  and orbit element files folded in), the form the database keeps;
+  :func:`load_scenario_text` loads and checks such a text with :func:`relay.api.load_scenario`;
+- :func:`check_rows` reads an operational table (outages, requests, vetoes, locks) with the
+  SAME reader as ``relay plan`` (:mod:`relay.inputs`), so a bad row answers the command
+  line's message, and returns each row's cells and its UTC span;
+- :func:`plan_task` is what a worker runs for a planning run: a whole plan of the cycle
+  (:func:`relay.api.plan`) or, when the run starts from a plan version, that plan re-planned
+  with the records added since (:meth:`relay.result.PlanResult.replan`); it returns the plan's
+  files, tables and its diff (:mod:`relay.plandiff`) against the published version, each
+  removed or moved session with the reason the new plan gives for its pass.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .. import api, inputs
+from ..config import read_yaml, resolve_extends, resolve_orbit_files
+from ..errors import RelayInputError
+from ..plandiff import plan_diff, with_pass_windows
+from ..result import result_from_folder
+from ..sols import clock_of
+from ..timescales import tdb_s_to_iso
+
+#: kind of record -> (reader, table spec, the name of its CSV in messages)
+READERS = {"outage": (inputs.read_outages, inputs.OUTAGES, "outages"),
+           "request": (inputs.read_requests, inputs.REQUESTS, "requests"),
+           "veto": (inputs.read_forbid, inputs.FORBID, "forbid"),
+           "lock": (inputs.read_sessions_table, inputs.SESSIONS, "locks")}
+#: each kind's columns, in the order of its CSV file
+COLUMNS = {kind: [c.name for c in spec.columns] for kind, (_, spec, _) in READERS.items()}
+#: the columns of a plan version's tables kept in the database
+SESSION_FIELDS = ["orbiter", "asset", "start", "end", "sol", "lmst_start", "lmst_end", "duration_s", "volume_mbit",
+                  "kind", "pass_id", "fixed"]
+PASS_FIELDS = ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "lmst_end", "duration_s",
+               "max_elevation_deg", "used", "reason", "reason_detail", "volume_mbit"]
+
+
+# ----------------------------------------------------------------------------- scenarios
+def scenario_text(path) -> str:
+    """The scenario file at ``path`` as one self-contained YAML text (``extends`` merged, orbit
+    element files folded in), checked by :func:`relay.api.load_scenario` first."""
+    api.load_scenario(path)
+    p = Path(path).resolve()
+    data = resolve_orbit_files(resolve_extends(read_yaml(p), p), p)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def load_scenario_text(text: str, folder, source: str = "scenario"):
+    """The :class:`relay.config.Scenario` of a YAML text (relative file names resolve against
+    ``folder``); a mistake is the loader's message with ``source`` for the file name."""
+    fd, tmp = tempfile.mkstemp(suffix=".yaml", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            return api.load_scenario(tmp)
+        except RelayInputError as exc:
+            raise rename_source(exc, tmp, source) from None
+    finally:
+        os.unlink(tmp)
+
+
+def rename_source(exc: RelayInputError, path, name: str) -> RelayInputError:
+    """The same message with a temporary file's path replaced by the name the user knows."""
+    src = (exc.source or "").replace(str(path), name)
+    return RelayInputError(exc.detail.replace(str(path), name), source=src or name, where=exc.where)
+
+
+def scenario_names(sc) -> dict:
+    return {"orbiters": [o.name for o in sc.orbiters], "assets": [a.name for a in sc.assets],
+            "stations": [s.name for s in sc.stations]}
+
+
+def asset_clocks(sc) -> dict:
+    """Each asset's sol clock (for requests given by sol and LMST)."""
+    return {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
+
+
+# ----------------------------------------------------------------------------- operational records
+def read_kind(kind: str, src, sc):
+    """Read a table of ``kind`` (a CSV path or a DataFrame of its columns) with relay's reader;
+    returns the records (outages, requests, vetoes) or the sessions table (locks)."""
+    names = scenario_names(sc)
+    if kind == "outage":
+        return inputs.read_outages(src, **names)
+    if kind == "request":
+        return inputs.read_requests(src, assets=asset_clocks(sc), orbiters=names["orbiters"])
+    if kind == "veto":
+        return inputs.read_forbid(src, orbiters=names["orbiters"], assets=names["assets"])
+    return inputs.read_sessions_table(src, "locks", orbiters=names["orbiters"], assets=names["assets"])
+
+
+def cell_text(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.15g}"
+    return "" if v is None else str(v)
+
+
+def check_rows(kind: str, src, sc) -> list[dict]:
+    """Each row of a table of ``kind`` (a CSV path or a DataFrame), read by relay's reader:
+    ``{"fields": column -> cell text, "start": ISO, "end": ISO, "asset", "orbiter", "sol"}``.
+    A mistake raises the reader's :class:`~relay.errors.RelayInputError` (file, row, value)."""
+    read = read_kind(kind, src, sc)
+    spec = READERS[kind][1]
+    cells = read if kind == "lock" else inputs.read_table(src, spec)
+    rows = []
+    for i, r in enumerate(cells.to_dict("records")):
+        fields = {c: cell_text(r.get(c)) for c in COLUMNS[kind]}
+        rec = None if kind == "lock" else read[i]
+        s = r.get("start_tdb_s") if rec is None else getattr(rec, "start_tdb_s", None)
+        e = r.get("end_tdb_s") if rec is None else getattr(rec, "end_tdb_s", None)
+        rows.append({"fields": fields, "start": iso_or_none(s), "end": iso_or_none(e),
+                     "asset": fields.get("asset") or (fields.get("target") if kind == "outage" else "") or "",
+                     "orbiter": fields.get("orbiter") or (fields.get("target") if kind == "outage" else "") or "",
+                     "sol": int(fields["sol"]) if fields.get("sol") else None})
+    return rows
+
+
+def iso_or_none(tdb_s):
+    return None if tdb_s is None or (isinstance(tdb_s, float) and math.isnan(tdb_s)) else tdb_s_to_iso(tdb_s)
+
+
+def frame(kind: str, rows: list[dict]) -> pd.DataFrame | None:
+    """A table of records' cells (None when there is none), for the planner's readers."""
+    if not rows:
+        return None
+    return pd.DataFrame([{c: r.get(c, "") for c in COLUMNS[kind]} for r in rows], columns=COLUMNS[kind], dtype=str)
+
+
+# ----------------------------------------------------------------------------- plan files
+def zip_folder(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(Path(folder).iterdir()):
+            if p.is_file():
+                z.write(p, p.name)
+    return buf.getvalue()
+
+
+def unzip_to(data: bytes, folder: Path) -> Path:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        z.extractall(folder)
+    return Path(folder)
+
+
+def records_of(df: pd.DataFrame | None, columns: list[str] | None = None) -> list[dict]:
+    """A table as JSON-ready rows (times as ISO text with Z, NaN as None)."""
+    if df is None or not len(df):
+        return []
+    out = df[[c for c in (columns or df.columns) if c in df.columns]].copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v))
+             for k, v in row.items()} for row in out.to_dict("records")]
+
+
+# ----------------------------------------------------------------------------- the worker's task
+def plan_task(payload: dict) -> dict:
+    """Plan a cycle (the task a worker runs); ``payload``: ``scenario_text``, ``folder``,
+    ``start``, ``days``, ``tables`` (kind -> rows of cells: every record of the cycle),
+    ``base`` (the zip of the plan to re-plan from, or None), ``added`` (kind -> rows added
+    since that plan) and ``published`` (the zip of the cycle's published plan, or None)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=payload.get("folder")) as tmp:
+        sc = load_scenario_text(payload["scenario_text"], payload.get("folder"))
+        if payload.get("base") is not None:
+            base = result_from_folder(unzip_to(payload["base"], Path(tmp) / "base"))
+            result = replan_of(base, payload["added"])
+        else:
+            t = payload["tables"]
+            result = api.plan(sc, payload["start"], payload["days"], outages=frame("outage", t.get("outage")),
+                              requests=frame("request", t.get("request")), forbid=frame("veto", t.get("veto")),
+                              fixed_sessions=frame("lock", t.get("lock")))
+        out = Path(tmp) / "plan"
+        result.write(out)
+        diff = diff_against(result, payload.get("published"), Path(tmp) / "published")
+        return {"files": zip_folder(out), "summary": result.summary.to_json(), "diff": diff,
+                "sessions": records_of(result.sessions, SESSION_FIELDS), "requests": records_of(result.requests),
+                "passes": records_of(result.passes, PASS_FIELDS), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def replan_of(base, added: dict):
+    """``base`` re-planned with the records added since it (the engine's re-plan path)."""
+    return base.replan(lock=frame("lock", added.get("lock")), forbid=frame("veto", added.get("veto")),
+                       outages=frame("outage", added.get("outage")), requests=frame("request", added.get("request")))
+
+
+def diff_against(result, published: bytes | None, folder: Path) -> dict | None:
+    """The plan's diff against the published plan (None without one), each removed or moved
+    session with the reason the new plan gives for its pass (``cause``, ``cause_detail``)."""
+    if published is None:
+        return None
+    old = result_from_folder(unzip_to(published, folder))
+    d = plan_diff(old.sessions, old.problem, result.sessions, result.problem)
+    d["delivered_before_mbit"] = old.summary.figures.delivered_mbit
+    d["delivered_after_mbit"] = result.summary.figures.delivered_mbit
+    passes = result.passes.set_index("pass_id") if len(result.passes) else None
+    a = with_pass_windows(old.sessions, old.problem)
+    olds = {(r.orbiter, r.asset, r.start): r.pass_id for r in a.itertuples()}
+    for row in d["removed"] + d["moved"]:
+        pid = olds.get((row["orbiter"], row["asset"], row["start_before"]))
+        if passes is not None and pid in passes.index:
+            row["pass_id"] = pid
+            row["cause"] = str(passes.at[pid, "reason"])
+            row["cause_detail"] = str(passes.at[pid, "reason_detail"])
+    return d
+
