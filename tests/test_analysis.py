@@ -128,12 +128,14 @@ def test_compare_tables_differences_and_report(small, tmp_path):
     for tid in ("table-total", "table-asset", "table-orbiter", "table-sols"):
         assert f"id='{tid}'" in page
     assert (tmp_path / "cmp" / "mask20" / "summary.json").exists()
-    # spare link capacity: what the candidate passes could carry less what was relayed
+    # spare link capacity: what the candidate passes could carry in the instance less what was relayed
     for name, plan in res.plans.items():
         tot = res.totals.set_index("config").loc[name]
-        offered = plan.passes["volume_mbit"].sum()
+        offered = plan.passes["usable_mbit"].sum()
         assert tot["spare_capacity_mbit"] == pytest.approx(max(offered - plan.sessions["volume_mbit"].sum(), 0.0))
-    assert set(res.by_asset["limited_by"]) <= {"data", "link", "earth", "constraint"}
+    from relay.explain import LIMITS
+
+    assert set(res.by_asset["limited_by"]) <= set(LIMITS)
     # headers in words with units, utilisation defined on the page
     assert "delivered (Mbit)" in page and "d_delivered_pct" not in page and "Link utilisation</b> is" in page
     fig = res.plot("delivered_mbit")
@@ -271,3 +273,79 @@ def test_sweep_submits_to_an_existing_scheduler_by_address(small, tmp_path):
         assert len(cluster.scheduler.workers) == 1          # the cluster was used, and left running
     assert df["ok"].all() and df["planned"].all(), df["error"].tolist()
     assert df["worker_pid"].nunique() == 1
+
+
+# ---------------------------------------------------------------------------
+# issue 19: usable spare capacity, whole counts and rounded percentages, readable charts
+# ---------------------------------------------------------------------------
+
+def test_an_orbiter_out_for_the_whole_horizon_offers_no_spare_capacity(small, tmp_path):
+    import relay
+
+    out = tmp_path / "mro-out.yaml"
+    out.write_text(f"extends: {small.as_posix()}\nname: mro-out\noutages:\n"
+                   "  - {target: MRO, what: all, start: '2026-11-23T00:00:00Z', end: '2026-11-24T00:00:00Z'}\n")
+    res = relay.compare([small, out], START, days=1, out=tmp_path / "cmp", plan_options=SOLVER, write_plans=False)
+    orb = res.by_orbiter.set_index(["config", "name"])
+    # MRO's passes still have link volume, but none is usable: no spare capacity, and less than before
+    mro = res.plans["mro-out"].passes.query("orbiter == 'MRO'")
+    assert len(mro) and mro["volume_mbit"].sum() > 0 and (mro["usable_mbit"] == 0).all()
+    assert orb.loc[("mro-out", "MRO"), "spare_capacity_mbit"] == 0.0
+    assert orb.loc[("mro-out", "MRO"), "d_spare_capacity_mbit"] == -orb.loc[("small", "MRO"), "spare_capacity_mbit"]
+    tot = res.totals.set_index("config")
+    assert tot.loc["mro-out", "d_spare_capacity_mbit"] < 0
+    # counts are whole numbers, percentages rounded to 0.1, in compare.csv as in the table
+    csv = (tmp_path / "cmp" / "compare.csv").read_text().splitlines()
+    head = csv[0].split(",")
+    for line in csv[1:]:
+        cells = dict(zip(head, line.split(",")))
+        for c in ("sessions", "d_sessions", "decisional_sols_met", "violations"):
+            assert "." not in cells[c], (c, cells[c])
+        for c in ("utilisation_pct", "d_utilisation_pct", "d_delivered_pct"):
+            assert cells[c] == "" or len(cells[c].split(".")[-1]) <= 1, (c, cells[c])
+    assert str(res.table["sessions"].dtype) == "Int64"
+
+
+def _fake_comparison(n_sols: int):
+    from types import SimpleNamespace
+
+    rows = [{"asset": a, "sol": base + k, "volume_mbit": 1.0} for a, base in (("Curiosity", 5082),
+                                                                               ("Perseverance", 2047))
+            for k in range(n_sols) for _ in range(1 + k % 3)]
+    plans = {n: SimpleNamespace(sessions=pd.DataFrame(rows)) for n in ("base", "variant")}
+    return SimpleNamespace(names=["base", "variant"], plans=plans)
+
+
+def test_the_sessions_per_sol_chart_labels_do_not_overlap():
+    from relay.outputs.compare_report import chart_sessions_per_sol
+
+    fig = chart_sessions_per_sol(_fake_comparison(29))      # 28 days: 29 sols of each asset
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert len(fig.axes) == 2                                # one panel per asset
+    for ax in fig.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+        assert 4 <= len(labels) <= 16
+        boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+        assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))   # no two labels overlap
+        assert all(t.get_text().isdigit() for t in labels)          # sol numbers
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_sweep_plots_draw_a_line_per_variant_and_start_week(tmp_path):
+    from relay.analysis.results import plot_sweep, sweep_groups
+
+    rows = [{"variant": v, "start": s, "mask": m, "ok": True, "delivered_mbit": d + 10 * m}
+            for v, d0 in (("a", 100.0), ("b", 200.0)) for s, d in (("2026-11-23T00:00:00Z", d0),
+                                                                    ("2026-11-30T00:00:00Z", d0 + 1000))
+            for m in (5, 10, 15)]
+    df = pd.DataFrame(rows)
+    groups = sweep_groups(df, "mask", ["variant", "start"], "delivered_mbit")
+    assert [label for label, _ in groups] == ["a, 2026-11-23", "a, 2026-11-30", "b, 2026-11-23", "b, 2026-11-30"]
+    # each line holds its own runs, never a mean across weeks or variants
+    a2 = dict(groups[1][1][["mask", "delivered_mbit"]].itertuples(index=False))
+    assert a2 == {5: 1150.0, 10: 1200.0, 15: 1250.0}
+    path = plot_sweep(df, ["mask"], "delivered_mbit", tmp_path / "p.png")
+    assert path.stat().st_size > 5000

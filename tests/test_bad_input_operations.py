@@ -194,8 +194,6 @@ def test_request_status_matches_each_request_by_its_own_record():
         ("request R1", True, "pA#0", 5.0)]
 
 
-@pytest.mark.xfail(reason="needs relay.pipeline.read_inputs to call relay.inputs.check_landings(scenario, "
-                          "span.start_tdb_s, span.end_tdb_s) (pipeline.py is not this change's)", strict=False)
 @pytest.mark.parametrize("date", ["0001-01-01", "2030-01-01T00:00:00Z"])
 def test_relay_plan_refuses_a_landing_in_year_1_or_after_the_horizon(tmp_path, capsys, date):
     import yaml

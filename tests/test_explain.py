@@ -149,7 +149,9 @@ def test_per_sol_and_stranded_warnings():
     import relay
 
     r = relay.plan("configs/insight-2019.yaml", "2019-06-03T00:00:00Z", 2.0)
-    assert r.per_sol is not None and set(r.per_sol["limited_by"]) <= {"data", "link", "earth", "constraint"}
+    from relay.explain import LIMITS
+
+    assert r.per_sol is not None and set(r.per_sol["limited_by"]) <= set(LIMITS)
     tot = r.per_sol.groupby("asset")["planned_mbit"].sum()
     relayed = r.sessions.groupby("asset")["volume_mbit"].sum()
     for a in tot.index:
@@ -225,3 +227,119 @@ def test_outage_and_vetoed():
     assert r["pA"].code == "outage" and "safe mode" in r["pA"].detail
     assert r["pB"].code == "vetoed" and "pB" in r["pB"].detail
     assert r["pC"].code == "whole"
+
+
+# ---------------------------------------------------------------------------
+# issue 19: requirements say what was achievable, used passes explained, outage before frozen
+# ---------------------------------------------------------------------------
+
+def _capped_request(min_mbit: float):
+    """Asset A holds one session per sol; O's pass carries 600 Mbit, M's 300 Mbit (1 Mbit/s): the
+    plan takes O's, and a request for ``min_mbit`` from M in [T0, T0 + 5000] is unmet."""
+    from relay.planning.problem import RelayRequest
+
+    req = RelayRequest("R", "A", "return", T0, T0 + 5000, "preferred", "M", min_mbit=min_mbit)
+    return tiny([("m", "M", "A", 0, 300), ("o", "O", "A", 2000, 2600)], DL + [("dm", "M", 15000, 19000, 1e5)],
+                assets=(Asset("A", backlog_mbit=1e6, sols=((1, T0, T0 + 88775.0),), max_sessions_per_sol=1),),
+                requests=(req,))
+
+
+def test_an_unmet_request_says_first_what_its_passes_could_carry():
+    from planning_helpers import linear_volume
+
+    from relay.summary import Violation
+
+    v = Violation("A", None, "request", "request R is not met")
+    # 400 Mbit from M: its only pass carries 300, so freeing the sol cap would not help: link first
+    P = _capped_request(400.0)
+    r, plan = reasons(P)
+    assert r["o"].code == "whole" and r["m"].code == "sol_cap"
+    why = Explainer(P, plan, volume=linear_volume()).requirement(v)
+    assert why.code == "link_limited"
+    assert why.detail.startswith("the best pass in the window, m (M 13:45:30-13:50:30 UTC), ")  # T0: 13:45:30
+    assert "could carry 300.0 Mbit of the 400.0 needed; m (M) sol_cap: A already holds 1 sessions" in why.detail
+    # 250 Mbit: the pass could carry it, the sol cap binds (the best volume still comes first)
+    P = _capped_request(250.0)
+    why = Explainer(P, cpsat.solve(P, FAST)).requirement(v)
+    assert why.code == "sol_cap" and "could carry 300.0 Mbit of the 250.0 needed; m (M) sol_cap" in why.detail
+
+
+def test_an_unmet_decisional_sol_explains_the_used_passes_too():
+    from relay.planning.problem import DecisionalRequirement
+    from relay.summary import Violation
+
+    # 500 Mbit wanted in [T0, T0 + 3000]; M's pass (300 Mbit) and O's (200 Mbit) are both used whole
+    dec = DecisionalRequirement("A", 1, T0, T0 + 3000, T0 + 19000, 500.0)
+    P = tiny([("m", "M", "A", 0, 300), ("o", "O", "A", 1000, 1200)], DL + [("dm", "M", 15000, 19000, 1e5)],
+             decisional_requirements=(dec,))
+    r, plan = reasons(P)
+    assert r["m"].code == "whole" and r["o"].code == "whole"
+    why = Explainer(P, plan).requirement(Violation("A", 1, "decisional", "not met"))
+    assert why.code == "link_limited"
+    assert why.detail.startswith("the best pass in the window, m (M 13:45:30-13:50:30 UTC), could carry 300.0 Mbit "
+                                 "of the 500.0 needed; ")
+    assert "m (M) link_limited: used," in why.detail and "carries 300.0 Mbit of the 500.0 needed (whole:" in why.detail
+    assert "o (O) link_limited: used," in why.detail and "carries 200.0 Mbit of the 500.0 needed" in why.detail
+
+
+def test_a_pass_an_outage_removed_reads_outage_inside_the_frozen_period_too():
+    from relay.operations import Operations, Outage
+    from relay.planning.apply import apply
+
+    # p lies in the frozen period (no option, as a nightly run builds it); q is frozen and out
+    P = tiny([("p", "O", "A", 0, 600), ("q", "O", "A", 5000, 5600)], DL)
+    P = dataclasses.replace(P, options=tuple(x for x in P.options if x.pass_id != "p"))
+    Q = apply(P, Operations(outages=(Outage("O", "uhf", T0 + 4000, T0 + 7000, note="safe mode"),)))
+    r, _ = reasons(Q, frozen_until_tdb_s=T0 + 8000)
+    assert r["p"].code == "frozen"
+    assert r["q"].code == "outage" and "safe mode" in r["q"].detail
+
+
+def test_limited_by_names_the_binding_family():
+    import pandas as pd
+
+    from relay.explain import FAMILY, LIMITS, limited_by
+
+    def sol(*rows):
+        return pd.DataFrame(rows, columns=["used", "reason", "volume_mbit"])
+
+    assert set(FAMILY.values()) <= set(LIMITS)
+    # an outage took the biggest pass: outage, not link
+    assert limited_by(sol((True, "whole", 50.0), (False, "outage", 90.0), (False, "taken", 20.0))) == "outage"
+    assert limited_by(sol((False, "vetoed", 10.0), (False, "sol_cap", 30.0))) == "sol_cap"
+    assert limited_by(sol((False, "outside_wake", 10.0), (False, "energy", 5.0))) == "wake_window"
+    assert limited_by(sol((False, "store_full", 10.0), (False, "earth_limited", 50.0))) == "earth"
+    # the asset had no data left: data; only weak passes left: link
+    assert limited_by(sol((False, "data_limited", 1.0), (False, "outage", 90.0))) == "data"
+    assert limited_by(sol((True, "whole", 50.0), (False, "below_min_volume", 3.0), (False, "no_volume", 0.0))) == "link"
+
+
+def test_sols_count_usable_capacity_and_integrate_generation(small):
+    import relay
+
+    from relay.explain import LIMITS
+
+    sc = relay.load_scenario(small, overrides={"assets.Curiosity.data.generation_mbit_per_sol": 600.0,
+                                               "assets.Curiosity.data.backlog_mbit": 100.0})
+    out = pd_frame([{"target": "MRO", "what": "uhf", "start": "2026-12-08T00:00:00Z", "end": "2026-12-10T00:00:00Z",
+                     "note": "MRO out for the whole horizon"}])
+    r = relay.plan(sc, "2026-12-08T00:00:00Z", 2.0, outages=out, time_limit_s=10)
+    mro = r.passes[r.passes["orbiter"] == "MRO"]
+    assert len(mro) and (mro["reason"] == "outage").all() and (mro["usable_mbit"] == 0).all()
+    assert (mro["volume_mbit"] > 0).any()             # the link could carry it; the outage takes it
+    cur = r.per_sol[r.per_sol["asset"] == "Curiosity"].reset_index(drop=True)
+    for row in cur.itertuples():
+        ps = r.passes[(r.passes["asset"] == "Curiosity") & (r.passes["sol"] == row.sol)]
+        assert row.capacity_mbit == pytest.approx(ps["usable_mbit"].sum(), abs=1e-3)
+    # a whole sol generates exactly 600 Mbit; the first (partial) one its share, plus the backlog
+    inner = cur.iloc[1:-1]
+    assert len(inner) >= 1 and (inner["data_mbit"] == 600.0).all()
+    assert 100.0 < cur["data_mbit"].iloc[0] < 700.0
+    assert cur["data_mbit"].sum() == pytest.approx(100.0 + 600.0 * 2 * 86400.0 / 88775.244, abs=0.01)
+    assert set(r.per_sol["limited_by"]) <= set(LIMITS)
+
+
+def pd_frame(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows)

@@ -31,7 +31,7 @@ import relay.api
 from relay.archive import Archive
 from relay.cli import main
 from relay.config_nightly import next_planning_day, parse_day_boundary
-from relay.nightly.diff import HISTORY_HEADER
+from relay.nightly.history import HISTORY_HEADER
 from relay.nightly.drop import orbiter_for_file, scan_drop
 from relay.nightly.safety import LockHeld, RunLock
 from relay.plandiff import DIFF_CSV_COLUMNS, diff_sessions, diff_table, diff_text

@@ -328,6 +328,15 @@ RULES = [
          lambda P, p: [v.detail.split()[2] for v in p.figures.violations if v.requirement == "request"] == ["q1"]
          and any(s.pass_id == "pD" and s.volume_mbit >= 400.0 for s in p.sessions),
          lambda out: edit_summary(out, lambda s: s.update(violations=[]))),
+    # R28 (issue 22): A's guaranteed minimum counts pC at its guaranteed 50 Mbit only: 5000 Mbit is missed and
+    # reported
+    Rule("R28", lambda d: d.update(
+        confidence={"volume_quantile": 0.16, "guarantee_confidence": 0.84, "calibration": "test", "options": [
+            {"option_id": "pC#0", "predicted_mbit": 400.0, "guaranteed_mbit": 50.0, "mu": 0.0, "sigma": 0.5}]},
+        guarantees=[{"asset": "A", "sol": 0, "start_tdb_s": T0, "end_tdb_s": T0 + 6000.0, "min_mbit": 5000.0,
+                     "penalty_points": 1000.0}]),
+         lambda P, p: any(v.requirement == "guaranteed_minimum" for v in p.figures.violations),
+         lambda out: edit_summary(out, lambda s: s.update(violations=[]))),
 ]
 
 

@@ -28,6 +28,24 @@ def replan_cmd(base: Path, veto: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "relay", "replan", str(base), "--forbid", str(veto), "--out", str(out), "--quiet"]
 
 
+def wait_for_writing(p: subprocess.Popen, out: Path) -> None:
+    """Return once the run ``p`` has begun writing the new folder (or has ended)."""
+    writing = out.parent / f"{out.name}.tmp-{p.pid}"
+    while p.poll() is None and not writing.exists():
+        time.sleep(0.001)
+
+
+def timed_run(cmd: list[str], out: Path) -> tuple[float, float]:
+    """Seconds a complete run takes, and of those the seconds it writes (for spreading kills)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for_writing(p, out)
+    t1 = time.monotonic()
+    assert p.wait() == 0, p.stderr.read()
+    t2 = time.monotonic()
+    return t2 - t0, t2 - t1
+
+
 def which(out: Path, old: bytes, new: bytes) -> str:
     """"old" or "new" when ``out`` is one whole plan folder holding that schedule."""
     verify_plan_folder(out)
@@ -43,9 +61,7 @@ def test_a_killed_replan_leaves_the_old_folder_or_the_complete_new_one(tmp_path)
     veto.write_text(f"pass_id,note\n{result.sessions.sort_values('volume_mbit').iloc[-1]['pass_id']},x\n")
     # the new plan, made once to the end (and how long a run takes, to spread the kills over it)
     ref = tmp_path / "ref"
-    t0 = time.monotonic()
-    subprocess.run(replan_cmd(base, veto, ref), check=True, capture_output=True)
-    duration = time.monotonic() - t0
+    duration, writes = timed_run(replan_cmd(base, veto, ref), ref)
     old, new = (base / "schedule.csv").read_bytes(), (ref / "schedule.csv").read_bytes()
     assert old != new
     out = tmp_path / "plans" / "current"
@@ -56,11 +72,9 @@ def test_a_killed_replan_leaves_the_old_folder_or_the_complete_new_one(tmp_path)
         p = subprocess.Popen(replan_cmd(base, veto, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if k % 2 == 0:      # anywhere in the run
             time.sleep(rng.uniform(0.0, 1.1 * duration))
-        else:               # while it writes: once its OUT.tmp-PID appears, within the next 50 ms
-            writing = out.parent / f"{out.name}.tmp-{p.pid}"
-            while p.poll() is None and not writing.exists():
-                time.sleep(0.001)
-            time.sleep(rng.uniform(0.0, 0.05))
+        else:               # while it writes: from the moment its OUT.tmp-PID appears
+            wait_for_writing(p, out)
+            time.sleep(rng.uniform(0.0, 1.2 * writes))
         p.kill()
         p.wait()
         seen.append(which(out, old, new))

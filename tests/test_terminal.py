@@ -50,3 +50,26 @@ def test_piping_into_head_ends_quietly():
     err = p.stderr.read().decode()
     assert p.wait() == 141
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_veto_that_matches_nothing_is_a_warning_with_its_note_escaped(small, tmp_path, capsys):
+    """A veto over a second with no pass forbids nothing: relay plan says so in the terminal and
+    summary.json (not silently accepted), and the control characters of the note and the file
+    name reach neither raw (issue 18, issue 19)."""
+    import json
+
+    from relay.cli import main
+
+    veto = tmp_path / "veto\x1b[2J.csv"
+    veto.write_text("orbiter,asset,start,end,note\n"
+                    "MRO,Curiosity,2026-12-08T00:00:00Z,2026-12-08T00:00:01Z,red \x1b[31m alert\n")
+    out = tmp_path / "plan"
+    rc = main(["plan", str(small), "--start", "2026-12-08T00:00:00Z", "--days", "1", "--forbid", str(veto),
+               "--out", str(out)])
+    printed = capsys.readouterr()
+    assert rc == 0
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    hit = [w for w in warnings if "forbids no session option" in w]
+    assert len(hit) == 1 and "line 2" in hit[0] and "MRO -> Curiosity" in hit[0]
+    assert "forbids no session option" in printed.out
+    assert "\x1b" not in printed.out and "\x1b" not in printed.err

@@ -24,11 +24,28 @@ Tables (schema version 1, ``PRAGMA user_version``):
     every input file of every run: ``kind`` (config, orbit, bookings,
     backlogs, drop, base_plan), ``name``, ``path``, ``sha256``, ``bytes``,
     ``detail`` (JSON).
+``acks``
+    acknowledged problems (``relay ack``, a drop folder's ``ack*.csv``):
+    ``violation`` (a degraded reason's key, or a prefix of it by whole fields,
+    or words of its text), ``until`` (it covers the runs whose plan starts
+    before then), ``run_id`` (the run it was seen in), ``note``, ``source``.
+``rejections``
+    runs refused for a user's mistake (exit 2; nothing of them is a run):
+    ``started``, ``finished``, ``plan_start``, ``config_path``, ``reason``.
+``pointer``
+    the current plan (``name = 'current'``): the run ``OUT/current`` names.
+    A run becomes current when its plan starts no earlier than the current
+    one's (a back-fill of an older night does not, unless forced);
+    :meth:`Archive.promote` points it at a chosen run.
+
+The last three tables came after schema 1 and are added to an older archive
+when it is opened (an older relay ignores them).
 
 Every run is written in ONE transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``),
 in WAL mode with ``synchronous=FULL``: a process killed at any moment leaves
 either the whole run or none of it, and the database readable.  The
-*current* plan is the last run (highest id) with exit status 0 or 3.
+*current* plan is the pointer's run (in an archive without one, the last run
+with exit status 0 or 3).
 """
 
 from __future__ import annotations
@@ -36,6 +53,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -112,6 +130,36 @@ CREATE TABLE IF NOT EXISTS inputs (
 );
 CREATE INDEX IF NOT EXISTS runs_good ON runs (exit_code, id);
 """
+#: the tables added after schema 1 (created when missing; an older relay ignores them)
+_LATER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS acks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created     TEXT NOT NULL,
+    run_id      INTEGER,
+    violation   TEXT NOT NULL,
+    until       TEXT NOT NULL,
+    until_tdb_s REAL NOT NULL,
+    note        TEXT,
+    source      TEXT NOT NULL,
+    UNIQUE (violation, until, source)
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    started     TEXT NOT NULL,
+    finished    TEXT NOT NULL,
+    exit_code   INTEGER NOT NULL,
+    plan_start  TEXT,
+    config_path TEXT,
+    reason      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pointer (
+    name    TEXT PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs(id),
+    set_at  TEXT,
+    how     TEXT
+);
+"""
+ACK_COLUMNS = ("id", "created", "run_id", "violation", "until", "until_tdb_s", "note", "source")
 
 
 class Archive:
@@ -154,12 +202,33 @@ class Archive:
             elif version > SCHEMA_VERSION:
                 raise RelayInputError(f"was written by a newer relay (archive schema {version}, this relay "
                                       f"reads up to {SCHEMA_VERSION})", source=str(self.path))
+            self._add_later_tables()
         except sqlite3.DatabaseError as exc:
             raise RelayInputError(f"is not a readable SQLite archive ({exc})", source=str(self.path)) from None
 
     @classmethod
     def open_existing(cls, path: str | Path) -> "Archive":
         return cls(path, create=False)
+
+    def _add_later_tables(self) -> None:
+        """Create the tables of :data:`_LATER_SCHEMA` that an older archive lacks (a read-only
+        archive stays as it is: its readers then find no acks, rejections or pointer)."""
+        have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if {"acks", "rejections", "pointer"} <= have:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            for stmt in _LATER_SCHEMA.split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def _table_exists(self, name: str) -> bool:
+        q = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.db.execute(q, (name,)).fetchone() is not None
 
     def close(self) -> None:
         self.db.close()
@@ -187,10 +256,28 @@ class Archive:
         return [_run_dict(r) for r in self.db.execute(q)]
 
     def current(self) -> dict | None:
-        """The current plan: the last run with exit status 0 or 3."""
+        """The current plan: the pointer's run (without a pointer, the last run with exit status 0 or 3)."""
+        if self._table_exists("pointer"):
+            row = self.db.execute("SELECT runs.* FROM pointer JOIN runs ON runs.id = pointer.run_id "
+                                  "WHERE pointer.name = 'current'").fetchone()
+            if row is not None:
+                return _run_dict(row)
         q = f"SELECT * FROM runs WHERE exit_code IN {GOOD_EXIT_CODES} ORDER BY id DESC LIMIT 1"
         row = self.db.execute(q).fetchone()
         return _run_dict(row) if row else None
+
+    def acks(self) -> list[dict]:
+        """Every acknowledgement, oldest first (expired ones included)."""
+        if not self._table_exists("acks"):
+            return []
+        cols = ", ".join(ACK_COLUMNS)
+        return [dict(r) for r in self.db.execute(f"SELECT {cols} FROM acks ORDER BY id")]
+
+    def rejections(self) -> list[dict]:
+        """Every run refused for a user's mistake (exit 2), oldest first."""
+        if not self._table_exists("rejections"):
+            return []
+        return [dict(r) for r in self.db.execute("SELECT * FROM rejections ORDER BY id")]
 
     def base_for(self, plan_start_tdb_s: float) -> dict | None:
         """The plan a new one starting at ``plan_start_tdb_s`` continues: the last good run
@@ -221,12 +308,14 @@ class Archive:
     # ------------------------------------------------------------------ writing
     def store_run(self, run: dict, sessions: pd.DataFrame | None = None, downlinks: pd.DataFrame | None = None,
                   inputs: list[dict] | None = None,
-                  in_transaction: Callable[[int], None] | None = None) -> int:
+                  in_transaction: Callable[[int], None] | None = None, *, force_current: bool = False) -> int:
         """Store a whole run in one transaction and return its id.
 
         ``in_transaction(run_id)`` is called after the rows are inserted and
         before COMMIT (the job renames the run's directory into place there);
-        if it raises, nothing is stored.
+        if it raises, nothing is stored.  A good run (exit 0 or 3) becomes the
+        current plan when its plan starts no earlier than the current one's, or
+        with ``force_current``.
         """
         cols = ["started", "finished", "status", "exit_code", "plan_start", "plan_end", "freeze_end",
                 "plan_start_tdb_s", "days", "base_run", "config_path", "config_hash", "input_hashes",
@@ -259,6 +348,8 @@ class Archive:
                             item.get("bytes"),
                             json.dumps(item.get("detail"), sort_keys=True, default=_json_default)
                             if item.get("detail") is not None else None))
+            if run.get("exit_code") in GOOD_EXIT_CODES:
+                self._advance_current(run_id, run.get("plan_start_tdb_s"), force_current)
             if in_transaction is not None:
                 in_transaction(run_id)
             db.execute("COMMIT")
@@ -267,6 +358,63 @@ class Archive:
                 db.execute("ROLLBACK")
             raise
         return run_id
+
+    def _advance_current(self, run_id: int, plan_start_tdb_s, force: bool) -> None:
+        """Inside a transaction: point ``current`` at the new run unless it plans an older night."""
+        cur = self.current()
+        older = (cur is not None and cur["id"] != run_id and plan_start_tdb_s is not None
+                 and cur.get("plan_start_tdb_s") is not None
+                 and float(plan_start_tdb_s) < float(cur["plan_start_tdb_s"]) - 1e-3)
+        if older and not force:
+            if not self.db.execute("SELECT 1 FROM pointer WHERE name = 'current'").fetchone():
+                self._point(cur["id"], "kept")  # an archive of before the pointer: pin what was current
+            return
+        self._point(run_id, "forced" if older else "newest night")
+
+    def _point(self, run_id: int, how: str) -> None:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        self.db.execute("INSERT INTO pointer (name, run_id, set_at, how) VALUES ('current', ?, ?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, set_at = excluded.set_at, "
+                        "how = excluded.how", (int(run_id), now, how))
+
+    def promote(self, run_id: int) -> dict:
+        """Make a good run the current plan (``relay promote``); returns the run."""
+        run = self.run(run_id)
+        if run["exit_code"] not in GOOD_EXIT_CODES:
+            raise RelayInputError(f"run {run_id} is {run['status']} (exit {run['exit_code']}) and has no plan to "
+                                  "make current", source=str(self.path), where="RUN")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._point(run["id"], "promoted")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return run
+
+    def add_ack(self, ack: dict) -> tuple[int, bool]:
+        """Store an acknowledgement (keys of :data:`ACK_COLUMNS` but ``id``); the same violation,
+        until and source again is not stored twice.  Returns (its id, whether it is new)."""
+        cols = [c for c in ACK_COLUMNS if c != "id"]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self.db.execute(f"INSERT OR IGNORE INTO acks ({', '.join(cols)}) VALUES "
+                                  f"({', '.join('?' * len(cols))})", [ack.get(c) for c in cols])
+            new = cur.rowcount == 1
+            row = self.db.execute("SELECT id FROM acks WHERE violation = ? AND until = ? AND source = ?",
+                                  (ack["violation"], ack["until"], ack["source"])).fetchone()
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return int(row[0]), new
+
+    def add_rejection(self, rec: dict) -> int:
+        """Record a run refused for a user's mistake (exit 2); returns its row id."""
+        cols = ["started", "finished", "exit_code", "plan_start", "config_path", "reason"]
+        cur = self.db.execute(f"INSERT INTO rejections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                              [rec.get(c) for c in cols])
+        return int(cur.lastrowid)
 
     def next_id_hint(self) -> int:
         """The id the next stored run will most likely get (for messages only)."""

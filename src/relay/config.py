@@ -533,6 +533,8 @@ def _absolute_paths(data: dict, folder: Path) -> dict:
                     orbit[key] = fix(orbit[key])
     if "bookings" in data:
         data["bookings"] = fix(data["bookings"])
+    if isinstance(data.get("link"), dict) and "calibration" in data["link"]:
+        data["link"]["calibration"] = fix(data["link"]["calibration"])
     return data
 
 
@@ -586,6 +588,12 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             regular_file(bookings_path(sc), "bookings")
         except RelayInputError as exc:
             raise RelayInputError(f"{bookings_path(sc)}: {exc.detail}", source=str(path), where="bookings") from None
+    if sc.link.calibration:
+        try:
+            regular_file(sc.resolve_path(sc.link.calibration), "calibration record")
+        except RelayInputError as exc:
+            raise RelayInputError(f"{sc.resolve_path(sc.link.calibration)}: {exc.detail}", source=str(path),
+                                  where="link.calibration") from None
     return sc
 
 

@@ -48,7 +48,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator, model_serializer
 from pydantic_core import core_schema
 
 from .constants import C_KM_S
@@ -493,3 +493,15 @@ class LinkSettings(_Strict):
         "are of this order).")
     command_load_mbit: CommandLoadMbit = Field(
         1.0, description="Command load one forward session must carry, Mbit (illustrative).")
+    calibration: str | None = Field(
+        None, min_length=1, max_length=4096,
+        description="A calibration record (JSON, `relay actuals calibrate --out`; relative to the scenario "
+        "file) of achieved / predicted per orbiter-asset pair: the planner plans each option at "
+        "planning.volume_quantile of its calibrated volume (issue 22); null: the link model's volumes.")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        out = handler(self)
+        if self.calibration is None:   # a scenario without one dumps and hashes as before issue 22
+            out.pop("calibration", None)
+        return out

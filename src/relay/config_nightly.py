@@ -21,6 +21,30 @@ from .timescales import parse_utc
 
 #: keys of the section whose value is a path (relative to the config file when given in it)
 PATH_KEYS = ("archive", "out", "drop", "log")
+#: the longest an alert hook may take (s)
+MAX_ALERT_TIMEOUT_S = 600.0
+
+
+class AlertHook(BaseModel):
+    """An alert of the nightly job (``nightly.on_degraded``, ``nightly.on_failure``): run
+    ``command`` (an argv list, no shell) with the run's JSON summary on stdin, or POST it to
+    ``url`` (http or https), within ``timeout_s``.  Its failure is logged, never the run's status."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    command: list[str] | None = Field(None, min_length=1, description="argv of the command (no shell)")
+    url: str | None = Field(None, description="http(s) URL the JSON summary is POSTed to")
+    timeout_s: float = Field(30.0, gt=0, le=MAX_ALERT_TIMEOUT_S, description="the hook's time limit, s")
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (an argv list) and url")
+        if self.command is not None and not all(str(a) for a in self.command[:1]):
+            raise ValueError("command: the program (first item) is empty")
+        if self.url is not None and not re.match(r"https?://[^/\s]+", self.url):
+            raise ValueError(f"url: got {self.url[:80]!r}, expected an http:// or https:// URL")
+        return self
 
 
 class NightlyOptions(BaseModel):
@@ -46,6 +70,8 @@ class NightlyOptions(BaseModel):
     time_limit_s: float | None = Field(None, gt=0, le=86400, description="solver time limit, s")
     workers: int | None = Field(None, ge=1, le=256, description="solver workers")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="solver random seed")
+    on_degraded: AlertHook | None = Field(None, description="alert when a run exits 3 (planned, degraded)")
+    on_failure: AlertHook | None = Field(None, description="alert when a run exits 1 or 2 (failed, rejected)")
 
     @model_validator(mode="before")
     @classmethod

@@ -39,7 +39,7 @@ import pandas as pd
 from .planning.formulation import build
 from .planning.greedy import FeasibilityState
 from .sols import clocks_of
-from .timescales import tdb_s_to_iso
+from .timescales import local_sol_start_tdb_s, tdb_s_to_iso
 
 #: the reason vocabulary: code -> meaning (README "Why a pass is used or not")
 REASONS = {
@@ -63,6 +63,31 @@ REASONS = {
     "better_alternative": "feasible, but the optimum is worth more without it",
     "outage": "the orbiter's UHF or the asset's UHF is out then (an outage: which, when)",
     "vetoed": "a planner forbade sessions of that orbiter or asset then, or this pass (a veto)",
+    "link_limited": "(a requirement) no pass in its window could carry the volume it needs: the best one's volume",
+}
+
+#: the binding family of each reason (sols.csv's and compare's ``limited_by``): code -> family
+FAMILY = {
+    "outage": "outage", "vetoed": "veto", "sol_cap": "sol_cap", "energy": "energy", "outside_wake": "wake_window",
+    "data_limited": "data", "store_full": "store", "earth_limited": "earth", "taken": "contention",
+    "better_alternative": "contention", "conjunction": "conjunction", "frozen": "frozen",
+    "no_volume": "link", "too_short": "link", "below_min_volume": "link", "outside_horizon": "link",
+    "link_limited": "link",
+}
+#: the families of ``limited_by``, with their meaning (README "The planner's view")
+LIMITS = {
+    "data": "the asset sent all the data it had",
+    "link": "the passes offered no more (too short, too weak or below the minimum volume)",
+    "outage": "an outage of the orbiter's or the asset's UHF blocked passes",
+    "veto": "a planner's veto blocked passes",
+    "sol_cap": "the asset's sessions-per-sol cap",
+    "energy": "the asset's energy budget per sol",
+    "wake_window": "passes outside the asset's wake windows",
+    "store": "an orbiter's store would overflow before its next downlink",
+    "earth": "the Earth leg: no downlink capacity left to bring more data home",
+    "contention": "the orbiters' radio time went to other sessions (taken, or worth more elsewhere)",
+    "conjunction": "solar conjunction (no commanded sessions)",
+    "frozen": "the frozen period (no new session)",
 }
 
 _EXCLUSION = (("shorter than min_session_s", "too_short"), ("wake windows", "outside_wake"),
@@ -127,11 +152,29 @@ def _used_reason(p, held: list, sessions_by_orbiter: dict, tt: TimeTexts) -> Rea
     return Reason("cut", ", ".join(cuts) + f" (pass {tt.hms(p.rise_tdb_s)}-{tt.hms(p.set_tdb_s)} UTC)")
 
 
-class Explainer:
-    """Reasons for the passes of one solved plan (``problem``, its raw ``plan``)."""
+def volume_fn(volume):
+    """``(pass_id, t0, t1) -> Mbit or None`` of a :class:`relay.links.table.VolumeTable` (pass
+    ``P00013`` is its row 13) or of a callable; None without either.  A pass the table does not
+    know gives None."""
+    if volume is None or callable(volume):
+        return volume
 
-    def __init__(self, problem, plan, frozen_until_tdb_s: float | None = None):
+    def of_table(pass_id, t0, t1):
+        try:
+            return float(volume.volume_mbit(int(str(pass_id).lstrip("P")), t0, t1))
+        except (KeyError, ValueError, TypeError, IndexError):
+            return None
+    return of_table
+
+
+class Explainer:
+    """Reasons for the passes of one solved plan (``problem``, its raw ``plan``); ``volume`` (the
+    link stage's VolumeTable, or a callable ``(pass_id, t0, t1) -> Mbit``) tells what a pass
+    could carry in a requirement's window, outages and vetoes aside."""
+
+    def __init__(self, problem, plan, frozen_until_tdb_s: float | None = None, volume=None):
         self.P, self.plan, self.frozen = problem, plan, frozen_until_tdb_s
+        self.volume = volume_fn(volume)
         F = plan.__dict__.pop("formulation", None)  # the solve's model of this problem (not kept on the plan)
         self.F = F = F if F is not None and F.problem is problem else build(problem)
         self.index = {x.option_id: i for i, x in enumerate(F.options)}
@@ -164,11 +207,12 @@ class Explainer:
             return _used_reason(p, held, self.by_orbiter, self.tt)
         opts = self.opts_of_pass.get(p.pass_id, [])
         if not opts:
-            if self.frozen is not None and p.rise_tdb_s < self.frozen:
-                return Reason("frozen", f"the frozen period lasts until {self.tt.iso(self.frozen)}")
+            # an outage or a veto first: it removes the pass inside the frozen period too
             op = _operational_reason(self.P, p, self.tt)
             if op is not None:
                 return op
+            if self.frozen is not None and p.rise_tdb_s < self.frozen:
+                return Reason("frozen", f"the frozen period lasts until {self.tt.iso(self.frozen)}")
             return Reason("no_volume", f"{p.set_tdb_s - p.rise_tdb_s:.0f} s pass: no part of it makes a session of "
                                        f"at least {self.P.min_session_s:.0f} s with usable volume")
         live = [x for x in opts if x.option_id in self.index]
@@ -229,99 +273,201 @@ class Explainer:
 
     def requirement(self, v) -> Reason:
         """Why an unmet requirement (a :class:`~relay.summary.Violation` with the instance's
-        sol) is unmet, in the same vocabulary: the reasons of the passes in its window."""
+        sol) is unmet, in the same vocabulary: first what the passes in its window could carry at
+        best (``link_limited`` when none could carry the volume it needs), then the reasons of the
+        passes that could, used ones included (a used pass whose session carries too little)."""
         P = self.P
         sol = v.local_sol if v.local_sol is not None else v.sol
         if v.requirement == "forward_link":
             req = next((r for r in P.forward_requirements if r.asset == v.asset and r.sol == sol), None)
             if req is not None:
-                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, req.min_duration_s, "forward")
+                return self._window(Window(v.asset, req.start_tdb_s, req.end_tdb_s, req.min_duration_s, "forward"))
         if v.requirement == "decisional":
             req = next((r for r in P.decisional_requirements if r.asset == v.asset and r.sol == sol), None)
             if req is not None:
-                held = [s for s in self.by_asset.get(v.asset, ()) if s.kind == "return"
-                        and req.start_tdb_s <= s.start_tdb_s and s.end_tdb_s <= req.end_tdb_s
-                        and s.volume_mbit >= req.min_volume_mbit - 1e-9]
-                if held:
-                    return Reason("earth_limited", f"the data of the {self.tt.hms(held[0].start_tdb_s)} UTC session does not "
-                                                   f"reach Earth before the deadline {self.tt.iso(req.deadline_tdb_s)}")
-                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, P.min_session_s, "return")
+                return self._decisional(req)
         if v.requirement == "fixed_session":
             return Reason("fixed", v.detail)
         if v.requirement == "request":
             req = next((r for r in P.requests if f"request {r.id} " in v.detail), None)
             if req is not None:
-                return self._window(v.asset, req.start_tdb_s, req.end_tdb_s, max(P.min_session_s, req.min_duration_s),
-                                    req.kind, orbiter=req.orbiter)
+                need = req.min_mbit if req.kind == "return" else 0.0
+                return self._window(Window(v.asset, req.start_tdb_s, req.end_tdb_s,
+                                           max(P.min_session_s, req.min_duration_s), req.kind, req.orbiter, need))
         return Reason(v.requirement, v.detail)
 
-    def _window(self, asset: str, t0: float, t1: float, min_s: float, kind: str, orbiter: str | None = None) -> Reason:
-        """The reason a window gets no (more) session of ``kind``: the reasons of its passes."""
-        ps = [p for p in self.P.passes if p.asset == asset and p.rise_tdb_s < t1 and p.set_tdb_s > t0
-              and min(p.set_tdb_s, t1) - max(p.rise_tdb_s, t0) >= min_s - 1e-6 and orbiter in (None, p.orbiter)]
+    def _decisional(self, req) -> Reason:
+        held = [s for s in self.by_asset.get(req.asset, ()) if s.kind == "return"
+                and req.start_tdb_s <= s.start_tdb_s and s.end_tdb_s <= req.end_tdb_s
+                and s.volume_mbit >= req.min_volume_mbit - 1e-9]
+        if held:
+            return Reason("earth_limited", f"the data of the {self.tt.hms(held[0].start_tdb_s)} UTC session does not "
+                                           f"reach Earth before the deadline {self.tt.iso(req.deadline_tdb_s)}")
+        return self._window(Window(req.asset, req.start_tdb_s, req.end_tdb_s, self.P.min_session_s, "return",
+                                   need_mbit=req.min_volume_mbit))
+
+    def window_capacity(self, p, t0: float, t1: float) -> float | None:
+        """What pass ``p`` could carry inside [t0, t1] by the link model, outages and vetoes
+        aside (the VolumeTable given; else the largest option of the pass lying in the window);
+        None when neither tells (no table, and an outage or veto took every option)."""
+        a, b = max(p.rise_tdb_s, t0), min(p.set_tdb_s, t1)
+        if b <= a:
+            return 0.0
+        if self.volume is not None:
+            v = self.volume(p.pass_id, a, b)
+            if v is not None:
+                return v
+        opts = self.opts_of_pass.get(p.pass_id, [])
+        if not opts:
+            return None
+        return max((x.capacity_mbit for x in opts if x.start_tdb_s >= a - 1e-3 and x.end_tdb_s <= b + 1e-3),
+                   default=0.0)
+
+    def _window(self, w: "Window") -> Reason:
+        """The reason a window gets no (more) session of ``w.kind`` carrying ``w.need_mbit``: the
+        best volume its passes could carry (``link_limited`` when none could carry it), then the
+        reasons of the passes that could."""
+        who = f"{w.asset}{' by ' + w.orbiter if w.orbiter else ''}"
+        span = f"{self.tt.iso(w.t0)} to {self.tt.iso(w.t1)}"
+        ps = [p for p in self.P.passes if p.asset == w.asset and p.rise_tdb_s < w.t1 and p.set_tdb_s > w.t0
+              and min(p.set_tdb_s, w.t1) - max(p.rise_tdb_s, w.t0) >= w.min_s - 1e-6 and w.orbiter in (None, p.orbiter)]
         if not ps:
-            return Reason("no_volume", f"no pass of {asset}{' by ' + orbiter if orbiter else ''} of at least "
-                                       f"{min_s:.0f} s in the window "
-                                       f"{self.tt.iso(t0)} to {self.tt.iso(t1)}")
+            return Reason("no_volume", f"no pass of {who} of at least {w.min_s:.0f} s in the window {span}")
+        caps = {p.pass_id: self.window_capacity(p, w.t0, w.t1) for p in ps}
+        head = self._best(ps, caps, w)
         parts, codes, serving = [], [], []
         for p in ps:
-            held = self.held_by_pass.get(p.pass_id)
-            if held and any(s.kind == kind for s in held):
+            part = self._pass_part(p, caps[p.pass_id], w)
+            if part is None:
                 serving.append(p.pass_id)
                 continue
-            r = Reason("taken", f"used for {held[0].kind} data") if held else self.reason(p)
-            parts.append(f"{p.pass_id} ({p.orbiter}) {r.code}: {r.detail}")
-            codes.append(r.code)
+            parts.append(f"{p.pass_id} ({p.orbiter}) {part.code}: {part.detail}")
+            cap = caps[p.pass_id]
+            if w.need_mbit <= 0 or cap is None or cap >= w.need_mbit - 1e-9:
+                codes.append(part.code)   # a pass that could carry it: its reason binds
+        if not parts:
+            return Reason("no_volume", f"no further pass of {w.asset} of at least {w.min_s:.0f} s in the window "
+                                       f"{span} ({', '.join(serving)} already serve it)")
+        detail = "; ".join(([head] if head else []) + parts)
         if not codes:
-            return Reason("no_volume", f"no further pass of {asset} of at least {min_s:.0f} s in the window "
-                                       f"{self.tt.iso(t0)} to {self.tt.iso(t1)} ({', '.join(serving)} already serve it)")
-        code = max(sorted(set(codes)), key=codes.count)
-        return Reason(code, "; ".join(parts))
+            return Reason("link_limited", detail)
+        return Reason(max(sorted(set(codes)), key=codes.count), detail)
+
+    def _best(self, ps, caps: dict, w: "Window") -> str:
+        """The best volume a pass of the window could carry, as the head of a reason's detail."""
+        known = [(c, p.pass_id, p) for p in ps if (c := caps[p.pass_id]) is not None]
+        if w.need_mbit <= 0 or not known:
+            return ""
+        c, _, p = max(known, key=lambda t: (t[0], t[1]))
+        return (f"the best pass in the window, {p.pass_id} ({p.orbiter} {self.tt.hms(p.rise_tdb_s)}-"
+                f"{self.tt.hms(p.set_tdb_s)} UTC), could carry {c:.1f} Mbit of the {w.need_mbit:.1f} needed")
+
+    def _pass_part(self, p, cap: float | None, w: "Window") -> "Reason | None":
+        """Why pass ``p`` does not meet the window's need (None: a session of it serves it)."""
+        held = self.held_by_pass.get(p.pass_id)
+        if not held:
+            return self.reason(p)
+        same = [s for s in held if s.kind == w.kind]
+        if not same:
+            return Reason("taken", f"used for {held[0].kind} data")
+        s = max(same, key=lambda s: s.volume_mbit)
+        if w.need_mbit <= 0 or s.volume_mbit >= w.need_mbit - 1e-6:
+            return None
+        used = self.reason(p)
+        could = f"; the pass could carry {cap:.1f} Mbit in the window" if cap is not None else ""
+        code = "link_limited" if cap is not None and cap < w.need_mbit - 1e-9 else _USED_SHORT.get(used.code,
+                                                                                                   "better_alternative")
+        return Reason(code, f"used, its {self.tt.hms(s.start_tdb_s)} UTC session carries {s.volume_mbit:.1f} Mbit of "
+                            f"the {w.need_mbit:.1f} needed ({used.code}: {used.detail}){could}")
+
+    def usable_mbit(self, p) -> float:
+        """What pass ``p`` can carry in this instance: its largest session option the model keeps
+        (none when an outage, a veto, the frozen period or a rule of the model took them all)."""
+        return max((x.capacity_mbit for x in self.opts_of_pass.get(p.pass_id, ())
+                    if x.option_id in self.index), default=0.0)
 
     def table(self) -> pd.DataFrame:
-        """``pass_id, reason, reason_detail`` for every pass of the problem."""
-        rows = [(p.pass_id, *self.reason(p).__dict__.values()) for p in self.P.passes]
-        return pd.DataFrame(rows, columns=["pass_id", "reason", "reason_detail"])
+        """``pass_id, reason, reason_detail, usable_mbit`` for every pass of the problem."""
+        rows = [(p.pass_id, *self.reason(p).__dict__.values(), round(self.usable_mbit(p), 3)) for p in self.P.passes]
+        return pd.DataFrame(rows, columns=["pass_id", "reason", "reason_detail", "usable_mbit"])
+
+
+@dataclass(frozen=True)
+class Window:
+    """A requirement's window: sessions of ``asset`` (by ``orbiter``, when set) of ``kind`` lasting at
+    least ``min_s`` in [t0, t1], carrying at least ``need_mbit``."""
+
+    asset: str
+    t0: float
+    t1: float
+    min_s: float
+    kind: str
+    orbiter: str | None = None
+    need_mbit: float = 0.0
+
+
+#: a used pass whose session carries too little for a requirement: why it carries no more
+_USED_SHORT = {"split": "taken", "cut": "better_alternative", "whole": "link_limited", "fixed": "fixed"}
 
 
 def per_sol(problem, passes: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per asset and mission sol: ``capacity_mbit`` (what the passes could carry),
-    ``data_mbit`` (the data the asset had to send: backlog on the first sol plus the
-    sol's generation), ``planned_mbit`` (relayed by the plan) and ``limited_by``:
-    ``data`` (it sent all it had), ``earth`` (passes left for store or downlink reasons),
-    ``constraint`` (passes left for exclusivity, caps, energy or wake windows) or ``link``
-    (the passes offered no more)."""
+    """Per asset and mission sol: ``capacity_mbit`` (what the passes could carry in this instance:
+    ``usable_mbit`` of passes.csv, so passes an outage, a veto or a rule of the model took count
+    nothing), ``data_mbit`` (the data the asset had to send: backlog on the first sol plus its
+    generation integrated over the sol, within the horizon), ``planned_mbit`` (relayed by the plan)
+    and ``limited_by``, the binding family (:data:`LIMITS`, :func:`limited_by`)."""
     clocks = clocks_of(problem)
     rows = []
+    cap_col = "usable_mbit" if "usable_mbit" in passes else "volume_mbit"
     for a in problem.assets:
         c = clocks.get(a.name)
         if c is None:
             continue
         ps = passes[passes["asset"] == a.name]
         ss = sessions[sessions["asset"] == a.name]
-        gen_t = np.array([t for t, _ in a.generation], dtype=float)
-        gen_v = np.array([v for _, v in a.generation], dtype=float)
-        gen_sol = c.sol(gen_t) if len(gen_t) else np.array([], dtype=int)
         sols = sorted(set(int(s) for s in ps["sol"] if s != "") | set(int(s) for s in ss["sol"] if s != ""))
         for k, sol in enumerate(sols):
             pk = ps[ps["sol"] == sol]
-            cap = float(pk["volume_mbit"].astype(float).sum()) if "volume_mbit" in pk else float("nan")
-            data = float(gen_v[gen_sol == sol].sum()) + (a.backlog_mbit if k == 0 else 0.0)
+            cap = float(pk[cap_col].astype(float).sum()) if cap_col in pk else float("nan")
+            data = sol_generation(problem, a, c, sol) + (a.backlog_mbit if k == 0 else 0.0)
             planned = float(ss.loc[ss["sol"] == sol, "volume_mbit"].sum())
-            reasons = set(pk.loc[~pk["used"].astype(bool), "reason"]) if "reason" in pk else set()
             rows.append({"asset": a.name, "sol": sol, "capacity_mbit": round(cap, 3), "data_mbit": round(data, 3),
-                         "planned_mbit": round(planned, 3), "limited_by": _limited_by(reasons, planned, cap)})
+                         "planned_mbit": round(planned, 3), "limited_by": limited_by(pk)})
     return pd.DataFrame(rows, columns=["asset", "sol", "capacity_mbit", "data_mbit", "planned_mbit", "limited_by"])
 
 
-def _limited_by(reasons: set, planned: float, capacity: float) -> str:
-    if "data_limited" in reasons:
+def sol_generation(problem, asset, clock, sol: int) -> float:
+    """The data ``asset`` generates in mission ``sol`` (within the horizon): its generation steps
+    (each the data of the time since the previous step) integrated over the sol, at a constant rate
+    within each step, so a constant rate gives exactly its Mbit per sol for a whole sol."""
+    if not asset.generation:
+        return 0.0
+    t = np.array([problem.start_tdb_s] + [t for t, _ in asset.generation], dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum([v for _, v in asset.generation])])
+    local = sol - (clock.sol_offset or 0)
+    s0, s1 = (float(x) for x in local_sol_start_tdb_s(np.array([local, local + 1]), clock.east_longitude_deg))
+    g0, g1 = np.interp([max(s0, t[0]), min(s1, t[-1])], t, cum)
+    return float(max(g1 - g0, 0.0))
+
+
+def limited_by(pk: pd.DataFrame) -> str:
+    """What limited a sol's planned volume (``pk``: the sol's rows of passes.csv): ``data`` when a
+    pass was left because the asset had no data left, else the family (:data:`FAMILY`) whose
+    reasons left the most link volume unused (an outage, a veto, the sol cap, energy, wake windows,
+    an orbiter's store, the Earth leg, contention for the orbiters' time...), else ``link`` (the
+    passes offered no more)."""
+    if "reason" not in pk:
+        return "link"
+    unused = pk[~pk["used"].astype(bool)]
+    if (unused["reason"] == "data_limited").any():
         return "data"
-    if reasons & {"store_full", "earth_limited"}:
-        return "earth"
-    if reasons & {"taken", "sol_cap", "energy", "outside_wake", "conjunction", "frozen", "better_alternative"}:
-        return "constraint"
-    return "link"
+    lost: dict[str, float] = {}
+    for reason, vol in zip(unused["reason"], unused["volume_mbit"].astype(float) if "volume_mbit" in unused
+                           else [1.0] * len(unused)):
+        fam = FAMILY.get(reason, "link")
+        if fam != "link" and vol > 0:
+            lost[fam] = lost.get(fam, 0.0) + float(vol)
+    return max(sorted(lost), key=lambda f: lost[f]) if lost else "link"
 
 
 def stranded_warnings(summary, relayed_by_orbiter: dict[str, float], *, max_aboard_share: float = 0.25) -> list[str]:
@@ -341,4 +487,5 @@ def stranded_warnings(summary, relayed_by_orbiter: dict[str, float], *, max_aboa
     return out
 
 
-__all__ = ["REASONS", "Reason", "Explainer", "per_sol", "stranded_warnings"]
+__all__ = ["REASONS", "FAMILY", "LIMITS", "Reason", "Window", "Explainer", "volume_fn", "per_sol", "sol_generation",
+           "limited_by", "stranded_warnings"]

@@ -35,6 +35,7 @@ import csv
 import io
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,7 +262,7 @@ def _rows_of_frame(df, spec: TableSpec):
 def _check_header(header: list[str], header_line, spec: TableSpec, source: str) -> None:
     """No column named twice, every required column present."""
     where = f"line {header_line}" if header_line else None
-    dup = sorted({h for h in header if h and header.count(h) > 1})
+    dup = sorted(h for h, n in Counter(header).items() if h and n > 1)
     if dup:
         raise RelayInputError(f"the header names column(s) {_column_list(dup)} twice; expected {spec.expected}",
                               source=source, where=where)

@@ -27,7 +27,8 @@ from .geometry.bodyfixed import BodyFixed
 from .geometry.earth import earth_mars
 from .geometry.passes import PassSet, find_passes
 from .geometry.tracks import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
-from .inputs import bookings_path, read_backlogs, read_forbid, read_outages, read_requests, read_sessions_table
+from .inputs import (bookings_path, check_landings, read_backlogs, read_forbid, read_outages, read_requests,
+                     read_sessions_table)
 from .links.stations import track_capacities
 from .links.volumes import pass_volumes
 from .operations import Operations, merge, operations_from_scenario, scenario_names
@@ -186,8 +187,10 @@ def downlink_windows(scenario: Scenario, geo: Geometry, bookings=None) -> Downli
     return DownlinkWindows(windows)
 
 
-def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWindows, inputs: PlanInputs):
-    """The Problem stage: the planning instance (see :mod:`relay.planning.build`)."""
+def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWindows, inputs: PlanInputs,
+               warnings: list | None = None):
+    """The Problem stage: the planning instance (see :mod:`relay.planning.build`).  An outage,
+    veto or lock that changes nothing adds a sentence to ``warnings`` (a list the caller passes)."""
     stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
     problem = build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
                             fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
@@ -196,7 +199,7 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
     if inputs.operations:
         # outages and vetoes remove or cut options and chunks; requests join the requirements
         problem = apply(problem, inputs.operations, volume=vol.table, drop_covered_locks=inputs.drop_covered_locks,
-                        dropped=inputs.dropped_locks)
+                        dropped=inputs.dropped_locks, warnings=warnings)
     return problem
 
 
@@ -205,6 +208,7 @@ def read_inputs(scenario: Scenario, span: Span, *, fixed_sessions=None, previous
                 outages=None, requests=None, forbid=None) -> PlanInputs:
     """Read and check the operational inputs of a plan (paths or DataFrames); ``outages``,
     ``requests`` and ``forbid`` (CSV paths or DataFrames) join the scenario's own lists."""
+    check_landings(scenario, span.start_tdb_s, span.end_tdb_s)
     names = {"orbiters": [o.name for o in scenario.orbiters], "assets": [a.name for a in scenario.assets]}
     fixed = read_sessions_table(fixed_sessions, **names) if fixed_sessions is not None else None
     previous = read_sessions_table(previous_sessions, "previous sessions", **names) \
@@ -248,7 +252,8 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     mark("volumes")
     dl = downlink_windows(scenario, geo, inputs.bookings)
     mark("downlinks")
-    problem = problem_of(scenario, geo, vol, dl, inputs)
+    unmatched: list[str] = []
+    problem = problem_of(scenario, geo, vol, dl, inputs, unmatched)
     if save_problem is not None:
         problem.to_json(save_problem)
     mark("problem")
@@ -264,7 +269,8 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     mark("tables")
     result.summary = result.summary.replace(
         scenario=scenario.name, scenario_hash=scenario_hash(scenario), start=span.start_iso, end=span.end_iso,
-        days=span.days, changes_vs_previous=changes, timings_s=dict(mark.timings))
+        days=span.days, changes_vs_previous=changes, timings_s=dict(mark.timings),
+        warnings=tuple(unmatched) + result.summary.warnings)
     result.timings = dict(mark.timings)
     return result
 

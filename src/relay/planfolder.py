@@ -364,6 +364,12 @@ def _identity(out: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
+def replaced(out: Path) -> RelayInputError:
+    """The error of a folder another run swapped while it was being read."""
+    return RelayInputError("was replaced by another relay run while being read; run the command again",
+                           source=str(out))
+
+
 @dataclass(frozen=True)
 class PlanFiles:
     """What a plan folder holds as data: the instance, the sessions and downlinks, the summary
@@ -399,8 +405,7 @@ def read_plan_files(plan_dir, *, verify: bool = True) -> PlanFiles:
     sessions, downlinks = read_sessions(out), read_downlinks(out)
     summary = read_summary(out / "summary.json") if os.path.lexists(out / "summary.json") else None
     if _identity(out) != before:
-        raise RelayInputError("was replaced by another relay run while being read; run the command again",
-                              source=str(out))
+        raise replaced(out)
     return PlanFiles(problem, sessions, downlinks, summary, wrong)
 
 
@@ -445,19 +450,22 @@ def read_plan_folder(plan_dir) -> PlanFolder:
     checked to belong to the instance)."""
     out = Path(plan_dir)
     f = read_plan_files(out)
+    before = _identity(out)
     if not os.path.lexists(out / STATE_FILE):
         raise RelayInputError(f"has no {STATE_FILE}: relay replan needs the link volumes saved beside problem.json "
                               "(relay plan writes them; re-run relay plan with this version of relay)",
                               source=str(out))
     state = ReplanState.read(out / STATE_FILE)
     check_state(state, f.problem, out / STATE_FILE)
+    if _identity(out) != before:
+        raise replaced(out)
     if f.summary is None:
         raise RelayInputError("has no summary.json (expected the folder relay plan writes)", source=str(out))
     return PlanFolder(f.problem, f.plan, f.summary, state)
 
 
-__all__ = ["PLAN_FILES", "MANIFEST_FILE", "DIFF_FILE", "FROM_SCRATCH",
-           "manifest_of", "read_manifest", "file_digest", "manifest_mismatches", "verify_plan_folder",
-           "target_folder", "check_replaceable", "remove_leftovers", "exchange", "swap_in", "write_plan_folder",
-           "read_summary", "read_table", "read_sessions", "read_downlinks", "check_plan_dir", "PlanFiles",
-           "read_plan_files", "load_plan_dir", "load_plan", "PlanFolder", "check_state", "read_plan_folder"]
+__all__ = ["PLAN_FILES", "MANIFEST_FILE", "DIFF_FILE", "FROM_SCRATCH", "manifest_of", "read_manifest", "file_digest",
+           "manifest_mismatches", "verify_plan_folder", "target_folder", "check_replaceable", "remove_leftovers",
+           "exchange", "swap_in", "write_plan_folder", "read_summary", "read_table", "read_sessions", "read_downlinks",
+           "check_plan_dir", "replaced", "PlanFiles", "read_plan_files", "load_plan_dir", "load_plan", "PlanFolder",
+           "check_state", "read_plan_folder"]

@@ -84,7 +84,7 @@ class PlanResult:
         --requests``) on top of the ones it already had, from its instance and link volumes (no
         geometry recomputed).  The new plan's ``diff`` lists the sessions added, removed and moved
         and the volume per asset before and after (see :mod:`relay.plandiff`)."""
-        from .replan import resolve  # lazy: the solver (OR-Tools, 0.3 s of import) only when a plan is re-planned
+        from .replan import resolve  # lazy: the solver, 0.28-0.41 s of import (load 6) relay passes never needs
 
         state = self.state
         if state is None or self.problem is None:
@@ -152,11 +152,14 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     ``state`` (:class:`relay.planstate.ReplanState`) is kept for re-planning."""
     sessions = sessions_table(raw, clocks_of(problem))
     ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
-    ex = Explainer(problem, raw, frozen_until_tdb_s)
+    ex = Explainer(problem, raw, frozen_until_tdb_s, volume=state.volume_table if state is not None else None)
     why = ex.table().set_index("pass_id")
     at = list(ptab.columns).index("used") + 1
     ptab.insert(at, "reason", why["reason"].reindex(ptab["pass_id"]).fillna("").to_numpy())
     ptab.insert(at + 1, "reason_detail", why["reason_detail"].reindex(ptab["pass_id"]).fillna("").to_numpy())
+    # what each pass can carry in this instance (outages, vetoes and the model's rules applied)
+    at = list(ptab.columns).index("volume_mbit") + 1 if "volume_mbit" in ptab else at + 2
+    ptab.insert(at, "usable_mbit", why["usable_mbit"].reindex(ptab["pass_id"]).fillna(0.0).to_numpy())
     summary = summary_of(problem, raw, earth_mars)
     viol = tuple(dataclasses.replace(v, reason=(r := ex.requirement(v)).code,
                                      detail=f"{v.detail} - {r.code}: {r.detail}" if r.code != "fixed" else v.detail)

@@ -24,6 +24,9 @@ PLAN_STAGES = ("geometry", "tracks", "volumes", "downlinks", "problem", "solve",
 
 #: summary.json keys that hold wall-clock figures; a reproducible write leaves them out
 VOLATILE_KEYS = ("solve_time_s", "build_time_s", "timings_s", "reproducible", "window_time_s", "lp_time_s")
+#: summary.json keys written only where they apply (issue 22: a plan at a confidence), so plans
+#: without them keep their summary.json byte for byte; not in :func:`summary_keys`, in the table
+OPTIONAL_KEYS = ("confidence",)
 
 
 def _doc(text: str, default: Any = None, factory=None):
@@ -118,6 +121,11 @@ class PlanFigures:
     volume_unit_mbit: float = _doc("the volume unit of the model", 0.1)
     sessions: int = _doc("relay sessions held", 0)
     weighted_sum_points: float | None = _doc("the plan's exact weighted sum by the documented weights")
+    confidence: Mapping[str, Any] | None = _doc(
+        "a plan at a confidence (link.calibration, planning.volume_quantile, min_sol_mbit; present only then): "
+        "volume_quantile, guarantee_confidence, calibration, per asset the planned volume (at the quantile), the "
+        "expected and the predicted volume of its sessions, and per decisional sol the probability it is met "
+        "(that its session achieves the decisional volume)")
 
     def replace(self, **kw) -> "PlanFigures":
         return dataclasses.replace(self, **kw)
@@ -172,6 +180,9 @@ class PlanSummary:
         if reproducible:
             for k in VOLATILE_KEYS:
                 out.pop(k, None)
+        for k in OPTIONAL_KEYS:
+            if out.get(k) is None:
+                out.pop(k, None)
         return out
 
     @classmethod
@@ -208,12 +219,13 @@ def _plain(value):
     return value
 
 
-def summary_keys() -> list[tuple[str, str]]:
-    """``(key, description)`` of every summary.json key, in the order written."""
+def summary_keys(optional: bool = False) -> list[tuple[str, str]]:
+    """``(key, description)`` of every summary.json key, in the order written (with ``optional``,
+    the :data:`OPTIONAL_KEYS` too, written only where they apply)."""
     out = []
     for klass in (SolveReport, PlanFigures, PlanSummary):
         for f in fields(klass):
-            if f.name not in ("solve", "figures"):
+            if f.name not in ("solve", "figures") and (optional or f.name not in OPTIONAL_KEYS):
                 out.append((f.name, f.metadata.get("doc", "")))
     return out
 
@@ -225,9 +237,9 @@ def summary_table() -> str:
         for f in fields(klass):
             part.setdefault(f.name, where)
     rows = ["| key | Python attribute | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{k}` | `{part[k]}.{k}` | {doc} |" for k, doc in summary_keys()]
+    rows += [f"| `{k}` | `{part[k]}.{k}` | {doc} |" for k, doc in summary_keys(optional=True)]
     return "\n".join(rows)
 
 
-__all__ = ["summary_table", "PLAN_STAGES", "VOLATILE_KEYS", "Violation", "Latency", "Changes", "SolveReport", "PlanFigures",
+__all__ = ["summary_table", "PLAN_STAGES", "VOLATILE_KEYS", "OPTIONAL_KEYS", "Violation", "Latency", "Changes", "SolveReport", "PlanFigures",
            "PlanSummary", "summary_keys"]

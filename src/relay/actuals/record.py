@@ -203,6 +203,12 @@ def prob_at_least(fit: Fit, predicted_mbit: float, x_mbit: float) -> float:
     return (1.0 - fit.fail_p) * held
 
 
+def expected(fit: Fit, predicted_mbit: float) -> float:
+    """The expected achieved volume of a session predicted at ``predicted_mbit`` (the lander's
+    queue never empty): ``(1 - fail_p) x predicted x exp(mu + sigma^2 / 2)``."""
+    return (1.0 - fit.fail_p) * max(predicted_mbit, 0.0) * math.exp(fit.mu + fit.sigma ** 2 / 2.0)
+
+
 def expected_min(fit: Fit, predicted_mbit: float, cap_mbit: float) -> float:
     """``E[min(cap, achieved)]`` of a session predicted at ``predicted_mbit`` that queues
     ``cap_mbit``: the lognormal's partial expectation, times the share of passes held."""
@@ -218,4 +224,4 @@ def expected_min(fit: Fit, predicted_mbit: float, cap_mbit: float) -> float:
 
 __all__ = ["FORMAT", "VERSION", "ELEVATION_BANDS", "Fit", "UNCALIBRATED", "Band", "PairFit", "Calibration",
            "calibration_from_json", "read_calibration", "normal_quantile", "quantile_factor", "prob_at_least",
-           "expected_min"]
+           "expected", "expected_min"]

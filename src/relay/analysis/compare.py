@@ -26,7 +26,7 @@ from ..config import Scenario
 from ..errors import RelayInputError
 from ..inputs import check_plain_name
 from ..outputs.compare_report import HEADERS, write_compare
-from .metrics import DIFF_METRICS, METRICS, SCOPES, plan_tables
+from .metrics import DIFF_METRICS, METRICS, SCOPES, plan_tables, rounded
 from .overrides import resolve
 
 
@@ -180,7 +180,7 @@ def compare(configs_or_scenarios, start, days: float = 28.0, *, out=None,
 
 
 def _with_differences(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    first = table[table["config"] == names[0]].set_index(["scope", "name"])
+    first = table[table["config"] == names[0]].set_index(["scope", "name"]).astype({m: float for m in DIFF_METRICS})
     table = table.copy()
     for m in DIFF_METRICS:
         ref = [first[m].get((sc, n), float("nan")) if (sc, n) in first.index else float("nan")
@@ -194,4 +194,4 @@ def _with_differences(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     sorder = {s: i for i, s in enumerate(SCOPES)}
     table["_o"] = [order[c] * 10 + sorder[s] for c, s in zip(table["config"], table["scope"])]
     table = table.sort_values(["_o", "name"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
-    return table
+    return rounded(table)

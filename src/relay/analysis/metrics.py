@@ -22,6 +22,24 @@ METRICS = ["delivered_mbit", "sessions", "session_hours", "mean_latency_h", "wor
 #: the metrics a comparison gives differences of (``d_<metric>``)
 DIFF_METRICS = ["delivered_mbit", "sessions", "mean_latency_h", "worst_latency_h",
                 "decisional_sols_met", "utilisation_pct", "spare_capacity_mbit"]
+#: metrics that count (whole numbers in every table and file) and percentages (rounded to PCT_DIGITS)
+COUNT_METRICS = ("sessions", "decisional_sols_met", "violations")
+PERCENT_METRICS = ("utilisation_pct", "delivered_pct")
+PCT_DIGITS = 1
+
+
+def rounded(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its count columns as whole numbers (nullable: empty where a scope has none)
+    and its percentages rounded to :data:`PCT_DIGITS` decimals: a metric column, its difference
+    ``d_<metric>`` or a sweep's ``<metric>.<name>``."""
+    out = df.copy()
+    for c in out.columns:
+        base = str(c).removeprefix("d_").split(".", 1)[0]
+        if base in COUNT_METRICS:
+            out[c] = pd.to_numeric(out[c], errors="coerce").round().astype("Int64")
+        elif base in PERCENT_METRICS:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype(float).round(PCT_DIGITS)
+    return out
 
 
 def is_metric(name: str) -> bool:
@@ -46,6 +64,15 @@ def _duration_s(df: pd.DataFrame) -> pd.Series:
     return pd.Series(0.0, index=df.index)
 
 
+def _usable(passes: pd.DataFrame) -> pd.Series | None:
+    """What each candidate pass can carry in its plan's instance (``usable_mbit``: outages, vetoes
+    and the model's rules applied); a table without it (an older plan) its link volume."""
+    for col in ("usable_mbit", "volume_mbit"):
+        if len(passes) and col in passes:
+            return passes[col].astype(float)
+    return None
+
+
 @dataclass(frozen=True)
 class _PlanFrames:
     """A plan's sessions and candidate passes with their durations and volumes: the sums
@@ -68,7 +95,7 @@ class _PlanFrames:
             sess_dur=_duration_s(sessions) if len(sessions) else pd.Series(dtype=float),
             pass_dur=(passes["duration_s"].astype(float) if len(passes) and "duration_s" in passes
                       else pd.Series(dtype=float)),
-            pass_vol=passes["volume_mbit"].astype(float) if len(passes) and "volume_mbit" in passes else None,
+            pass_vol=_usable(passes),
             ses_vol=sessions["volume_mbit"].astype(float) if len(sessions) else pd.Series(dtype=float),
             per_sol=getattr(plan, "per_sol", None))
 
@@ -90,7 +117,8 @@ class _PlanFrames:
         return float(self.sess_dur[self.sessions[col] == name].sum()) / 3600.0 if len(self.sessions) else 0.0
 
     def spare(self, col: str | None = None, name: str | None = None) -> float:
-        """The UHF volume of the candidate passes less what was relayed (of ``name``, or all)."""
+        """The usable UHF volume of the candidate passes (``usable_mbit``: what an outage, a veto
+        or a rule of the model took counts nothing) less what was relayed (of ``name``, or all)."""
         if self.pass_vol is None:
             return float("nan")
         offered = float(self.pass_vol.sum() if col is None else self.pass_vol[self.passes[col] == name].sum())
@@ -157,7 +185,7 @@ def _table(rows: list[dict]) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = float("nan")
     df["limited_by"] = df["limited_by"].fillna("") if "limited_by" in df else ""
-    return df[["scope", "name"] + METRICS + ["limited_by", "status", "gap", "solve_time_s"]]
+    return rounded(df[["scope", "name"] + METRICS + ["limited_by", "status", "gap", "solve_time_s"]])
 
 
 def plan_tables(plan) -> pd.DataFrame:
@@ -165,11 +193,12 @@ def plan_tables(plan) -> pd.DataFrame:
 
     Columns: scope, name, delivered_mbit, sessions, session_hours,
     mean_latency_h, worst_latency_h, decisional_sols_met, utilisation_pct
-    (session time / candidate pass time, in %), spare_capacity_mbit (the UHF volume
+    (session time / candidate pass time, in %), spare_capacity_mbit (the usable UHF volume
     of the candidate passes, whole and counted per orbiter, less what was relayed: the
-    link capacity left unused), violations, status, gap, solve_time_s (the last three
-    on the total row), and limited_by on asset rows (what limited the asset on most of
-    its sols: data, link, earth or constraint; see relay.explain.per_sol).
+    link capacity left unused; a pass an outage or a veto took counts nothing), violations,
+    status, gap, solve_time_s (the last three on the total row), and limited_by on asset
+    rows (the binding family on most of its sols, relay.explain.LIMITS: data, link, outage,
+    veto, sol_cap, energy, wake_window, store, earth, contention...; see relay.explain.per_sol).
     """
     fig = plan.summary.figures
     fr = _PlanFrames.of(plan)

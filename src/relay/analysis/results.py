@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import RelayInputError
 from ..fileio import atomic_path
-from .metrics import METRICS
+from .metrics import METRICS, rounded
 from .sweepspec import SweepSpec
 
 
@@ -59,11 +59,13 @@ def results_frame(spec: SweepSpec, records: dict[int, dict]) -> pd.DataFrame:
     for c in ("error", "error_type", "status"):
         if c in df.columns:
             df[c] = df[c].fillna("").astype(str)
-    return df
+    return rounded(df)
 
 
 def plot_sweep(df: pd.DataFrame, params: list[str], metric: str, path: str | Path) -> Path:
-    """One panel per swept parameter: every run (dots) and the mean over the others (line)."""
+    """One panel per swept parameter: ``metric`` against it, one line per group of the other keys
+    (the variant, the start week and the other parameters), so runs of different weeks or
+    variants are never averaged together."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,30 +78,11 @@ def plot_sweep(df: pd.DataFrame, params: list[str], metric: str, path: str | Pat
                               source="--plot")
     ok = df[df["ok"]] if "ok" in df.columns else df
     params = params or ["start"]
-    fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.4), squeeze=False)
+    keys = [k for k in ["variant"] + list(params) + ["start"] if k in ok.columns]
+    keys = list(dict.fromkeys(keys))
+    fig, axes = plt.subplots(1, len(params), figsize=(4.6 * len(params), 3.6), squeeze=False)
     for ax, p in zip(axes[0], params):
-        vals = ok[[p, metric]].dropna()
-        try:
-            x = pd.to_numeric(vals[p])
-            numeric = True
-        except (ValueError, TypeError):
-            x, numeric = vals[p].astype(str), False
-        y = vals[metric].astype(float)
-        if numeric:
-            ax.scatter(x, y, s=14, alpha=0.5, color="#2f81f7", label="runs")
-            mean = y.groupby(x).mean().sort_index()
-            ax.plot(mean.index, mean.values, "-o", color="#cf222e", label="mean")
-        else:
-            cats = sorted(set(x))
-            pos = {c: i for i, c in enumerate(cats)}
-            ax.scatter([pos[c] for c in x], y, s=14, alpha=0.5, color="#2f81f7", label="runs")
-            mean = y.groupby(x).mean()
-            ax.plot([pos[c] for c in cats], [mean[c] for c in cats], "-o", color="#cf222e", label="mean")
-            ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
-        ax.set_xlabel(p, fontsize=9)
-        ax.set_ylabel(metric, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        sweep_panel(ax, ok, p, [k for k in keys if k != p], metric)
     failed = int((~df["ok"]).sum()) if "ok" in df.columns else 0
     fig.suptitle(f"{metric} against each swept parameter ({len(ok)} runs"
                  f"{f', {failed} failed' if failed else ''})", fontsize=11)
@@ -109,3 +92,45 @@ def plot_sweep(df: pd.DataFrame, params: list[str], metric: str, path: str | Pat
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
+
+
+def sweep_groups(ok: pd.DataFrame, p: str, others: list[str], metric: str) -> list[tuple[str, pd.DataFrame]]:
+    """The runs of a panel of ``p`` as ``(label, rows)`` groups, one per combination of the
+    ``others`` keys (variant, start week, other parameters), each sorted by ``p``."""
+    vals = ok[[p, metric] + others].dropna(subset=[p, metric])
+    if not others:
+        return [("runs", vals)]
+    out = []
+    for key, g in vals.groupby(others, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(str(v)[:10] if k == "start" else str(v) if k == "variant" else f"{k}={v}"
+                          for k, v in zip(others, key))
+        out.append((label, g))
+    return out
+
+
+def sweep_panel(ax, ok: pd.DataFrame, p: str, others: list[str], metric: str) -> None:
+    """One panel: ``metric`` against ``p`` (numbers on a numeric axis, else categories), a line
+    per group (:func:`sweep_groups`)."""
+    import matplotlib.pyplot as plt
+
+    groups = sweep_groups(ok, p, others, metric)
+    allx = pd.concat([g[p] for _, g in groups]) if groups else pd.Series(dtype=object)
+    try:
+        pd.to_numeric(allx)
+        cats = None
+    except (ValueError, TypeError):
+        cats = sorted(set(allx.astype(str)))
+    pos = {c: i for i, c in enumerate(cats or ())}
+    for i, (label, g) in enumerate(groups):
+        x = (pd.to_numeric(g[p]) if cats is None else g[p].astype(str).map(pos)).astype(float)
+        order = x.argsort(kind="mergesort")
+        ax.plot(x.iloc[order], g[metric].astype(float).iloc[order], "-o", ms=3, lw=1,
+                color=plt.cm.tab10(i % 10), label=label)
+    if cats is not None:
+        ax.set_xticks(range(len(cats)), [c[:10] if p == "start" else c for c in cats], rotation=30, ha="right")
+    ax.set_xlabel(p, fontsize=9)
+    ax.set_ylabel(metric, fontsize=9)
+    ax.grid(alpha=0.3)
+    if 0 < len(groups) <= 12:
+        ax.legend(fontsize=7)

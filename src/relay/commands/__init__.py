@@ -14,8 +14,10 @@ COMMAND_MODULES = {
     "relay.commands.link": ("link",),                           # issue 3
     "relay.commands.plan": ("plan", "solve", "validate"),       # issue 4
     "relay.commands.analysis": ("compare", "sweep"),            # issue 5
-    "relay.commands.nightly": ("nightly", "history", "diff"),   # issue 6
+    "relay.commands.nightly": ("nightly", "history", "diff", "show", "ack", "promote"),  # issues 6, 19
     "relay.commands.replan": ("replan",),                       # issue 11
+    "relay.commands.actuals": ("actuals",),                     # issue 22
+    "relay.commands.serve": ("serve", "db"),                    # issue 20
 }
 
 

@@ -1,4 +1,4 @@
-"""``relay nightly``, ``relay history``, ``relay diff``: the unattended planning job and its archive.
+"""``relay nightly``, ``history``, ``show``, ``diff``, ``ack``, ``promote``: the unattended planning job and its archive.
 
 Exit status of ``relay nightly``: 0 planned; 2 a user's mistake (nothing
 archived, the current plan stays); 3 planned but degraded; 1 any other
@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import sys
 
-from . import integer
+from . import integer, utc_time
 
 #: the most runs ``relay history --limit`` takes (more than any archive holds)
 MAX_HISTORY_LIMIT = 10**9
+#: what ``--drop`` reads (relay.nightly.drop.DROP_FILE_KINDS, checked by tests/test_alerts.py)
+DROP_HELP = ("drop folder of new inputs, regular files only (a name starting with a dot is an upload in progress): "
+             "*.oem and *.bsp orbit files; bookings*.csv station bookings; backlog*.csv asset backlogs; "
+             "outage*.csv outages; request*.csv relay requests; forbid*.csv vetoes; ack*.csv acknowledgements "
+             "(violation, until[, note])")
 
 
 def register(sub) -> None:
@@ -29,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None,
                    help="directory of the plan files: OUT/runs/<id>/ and the OUT/current link "
                         "(default: ARCHIVE_STEM-out/ beside the archive, e.g. plans-out/ for plans.db)")
-    p.add_argument("--drop", default=None, help="drop folder of new orbit files, bookings and backlogs")
+    p.add_argument("--drop", default=None, help=DROP_HELP)
     p.add_argument("--start", default=None,
                    help="ISO 8601 UTC start of the plan (default: the next day boundary after now)")
     p.add_argument("--day-boundary", dest="day_boundary", default=None,
@@ -50,8 +55,16 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=None, help="solver workers")
     p.add_argument("--seed", type=int, default=None, help="solver random seed")
     p.add_argument("--quiet", action="store_true", help="print only errors")
+    p.add_argument("--force", action="store_true",
+                   help="make the run current even when it plans an earlier night than the current plan "
+                        "(a back-fill or retry of an older night is otherwise archived but not made current)")
     p.set_defaults(func=run_nightly_command)
+    _register_archive_readers(sub)
+    _register_archive_changes(sub)
 
+
+def _register_archive_readers(sub) -> None:
+    """``relay history``, ``relay show``, ``relay diff``."""
     h = sub.add_parser("history", help="list the runs of a nightly archive, one line each",
                        description="List the runs of a nightly archive: id, start, status, exit code, "
                                    "planning span, sessions, delivered volume, base run; the current plan "
@@ -60,6 +73,14 @@ def register(sub) -> None:
     h.add_argument("--limit", type=integer("--limit", 1, MAX_HISTORY_LIMIT), default=None,
                    help="show only the last N runs (N >= 1)")
     h.set_defaults(func=run_history)
+
+    s = sub.add_parser("show", help="one run of a nightly archive in full",
+                       description="One run in full: span, status, the degraded reasons with their keys (what "
+                                   "`relay ack --violation` names), acknowledged reasons, the diff against its "
+                                   "base run, its files, inputs and error.")
+    s.add_argument("run", type=integer("RUN", 1, MAX_HISTORY_LIMIT), metavar="RUN", help="run id")
+    s.add_argument("--archive", required=True, help="SQLite archive file")
+    s.set_defaults(func=run_show)
 
     d = sub.add_parser("diff", help="what changed between two archived plans",
                        description="Sessions added, removed, moved (with the shift) and changed in volume "
@@ -72,6 +93,29 @@ def register(sub) -> None:
     d.set_defaults(func=run_diff)
 
 
+def _register_archive_changes(sub) -> None:
+    """``relay ack``, ``relay promote``."""
+    a = sub.add_parser("ack", help="acknowledge a known problem so that it no longer degrades the nightly runs",
+                       description="Acknowledge a degraded reason of RUN: the runs whose plan starts before UNTIL "
+                                   "are not degraded by a reason VIOLATION names (its key as `relay show RUN` "
+                                   "prints it, a prefix of the key by whole fields, or words of its text); the "
+                                   "acknowledgement is listed in `relay history` and expires at UNTIL.")
+    a.add_argument("run", type=integer("RUN", 1, MAX_HISTORY_LIMIT), metavar="RUN", help="the run that showed it")
+    a.add_argument("--archive", required=True, help="SQLite archive file")
+    a.add_argument("--violation", required=True, help="the reason's key (e.g. requirement:Curiosity:1502:"
+                                                       "forward_link), a prefix of it, or words of its text")
+    a.add_argument("--until", required=True, type=utc_time("--until"), help="ISO 8601 UTC time it expires")
+    a.add_argument("--note", default="", help="why (listed in the history)")
+    a.set_defaults(func=run_ack)
+
+    m = sub.add_parser("promote", help="make an archived run the current plan",
+                       description="Point the archive's current plan, and OUT/current, at RUN (a planned or "
+                                   "degraded run), e.g. after a back-fill of an older night.")
+    m.add_argument("run", type=integer("RUN", 1, MAX_HISTORY_LIMIT), metavar="RUN", help="run id")
+    m.add_argument("--archive", required=True, help="SQLite archive file")
+    m.set_defaults(func=run_promote)
+
+
 def run_nightly_command(args) -> int:
     from ..errors import RelayInputError
     from ..nightly.job import run_nightly
@@ -79,7 +123,7 @@ def run_nightly_command(args) -> int:
 
     cli = {k: getattr(args, k) for k in ("archive", "out", "drop", "start", "day_boundary", "days",
                                          "freeze_hours", "change_penalty_mbit", "max_drop_pct", "log",
-                                         "time_limit_s", "workers", "seed", "quiet")}
+                                         "time_limit_s", "workers", "seed", "quiet", "force")}
     try:
         job = resolve(args.config, cli)
     except RelayInputError as exc:
@@ -91,18 +135,75 @@ def run_nightly_command(args) -> int:
 
 def run_history(args) -> int:
     from ..archive import Archive
-    from ..nightly.diff import history_lines
+    from ..nightly.history import history_lines
 
     with Archive.open_existing(args.archive) as arch:
-        runs = arch.runs()
+        runs, rejections, acks = arch.runs(), arch.rejections(), arch.acks()
         cur = arch.current()
     if args.limit:
         runs = runs[-args.limit:]
-    if not runs:
+        first = runs[0]["started"] if runs else ""
+        rejections = [r for r in rejections if r["started"] >= first][-args.limit:]
+    if not runs and not rejections:
         print("(no runs yet)")
         return 0
-    for line in history_lines(runs, cur["id"] if cur else None):  # a header, then a line per run
+    # a header, then a line per run (and refused run), then the acknowledgements
+    for line in history_lines(runs, cur["id"] if cur else None, rejections, acks):
         print(line)
+    return 0
+
+
+def run_show(args) -> int:
+    from ..archive import Archive
+    from ..nightly.history import show_lines
+
+    with Archive.open_existing(args.archive) as arch:
+        run, cur, inputs = arch.run(args.run), arch.current(), arch.inputs(args.run)
+    print("\n".join(show_lines(run, cur["id"] if cur else None, inputs)))
+    return 0
+
+
+def run_ack(args) -> int:
+    from ..archive import Archive
+    from ..nightly.alerts import check_violation_text
+    from ..nightly.safety import utcnow
+    from ..timescales import parse_utc, utc_to_tdb_s
+
+    violation = check_violation_text(args.violation)
+    until = parse_utc(args.until, where="--until")
+    with Archive.open_existing(args.archive) as arch:
+        arch.run(args.run)  # it must exist
+        ack_id, new = arch.add_ack({"created": utcnow(), "run_id": args.run, "violation": violation,
+                                    "until": until.strftime("%Y-%m-%dT%H:%M:%S.") + f"{until.microsecond // 1000:03d}Z",
+                                    "until_tdb_s": utc_to_tdb_s(until), "note": args.note, "source": "relay ack"})
+    print(f"ack {ack_id} {'stored' if new else 'already stored'}: {violation!r} no longer degrades the runs whose "
+          f"plan starts before {args.until} (relay history lists it)")
+    return 0
+
+
+def run_promote(args) -> int:
+    from pathlib import Path
+
+    from ..archive import Archive
+    from ..nightly.safety import LockHeld, RunLock, set_current, utcnow
+
+    with Archive.open_existing(args.archive) as arch:
+        arch.run(args.run)  # the archive and the run exist before the lock file is made beside it
+    lock = RunLock(Path(args.archive).resolve())
+    try:
+        lock.acquire(utcnow())
+    except LockHeld as exc:
+        print(f"relay promote: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with Archive.open_existing(args.archive) as arch:
+            run = arch.promote(args.run)
+        if run.get("out_dir"):
+            set_current(Path(run["out_dir"]), run["id"])
+    finally:
+        lock.release()
+    print(f"run {run['id']} ({run.get('plan_start')} +{run.get('days') or 0:g} d) is the current plan"
+          + (f"; {Path(run['out_dir']) / 'current'} -> runs/{run['id']}" if run.get("out_dir") else ""))
     return 0
 
 

@@ -37,8 +37,10 @@ def register(sub) -> None:
 def _print(df, cols, title):
     import pandas as pd
 
+    from ..outputs.tables import as_text
+
     with pd.option_context("display.max_rows", 400, "display.width", 200):
-        shown = df[[c for c in cols if c in df.columns]]
+        shown = as_text(df[[c for c in cols if c in df.columns]])   # ISO 8601 UTC with a Z, as in the files
         print(title)
         print(shown.to_string(index=False) if len(shown) else "(none)")
 
@@ -54,7 +56,7 @@ def run_passes(args) -> int:
     start = args.start or default_start()
     ps = pass_set(sc, start, args.days)
     table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
-    table, profiles = labelled(table), labelled(profiles)
+    table, profiles = with_local_times(sc, labelled(table)), labelled(profiles)
     if args.out:
         with writing("--out", args.out):
             write_table(table, args.out)
@@ -66,11 +68,26 @@ def run_passes(args) -> int:
         with writing("--tracks", args.tracks):
             write_table(tracks, args.tracks)
     if not args.quiet:
-        _print(table, ["orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
+        _print(table, ["orbiter", "asset", "rise", "set", "sol", "lmst_start", "duration_s", "max_elevation_deg",
                        "min_range_km", "volume_mbit", "rate_mode", "peak_rate_kbps", "truncated"],
                f"{len(table)} passes of {len(sc.orbiters)} orbiter(s) over {len(sc.assets)} asset(s), "
                f"{args.days:g} days from {start}:")
     return 0
+
+
+def with_local_times(sc, table):
+    """The pass table with each asset's mission sol at rise and LMST at rise and set (``sol,
+    lmst_start, lmst_end`` after ``set``, as in passes.csv and schedule.csv; relay.sols)."""
+    from ..plantables import local_time_columns
+    from ..sols import clock_of
+
+    clocks = {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
+    local = local_time_columns(table, clocks, "rise_tdb_s", "set_tdb_s")
+    out = table.copy()
+    at = list(out.columns).index("set") + 1
+    for k, col in enumerate(("sol", "lmst_start", "lmst_end")):
+        out.insert(at + k, col, local[col])
+    return out
 
 
 def _tracks(sc, start, days):

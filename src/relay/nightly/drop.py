@@ -22,6 +22,11 @@ as ``.name.part`` and renamed when complete) are reported and ignored.
   checked; their records join the scenario's own.  Records that do not overlap the run's horizon
   are left out (and noted), and so are vetoes by pass id (a pass id names a pass of one plan):
   :func:`relay.nightly.horizon.operations_within`.
+* ``ack*.csv`` (``violation, until[, note]``): acknowledgements of known problems
+  (:mod:`relay.nightly.alerts`), every row checked; in force for the runs whose plan starts
+  before ``until``, and stored in the archive with the run.
+
+:data:`DROP_FILE_KINDS` lists every kind (docs/nightly.md and ``relay nightly --help`` say the same).
 
 An error in a drop file names the file and line and quotes at most a short,
 escaped excerpt of the offending line (:func:`bounded`), never more of a file.
@@ -44,11 +49,22 @@ from ..operations import Operations, merge
 from ..orbits.oem import read_oem
 from ..orbits.spk import read_spk
 from ..timescales import tdb_s_to_iso
+from .alerts import read_ack_file
 
 #: Margin of orbit-file coverage required beyond each end of the horizon (light time, edge passes).
 COVERAGE_MARGIN_S = 3600.0
 #: The longest error detail a drop file may produce (a short excerpt of one line at most).
 MAX_DETAIL_CHARS = 300
+#: every kind of drop-folder file: its name pattern(s) and what it holds
+DROP_FILE_KINDS = (
+    (("*.oem", "*.bsp"), "orbit files (CCSDS OEM, SPICE SPK), one orbiter each"),
+    (("bookings*.csv",), "station bookings: orbiter, station, start, end (the last by name)"),
+    (("backlog*.csv",), "asset backlogs: asset, time, backlog_mbit"),
+    (("outage*.csv",), "outages of orbiters, stations or assets (as relay plan --outages)"),
+    (("request*.csv",), "relay requests of assets (as relay plan --requests)"),
+    (("forbid*.csv",), "vetoes of sessions (as relay plan --forbid)"),
+    (("ack*.csv",), "acknowledgements of known problems: violation, until[, note] (as relay ack)"),
+)
 
 
 def sha256_file(path: str | Path) -> tuple[str, int]:
@@ -120,6 +136,8 @@ class DropInputs:
     backlog_files: list[Path] = field(default_factory=list)
     operation_files: list[Path] = field(default_factory=list)
     operations: Any = None  # relay.operations.Operations of every operation file, or None
+    ack_files: list[Path] = field(default_factory=list)
+    acks: list[dict] = field(default_factory=list)  # relay.nightly.alerts.read_ack_file's records
     ignored: list[tuple[Path, str]] = field(default_factory=list)
 
     def record(self) -> dict:
@@ -129,6 +147,7 @@ class DropInputs:
                              for p in self.bookings_files},
                 "backlogs": {p.name: "read" for p in self.backlog_files},
                 "operations": {p.name: "read" for p in self.operation_files},
+                "acks": {p.name: "read" for p in self.ack_files},
                 "ignored": {p.name: why for p, why in self.ignored}}
 
 
@@ -222,9 +241,12 @@ def scan_drop(drop: str | Path, orbiters: list[str], assets: list[str], t0: floa
             elif low.endswith(".csv") and low.startswith(("outage", "request", "forbid")):
                 out.operations = _read_operations(p, out.operations, orbiters, assets, stations, clocks)
                 out.operation_files.append(p)
+            elif low.endswith(".csv") and low.startswith("ack"):
+                out.acks.extend(read_ack_file(p))
+                out.ack_files.append(p)
             else:
-                out.ignored.append((p, "not an orbit file (.oem, .bsp), bookings*.csv, backlog*.csv, outage*.csv, "
-                                       "request*.csv or forbid*.csv"))
+                kinds = [pat for pats, _ in DROP_FILE_KINDS for pat in pats]
+                out.ignored.append((p, f"not a drop-folder file kind ({', '.join(kinds[:-1])} or {kinds[-1]})"))
         except RelayInputError as exc:
             raise bounded(exc) from None
     if out.bookings_files:

@@ -17,6 +17,17 @@ returned volume over the span both plans cover down more than
 failure (archived as failed with its error, never current), and also
 "another run holds the lock" (not archived): 1 is the only status worth
 retrying.
+
+A reason that an acknowledgement in force covers (:mod:`.alerts`) does not
+degrade the run; it is listed as acknowledged.  A run becomes current when
+its plan starts no earlier than the current plan's (or with ``--force``).  A
+run's files include ``diff.csv`` (against the base plan over the span both
+cover; only the header without a base plan), and its ``report.html`` names
+the run's frozen-until, base run and diff, and, degraded, says DEGRADED with
+the reasons and the run id.  After the run, the hook of its exit status
+(``on_degraded`` for 3, ``on_failure`` for 1 and 2) gets the run's JSON
+summary (:func:`alert_payload`); a failing hook is logged and printed, and the
+exit status stays the run's.
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .. import api, plandiff
 from ..archive import Archive
 from ..config import load_scenario, scenario_hash
@@ -38,10 +51,14 @@ from ..errors import RelayInputError
 from ..fileio import write_text
 from ..inputs import bookings_path
 from ..operations import scenario_names
+from ..outputs.report import NightlyBanner, render_report
+from ..outputs.tables import csv_text
+from ..planfolder import write_plan_folder
 from ..summary import PLAN_STAGES, PlanSummary
 from ..timescales import tdb_s_to_iso
 from . import base as base_mod
 from . import safety
+from .alerts import Reason, hook_for, send_alert, split_acknowledged
 from .drop import DropInputs, scan_drop, sha256_file
 from .horizon import operations_within, run_span, scenario_within
 from .options import NightlyRun
@@ -113,6 +130,8 @@ def _scan(job: NightlyRun, sc0, t0: float, t1: float, inputs: list, notes: list)
         inputs.append(_file_record("drop-backlogs", p.name, p))
     for p in drop.operation_files:
         inputs.append(_file_record("drop-operations", p.name, p))
+    for p in drop.ack_files:
+        inputs.append(_file_record("drop-acks", p.name, p))
     for p, why in drop.ignored:
         notes.append(f"drop folder: ignored {p.name}: {why}")
     notes.extend(operations_within(drop.operations, t0, t1)[1])
@@ -134,8 +153,6 @@ def _backlogs(base, drop: DropInputs | None, t0: float, start: str, assets: list
     """Each asset's starting backlog: a drop-folder row newer than the base plan's start (the
     latest at or before this start) wins; otherwise the backlog the base plan leaves at the start;
     without either, the scenario's.  Returns (DataFrame or None, {asset: source})."""
-    import pandas as pd
-
     rows: dict[str, tuple[float, str]] = {}
     if base is not None:
         carried, why = base_mod.carried_backlogs(base, t0, assets)
@@ -242,17 +259,24 @@ def volume_check(prep: Prepared, ses, base_ses, max_drop_pct: float) -> tuple[di
     return fig, None
 
 
-def degraded_reasons(summary: PlanSummary) -> list[str]:
-    """Violated requirements and a solver status other than optimal or feasible."""
+def plan_reasons(summary: PlanSummary) -> list[Reason]:
+    """Violated requirements and a solver status other than optimal or feasible, with their keys
+    (``requirement:ASSET:SOL:REQUIREMENT``, ``solver:STATUS``)."""
     reasons = []
     for v in summary.violations:
-        what = ", ".join(f"{k} {getattr(v, k)}" for k in ("asset", "sol", "requirement")
-                         if getattr(v, k) is not None)
-        reasons.append(f"violated requirement: {what}" + (f" ({v.detail})" if v.detail else ""))
+        fields = ("asset", "sol", "requirement")
+        what = ", ".join(f"{k} {getattr(v, k)}" for k in fields if getattr(v, k) is not None)
+        key = "requirement:" + ":".join("-" if getattr(v, k) is None else str(getattr(v, k)) for k in fields)
+        reasons.append(Reason(key, f"violated requirement: {what}" + (f" ({v.detail})" if v.detail else "")))
     status = str(summary.status).upper()
     if status and status not in GOOD_STATUSES:
-        reasons.append(f"solver status {status}")
+        reasons.append(Reason(f"solver:{status}", f"solver status {status}"))
     return reasons
+
+
+def degraded_reasons(summary: PlanSummary) -> list[str]:
+    """Violated requirements and a solver status other than optimal or feasible."""
+    return [r.text for r in plan_reasons(summary)]
 
 
 def session_table(result, fixed):
@@ -277,7 +301,8 @@ def freeze_intruders(ses, prep: Prepared) -> int:
 
 # ----------------------------------------------------------------------------- the run
 def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
-    """Run the job once; returns the exit status (0, 1, 2 or 3).  Never raises for a run's failure."""
+    """Run the job once; returns the exit status (0, 1, 2 or 3).  Never raises for a run's failure.
+    The hook of the exit status, if the options name one, gets the run's JSON summary."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     started = utcnow()
     o = job.options
@@ -285,33 +310,72 @@ def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
     out = Path(o.out).resolve() if o.out else default_out(archive_path)
     log_path = Path(o.log).resolve() if o.log else out / "nightly.jsonl"
     ui = _Ui(job.quiet, stdout, stderr)
+    outcome = {"started": started, "config": str(Path(job.config).resolve()), "archive": str(archive_path),
+               "out": str(out)}
     try:
         _check_writable_dir(out, "--out")
         check_not_inputs(job, archive_path, out, log_path)
         claim_out(out, archive_path)
         log = JsonLog(log_path, os.getpid(), started)
-    except RelayInputError as exc:
-        return ui.rejected(exc)
-    except OSError as exc:
-        return ui.rejected(RelayInputError(f"cannot open the log file: {exc.strerror or exc}", source=str(log_path)))
+    except (RelayInputError, OSError) as exc:
+        if not isinstance(exc, RelayInputError):
+            exc = RelayInputError(f"cannot open the log file: {exc.strerror or exc}", source=str(log_path))
+        outcome.update(status="rejected", error=str(exc))
+        return _alert(job, ui, None, ui.rejected(exc), outcome)
     lock = RunLock(archive_path)
     try:
-        try:
-            lock.acquire(started)
-        except LockHeld as exc:
-            log.event("refused", reason=str(exc))
-            ui.err(f"error: {exc}")
-            return 1
-        except OSError as exc:  # the archive's folder cannot hold the lock: the path is wrong
-            return ui.rejected(RelayInputError(f"cannot create the lock file beside the archive: "
-                                               f"{exc.strerror or exc}", source=str(lock.path)))
-        log.event("start", config=str(job.config), archive=str(archive_path), out=str(out), drop=o.drop,
-                  options=o.model_dump(), days=job.days, change_penalty_mbit=job.change_penalty_mbit)
-        safety.checkpoint("locked")
-        return _Run(job, archive_path, out, log, started, ui).go()
+        code = _locked_run(job, lock, archive_path, out, log, ui, outcome)
+        return _alert(job, ui, log, code, outcome)
     finally:
         lock.release()
         log.close()
+
+
+def _locked_run(job: NightlyRun, lock: RunLock, archive_path: Path, out: Path, log: JsonLog, ui: "_Ui",
+                outcome: dict) -> int:
+    """Take the lock and run; ``outcome`` gets what the alert reports."""
+    try:
+        lock.acquire(outcome["started"])
+    except LockHeld as exc:
+        log.event("refused", reason=str(exc))
+        ui.err(f"error: {exc}")
+        outcome.update(status="refused", error=str(exc))
+        return 1
+    except OSError as exc:  # the archive's folder cannot hold the lock: the path is wrong
+        err = RelayInputError(f"cannot create the lock file beside the archive: {exc.strerror or exc}",
+                              source=str(lock.path))
+        outcome.update(status="rejected", error=str(err))
+        return ui.rejected(err)
+    o = job.options
+    log.event("start", config=str(job.config), archive=str(archive_path), out=str(out), drop=o.drop,
+              options=o.model_dump(), days=job.days, change_penalty_mbit=job.change_penalty_mbit)
+    safety.checkpoint("locked")
+    return _Run(job, archive_path, out, log, outcome["started"], ui, outcome).go()
+
+
+def alert_payload(outcome: dict, exit_code: int) -> dict:
+    """The run's JSON summary an alert hook gets (stdin or the POST body): the run id, status,
+    exit code, reasons (and the acknowledged ones), span, frozen-until, base run, diff counts,
+    delivered volume, where its files are, and the error of a failed or rejected run."""
+    keys = ("run_id", "status", "reasons", "acknowledged", "plan_start", "plan_end", "frozen_until", "base_run",
+            "diff", "delivered_mbit", "solver_status", "current_run", "plan_dir", "report", "error", "started",
+            "config", "archive", "out")
+    return {"event": "relay-nightly", "exit_code": exit_code, **{k: outcome.get(k) for k in keys}}
+
+
+def _alert(job: NightlyRun, ui: "_Ui", log: JsonLog | None, exit_code: int, outcome: dict) -> int:
+    """Call the hook of ``exit_code`` (if any); its failure is logged and printed, and the
+    run's exit status is returned unchanged."""
+    which, hook = hook_for(job.options, exit_code)
+    if hook is None:
+        return exit_code
+    problem = send_alert(hook, alert_payload(outcome, exit_code))
+    target = hook.url if hook.url is not None else " ".join(map(str, hook.command))
+    if log is not None:
+        log.event("alert", hook=which, target=target, ok=problem is None, error=problem)
+    if problem:
+        ui.err(f"warning: the {which} alert failed: {problem} (the run's exit status stays {exit_code})")
+    return exit_code
 
 
 def _check_writable_dir(path: Path, option: str) -> None:
@@ -374,9 +438,11 @@ class _Ui:
 class _Run:
     """One locked run, step by step (see the module docstring)."""
 
-    def __init__(self, job: NightlyRun, archive_path: Path, out: Path, log: JsonLog, started: str, ui: _Ui):
+    def __init__(self, job: NightlyRun, archive_path: Path, out: Path, log: JsonLog, started: str, ui: _Ui,
+                 outcome: dict | None = None):
         self.job, self.archive_path, self.out, self.log, self.started, self.ui = \
             job, archive_path, out, log, started, ui
+        self.outcome = outcome if outcome is not None else {}
         self.prep: Prepared | None = None
         self.tmp_dir: Path | None = None
 
@@ -388,10 +454,25 @@ class _Run:
         except RelayInputError as exc:
             self.discard_tmp()
             self.log.event("rejected", exit_code=2, error=str(exc))
+            self.outcome.update(status="rejected", error=str(exc))
+            self.record_rejection(exc)
             return self.ui.rejected(exc)
         except Exception as exc:  # noqa: BLE001 - any other failure is archived as such
             self.discard_tmp()
             return self.fail(exc)
+
+    def record_rejection(self, exc: RelayInputError) -> None:
+        """List a run refused for a user's mistake in the archive's history (an archive that
+        exists: a first night refused creates none)."""
+        if not self.archive_path.is_file():
+            return
+        try:
+            with Archive(self.archive_path) as arch:
+                arch.add_rejection({"started": self.started, "finished": utcnow(), "exit_code": 2,
+                                    "plan_start": self.prep.start if self.prep else self.job.options.start,
+                                    "config_path": str(Path(self.job.config).resolve()), "reason": str(exc)})
+        except Exception as exc2:  # noqa: BLE001 - the refusal itself is what the user must see
+            self.log.event("note", note=f"could not record the rejection in the archive: {exc2}")
 
     def discard_tmp(self) -> None:
         if self.tmp_dir is not None:
@@ -452,17 +533,52 @@ class _Run:
         exit_code = 3 if reasons else 0
         self.run.update(summary={**summary.to_json(), "nightly": nightly},
                         status="ok" if exit_code == 0 else "degraded", exit_code=exit_code)
-        run_id = self.write_and_archive(result, ses, nightly)
+        run_id, current = self.write_and_archive(result, ses, nightly)
         self.log.event("finished", run_id=run_id, exit_code=exit_code, status=self.run["status"], reasons=reasons,
+                       acknowledged=nightly["acknowledged"], current_run=current,
                        delivered_mbit=summary.delivered_mbit, sessions=len(ses), stages=self.log.stages)
+        plan_dir = self.out / "runs" / str(run_id)
+        self.outcome.update(run_id=run_id, status=self.run["status"], reasons=reasons,
+                            acknowledged=nightly["acknowledged"], plan_start=prep.start, plan_end=prep.end,
+                            frozen_until=nightly["frozen_until"], base_run=nightly["base_run"], diff=nightly["diff"],
+                            delivered_mbit=summary.delivered_mbit, solver_status=str(summary.status),
+                            current_run=current, plan_dir=str(plan_dir), report=str(plan_dir / "report.html"))
         _Report(self.ui, run_id, self.run, summary, ses, prep, self.out, self.log.stages).print(
-            nightly, self.diff, reasons)
+            nightly, self.diff, reasons, current)
         return exit_code
 
+    def acks(self) -> list[dict]:
+        """The acknowledgements in the archive and in the drop folder (not yet stored: no id)."""
+        stored = []
+        if self.archive_path.exists():
+            with Archive.open_existing(self.archive_path) as arch:
+                stored = arch.acks()
+        dropped = [{**a, "id": None} for a in (self.prep.drop.acks if self.prep.drop else [])]
+        return stored + dropped
+
+    def reasons(self, summary: PlanSummary, ses, volume_why: str | None) -> list[Reason]:
+        """Every reason to flag the run degraded, with its key (before acknowledgements)."""
+        prep = self.prep
+        reasons = plan_reasons(summary)
+        if volume_why:
+            reasons.append(Reason("volume-drop", volume_why))
+        ops = operations_within(prep.drop.operations, prep.t0, prep.t1)[0] if prep.drop else None
+        kept, lost = dropped_frozen(prep.fixed, self.dropped, prep.base.id if prep.base else None, ops)
+        reasons += [Reason(f"frozen-dropped:{x.orbiter}:{x.asset}", text) for (x, _), text in zip(self.dropped, lost)]
+        self.lost = lost
+        self.missing = base_mod.missing_frozen(kept, ses)
+        reasons += [Reason("frozen-missing", f"frozen session of run {prep.base.id} missing from the plan: {m}")
+                    for m in self.missing]
+        self.intruders = freeze_intruders(ses, prep) if prep.base is not None else 0
+        if self.intruders:
+            reasons.append(Reason("freeze-intruders", f"{self.intruders} session(s) not in the base plan start "
+                                                      f"inside the freeze horizon (before {prep.freeze_end})"))
+        return reasons
+
     def check(self, summary: PlanSummary, ses) -> tuple[list[str], dict]:
-        """The reasons to flag the run degraded, and nightly.json (the job's own figures)."""
+        """The reasons to flag the run degraded (those no acknowledgement covers), and
+        nightly.json (the job's own figures)."""
         prep, job = self.prep, self.job
-        reasons = degraded_reasons(summary)
         base_ses, self.diff = None, None
         if prep.base is not None:
             with Archive.open_existing(self.archive_path) as arch:
@@ -471,17 +587,9 @@ class _Run:
                                                  summary.figures.volume_unit_mbit)
             self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
-        if why:
-            reasons.append(why)
-        ops = operations_within(prep.drop.operations, prep.t0, prep.t1)[0] if prep.drop else None
-        kept, lost = dropped_frozen(prep.fixed, self.dropped, prep.base.id if prep.base else None, ops)
-        reasons += lost
-        missing = base_mod.missing_frozen(kept, ses)
-        reasons += [f"frozen session of run {prep.base.id} missing from the plan: {m}" for m in missing]
-        intruders = freeze_intruders(ses, prep) if prep.base is not None else 0
-        if intruders:
-            reasons.append(f"{intruders} session(s) not in the base plan start inside the freeze horizon "
-                           f"(before {prep.freeze_end})")
+        left, acknowledged = split_acknowledged(self.reasons(summary, ses, why), self.acks(), prep.t0)
+        reasons = [r.text for r in left]
+        missing, lost, intruders = self.missing, self.lost, self.intruders
         n_frozen = int(ses["frozen"].sum())
         nightly = {"plan_start": prep.start, "plan_end": prep.end, "days": job.days,
                    "freeze_hours": job.options.freeze_hours, "frozen_until": prep.freeze_end if n_frozen else None,
@@ -494,16 +602,41 @@ class _Run:
                    "backlogs": prep.backlog_source, "vs_base": volume,
                    "diff": plandiff.counts(self.diff) if self.diff else None,
                    "sessions_added_in_freeze": intruders, "degraded": reasons,
+                   "degraded_keys": [r.key for r in left], "acknowledged": acknowledged,
                    "inputs": dict(sorted(self.run["input_hashes"].items()))}
         return reasons, nightly
 
-    def write_and_archive(self, result, ses, nightly: dict) -> int:
+    def render(self, result, nightly: dict) -> dict:
+        """The run's files (no wall-clock figures): the plan's, diff.csv against the base plan
+        (the header alone without one), and report.html with the run's banner."""
+        texts = result.render(reproducible=True)
+        diff = plandiff.diff_table(self.diff) if self.diff is not None else \
+            pd.DataFrame(columns=plandiff.DIFF_CSV_COLUMNS)
+        texts["diff.csv"] = csv_text(diff)
+        shown = PlanSummary.from_json(result.summary.to_json(reproducible=True))
+        caps = {o.name: o.capacity_mbit for o in result.problem.orbiters} if result.problem is not None else {}
+        degraded = bool(nightly["degraded"])
+        with Archive(self.archive_path) as arch:  # under the lock: the id this run will get
+            run_id = arch.next_id_hint()
+        banner = NightlyBanner(run_id=run_id if degraded else None, reasons=tuple(nightly["degraded"]),
+                               acknowledged=tuple(a["reason"] for a in nightly["acknowledged"]),
+                               frozen_until=nightly["frozen_until"], base_run=nightly["base_run"],
+                               plan_start=nightly["plan_start"], plan_end=nightly["plan_end"],
+                               diff=plandiff.counts_text(self.diff) if self.diff is not None else None)
+        texts["report.html"] = render_report(result.sessions, result.downlinks, result.store, shown,
+                                             passes=result.passes, capacity_mbit=caps, per_sol=result.per_sol,
+                                             requests=result.requests, operations=result.problem,
+                                             diff=diff if self.diff is not None else None, nightly=banner)
+        return texts
+
+    def write_and_archive(self, result, ses, nightly: dict) -> tuple[int, int | None]:
+        """Write the files, archive the run; returns its id and the current run after it."""
         with Stage(self.log, "write") as f:
             runs_dir = self.out / "runs"
             runs_dir.mkdir(parents=True, exist_ok=True)
             self.tmp_dir = runs_dir / f".tmp-{os.getpid()}-{int(time.time() * 1000)}"
             self.tmp_dir.mkdir()
-            files = list(result.write(self.tmp_dir, reproducible=True))  # no wall-clock figures in the files
+            files = write_plan_folder(self.tmp_dir, self.render(result, nightly), result.summary)
             write_text(self.tmp_dir / "nightly.json", json.dumps(nightly, indent=2, sort_keys=True) + "\n")
             fsync_tree(self.tmp_dir)
             f.update(files=len(files) + 1)
@@ -521,12 +654,15 @@ class _Run:
 
             with Archive(self.archive_path) as arch:
                 run_id = arch.store_run({**self.run, "out_dir": str(self.out)}, ses, result.downlinks,
-                                        self.prep.inputs, in_transaction=place)
+                                        self.prep.inputs, in_transaction=place, force_current=self.job.force)
+                current = arch.current()["id"]
+                for ack in (self.prep.drop.acks if self.prep.drop else []):
+                    arch.add_ack({**ack, "created": self.run["finished"], "run_id": run_id})
             self.tmp_dir = None
-            f.update(run_id=run_id)
+            f.update(run_id=run_id, current_run=current)
         safety.checkpoint("committed")
-        set_current(self.out, run_id)
-        return run_id
+        set_current(self.out, current)
+        return run_id, current
 
     def fail(self, exc: BaseException) -> int:
         """Exit 1: archive the run as failed with its error (never current)."""
@@ -537,13 +673,16 @@ class _Run:
         run = {"started": self.started, "finished": utcnow(), "status": "failed", "exit_code": 1,
                "config_path": str(Path(self.job.config).resolve()), "error": tb.strip()}
         prep = self.prep
+        self.outcome.update(status="failed", error=message)
         if prep is not None:
+            self.outcome.update(plan_start=prep.start, plan_end=prep.end)
             run.update(plan_start=prep.start, plan_end=prep.end, freeze_end=prep.freeze_end,
                        plan_start_tdb_s=prep.t0, days=self.job.days, base_run=prep.base.id if prep.base else None,
                        input_hashes=input_hashes(prep.inputs))
         try:
             with Archive(self.archive_path) as arch:
                 run_id = arch.store_run(run, inputs=prep.inputs if prep else [])
+            self.outcome["run_id"] = run_id
             self.ui.err(f"archived as failed run {run_id}; the current plan is unchanged")
             self.log.event("archived", run_id=run_id, status="failed")
         except Exception as exc2:  # noqa: BLE001
@@ -559,7 +698,7 @@ class _Report:
         self.ui, self.run_id, self.run, self.summary, self.ses, self.prep, self.out, self.stages = \
             ui, run_id, run, summary, ses, prep, out, stages
 
-    def print(self, nightly: dict, diff: dict | None, reasons: list[str]) -> None:
+    def print(self, nightly: dict, diff: dict | None, reasons: list[str], current: int | None) -> None:
         say, prep = self.ui.say, self.prep
         word = {0: "planned", 3: "planned, DEGRADED"}[self.run["exit_code"]]
         frozen = f", frozen until {nightly['frozen_until']}" if nightly["frozen_until"] else ""
@@ -580,7 +719,14 @@ class _Report:
                 f"{vs['change_pct']:+.1f} %); {plandiff.counts_text(diff)}")
         for r in reasons:
             say(f"  DEGRADED: {r}")
-        say(f"  plan files: {self.out / 'runs' / str(self.run_id)}; current -> runs/{self.run_id}")
+        for a in nightly["acknowledged"]:
+            who = f"ack {a['ack']}" if a["ack"] is not None else "the drop folder's ack file"
+            say(f"  acknowledged ({who}, until {a['until']}): {a['reason']}")
+        where = f"current -> runs/{current}"
+        if current != self.run_id:
+            where = (f"current stays at runs/{current}: this run plans an earlier night than it (make it current "
+                     f"with `relay promote {self.run_id}`, or run with --force)")
+        say(f"  plan files: {self.out / 'runs' / str(self.run_id)}; {where}")
         say("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.stages.items()))
 
     def inputs(self) -> None:

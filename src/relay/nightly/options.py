@@ -29,6 +29,7 @@ class NightlyRun:
     days: float  # the horizon in effect (options.days or the scenario's)
     change_penalty_mbit: float  # the penalty in effect
     quiet: bool = False
+    force: bool = False  # make the run current even when it plans an earlier night than the current plan
 
 
 def resolve(config: str, cli: dict) -> NightlyRun:
@@ -69,4 +70,5 @@ def resolve(config: str, cli: dict) -> NightlyRun:
         raise RelayInputError("no archive given: pass --archive PATH or set nightly.archive in the config",
                               source="command line", where="--archive")
     penalty = sc.planning.change_penalty_mbit if opts.change_penalty_mbit is None else opts.change_penalty_mbit
-    return NightlyRun(str(config), opts, days, float(penalty), quiet=bool(cli.get("quiet")))
+    return NightlyRun(str(config), opts, days, float(penalty), quiet=bool(cli.get("quiet")),
+                      force=bool(cli.get("force")))

@@ -180,30 +180,40 @@ def sessions_per_sol(result) -> pd.DataFrame:
 
 
 def chart_sessions_per_sol(result):
+    """Relay sessions per mission sol: one panel per asset with its own sols on the x axis (whole
+    numbers, at most about a dozen labels, so no label overlaps another), a bar per config."""
     plt = _mpl()
+    from matplotlib.ticker import MaxNLocator
+
     col = _colours(result.names)
     table = sessions_per_sol(result)
-    fig, ax = plt.subplots(figsize=(10, 3.0))
     names = result.names
-    labels = [f"{a}\nsol {k}" for a, k in zip(table["asset"], table["sol"])]
+    assets = sorted(set(table["asset"])) or [""]
+    fig, axes = plt.subplots(len(assets), 1, figsize=(10, 1.3 + 1.8 * len(assets)), squeeze=False)
     w = 0.8 / max(1, len(names))
-    for i, n in enumerate(names):
-        ax.bar([x + (i - (len(names) - 1) / 2) * w for x in range(len(table))], table[n], width=w, color=col[n],
-               label=n)
-    step = max(1, len(labels) // 16)
-    ax.set_xticks(range(0, len(labels), step), labels[::step], fontsize=7)
-    ax.set_ylabel("relay sessions")
-    ax.set_title("Sessions per mission sol of each asset", fontsize=11, pad=26)
-    ax.grid(alpha=0.3)
-    _legend_above(ax, len(names))
+    for ax, asset in zip(axes[:, 0], assets):
+        t = table[table["asset"] == asset]
+        for i, n in enumerate(names):
+            ax.bar(t["sol"].astype(float) + (i - (len(names) - 1) / 2) * w, t[n], width=w, color=col[n], label=n)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.set_ylabel(f"{asset}\nsessions", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("mission sol of the asset", fontsize=9)
+    axes[0, 0].set_title("Sessions per mission sol of each asset", fontsize=11, pad=26)
+    _legend_above(axes[0, 0], len(names))
+    fig.tight_layout()
     return fig
 
 
 _INTS = {"sessions", "decisional_sols_met", "violations", "sol"}
+#: percentages, shown to one decimal (as compare.csv holds them)
+_PCTS = {"utilisation_pct", "delivered_pct"}
 
 
 def _fmt(v, col: str = "") -> str:
-    if v is None:
+    if v is None or v is pd.NA:
         return ""
     if col == "sol" and isinstance(v, numbers.Integral):
         return str(int(v))
@@ -216,6 +226,8 @@ def _fmt(v, col: str = "") -> str:
         sign = "+" if col.startswith("d_") else ""
         if col.removeprefix("d_") in _INTS:
             return f"{v:{sign},.0f}"
+        if col.removeprefix("d_") in _PCTS:
+            return f"{v:{sign},.1f}"
         return f"{v:{sign},.3f}" if abs(v) < 1000 else f"{v:{sign},.1f}"
     return str(v)
 

@@ -6,8 +6,17 @@ the unused passes faint, downlinks coloured by station) and per asset
 (sessions coloured by orbiter), each mark with a tooltip (UTC times, and the
 mission sol, LMST and reason where the tables carry them); the store fill
 of each orbiter with its capacity line; what each orbiter delivered and
-still holds at the end.  Then the summary, the per-asset figures, the
-requirements, the sessions and the downlinks as tables.  Every user string
+still holds at the end.  The timeline per asset carries each asset's sols
+(alternate bands labelled with the mission sol, from local midnight to
+midnight, LMST 00:00 to 24:00) and the relay requests' windows (markers;
+a session's tooltip names the requests it meets); both timelines shade the
+outages and vetoes over the lanes they take (the whole chart for a station's
+or another timeline's).  The store fill shows each orbiter's capacity as a
+line only when the fill comes near it (so that the usual fills stay
+readable).  A re-plan's report says so in its title and shows its changes
+near the top; a nightly run's says what the run is (:class:`NightlyBanner`),
+and DEGRADED at the top with the reasons when it is.  Then the summary, the
+per-asset figures, the requirements, the sessions and the downlinks as tables.  Every user string
 (names, notes) is escaped: it is plain text in the charts and in the HTML.
 One colour per asset and one per orbiter, the same on every chart.
 
@@ -22,11 +31,13 @@ import dataclasses
 import decimal
 import html
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from ..sols import clocks_of
 from ..summary import PlanSummary
 from ..timescales import tdb_s_to_iso
 from .pages import Table, render_macro, render_page
@@ -109,7 +120,8 @@ def _bars(marks: dict[str, list], rows: list[int], name: str, colour: str, *, op
 SESSION_HOVER = [("orbiter", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
                  ("end UTC", "end"), ("sol", "sol"), ("LMST", "lmst_start"), ("LMST end", "lmst_end"),
                  ("volume Mbit", "volume_mbit"), ("max elevation deg", "max_elevation_deg"),
-                 ("pass", "pass_id"), ("reason", "reason"), ("detail", "reason_detail")]
+                 ("pass", "pass_id"), ("reason", "reason"), ("detail", "reason_detail"),
+                 ("meets request", "request")]
 PASS_HOVER = [("unused pass of", "orbiter"), ("asset", "asset"), ("rise UTC", "rise"), ("set UTC", "set"),
               ("sol", "sol"), ("LMST", "lmst_start"), ("volume Mbit", "volume_mbit"),
               ("max elevation deg", "max_elevation_deg"), ("pass", "pass_id"), ("reason", "reason"),
@@ -141,9 +153,10 @@ def with_pass_columns(sessions: pd.DataFrame, passes: pd.DataFrame | None) -> pd
 
 
 def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.DataFrame, by: str,
-             colours: dict[str, dict[str, str]]) -> dict:
+             colours: dict[str, dict[str, str]], overlay: "TimelineMarks | None" = None) -> dict:
     """The timeline per orbiter (``by='orbiter'``: sessions by asset, downlinks by station, unused
-    passes faint) or per asset (``by='asset'``: sessions coloured by orbiter)."""
+    passes faint) or per asset (``by='asset'``: sessions coloured by orbiter); ``overlay`` adds the
+    sol bands, outage and veto spans and request windows (:func:`add_marks`)."""
     other = "asset" if by == "orbiter" else "orbiter"
     traces = []
     sessions = with_pass_columns(sessions, passes)
@@ -168,27 +181,189 @@ def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.
              if by == "orbiter" else "Relay sessions per asset (by orbiter)")
     lay = _layout(title, len(lanes))
     lay["yaxis"].update(categoryorder="category descending")
-    return {"data": traces, "layout": lay}
+    fig = {"data": traces, "layout": lay}
+    if overlay is not None:
+        add_marks(fig, overlay, by, sorted({plain(v) for v in lanes}, reverse=True))
+    return fig
+
+
+# ----------------------------------------------------------------------------- sols, operations, requests
+SOL_BAND_COLOUR = "#6e7781"
+SPAN_COLOURS = {"outage": "#D55E00", "veto": "#CC79A7"}
+REQUEST_COLOUR = "#6e40c9"
+
+
+@dataclass
+class TimelineMarks:
+    """What the timelines draw beside the plan: ``sols`` (asset -> (mission sol, start, end) of
+    each sol over the horizon, ISO UTC without the Z), ``spans`` (outages and vetoes: kind,
+    label, tooltip, the names of the lanes they take, start, end) and ``requests`` (each relay
+    request's id, asset, window and tooltip)."""
+
+    sols: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    spans: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+
+
+def _iso_axis(tdb_s) -> list[str]:
+    """TDB seconds as the date axis reads them (ISO UTC to the millisecond, no Z)."""
+    return [t[:-1] for t in tdb_s_to_iso(np.atleast_1d(np.asarray(tdb_s, dtype=float)))]
+
+
+def _sol_bands(problem, t0: float, t1: float) -> dict[str, list[tuple[int, str, str]]]:
+    clocks = clocks_of(problem)
+    out = {}
+    for a in problem.assets:
+        sols = [(int(n), max(float(s0), t0), min(float(s1), t1)) for n, s0, s1 in (a.sols or ()) if s1 > t0 and s0 < t1]
+        if a.name not in clocks or not sols:
+            continue
+        clock = clocks[a.name]
+        starts, ends = _iso_axis([s for _, s, _ in sols]), _iso_axis([e for _, _, e in sols])
+        out[a.name] = [(int(clock.sol_of_local(n)), s, e) for (n, _, _), s, e in zip(sols, starts, ends)]
+    return out
+
+
+def _spans(problem, passes: pd.DataFrame | None, t0: float, t1: float) -> list[dict]:
+    spans = []
+    for o in getattr(problem, "outages", ()) or ():
+        lanes = {o.target} | ({o.orbiter} if o.orbiter else set())
+        spans.append({"kind": "outage", "label": f"outage {o.target}", "lanes": lanes,
+                      "span": (o.start_tdb_s, o.end_tdb_s),
+                      "hover": f"outage of {o.target}" + (f" for {o.orbiter}" if o.orbiter else "")
+                               + f" ({o.what})" + (f": {o.note}" if o.note else "")})
+    rise = dict(zip(passes["pass_id"].astype(str), zip(passes["rise_tdb_s"], passes["set_tdb_s"]))) \
+        if passes is not None and len(passes) and "rise_tdb_s" in passes else {}
+    for v in getattr(problem, "forbid", ()) or ():
+        if v.pass_id is not None:
+            if str(v.pass_id) not in rise:
+                continue
+            span, who = rise[str(v.pass_id)], f"pass {v.pass_id}"
+            lanes = set(passes.loc[passes["pass_id"].astype(str) == str(v.pass_id), ["orbiter", "asset"]]
+                        .iloc[0].tolist())
+        else:
+            span = (v.start_tdb_s if v.start_tdb_s is not None else t0, v.end_tdb_s if v.end_tdb_s is not None else t1)
+            who = " with ".join(x for x in (v.orbiter, v.asset) if x) or "every session"
+            lanes = {x for x in (v.orbiter, v.asset) if x}
+        spans.append({"kind": "veto", "label": f"veto {who}", "lanes": lanes, "span": span,
+                      "hover": f"veto of {who}" + (f": {v.note}" if v.note else "")})
+    kept = []
+    for sp in spans:
+        a, b = max(float(sp["span"][0]), t0), min(float(sp["span"][1]), t1)
+        if b > a:
+            sp["start"], sp["end"] = _iso_axis([a, b])
+            kept.append(sp)
+    return kept
+
+
+def _request_marks(requests: pd.DataFrame | None) -> list[dict]:
+    if requests is None or not len(requests):
+        return []
+    out = []
+    for r in requests.itertuples(index=False):
+        t = pd.to_datetime(pd.Series([r.start, r.end]), utc=True)
+        if t.isna().any():
+            continue
+        ends = [x[:-1] for x in column_values(t)]
+        hover = "<br>".join(f"{k}: {plain(v)}" for k, v in (
+            ("request", r.id), ("asset", r.asset), ("kind", r.kind), ("window UTC", f"{r.start} to {r.end}"),
+            ("priority", r.priority), ("status", r.status), ("reason", getattr(r, "reason", ""))) if str(v) != "")
+        out.append({"id": str(r.id), "asset": str(r.asset), "start": ends[0], "end": ends[1], "hover": hover})
+    return out
+
+
+def timeline_marks(problem, passes: pd.DataFrame | None, requests: pd.DataFrame | None) -> TimelineMarks | None:
+    """The sols, outage and veto spans and request windows of a plan's instance (None without one)."""
+    if problem is None or getattr(problem, "assets", None) is None:
+        return None
+    t0, t1 = float(problem.start_tdb_s), float(problem.end_tdb_s)
+    return TimelineMarks(_sol_bands(problem, t0, t1), _spans(problem, passes, t0, t1), _request_marks(requests))
+
+
+def _lane_box(lanes: list[str], names: set) -> list[tuple[str, float, float]]:
+    """The (yref, y0, y1) boxes of the lanes among ``names`` (category k spans k +- 0.5), or the
+    whole chart when none is a lane of this timeline."""
+    hit = [k for k, lane in enumerate(lanes) if lane in {plain(n) for n in names}]
+    return [("y", k - 0.5, k + 0.5) for k in hit] or [("paper", 0.0, 1.0)]
+
+
+def add_marks(fig: dict, marks: TimelineMarks, by: str, lanes: list[str]) -> None:
+    """Sol bands (per asset), outage and veto spans, and request windows on a timeline whose
+    lanes are ``lanes`` (the categories in the order of the axis)."""
+    shapes, notes = [], []
+    if by == "asset":
+        for k, lane in enumerate(lanes):
+            for i, (sol, a, b) in enumerate(marks.sols.get(html.unescape(lane), ())):
+                shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": a, "x1": b, "y0": k - 0.5,
+                               "y1": k + 0.5, "fillcolor": SOL_BAND_COLOUR, "opacity": 0.10 if i % 2 == 0 else 0.0,
+                               "line": {"width": 0.5, "color": SOL_BAND_COLOUR, "dash": "dot"}, "layer": "below",
+                               "name": plain(f"sol {lane} {sol}")})
+                notes.append({"x": a, "y": k + 0.5, "xref": "x", "yref": "y", "xanchor": "left", "yanchor": "top",
+                              "text": f"sol {sol}", "showarrow": False, "font": {"size": 9, "color": "#57606a"},
+                              "hovertext": plain(f"{html.unescape(lane)} sol {sol}: LMST 00:00 at {a}Z "
+                                                 f"to 24:00 at {b}Z")})
+    for sp in marks.spans:
+        for yref, y0, y1 in _lane_box(lanes, sp["lanes"]):
+            shapes.append({"type": "rect", "xref": "x", "yref": yref, "x0": sp["start"], "x1": sp["end"], "y0": y0,
+                           "y1": y1, "fillcolor": SPAN_COLOURS[sp["kind"]], "opacity": 0.16, "line": {"width": 0},
+                           "layer": "below", "name": plain(sp["label"])})
+            notes.append({"x": sp["start"], "y": y1, "xref": "x", "yref": yref, "xanchor": "left",
+                          "yanchor": "top", "text": plain(sp["label"]), "showarrow": False,
+                          "font": {"size": 9, "color": SPAN_COLOURS[sp["kind"]]}, "hovertext": plain(sp["hover"])})
+    if by == "asset":
+        reqs = [r for r in marks.requests if plain(r["asset"]) in lanes]
+        if reqs:
+            fig["data"].append({
+                "type": "scatter", "mode": "lines+markers", "name": "request windows", "legendgroup": "requests",
+                "x": [x for r in reqs for x in (r["start"], r["end"], None)],
+                "y": [y for r in reqs for y in (plain(r["asset"]),) * 2 + (None,)],
+                "line": {"color": REQUEST_COLOUR, "width": 1, "dash": "dot"},
+                "marker": {"symbol": "line-ns-open", "size": 16, "color": REQUEST_COLOUR, "line": {"width": 2}},
+                "hovertext": [h for r in reqs for h in (r["hover"], r["hover"], None)], "hoverinfo": "text",
+                "hoverlabel": {"align": "left"}, "connectgaps": False})
+    fig["layout"]["shapes"] = shapes
+    fig["layout"]["annotations"] = notes
+
+
+def with_requests(sessions: pd.DataFrame, requests: pd.DataFrame | None) -> pd.DataFrame:
+    """The sessions with the ids of the requests each meets (``request``, for the tooltips)."""
+    if requests is None or not len(requests) or "option_id" not in sessions.columns or not len(sessions):
+        return sessions
+    met: dict[str, list[str]] = {}
+    for rid, opts in zip(requests["id"].astype(str), requests["sessions"].fillna("").astype(str)):
+        for o in filter(None, opts.split(";")):
+            met.setdefault(o.strip(), []).append(rid)
+    out = sessions.copy()
+    out["request"] = [", ".join(met.get(str(o), [])) for o in out["option_id"]]
+    return out
+
+
+#: the store chart draws an orbiter's capacity line when its fill reaches this fraction of it
+CAPACITY_SHOWN_FRACTION = 0.5
 
 
 def store_chart(store: pd.DataFrame, capacity_mbit: dict[str, float], colours: dict[str, str]) -> dict:
-    """The store fill of each orbiter (steps) with its capacity as a dashed line."""
+    """The store fill of each orbiter (steps, Mbit, the axis scaled to the fills) with its capacity
+    as a dashed line when the fill comes near it (:data:`CAPACITY_SHOWN_FRACTION`); the legend
+    names each capacity and the peak fill."""
     traces = []
     for orb, g in store.groupby("orbiter", sort=True):
         c = colours.get(str(orb), "#444")
+        fills = [float(v) for v in g["fill_mbit"]]
+        cap = capacity_mbit.get(orb)
+        peak = max(fills, default=0.0)
+        name = f"{orb} (peak {peak:,.1f}" + (f" of {cap:,.0f} Mbit)" if cap else " Mbit)")
         traces.append({"type": "scatter", "mode": "lines", "line": {"shape": "hv", "color": c},
-                       "name": plain(orb), "legendgroup": plain(orb), "x": iso_text(g["time"]),
-                       "y": [float(v) for v in g["fill_mbit"]],
-                       "hovertemplate": plain(orb) + " %{x}<br>%{y:,.1f} Mbit aboard<extra></extra>"})
-        if orb in capacity_mbit and len(g):
+                       "name": plain(name), "legendgroup": plain(orb), "x": iso_text(g["time"]),
+                       "y": fills, "hovertemplate": plain(orb) + " %{x}<br>%{y:,.1f} Mbit aboard<extra></extra>"})
+        if cap and len(g) and peak >= CAPACITY_SHOWN_FRACTION * cap:
             traces.append({"type": "scatter", "mode": "lines", "line": {"dash": "dash", "color": c, "width": 1},
                            "name": plain(f"{orb} capacity"), "legendgroup": plain(orb), "showlegend": False,
                            "x": iso_text([g["time"].iloc[0], g["time"].iloc[-1]]),
                            "y": [capacity_mbit[orb]] * 2,
                            "hovertemplate": plain(orb) + " capacity %{y:,.0f} Mbit<extra></extra>"})
-    lay = _layout("Orbiter store fill (dashed: capacity)", 6)
+    lay = _layout("Orbiter store fill, Mbit (dashed: the capacity, drawn when the fill reaches half of it)", 6)
     lay["height"] = 340
-    lay["yaxis"].update(title={"text": "Mbit aboard"})
+    lay["yaxis"].update(title={"text": "Mbit aboard"}, rangemode="tozero")
     return {"data": traces, "layout": lay}
 
 
@@ -436,12 +611,16 @@ def chart_colours(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
 
 
 def report_charts(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
-                  passes: pd.DataFrame | None, capacity_mbit: dict[str, float]) -> list[list[str]]:
-    """The report's charts (timelines per orbiter and per asset, store fill, delivered), each as
-    its markup in pieces (:func:`chart_parts`), plotly.js inlined in the first."""
+                  passes: pd.DataFrame | None, capacity_mbit: dict[str, float], problem=None,
+                  requests: pd.DataFrame | None = None) -> list[list[str]]:
+    """The report's charts (timelines per orbiter and per asset, with the sols, outages, vetoes
+    and requests of ``problem`` and ``requests``; store fill; delivered), each as its markup in
+    pieces (:func:`chart_parts`), plotly.js inlined in the first."""
     colours = chart_colours(sessions, downlinks, store, summary, passes)
-    charts = [("timeline-orbiter", timeline(sessions, passes, downlinks, "orbiter", colours)),
-              ("timeline-asset", timeline(sessions, passes, downlinks, "asset", colours)),
+    overlay = timeline_marks(problem, passes, requests)
+    shown = with_requests(sessions, requests)
+    charts = [("timeline-orbiter", timeline(shown, passes, downlinks, "orbiter", colours, overlay)),
+              ("timeline-asset", timeline(shown, passes, downlinks, "asset", colours, overlay)),
               ("store", store_chart(store, capacity_mbit, colours["orbiter"])),
               ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
     return [chart_parts(f, cid, with_js=(k == 0)) for k, (cid, f) in enumerate(charts)]
@@ -489,18 +668,54 @@ def input_tables(summary: PlanSummary, passes: pd.DataFrame | None, requests: pd
     }
 
 
+@dataclass(frozen=True)
+class NightlyBanner:
+    """What the report of a nightly run says at its top: DEGRADED and the ``reasons`` when there
+    are any (with the ``run_id``: only a degraded run's report names its run, so that re-running
+    a good night gives the same bytes), the ``acknowledged`` reasons, ``frozen_until``, the
+    ``base_run`` (the last night's plan) and the ``diff`` against it (its counts in words)."""
+
+    run_id: int | None = None
+    reasons: tuple[str, ...] = ()
+    acknowledged: tuple[str, ...] = ()
+    frozen_until: str | None = None
+    base_run: int | None = None
+    plan_start: str | None = None
+    plan_end: str | None = None
+    diff: str | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.reasons)
+
+
+def report_title(summary: PlanSummary, diff, nightly: NightlyBanner | None) -> str:
+    """``relay plan: NAME``; a re-plan's ``relay re-plan: NAME (changes against the plan
+    re-planned)``; a nightly run's ``relay nightly plan: NAME`` (DEGRADED first when it is)."""
+    name = summary.scenario or ""
+    if nightly is not None:
+        return ("DEGRADED " if nightly.degraded else "") + f"relay nightly plan: {name}"
+    if diff is not None:
+        return f"relay re-plan: {name} (changes against the plan re-planned)"
+    return f"relay plan: {name}"
+
+
 def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
                   *, passes: pd.DataFrame | None = None, capacity_mbit: dict[str, float] | None = None,
                   per_sol: pd.DataFrame | None = None, requests: pd.DataFrame | None = None,
-                  operations=None, diff: pd.DataFrame | None = None) -> str:
+                  operations=None, diff: pd.DataFrame | None = None, nightly: NightlyBanner | None = None) -> str:
     """The whole report as one HTML string (deterministic for the same inputs).  ``requests``:
     the plan's requests.csv; ``operations``: the instance, whose outages and vetoes are listed
-    with the passes they block; ``diff``: a re-plan's diff.csv."""
+    with the passes they block and drawn on the timelines; ``diff``: a re-plan's diff.csv (or a
+    nightly run's, against its base run); ``nightly``: a nightly run's banner."""
+    degraded = nightly is not None and nightly.degraded
+    status = summary.solve.status
     return render_page(
-        "report.html", title=f"relay plan: {summary.scenario or ''}", start=str(summary.start or ""),
-        end=str(summary.end or ""), status=summary.solve.status, ok=summary.solve.status == "OPTIMAL",
+        "report.html", title=report_title(summary, diff, nightly), start=str(summary.start or ""),
+        end=str(summary.end or ""), status=f"DEGRADED (solver {status})" if degraded else status,
+        ok=status == "OPTIMAL" and not degraded, nightly=nightly, replan=diff is not None and nightly is None,
         warnings=list(summary.warnings), summary_rows=[(k, str(v)) for k, v in _summary_rows(summary)],
         numbering=[(str(a), k) for a, k in summary.sol_numbering.items()],
-        charts=report_charts(sessions, downlinks, store, summary, passes, capacity_mbit or {}),
+        charts=report_charts(sessions, downlinks, store, summary, passes, capacity_mbit or {}, operations, requests),
         marks={"sessions": int(len(sessions))},
         **input_tables(summary, passes, requests, operations, diff), **plan_tables(sessions, downlinks, passes, per_sol))

@@ -33,6 +33,10 @@ Rules stated here once:
 * Outages, vetoes, relay requests and locks (issue 11) are applied to the built
   Problem afterwards, by :func:`relay.operations.apply` (``pipeline.problem_of``),
   which ``relay replan`` also uses on a saved instance.
+* Planning at a confidence (issue 22, :func:`problem_at_confidence`): with ``link.calibration``
+  every option's capacity is the ``planning.volume_quantile`` quantile of its calibrated
+  volume; ``assets[].operations.min_sol_mbit`` becomes a guaranteed minimum of each sol
+  wholly inside the horizon.
 * Previous sessions (an earlier plan's schedule) earn ``change_penalty_mbit``
   x ``delivered_per_mbit`` points when held again unchanged, so dropping or
   moving one costs that much; one that no option reproduces becomes an option.
@@ -40,20 +44,23 @@ Rules stated here once:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Callable
 
 import pandas as pd
 
+from ..actuals.record import Calibration, quantile_factor, read_calibration
 from ..errors import RelayInputError
 from ..ids import pass_label
 from ..inputs import read_sessions_table
 from ..sols import clock_of
 from ..timescales import SOL_S, lmst_hours, tdb_s_to_datetime, utc_to_tdb_s
 from .options import chunk_downlinks, session_options
-from .problem import (Asset, DecisionalRequirement, ForwardRequirement, Orbiter, PassWindow, Problem,
-                      SessionOption, generation_steps, lmst_intervals, objective_from_settings, sol_spans)
+from .problem import (Asset, Confidence, DecisionalRequirement, ForwardRequirement, OptionSpread, Orbiter,
+                      PassWindow, Problem, SessionOption, SolGuarantee, generation_steps, lmst_intervals,
+                      objective_from_settings, sol_spans)
 
 
 @dataclass
@@ -158,14 +165,14 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     dec = [r for a in scenario.assets for r in _decisional_requirements(a, start_tdb_s, end_tdb_s)]
     orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
                              o.storage.initial_fill_weight) for o in scenario.orbiters)
-    return Problem(
+    return at_confidence(scenario, Problem(
         start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=assets,
         passes=tuple(ctx.windows), options=tuple(_useful_forward_options(options, fwd)),
         downlinks=tuple(downlink_chunks(inputs.downlinks, ps)),
         forward_requirements=tuple(fwd), decisional_requirements=tuple(dec), conjunction=conj,
         min_session_s=float(ctx.min_session_s), turnaround_s=float(ctx.turnaround_s),
         min_downlink_s=float(ps.min_downlink_s), volume_unit_mbit=float(ps.volume_unit_mbit),
-        objective=objective_from_settings(ps.weights), name=scenario.name)
+        objective=objective_from_settings(ps.weights), name=scenario.name))
 
 
 def pass_context(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs) -> PassContext:
@@ -309,6 +316,48 @@ def _decisional_requirements(a, start_tdb_s: float, end_tdb_s: float) -> list[De
             continue  # decided by the neighbouring plan (its deadline lies beyond this one)
         out.append(DecisionalRequirement(a.name, int(sol), float(s), float(e), deadline, float(dd.min_volume_mbit)))
     return out
+
+
+def at_confidence(scenario, problem: Problem) -> Problem:
+    """``problem`` planned at the scenario's confidence (issue 22): with ``link.calibration``, a
+    ``planning.volume_quantile`` other than the median or an asset's ``operations.min_sol_mbit``,
+    :func:`problem_at_confidence` of them; otherwise ``problem`` itself."""
+    ps = scenario.planning
+    minima = {a.name: a.operations.min_sol_mbit for a in scenario.assets if a.operations.min_sol_mbit is not None}
+    path = scenario.link.calibration
+    if path is None and ps.volume_quantile == 0.5 and not minima:
+        return problem
+    cal = read_calibration(scenario.resolve_path(path)) if path else Calibration(label="uncalibrated")
+    return problem_at_confidence(problem, cal, volume_quantile=ps.volume_quantile,
+                                 guarantee_confidence=ps.guarantee_confidence, min_sol_mbit=minima,
+                                 penalty_points=ps.guarantee_penalty_points, label=cal.label or str(path))
+
+
+def problem_at_confidence(problem: Problem, cal: Calibration, *, volume_quantile: float = 0.5,
+                          guarantee_confidence: float | None = None, min_sol_mbit: dict[str, float] | None = None,
+                          penalty_points: float = 100_000.0, label: str = "") -> Problem:
+    """``problem`` with every option's capacity at ``volume_quantile`` of its calibrated volume
+    (:func:`relay.actuals.record.quantile_factor` of its pair's fit, by the pass's maximum elevation,
+    ``90 x elevation_score``; a pair ``cal`` does not name keeps the link model's volume), the
+    :class:`Confidence` block (each option's prediction, spread and guaranteed volume: the
+    ``1 - guarantee_confidence`` quantile, default ``volume_quantile``, rounded down to the volume
+    unit) and a guaranteed minimum (``min_sol_mbit``, per asset) for each sol of the asset lying
+    wholly inside the horizon (a sol cut by the horizon belongs to the neighbouring plan)."""
+    q, unit = volume_quantile, problem.volume_unit_mbit
+    conf = 1.0 - q if guarantee_confidence is None else guarantee_confidence
+    options, spreads = [], []
+    for x in problem.options:
+        fit = cal.fit_of(x.orbiter, x.asset, 90.0 * x.elevation_score)
+        factor = quantile_factor(fit, q)
+        options.append(x if factor == 1.0 else replace(x, capacity_mbit=x.capacity_mbit * factor))
+        g = x.capacity_mbit * quantile_factor(fit, 1.0 - conf)
+        spreads.append(OptionSpread(x.option_id, float(x.capacity_mbit), round(math.floor(g / unit + 1e-9) * unit, 6),
+                                    fit.mu, fit.sigma, fit.fail_p))
+    guarantees = [SolGuarantee(a.name, int(sol), float(s0), float(s1), float(min_sol_mbit[a.name]), float(penalty_points))
+                  for a in problem.assets if (min_sol_mbit or {}).get(a.name)
+                  for sol, s0, s1 in a.sols if s0 >= problem.start_tdb_s and s1 <= problem.end_tdb_s]
+    return replace(problem, options=tuple(options), guarantees=tuple(guarantees),
+                   confidence=Confidence(float(q), float(conf), label or cal.label, tuple(spreads)))
 
 
 def downlink_chunks(downlinks: pd.DataFrame, ps) -> list:

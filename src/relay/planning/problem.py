@@ -52,6 +52,11 @@ Top-level keys (all required unless marked optional)::
                                 priority ("required"|"preferred"), orbiter (null), min_mbit (0),
                                 min_duration_s (0), points (0), count (1), note: a relay request
     name (optional)             a label
+    confidence (optional)       planning at a confidence (issue 22): volume_quantile, guarantee_confidence,
+                                calibration (label), options[] of option_id, predicted_mbit (the link
+                                model's, before calibration), guaranteed_mbit, mu, sigma, fail_p
+    guarantees[] (optional)     asset, sol, start_tdb_s, end_tdb_s, min_mbit, penalty_points: a
+                                guaranteed minimum per sol (operations.min_sol_mbit)
 
 Options of one pass are mutually exclusive (one contiguous session per pass).
 A "forward" option is a bidirectional session that also carries commands; its
@@ -167,6 +172,11 @@ For a plan's sessions s (of option x, pass p, asset a, orbiter o) and downlinks 
 * R27 requests (required: soft, reported): a required request the plan does not
   meet (see "A request is met") is listed in the summary's violations
   (requirement "request", the detail naming the request id).
+* R28 guaranteed minimum (soft, reported): for each guarantee g of asset a, the
+  sessions of a with g.start <= s.start < g.end count min(s.volume, x.guaranteed_mbit)
+  (s.volume when confidence lists no spread of x); when they sum to less than
+  g.min_mbit - TOL the summary's violations list it (asset, sol, requirement
+  "guaranteed_minimum").
 
 Objective
 ---------
@@ -182,6 +192,7 @@ asset's ``priority_weight``, the orbiter's ``initial_fill_weight`` for
   - forward_shortfall_penalty x sum over forward requirements of max(0, count - sessions)
   - forward_shortfall_penalty x (required requests not met)
   + points x (preferred requests met)
+  - penalty_points x (guarantees not met, R28)
 
 so relayed data that reaches Earth counts at its full weight, data still aboard
 at the end at ``end_store_discount`` (the data aboard at the start counts only
@@ -410,6 +421,51 @@ class RelayRequest:
 
 
 @dataclass(frozen=True)
+class OptionSpread:
+    """The calibrated volume distribution of an option (issue 22; :mod:`relay.actuals.record`):
+    ``predicted_mbit`` is the link model's volume before calibration (the option's
+    ``capacity_mbit`` is the volume planned, at ``Confidence.volume_quantile``); log(achieved /
+    predicted) ~ Normal(``mu``, ``sigma``) when held, failure with probability ``fail_p``;
+    ``guaranteed_mbit`` the volume it achieves at ``Confidence.guarantee_confidence`` (a multiple
+    of the volume unit: rounded down), what counts for a guaranteed minimum (R28)."""
+
+    __pydantic_config__ = _FORBID
+    option_id: str
+    predicted_mbit: float
+    guaranteed_mbit: float
+    mu: float = 0.0
+    sigma: float = 0.0
+    fail_p: float = 0.0
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """Planning at a confidence (issue 22): the quantile the options' capacities are planned at,
+    the confidence of the guaranteed minima, the calibration's label, each option's spread."""
+
+    __pydantic_config__ = _FORBID
+    volume_quantile: float = 0.5
+    guarantee_confidence: float = 0.84
+    calibration: str = ""
+    options: tuple[OptionSpread, ...] = ()
+
+
+@dataclass(frozen=True)
+class SolGuarantee:
+    """A guaranteed minimum of ``asset``'s data per local sol (``operations.min_sol_mbit``; soft:
+    a sol that misses it costs ``penalty_points``): the return volume of its sessions starting in
+    [start, end), each counted at most at its ``guaranteed_mbit`` (R28)."""
+
+    __pydantic_config__ = _FORBID
+    asset: str
+    sol: int
+    start_tdb_s: float
+    end_tdb_s: float
+    min_mbit: float
+    penalty_points: float = 0.0
+
+
+@dataclass(frozen=True)
 class Problem:
     """A planning instance (see the module docstring for the schema and the semantics)."""
 
@@ -433,6 +489,9 @@ class Problem:
     volume_unit_mbit: float = 0.1
     objective: Objective = field(default_factory=Objective)
     name: str = "problem"
+    # issue 22 (optional; left out of problem.json when unset, so older instances read and write as before)
+    confidence: Confidence | None = None
+    guarantees: tuple[SolGuarantee, ...] = ()
     schema: str = SCHEMA
     version: int = VERSION
 
@@ -448,7 +507,11 @@ class Problem:
 
     # -- JSON -----------------------------------------------------------------
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        for key, unset in (("confidence", None), ("guarantees", [])):   # issue 22's keys only when set
+            if out.get(key) in (unset, ()):
+                out.pop(key)
+        return out
 
     def to_json(self, path: str | Path) -> Path:
         """Write the problem as JSON (atomically: a temp file, then rename)."""
@@ -556,7 +619,7 @@ class Problem:
             if d.capacity_mbit < 0:
                 bad(f"downlinks[{i}].capacity_mbit", "must be >= 0")
         _no_overlapping_downlinks(self.downlinks, bad)
-        for key in ("forward_requirements", "decisional_requirements", "requests"):
+        for key in ("forward_requirements", "decisional_requirements", "requests", "guarantees"):
             for i, r in enumerate(getattr(self, key)):
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")

@@ -30,11 +30,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def without_unset(out: dict, model: BaseModel, defaults: dict) -> dict:
+    """``out`` (a model's dump) without the keys of ``defaults`` whose value is the default: the
+    keys issue 22 added, so a scenario or settings that do not use them dump, hash and save
+    (volumes.npz) exactly as before."""
+    for key, default in defaults.items():
+        if getattr(model, key) == default:
+            out.pop(key, None)
+    return out
 
 
 LmstWindow = tuple[float, float]
@@ -145,6 +155,15 @@ class AssetOperations(_Strict):
                                "radio for less), Mbit; every held return session carries at least one "
                                "volume unit")
     turnaround_s: float = Field(60.0, ge=0, description="gap between two sessions of one radio, s")
+    min_sol_mbit: float | None = Field(
+        None, ge=0, le=1e6, description="guaranteed minimum per local sol, Mbit (NASA lesson learned 1765: MER "
+                                        "planned to a guaranteed 30 Mbit): the sol's sessions, each counted at "
+                                        "its volume at planning.guarantee_confidence, carry at least this much, "
+                                        "or the sol costs planning.guarantee_penalty_points (soft); null: none")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        return without_unset(handler(self), self, {"min_sol_mbit": None})
 
     @field_validator("wake_windows_lmst")
     @classmethod
@@ -220,6 +239,12 @@ class PlanningSettings(_Strict):
                                       "consecutive windows (relay.planning.windows); the whole-horizon solve "
                                       "starts from that plan unless it is already proven within gap_limit "
                                       "(0: none of this, else 1 to 60 days)")
+    block_days: float = Field(
+        7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 4.5 blocks of this many "
+                                      "days (31.5 by default): planned block by block (relay.planning.horizon: "
+                                      "windows of two blocks solved in sequence, the first block of each kept) "
+                                      "and bounded by the sum of each block's relaxed optimum, never by the wall "
+                                      "clock (0: never, else 1 to 60 days)")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")
@@ -233,6 +258,23 @@ class PlanningSettings(_Strict):
         description="the order of the objective terms; the weights must decrease along it "
                     "(checked per unit: Mbit, sol, Mbit-day, session)")
     weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    volume_quantile: float = Field(
+        0.5, ge=0.01, le=0.99, description="plan every session option at this quantile of its calibrated volume "
+                                           "(link.calibration; issue 22): 0.5 the median, 0.16 one sigma below "
+                                           "(NASA lesson learned 1765); pairs the calibration does not name keep "
+                                           "the link model's volume")
+    guarantee_confidence: float | None = Field(
+        None, ge=0.01, le=0.99, description="assets[].operations.min_sol_mbit counts each session at the volume it "
+                                            "achieves with this probability (its 1 - confidence quantile); null: "
+                                            "1 - volume_quantile (0.84 when planning at 0.16)")
+    guarantee_penalty_points: float = Field(
+        100_000.0, ge=0, le=1e9, description="points lost per sol that misses its guaranteed minimum (default: "
+                                             "100 Mbit of delivered data)")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        return without_unset(handler(self), self, {"volume_quantile": 0.5, "guarantee_confidence": None,
+                                                   "guarantee_penalty_points": 100_000.0})
 
     @field_validator("downlink_chunk_s")
     @classmethod
@@ -242,7 +284,7 @@ class PlanningSettings(_Strict):
                              "the model larger)")
         return v
 
-    @field_validator("window_days")
+    @field_validator("window_days", "block_days")
     @classmethod
     def _window(cls, v):
         if 0 < v < 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from ..summary import SolveReport
-from . import cpsat, greedy, relaxation, windows
+from . import cpsat, greedy, horizon, relaxation, windows
 from .formulation import POINT_SCALE, build, relative_gap, settle_soft, to_plan
 from .plan import Plan
 from .problem import Problem
@@ -23,7 +23,8 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     Raises ``RuntimeError`` if the plan fails validation (a bug, never a user error).
     """
     s = settings or PlanningSettings()
-    F = build(problem)
+    long = horizon.applies(problem, s)
+    F = build(problem, coupling_rows=not long)  # a long horizon never gives the whole model to a solver
     g_vals = greedy.greedy_values(F)
     g_plan = to_plan(F, g_vals, SolveReport(solver="greedy", status="FEASIBLE"))
     # re-planning against a previous plan: the greedy, which takes the kept sessions first,
@@ -31,6 +32,8 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     keeping = any(x.keep_points > 0 for x in problem.options)
     hint = g_vals if (s.greedy_hint or keeping) else None
     fallback, extra, lp, cut, wall, T = g_vals, {}, None, False, None, s.time_limit_s
+    if long:
+        return _finish(problem, F, g_plan, block_by_block(F, s, g_vals), validate_plan)
     if windows.applies(problem, s):
         # a long horizon for one deterministic thread: the LP relaxation's certified bound and the
         # plan it guides; the joined rolling-window plan when the LP gives none (fixed shares of the
@@ -76,6 +79,42 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
     if cut:
         plan.report = plan.report.replace(reproducible=False)
     return _finish(problem, F, g_plan, plan, validate_plan)
+
+
+#: a long horizon's deterministic seconds per window solve and per block bound, as a share of the
+#: time limit; the wall clock stops one only at WALL_FACTOR times its share (a safety net, so that
+#: on a loaded machine the plan and its bound are still the deterministic ones)
+BLOCK_SHARE = 1 / 6
+WALL_FACTOR = 10.0
+
+
+def block_by_block(F, s: PlanningSettings, g_vals: list[int]) -> Plan:
+    """A long horizon (:mod:`.horizon`): windows of two blocks solved in sequence, the first block
+    of each kept (:func:`.windows.window_values`), and the decomposition bound of the whole
+    horizon; every limit deterministic, so the plan and whether it is proven do not depend on the
+    machine's speed (unless a wall-clock safety net stops a step: then ``reproducible`` is false)."""
+    t0 = time.perf_counter()
+    P, det = F.problem, max(s.time_limit_s * BLOCK_SHARE, 1.0)
+    n = len(horizon.block_edges(P, s.block_days)) - 1
+    w = windows.window_values(F, s, det * n, window_days=s.block_days, overlap_days=s.block_days,
+                              wall_s=WALL_FACTOR * det)
+    vals = w.values if F.objective_value(w.values) >= F.objective_value(g_vals) else g_vals
+    vals = settle_soft(F, vals)
+    obj = F.objective_value(vals)
+    b = horizon.decomposition_bound(P, s, det, WALL_FACTOR * det, horizon.scarcity_of(F, vals))
+    note = None
+    bound = b.value
+    if bound < obj:  # cannot happen with a valid bound: say so rather than report a negative gap
+        note, bound = "the decomposition bound was below the plan (please report this as a bug)", obj
+    gap = relative_gap(obj, bound)
+    return to_plan(F, vals, SolveReport(
+        solver="cpsat", status="OPTIMAL" if gap <= s.gap_limit else "FEASIBLE", objective_points=obj / POINT_SCALE,
+        bound=bound / POINT_SCALE, gap=gap, bound_source=horizon.source_text(b, s.block_days),
+        reproducible=not (b.cut_by_time or w.cut_by_time),
+        solve_time_s=round(time.perf_counter() - t0, 3), workers=1, deterministic=True, seed=s.seed,
+        time_limit_s=s.time_limit_s, windows=w.windows, window_statuses=w.window_statuses,
+        window_time_s=round(w.window_time_s + b.time_s, 3), window_objective=F.objective_value(w.values) / POINT_SCALE,
+        note=note))
 
 
 def _start_name(extra: dict) -> str:

@@ -1,6 +1,6 @@
 """Independent validator: re-checks a :class:`~.plan.Plan` against its :class:`~.problem.Problem`.
 
-It restates, on its own, every rule R1..R27 that :mod:`relay.planning.problem`
+It restates, on its own, every rule R1..R28 that :mod:`relay.planning.problem`
 documents (the module docstring there gives each rule's exact inequality), and
 shares no code and no reading of a rule with the model (:mod:`.formulation`,
 :mod:`.cpsat`, :mod:`.mip`, :mod:`.greedy`): it reads the problem's dataclasses
@@ -346,7 +346,22 @@ def weighted_sum(P: Problem, plan: Plan) -> float:
             total -= W.forward_shortfall_penalty
         elif r.priority == "preferred" and met:
             total += r.points
+    for g, got in zip(P.guarantees, guaranteed_volumes(P, plan)):
+        if got < g.min_mbit - TOL_MBIT:
+            total -= g.penalty_points
     return total
+
+
+def guaranteed_volumes(P: Problem, plan: Plan) -> list[float]:
+    """Per guaranteed minimum (R28): the volume its asset's sessions starting in its sol carry,
+    each counted at most at its option's guaranteed volume (its own volume when the problem
+    states no spread of that option)."""
+    cap = {c.option_id: c.guaranteed_mbit for c in P.confidence.options} if P.confidence is not None else {}
+    out = []
+    for g in P.guarantees:
+        out.append(sum(min(s.volume_mbit, cap.get(s.option_id, s.volume_mbit)) for s in plan.sessions
+                       if s.asset == g.asset and g.start_tdb_s <= s.start_tdb_s < g.end_tdb_s))
+    return out
 
 
 def request_sessions(plan: Plan, r) -> int:
@@ -406,6 +421,18 @@ def r27_requests_reported(P: Problem, plan: Plan) -> Found:
             yield "unreported_request", f"required request {r.id} ({r.asset}) is not met and not reported"
 
 
+def r28_guarantees_reported(P: Problem, plan: Plan) -> Found:
+    fig = plan.figures
+    if fig is None:
+        return
+    reported = {(v.asset, v.local_sol if v.local_sol is not None else v.sol) for v in fig.violations
+                if v.requirement == "guaranteed_minimum"}
+    for g, got in zip(P.guarantees, guaranteed_volumes(P, plan)):
+        if got < g.min_mbit - TOL_MBIT and (g.asset, g.sol) not in reported:
+            yield "unreported_guarantee", (f"{g.asset} sol {g.sol}: {got:.3f} of {g.min_mbit:g} Mbit guaranteed, "
+                                           "not reported")
+
+
 def r21_forward_reported(P: Problem, plan: Plan) -> Found:
     fig = plan.figures
     if fig is None:
@@ -459,7 +486,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("R17", r17_downlink_capacity), ("R18", r18_downlink_after_arrival), ("R19", r19_store_capacity),
     ("R20", r20_store_not_negative), ("R21", r21_forward_reported), ("R22", r22_decisional_claims),
     ("R23", r23_delivered_claim), ("R24", r24_weighted_sum), ("R25", r25_outages), ("R26", r26_vetoes),
-    ("R27", r27_requests_reported),
+    ("R27", r27_requests_reported), ("R28", r28_guarantees_reported),
 )
 
 

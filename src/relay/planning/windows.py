@@ -60,7 +60,7 @@ def applies(problem: Problem, s: PlanningSettings) -> bool:
             and problem.end_tdb_s - problem.start_tdb_s > 1.5 * s.window_days * 86400.0)
 
 
-def _sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relayed: dict[str, float]) -> Problem:
+def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relayed: dict[str, float]) -> Problem:
     opts = tuple(x for x in P.options if x.start_tdb_s >= t0 - 1e-6 and x.end_tdb_s <= t1 + 1e-6)
     pids = {x.pass_id for x in opts}
     assets = []
@@ -91,33 +91,42 @@ class WindowPlan(NamedTuple):
     windows: int                     # windows solved
     window_statuses: tuple[str, ...]  # CP-SAT's status of each window
     window_time_s: float             # wall-clock seconds in the window solves
+    cut_by_time: bool = False        # a window's wall-clock limit stopped it (a rerun may differ)
 
 
-def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float) -> WindowPlan:
-    """The joined rolling-window plan of ``F`` (see the module docstring)."""
+def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, window_days: float | None = None,
+                  overlap_days: float = 0.0, wall_s: float | None = None) -> WindowPlan:
+    """The joined rolling-window plan of ``F`` (see the module docstring).  ``window_days``: the
+    windows' length (default ``s.window_days``); ``overlap_days``: each window is solved this much
+    longer and only its sessions starting before its end are kept, so that what comes next
+    weighs on its last choices; ``time_budget_s``: deterministic seconds shared equally by the
+    windows (at least 1 each); ``wall_s``: each window's wall-clock limit (default its share)."""
     P = F.problem
-    wins = windows_of(P, s.window_days)
+    wins = windows_of(P, window_days or s.window_days)
     st = greedy.FeasibilityState(F)
     index = {x.option_id: i for i, x in enumerate(F.options)}
     fill = {o.name: o.initial_fill_mbit for o in P.orbiters}
     relayed: dict[str, float] = {}
-    statuses = []
+    statuses, cut = [], False
     t_start = time.perf_counter()
     share = max(time_budget_s / len(wins), 1.0)  # fixed shares: a rerun gives the same plan
     for t0, t1 in wins:
-        sub = _sub_problem(P, t0, t1, fill, relayed)
+        te = min(t1 + overlap_days * 86400.0, P.end_tdb_s)
+        sub = sub_problem(P, t0, te, fill, relayed)
         Fs = build(sub)
         plan = cpsat.solve(sub, s.model_copy(update={"time_limit_s": share}), formulation=Fs,
-                           fallback=greedy.greedy_values(Fs))
+                           fallback=greedy.greedy_values(Fs), wall_s=wall_s)
         statuses.append(plan.report.status)
+        cut = cut or not plan.report.reproducible
         for ses in plan.sessions:
             i = index.get(ses.option_id)
+            if ses.start_tdb_s >= t1 - 1e-6 and te > t1:
+                continue  # in the overlap: the next window decides
             u = None if i is None else st.take_up_to(i, int(math.floor(ses.volume_mbit / F.unit + 1e-6)))
             if u is not None:
                 relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
-        ends = {}
-        for p in plan.store:
-            ends[p.orbiter] = p.fill_mbit  # the store series is sorted by time
-        fill.update(ends)
+        for p in plan.store:  # the store series is sorted by time
+            if p.tdb_s <= t1 + 1e-6:
+                fill[p.orbiter] = p.fill_mbit
     vals = greedy.greedy_values_by(F, "value", st)
-    return WindowPlan(vals, len(wins), tuple(statuses), round(time.perf_counter() - t_start, 3))
+    return WindowPlan(vals, len(wins), tuple(statuses), round(time.perf_counter() - t_start, 3), cut)

@@ -1,0 +1,162 @@
+"""API routes of accounts: log in and out, script tokens, teams and users, notifications, audit."""
+from __future__ import annotations
+
+from typing import Optional
+
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.db import transaction
+from django.http import JsonResponse
+from django.middleware.csrf import get_token
+from ninja import Query, Router, Schema
+
+from ..errors import RelayInputError
+from ..timescales import parse_utc
+from . import notify
+from .apiutil import AUTH, get, guard, listing, public
+from .models import ApiToken, AuditEvent, Profile, Team
+from .permissions import role_of, team_names
+from .records import audit, create_token, now, revoke_token
+from .schemas import LoginIn, TeamIn, TokenIn, UserIn
+
+router = Router(tags=["accounts"])
+
+
+@router.post("/auth/login", auth=None)
+def log_in(request, body: LoginIn):
+    """Log in (a session cookie); attempts are rate-limited per user name and address (429)."""
+    try:
+        user = authenticate(request, username=body.username, password=body.password)
+    except AxesBackendPermissionDenied:
+        user = None
+    if getattr(request, "axes_locked_out", False):
+        return JsonResponse({"detail": "too many failed log-in attempts; try again later"}, status=429)
+    if user is None:
+        return JsonResponse({"detail": "user name or password not recognised"}, status=401)
+    login(request, user)
+    return {"username": user.username, "role": role_of(user), "csrftoken": get_token(request)}
+
+
+@router.post("/auth/logout", auth=AUTH)
+def log_out(request):
+    guard(request, "self.read")
+    logout(request)
+    return {"ok": True}
+
+
+@router.get("/auth/me", auth=AUTH)
+def me(request):
+    guard(request, "self.read")
+    u = request.user
+    return {"username": u.username, "role": role_of(u), "team_names": sorted(team_names(u)),
+            "csrftoken": get_token(request)}
+
+
+# ----------------------------------------------------------------------------- tokens
+@router.get("/tokens", auth=AUTH)
+def list_tokens(request):
+    guard(request, "self.read")
+    rows = [public(t, ("digest",)) for t in ApiToken.objects.filter(user=request.user).order_by("pk")]
+    return {"count": len(rows), "items": rows}
+
+
+@router.post("/tokens", auth=AUTH)
+def new_token(request, body: TokenIn):
+    """A script token, shown once (send it as ``Authorization: Bearer <token>``)."""
+    guard(request, "self.read")
+    t, key = create_token(request.user, body.name)
+    return {"id": t.pk, "name": t.name, "token": key}
+
+
+@router.delete("/tokens/{token_id}", auth=AUTH)
+def delete_token(request, token_id: int):
+    guard(request, "self.read")
+    t = get(ApiToken, token_id, user=request.user)
+    revoke_token(request.user, t)
+    return {"id": t.pk, "revoked": True}
+
+
+# ----------------------------------------------------------------------------- teams and users
+@router.get("/teams", auth=AUTH)
+def list_teams(request):
+    guard(request, "self.read")
+    rows = [public(t) for t in Team.objects.order_by("name")]
+    return {"count": len(rows), "items": rows}
+
+
+@router.post("/teams", auth=AUTH)
+def new_team(request, body: TeamIn):
+    guard(request, "accounts.manage")
+    with transaction.atomic():
+        t = Team.objects.create(name=body.name, kind=body.kind, names=body.names, author=request.user)
+        audit(request.user, "team.create", t, None)
+    return public(t)
+
+
+@router.get("/users", auth=AUTH)
+def list_users(request):
+    guard(request, "accounts.manage")
+    rows = [{"id": p.user.pk, "username": p.user.username, "role": p.role, "team": p.team.name if p.team else None}
+            for p in Profile.objects.select_related("user", "team").order_by("user__username")]
+    return {"count": len(rows), "items": rows}
+
+
+@router.post("/users", auth=AUTH)
+def new_user(request, body: UserIn):
+    guard(request, "accounts.manage")
+    team = Team.objects.filter(name=body.team).first() if body.team else None
+    if body.team and team is None:
+        raise RelayInputError(f"got {body.team!r}, expected the name of a team", source="request body", where="team")
+    with transaction.atomic():
+        u = get_user_model().objects.create_user(body.username, password=body.password,
+                                                 is_staff=body.role == "admin", is_superuser=body.role == "admin")
+        p = Profile.objects.create(user=u, role=body.role, team=team)
+        audit(request.user, "user.create", p, None)
+    return {"id": u.pk, "username": u.username, "role": p.role}
+
+
+# ----------------------------------------------------------------------------- notifications and audit
+@router.get("/notifications", auth=AUTH)
+def notifications(request, all: bool = False):
+    """What changed on my assets or orbiters since I last marked my notifications seen."""
+    guard(request, "self.read")
+    q = notify.unseen(request.user) if not all else request.user.relay_notifications.order_by("-created")
+    rows = [public(n) for n in q[:500]]
+    return {"count": len(rows), "items": rows}
+
+
+@router.post("/notifications/seen", auth=AUTH)
+def notifications_seen(request):
+    guard(request, "self.read")
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    profile.seen_until = now()
+    profile.save()
+    return {"seen_until": profile.seen_until}
+
+
+class AuditFilters(Schema):
+    cycle: Optional[int] = None
+    model: Optional[str] = None
+    who: Optional[str] = None
+    since: Optional[str] = None
+    until: Optional[str] = None
+    format: str = "json"
+
+
+@router.get("/audit", auth=AUTH)
+def audit_log(request, f: Query[AuditFilters]):
+    """Every change: who, what, when, before and after (coordinator and admin)."""
+    guard(request, "audit.read")
+    q = AuditEvent.objects.select_related("who").order_by("pk")
+    if f.cycle is not None:
+        q = q.filter(cycle_id=f.cycle)
+    if f.model:
+        q = q.filter(model=f.model)
+    if f.who:
+        q = q.filter(who__username=f.who)
+    if f.since:
+        q = q.filter(when__gte=parse_utc(f.since, source="query", where="since"))
+    if f.until:
+        q = q.filter(when__lt=parse_utc(f.until, source="query", where="until"))
+    rows = [{**public(e), "who": e.who.username if e.who else None} for e in q[:10000]]
+    return listing(rows, f, "audit")

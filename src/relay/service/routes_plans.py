@@ -1,0 +1,161 @@
+"""API routes of planning: runs (queued off the request path) and plan versions (sessions,
+overflights, requests and their status, the diff with causes, publication, files)."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django.http import HttpResponse
+from ninja import Query, Router
+
+from ..errors import RelayInputError
+from . import plans, runs
+from .apiutil import AUTH, Filters, filtered, get, guard, listing, public
+from .engine import PASS_FIELDS, SESSION_FIELDS
+from .models import Cycle, PlanVersion, Run
+from .schemas import PublishIn, RunIn
+
+router = Router(tags=["planning"])
+#: a plan version's columns shown in lists (its tables and files have their own routes)
+PLAN_TABLES = ("files", "sessions", "passes", "requests", "diff", "inputs")
+
+
+def run_json(r: Run) -> dict:
+    out = public(r)
+    out["plan"] = PlanVersion.objects.filter(run=r).values_list("pk", flat=True).first()
+    return out
+
+
+@router.post("/cycles/{cycle_id}/runs", auth=AUTH, response={202: dict})
+def new_run(request, cycle_id: int, body: RunIn):
+    """Queue a planning run; answered at once (202) while a worker plans."""
+    cycle = get(Cycle, cycle_id)
+    guard(request, "run.create", cycle)
+    return 202, run_json(runs.submit(request.user, cycle, body.mode))
+
+
+@router.get("/runs", auth=AUTH)
+def list_runs(request, f: Query[Filters]):
+    guard(request, "run.read")
+    q = Run.objects.order_by("pk")
+    if f.cycle is not None:
+        q = q.filter(cycle_id=f.cycle)
+    return listing([run_json(r) for r in q], f, "runs")
+
+
+@router.get("/runs/{run_id}", auth=AUTH)
+def one_run(request, run_id: int):
+    r = get(Run, run_id)
+    guard(request, "run.read", r)
+    return run_json(r)
+
+
+@router.post("/runs/{run_id}/retry", auth=AUTH, response={202: dict})
+def retry_run(request, run_id: int):
+    r = get(Run, run_id)
+    guard(request, "run.create", r.cycle)
+    return 202, run_json(runs.retry(request.user, r))
+
+
+# ----------------------------------------------------------------------------- plan versions
+def plan_json(p: PlanVersion) -> dict:
+    return public(p, PLAN_TABLES)
+
+
+def plan_of(request, plan_id: int) -> PlanVersion:
+    p = get(PlanVersion, plan_id)
+    guard(request, "plan.read", p)
+    return p
+
+
+@router.get("/plans", auth=AUTH)
+def list_plans(request, f: Query[Filters], status: str | None = None):
+    guard(request, "plan.read")
+    q = PlanVersion.objects.defer(*PLAN_TABLES).order_by("cycle_id", "number")
+    if f.cycle is not None:
+        q = q.filter(cycle_id=f.cycle)
+    if status:
+        q = q.filter(status=status)
+    return listing([plan_json(p) for p in q], f, "plans")
+
+
+@router.get("/plans/{plan_id}", auth=AUTH)
+def one_plan(request, plan_id: int):
+    p = plan_of(request, plan_id)
+    return {**plan_json(p), "summary": p.summary, "diff_counts": counts(p.diff)}
+
+
+def counts(diff: dict | None) -> dict | None:
+    if diff is None:
+        return None
+    return {"unchanged": diff["unchanged"], **{k: len(diff[k]) for k in ("changed", "moved", "added", "removed")}}
+
+
+@router.get("/plans/{plan_id}/sessions", auth=AUTH)
+def plan_sessions(request, plan_id: int, f: Query[Filters]):
+    """The plan's relay sessions (schedule.csv's columns), filtered."""
+    p = plan_of(request, plan_id)
+    return listing(filtered(p.sessions, f), f, f"sessions-v{p.number}", SESSION_FIELDS)
+
+
+@router.get("/plans/{plan_id}/passes", auth=AUTH)
+def plan_passes(request, plan_id: int, f: Query[Filters]):
+    """The cycle's overflights as this plan saw them: sol, LMST, volume, used or why not."""
+    p = plan_of(request, plan_id)
+    return listing(filtered(p.passes, f, "rise", "set"), f, f"passes-v{p.number}", PASS_FIELDS)
+
+
+@router.get("/plans/{plan_id}/requests", auth=AUTH)
+def plan_requests(request, plan_id: int, f: Query[Filters]):
+    """Each relay request's status in this plan (met or not, with the reason)."""
+    p = plan_of(request, plan_id)
+    return listing(filtered(p.requests, f), f, f"requests-v{p.number}")
+
+
+@router.get("/plans/{plan_id}/diff", auth=AUTH)
+def plan_diff(request, plan_id: int):
+    """The diff against the cycle's published version when this one was planned: sessions
+    removed, added, moved, changed, each with the plan's reason and the records that caused it."""
+    p = plan_of(request, plan_id)
+    return {"plan": p.pk, "number": p.number, "replanned": p.replanned, "diff": p.diff, "counts": counts(p.diff)}
+
+
+@router.post("/plans/{plan_id}/publish", auth=AUTH)
+def publish_plan(request, plan_id: int, body: PublishIn):
+    p = plan_of(request, plan_id)
+    guard(request, "plan.publish", p)
+    return plan_json(plans.publish(request.user, p, body.version, body.comment))
+
+
+@router.get("/plans/{plan_id}/files", auth=AUTH)
+def plan_files(request, plan_id: int):
+    """The plan's folder as ``relay plan`` writes it, zipped."""
+    p = plan_of(request, plan_id)
+    resp = HttpResponse(bytes(p.files), content_type="application/zip")
+    resp["Content-Disposition"] = f'attachment; filename="cycle{p.cycle_id}-plan-v{p.number}.zip"'
+    return resp
+
+
+@router.get("/plans/{plan_id}/files/{name}", auth=AUTH)
+def plan_file(request, plan_id: int, name: str):
+    """One file of the plan's folder (schedule.csv, summary.json, report.html...)."""
+    p = plan_of(request, plan_id)
+    with zipfile.ZipFile(io.BytesIO(bytes(p.files))) as z:
+        if name not in z.namelist():
+            raise RelayInputError(f"got {name!r}, expected one of {', '.join(sorted(z.namelist()))}", source="URL")
+        data = z.read(name)
+    types = {"csv": "text/csv", "json": "application/json", "html": "text/html"}
+    resp = HttpResponse(data, content_type=types.get(name.rsplit(".", 1)[-1], "application/octet-stream"))
+    resp["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+@router.get("/plans/{plan_id}/orbiters/{orbiter}", auth=AUTH)
+def orbiter_sessions(request, plan_id: int, orbiter: str, format: str = "csv"):
+    """One orbiter's session list (for its team), CSV by default."""
+    p = plan_of(request, plan_id)
+    if orbiter not in p.scenario.orbiters:
+        raise RelayInputError(f"got {orbiter!r}, expected an orbiter of the scenario "
+                              f"({', '.join(p.scenario.orbiters)})", source="URL", where="orbiter")
+    rows = [r for r in p.sessions if r["orbiter"] == orbiter]
+    return listing(rows, Filters(format=format), f"{orbiter}-sessions-v{p.number}", SESSION_FIELDS)
