@@ -164,3 +164,72 @@ def test_accounts_and_the_backlog_a_short_pass_leaves(plan_dir, tmp_path, capsys
     assert dict(zip(table["asset"], table["backlog_mbit"]))[short.asset] == pytest.approx(max(0.0, want), abs=1e-3)
     rc, text = run(["actuals", "account", "--plan", out, "--sessions"], capsys)
     assert rc == 0 and short.option_id in text and "missed" in text
+
+
+def test_the_nightly_drop_folder_reads_the_backlog(plan_dir, tmp_path, capsys):
+    from relay.nightly.drop import scan_drop
+
+    out = fresh(plan_dir, tmp_path)
+    ses = list(schedule(out).itertuples(index=False))
+    rep = tmp_path / "r.csv"
+    write_reports(rep, [report_of(ses[0], 0.0, "failed")])
+    ingest(rep, out)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    assert run(["actuals", "backlog", "--plan", out, "--drop", drop], capsys)[0] == 0
+    P = json.loads((out / "problem.json").read_text())
+    found = scan_drop(drop, [o["name"] for o in P["orbiters"]], [a["name"] for a in P["assets"]],
+                      P["start_tdb_s"], P["end_tdb_s"])
+    assert [p.name for p in found.backlog_files] == ["backlog-actuals.csv"]
+    assert set(found.backlogs["asset"]) == {a["name"] for a in P["assets"]}
+
+
+def test_simulated_reports_calibrate_from_the_command_line(plan_dir, tmp_path, capsys):
+    out = fresh(plan_dir, tmp_path)
+    rep = tmp_path / "sim.csv"
+    rc, text = run(["actuals", "simulate", "--plan", out, "--out", rep, "--seed", "3"], capsys)
+    assert rc == 0, text
+    assert run(["actuals", "ingest", rep, "--plan", out], capsys)[0] == 0
+    cal = tmp_path / "cal.json"
+    rc, text = run(["actuals", "calibrate", "--plan", out, "--out", cal, "--label", "t"], capsys)
+    assert rc == 0, text
+    data = json.loads(cal.read_text())
+    assert data["format"] == "relay.calibration" and data["version"] == 1 and data["label"] == "t"
+    assert {(p["orbiter"], p["asset"]) for p in data["pairs"]} == set(zip(schedule(out)["orbiter"],
+                                                                          schedule(out)["asset"]))
+    assert cal.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "ratio(median)" in text and "q0.16" in text
+    # a folder without reports cannot be calibrated: one paragraph, exit 2, nothing written
+    rc, text = run(["actuals", "calibrate", "--plan", plan_dir, "--out", tmp_path / "none.json"], capsys)
+    assert rc == 2 and "ingest reports first" in text and not (tmp_path / "none.json").exists()
+
+
+def test_a_session_id_of_another_pair_is_refused(plan_dir, tmp_path, capsys):
+    out = fresh(plan_dir, tmp_path)
+    ses = list(schedule(out).itertuples(index=False))
+    other = next(s for s in ses if (s.orbiter, s.asset) != (ses[0].orbiter, ses[0].asset))
+    rep = tmp_path / "r.csv"
+    write_reports(rep, [{**report_of(ses[0], 1.0), "session_id": other.option_id}],
+                  "orbiter,asset,start,end,achieved_mbit,session_id")
+    rc, text = run(["actuals", "ingest", rep, "--plan", out], capsys)
+    assert rc == 2 and "line 2, column session_id" in text and other.option_id in text
+    assert not (out / ACTUALS_FILE).exists()
+
+
+def test_a_running_accountability_over_archived_runs(plan_dir, tmp_path):
+    import shutil
+
+    from relay.actuals.accounting import run_accounts
+
+    out = tmp_path / "OUT"
+    for run_id in (1, 2):
+        shutil.copytree(plan_dir, out / "runs" / str(run_id))
+    ses = list(schedule(plan_dir).itertuples(index=False))
+    rep = tmp_path / "r.csv"
+    write_reports(rep, [report_of(ses[0], 0.0, "failed"), report_of(ses[1], ses[1].volume_mbit)])
+    ingest(rep, out / "runs" / "2")
+    runs = [{"id": 1, "exit_code": 0, "out_dir": str(out)}, {"id": 2, "exit_code": 3, "out_dir": str(out)},
+            {"id": 3, "exit_code": 1, "out_dir": str(out)}]
+    lines = run_accounts(runs)
+    assert len(lines) == 2 and lines[1].split()[:3] == ["2", "2", "1"]
+    assert float(lines[1].split()[-1]) == pytest.approx(ses[0].volume_mbit, abs=0.06)

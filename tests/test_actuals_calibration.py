@@ -97,3 +97,23 @@ def test_the_record_round_trips_and_bad_records_are_refused(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(RelayInputError, match=r"pairs\[0\]\.fit\.sigma"):
         read_calibration(path)
+
+
+def test_an_elevation_band_with_enough_reports_gets_its_own_fit():
+    import pandas as pd
+
+    from relay.actuals.calibrate import MIN_BAND_REPORTS, fit_reports
+
+    rng = np.random.default_rng(5)
+    low, high = PairTruth(-0.5, 0.2, 0.0), PairTruth(0.1, 0.2, 0.0)
+    rows = []
+    for truth, el, n in ((low, 20.0, 60), (high, 70.0, 60), (high, 45.0, MIN_BAND_REPORTS - 1)):
+        got, _ = draw(truth, np.full(n, 100.0), rng)
+        rows += [{"outcome": "ok", "achieved_mbit": g, "predicted_mbit": 100.0, "max_elevation_deg": el} for g in got]
+    p = fit_reports(pd.DataFrame(rows), "MRO", "Curiosity")
+    assert [(b.lo_deg, b.fit.n) for b in p.bands] == [(0.0, 60), (60.0, 60)]   # 30-60: too few
+    lo, hi = p.bands[0].fit, p.bands[1].fit
+    assert abs(lo.mu - low.mu) < 0.1 and abs(hi.mu - high.mu) < 0.1
+    cal = Calibration((p,))
+    assert cal.fit_of("MRO", "Curiosity", 10.0) == lo and cal.fit_of("MRO", "Curiosity", 75.0) == hi
+    assert cal.fit_of("MRO", "Curiosity", 45.0) == p.fit

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.actuals.record import Calibration, Fit, PairFit, quantile_factor
-from relay.actuals.simulate import PairTruth, Truth, draw, guarantee_trial, truth_record
+from relay.actuals.simulate import PairTruth, Truth, draw, guarantee_trial, share_of_sol_volume, truth_record
 from relay.cli import main
 from relay.config import load_scenario, scenario_hash
 from relay.constants import SOL_S
@@ -29,17 +29,6 @@ FAST = PlanningSettings(time_limit_s=5, workers=2, gap_limit=0)
 TRUTH = Truth({("O0", "A0"): PairTruth(-0.2, 0.35, 0.05), ("O1", "A0"): PairTruth(0.0, 0.15, 0.02),
                ("O0", "A1"): PairTruth(-0.1, 0.3, 0.08), ("O1", "A1"): PairTruth(-0.3, 0.4, 0.05),
                ("O2", "A0"): PairTruth(0.1, 0.2, 0.1)}, PairTruth(-0.1, 0.3, 0.05))
-
-
-def minima(problems: list[Problem], share: float) -> dict[str, float]:
-    """``share`` of each asset's mean whole-pass volume per sol."""
-    tot: dict[str, float] = {}
-    for P in problems:
-        for x in P.options:
-            if x.option_id.endswith("#0"):
-                tot[x.asset] = tot.get(x.asset, 0.0) + x.capacity_mbit
-    sols = sum((P.end_tdb_s - P.start_tdb_s) / SOL_S for P in problems)
-    return {a: round(share * v / sols, 1) for a, v in tot.items()}
 
 
 def test_without_a_calibration_nothing_changes():
@@ -98,8 +87,8 @@ def test_the_proofs_hold_at_any_quantile(case):
     """With a calibration and guaranteed minima: every plan (greedy, CP-SAT, MIP) passes the independent
     validator, CP-SAT and MIP reach the same optimum, and the LP relaxation's bound is above it."""
     P0, q, share = case
-    P = problem_at_confidence(P0, truth_record(TRUTH, P0), volume_quantile=q, min_sol_mbit=minima([P0], share),
-                              penalty_points=5000.0)
+    P = problem_at_confidence(P0, truth_record(TRUTH, P0), volume_quantile=q,
+                              min_sol_mbit=share_of_sol_volume([P0], share), penalty_points=5000.0)
     F = build(P)
     g = greedy.solve(P, formulation=F)
     assert validate(P, g) == [], "greedy"
@@ -144,7 +133,7 @@ def test_plans_at_016_miss_their_guaranteed_minimum_far_less_often_than_at_05():
     per-sol volume: of the sols a plan claims, those planned at q = 0.16 return less than the minimum in
     at most 16 % of the draws (measured about 2 %), those at 0.5 several times more often."""
     problems = [synthetic.instance(s, n_orbiters=2, n_assets=2, days=3.0, passes_per_pair_sol=3.0) for s in range(6)]
-    need = minima(problems, 0.5)
+    need = share_of_sol_volume(problems, 0.5)
     low = guarantee_trial(problems, TRUTH, 0.16, need, PlanningSettings(time_limit_s=10), np.random.default_rng(1), 400)
     mid = guarantee_trial(problems, TRUTH, 0.5, need, PlanningSettings(time_limit_s=10), np.random.default_rng(1), 400)
     assert low.claimed >= 6 and mid.claimed >= low.claimed
@@ -162,6 +151,32 @@ def test_the_scenario_keys_and_a_missing_calibration(tmp_path):
         load_scenario(cfg)
 
 
+@pytest.mark.slow
+def test_the_loop_on_the_baseline_week_with_the_shipped_reports(tmp_path, capsys):
+    """plan, ingest the shipped simulated reports, account, backlog, calibrate, plan the next days at a
+    confidence with that calibration and backlog: every step from the command line."""
+    ex = ROOT / "configs/examples/actuals"
+    week1, week2 = tmp_path / "week1", tmp_path / "week2"
+    assert main(["plan", str(ROOT / "configs/baseline.yaml"), "--start", "2026-12-08", "--days", "7",
+                 "--out", str(week1), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["actuals", "ingest", str(ex / "reports-2026-12-08.csv"), "--plan", str(week1)]) == 0
+    text = capsys.readouterr().out
+    assert "0 report(s) match no planned session" in text and "0 planned session(s) without a report" in text
+    assert main(["actuals", "account", "--plan", str(week1)]) == 0
+    assert main(["actuals", "backlog", "--plan", str(week1), "--at", "2026-12-15T00:00:00Z", "--out",
+                 str(tmp_path / "backlog.csv")]) == 0
+    assert main(["actuals", "calibrate", "--plan", str(week1), "--out", str(tmp_path / "cal.json")]) == 0
+    shipped = json.loads((ex / "calibration.json").read_text())
+    fresh = json.loads((tmp_path / "cal.json").read_text())
+    assert fresh["pairs"] == shipped["pairs"]
+    cfg = tmp_path / "conf.yaml"
+    cfg.write_text(f"extends: {ex / 'confidence.yaml'}\nlink: {{calibration: {tmp_path / 'cal.json'}}}\n")
+    assert main(["plan", str(cfg), "--start", "2026-12-15", "--days", "2", "--backlogs", str(tmp_path / "backlog.csv"),
+                 "--out", str(week2), "--quiet"]) == 0
+    assert main(["validate", str(week2)]) == 0
+
+
 def test_the_shipped_example_plans_at_a_confidence(tmp_path, capsys):
     out = tmp_path / "plan"
     rc = main(["plan", str(ROOT / "configs/examples/actuals/confidence.yaml"), "--start", "2026-12-15", "--days", "2",
@@ -175,3 +190,16 @@ def test_the_shipped_example_plans_at_a_confidence(tmp_path, capsys):
         assert row["planned_mbit"] <= row["expected_mbit"], asset
     assert all(0 <= p <= 1 for rows in conf["decisional_probability"].values() for _, p in rows)
     assert main(["validate", str(out)]) == 0
+
+
+def test_a_broken_confidence_block_is_refused(tmp_path):
+    P = synthetic.instance(2, days=2.0)
+    Pq = problem_at_confidence(P, truth_record(TRUTH, P), volume_quantile=0.16, min_sol_mbit={"A0": 100.0})
+    d = Pq.to_dict()
+    d["confidence"]["options"][0]["option_id"] = "nope"
+    with pytest.raises(RelayInputError, match=r"confidence\.options\[0\]\.option_id"):
+        Problem.from_dict(d)
+    d = Pq.to_dict()
+    d["guarantees"][0]["end_tdb_s"] = d["guarantees"][0]["start_tdb_s"]
+    with pytest.raises(RelayInputError, match=r"guarantees\[0\]"):
+        Problem.from_dict(d)

@@ -153,7 +153,7 @@ def test_an_acknowledged_violation_no_longer_degrades_and_expires(small, capsys,
     rc, out, err = run(site.args(2), capsys)                   # past `until`: degraded again
     assert rc == 3, out + err
     rc, out, _ = run(["history", "--archive", site.archive], capsys)
-    assert "ack 1 until 2026-11-24T12:00Z (expired, run 1): requirement:Curiosity - known: rover" in out
+    assert "ack 1 until 2026-11-24T12:00Z (expired, run 1): requirement:Curiosity - kno" in out
     assert "1 acked" in out.splitlines()[2]
     # a drop folder's ack file does the same, and is stored in the archive with the run
     (site.drop / "ack_rover.csv").write_text("violation,until,note\nforward_link,2026-12-01T00:00:00Z,rover\n")
@@ -217,7 +217,7 @@ def test_failed_and_rejected_runs_post_to_the_url_and_appear_in_the_history(smal
     rc, out, _ = run(["history", "--archive", site.archive], capsys)
     lines = out.splitlines()
     assert len(lines) == 4 and all(len(x) <= LINE_WIDTH for x in lines)
-    assert "rejected 2" in lines[2] and "backlog_bad.csv" in lines[2] or "lots" in lines[2]
+    assert "rejected 2" in lines[2] and "backlog_bad.csv" in lines[2]
     assert "failed   1" in lines[3] and "RuntimeError: solver exploded" in lines[3]
     assert "<- current" in lines[1]
     rc, out, _ = run(["show", "2", "--archive", site.archive], capsys)

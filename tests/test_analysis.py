@@ -349,3 +349,13 @@ def test_sweep_plots_draw_a_line_per_variant_and_start_week(tmp_path):
     assert a2 == {5: 1150.0, 10: 1200.0, 15: 1250.0}
     path = plot_sweep(df, ["mask"], "delivered_mbit", tmp_path / "p.png")
     assert path.stat().st_size > 5000
+
+
+def test_a_change_in_spare_capacity_is_neither_green_nor_red():
+    from relay.outputs.compare_report import table_view
+
+    df = pd.DataFrame({"config": ["a"], "d_spare_capacity_mbit": [-9275.0], "d_delivered_mbit": [-12.5],
+                       "d_sessions": pd.array([3], dtype="Int64"), "d_utilisation_pct": [1.26]})
+    (row,) = table_view(df, "t").rows
+    assert row[1] == ("", "-9,275.0") and row[2] == ("bad", "-12.500")
+    assert row[3] == ("ok", "+3") and row[4] == ("ok", "+1.3")

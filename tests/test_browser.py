@@ -8,7 +8,9 @@ driven by subprocess only:
   exception, a resource that failed to load) fails the test, and the
   screenshot must not be blank;
 * a copy with a small probe script prepended, with ``--dump-dom``: every chart
-  image decoded (naturalWidth > 0) and the expected tables present with rows.
+  image decoded (naturalWidth > 0) and the expected tables present with rows;
+  the timeline per asset's shapes (sol bands, outage and veto spans) as plotly
+  drew them, and a nightly run's DEGRADED banner and where it sits.
 
 Without Chromium the tests are skipped with a message saying how to install it.
 """
@@ -58,6 +60,13 @@ PROBE = """<script>
         b.setAttribute('data-probe-tooltip', tip ? tip.textContent.replace(/"/g, "'") : '');
       }
     }
+    if (tl && tl.layout && tl.layout.shapes) {
+      b.setAttribute('data-probe-shapes', tl.layout.shapes.map(function (s) { return s.name || ''; }).join('|'));
+      b.setAttribute('data-probe-drawn', String(tl.querySelectorAll('.shapelayer path').length));
+    }
+    var dg = document.getElementById('degraded');
+    b.setAttribute('data-probe-banner', dg ? dg.textContent.replace(/\\s+/g, ' ').replace(/"/g, "'").trim() : '');
+    b.setAttribute('data-probe-bannertop', dg ? String(Math.round(dg.getBoundingClientRect().top)) : '');
     b.setAttribute('data-probe-imgs', imgs.map(function (i) { return i.complete ? i.naturalWidth : -1; }).join(','));
     b.setAttribute('data-probe-tables', [].slice.call(document.querySelectorAll('table')).map(function (t) {
       return (t.id || '-') + ':' + t.querySelectorAll('tbody tr').length; }).join(','));
@@ -113,11 +122,19 @@ def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -
     return shot, attrs
 
 
+OUTAGE = ("target,what,start,end,note\n"
+          "TGO,all,2026-11-23T06:00:00Z,2026-11-23T12:00:00Z,TGO safe mode\n")
+
+
 def test_plan_report_renders_in_chromium(tmp_path, small_config):
+    import pandas as pd
+
     import relay
     from relay.outputs.tables import iso_text
 
-    plan = relay.plan(relay.load_scenario(small_config), START, days=1, time_limit_s=10, workers=1, seed=0)
+    (tmp_path / "outages.csv").write_text(OUTAGE)
+    plan = relay.plan(relay.load_scenario(small_config), START, days=1, time_limit_s=10, workers=1, seed=0,
+                      outages=str(tmp_path / "outages.csv"))
     plan.write(tmp_path / "plan")
     shot, probe = check_page(tmp_path / "plan" / "report.html", tmp_path, tables=["summary", "sessions-table"],
                              min_images=0)
@@ -126,6 +143,48 @@ def test_plan_report_renders_in_chromium(tmp_path, small_config):
     first = plan.sessions.sort_values(["orbiter", "start_tdb_s"]).iloc[0]
     tip = probe["data-probe-tooltip"]
     assert "volume Mbit" in tip and iso_text([first["start"]])[0] in tip, tip
+    # the sols of each asset as bands (named by asset and sol) and the outage as a span, all drawn
+    shapes = probe["data-probe-shapes"].split("|")
+    for asset in ("Curiosity", "Perseverance"):
+        sols = sorted(set(pd.to_numeric(plan.sessions.loc[plan.sessions["asset"] == asset, "sol"]).astype(int)))
+        assert sols and all(f"sol {asset} {n}" in shapes for n in sols), (asset, sols, shapes)
+    assert "outage TGO" in shapes
+    assert int(probe["data-probe-drawn"]) == len(shapes)
+    assert probe["data-probe-banner"] == ""
+    print(f"screenshot: {shot}")
+
+
+def test_degraded_nightly_report_in_chromium(tmp_path, small, monkeypatch):
+    import relay.api
+    from relay.cli import main
+    from relay.summary import Violation
+
+    small.write_text(small.read_text() + "planning: {time_limit_s: 5, workers: 1}\n"
+                     "nightly: {days: 1, freeze_hours: 12}\n")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    args = ["nightly", str(small), "--archive", str(tmp_path / "plans.db"), "--drop", str(drop), "--quiet", "--start"]
+    assert main(args + [START]) == 0
+    real = relay.api.plan
+
+    def worse(*a, **k):
+        res = real(*a, **k)
+        v = Violation("Curiosity", 54352, "forward_link", "1 of 2 sessions")
+        res.summary = res.summary.replace(figures=res.summary.figures.replace(violations=(v,)))
+        return res
+
+    monkeypatch.setattr(relay.api, "plan", worse)
+    (drop / "outage_tgo.csv").write_text(OUTAGE.replace("2026-11-23T", "2026-11-24T"))
+    assert main(args + ["2026-11-24T00:00:00Z"]) == 3
+    page = tmp_path / "plans-out" / "runs" / "2" / "report.html"
+    shot, probe = check_page(page, tmp_path, tables=["summary", "sessions-table"], min_images=0)
+    # DEGRADED at the top of the page, with the run id, the reason and the freeze; sols and the outage drawn
+    banner = probe["data-probe-banner"]
+    assert banner.startswith("DEGRADED: run 2") and "forward_link" in banner and "frozen until" in banner, banner
+    assert 0 <= int(probe["data-probe-bannertop"]) < 200
+    shapes = probe["data-probe-shapes"].split("|")
+    assert "outage TGO" in shapes and any(s.startswith("sol Curiosity ") for s in shapes), shapes
+    assert int(probe["data-probe-drawn"]) == len(shapes)
     print(f"screenshot: {shot}")
 
 

@@ -343,3 +343,47 @@ def pd_frame(rows):
     import pandas as pd
 
     return pd.DataFrame(rows)
+
+
+def test_a_planned_frozen_period_names_the_outage_first(small):
+    import relay
+
+    # as a nightly run plans: nothing new before 06:00; TGO's UHF is out until 03:00.  TGO's passes
+    # of the small scenario that night rise at 00:32, 02:22 and 04:21
+    out = pd_frame([{"target": "TGO", "what": "uhf", "start": "2026-12-08T00:00:00Z", "end": "2026-12-08T03:00:00Z"}])
+    r = relay.plan(small, "2026-12-08T00:00:00Z", 1.0, frozen_until="2026-12-08T06:00:00Z", outages=out,
+                   time_limit_s=10)
+    early = r.passes[r.passes["rise"] < pd_timestamp("2026-12-08T06:00:00Z")]
+    assert list(early["rise"].dt.strftime("%H:%M")) == ["00:32", "02:22", "04:21"]
+    assert list(early["reason"]) == ["outage", "outage", "frozen"]
+    assert (early["usable_mbit"] == 0).all()
+
+
+def pd_timestamp(text):
+    import pandas as pd
+
+    return pd.Timestamp(text)
+
+
+def test_a_veto_that_matches_nothing_is_reported_by_plan_and_replan(small, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    veto = tmp_path / "veto.csv"
+    # the small scenario's MRO sees neither rover between 01:00 and 02:00 on 8 December
+    veto.write_text("orbiter,asset,start,end,note\nMRO,Curiosity,2026-12-08T01:00:00Z,2026-12-08T02:00:00Z,none\n")
+    said = (f"{veto}: line 2: the veto of MRO -> Curiosity 2026-12-08T01:00:00.000Z to 2026-12-08T02:00:00.000Z "
+            "forbids no session option of the plan; it changes nothing")
+
+    def relay_cli(*args):
+        return subprocess.run([sys.executable, "-m", "relay", *map(str, args)], capture_output=True, text=True,
+                              timeout=600)
+
+    for cmd, out in ((("plan", small, "--start", "2026-12-08T00:00:00Z", "--days", "1"), tmp_path / "a"),
+                     (("replan", tmp_path / "a"), tmp_path / "b")):
+        r = relay_cli(*cmd, "--forbid", veto, "--out", out, "--time-limit", "10")
+        assert r.returncode == 0, r.stderr
+        assert f"  warning: {said}" in r.stdout.splitlines(), cmd[0]
+        assert said in json.loads((out / "summary.json").read_text())["warnings"]
+        assert "forbids no session option of the plan; it changes nothing" in (out / "report.html").read_text()

@@ -255,3 +255,28 @@ def test_the_engine_never_imports_django():
             "print(any(m == 'django' or m.startswith('django.') for m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False", r.stderr
+
+
+def test_a_request_by_sol_and_lmst_gets_its_utc_window(world):
+    w = world
+    r = post(w.client("lander"), "/api/requests", {"cycle": w.cycle.pk, "id": "SOL1", "asset": "Perseverance",
+                                                   "sol": 54366, "lmst_window": "13:00-15:00"})
+    assert r.status_code == 200, r.content
+    e = r.json()
+    assert e["sol"] == 54366 and e["start"] < e["end"] and e["start"].startswith("2026-12-08")
+    bad = post(w.client("lander"), "/api/requests", {"cycle": w.cycle.pk, "id": "SOL2", "asset": "Perseverance",
+                                                     "sol": 54366, "lmst_window": "13:75-15:00"})
+    assert bad.status_code == 400 and "column lmst_window" in bad.json()["detail"]
+
+
+def test_user_strings_are_escaped_in_pages_and_csv():
+    from django.test import Client
+
+    from relay.service.csvexport import csv_text
+
+    django_ready()
+    page = Client().post("/login", {"username": "<script>x</script>", "password": "p"})
+    assert page.status_code == 401
+    assert b"<script>x" not in page.content and b"&lt;script&gt;x" in page.content
+    text = csv_text([{"a": "=1+2", "b": "+x", "c": "-3", "d": "@SUM", "e": 4.5, "f": "plain"}])
+    assert text.splitlines()[1] == "'=1+2,'+x,'-3,'@SUM,4.5,plain"

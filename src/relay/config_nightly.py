@@ -2,6 +2,8 @@
 
 :class:`NightlyOptions` is the schema of that section and the one place its
 defaults live; :mod:`relay.nightly.options` merges it with the command line.
+:class:`AlertHook` is the schema of its ``on_degraded`` and ``on_failure``
+alerts (a command or a URL; :mod:`relay.nightly.alerts` calls them).
 Beside it, the planning day: :func:`parse_day_boundary` reads the ``HH:MM``
 UTC time of day at which planning days start, and :func:`next_planning_day`
 gives the first day boundary after a moment (the default start of a plan, of

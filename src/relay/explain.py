@@ -10,8 +10,9 @@ to the solved plan, asked of the model in this order:
 1. the model left every option of the pass out (:func:`~relay.planning.
    formulation.exclusion_reason`): ``too_short``, ``outside_wake``,
    ``conjunction``, ``below_min_volume``, ``outside_horizon``; a pass with no
-   option at all is ``no_volume`` (too short or too weak a link for any
-   session) or ``frozen`` (inside the frozen period);
+   option at all is ``outage`` or ``vetoed`` (an outage or a veto took them,
+   named first, inside the frozen period too), ``frozen`` (inside the frozen
+   period) or ``no_volume`` (too short or too weak a link for any session);
 2. exclusivity (one orbiter radio serves one asset, one asset talks to one
    orbiter, with the turnaround): ``taken`` by which session, when;
 3. the asset's sessions-per-sol cap (``sol_cap``) and energy budget (``energy``);
@@ -24,10 +25,15 @@ to the solved plan, asked of the model in this order:
 
 The checks reuse the greedy's public :class:`~relay.planning.greedy.
 FeasibilityState` seeded with the plan's sessions, so a reason is the
-model's answer, not a guess.  :func:`per_sol` adds, per asset and mission
-sol, the link capacity the passes offered, the data the asset had, the volume
-planned and what limited it; :func:`stranded_warnings` flags data relayed to
-an orbiter that cannot bring it home.
+model's answer, not a guess.  An unmet requirement or request
+(:meth:`Explainer.requirement`) is explained link first: the best volume a
+pass in its window could carry (``link_limited`` when none could carry what
+it needs), then the reasons of the passes that could, used ones included.
+:func:`per_sol` adds, per asset and mission sol, the usable capacity of the
+passes, the data the asset had (its generation integrated over the sol), the
+volume planned and the binding family (:data:`LIMITS`);
+:func:`stranded_warnings` flags data relayed to an orbiter that cannot bring
+it home.
 """
 from __future__ import annotations
 

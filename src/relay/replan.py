@@ -56,11 +56,13 @@ def read_operations(problem: Problem, state: ReplanState | None, *, lock=None, f
 @dataclass(frozen=True)
 class Resolved:
     """A re-solved instance: the new instance, its solver plan and the seconds each took
-    (``problem``: reading and applying the inputs; ``solve``)."""
+    (``problem``: reading and applying the inputs; ``solve``); ``warnings``: a sentence for each
+    new outage, veto or lock that changes nothing (:func:`relay.planning.apply.unmatched`)."""
 
     problem: Problem
     plan: Plan
     timings: dict
+    warnings: tuple = ()
 
 
 def resolve(problem: Problem, state: ReplanState, *, lock=None, forbid=None, outages=None, requests=None,
@@ -70,11 +72,12 @@ def resolve(problem: Problem, state: ReplanState, *, lock=None, forbid=None, out
     ``state``)."""
     t0 = time.perf_counter()
     ops = read_operations(problem, state, lock=lock, forbid=forbid, outages=outages, requests=requests)
-    new = apply(problem, ops, volume=state.volume_table)
+    warnings: list[str] = []
+    new = apply(problem, ops, volume=state.volume_table, warnings=warnings)
     t1 = time.perf_counter()
     raw = solve(new, settings if settings is not None else state.settings)
     t2 = time.perf_counter()
-    return Resolved(new, raw, {"problem": round(t1 - t0, 3), "solve": round(t2 - t1, 3)})
+    return Resolved(new, raw, {"problem": round(t1 - t0, 3), "solve": round(t2 - t1, 3)}, tuple(warnings))
 
 
 __all__ = ["asset_clocks", "read_operations", "Resolved", "resolve"]

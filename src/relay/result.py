@@ -100,7 +100,8 @@ class PlanResult:
         timings = {k: v for k, v in timings.items() if k in PLAN_STAGES}
         s = self.summary
         result.summary = result.summary.replace(scenario=s.scenario, scenario_hash=s.scenario_hash, start=s.start,
-                                                end=s.end, days=s.days, timings_s=timings)
+                                                end=s.end, days=s.days, timings_s=timings,
+                                                warnings=tuple(new.warnings) + result.summary.warnings)
         result.timings = timings
         result.diff = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem),
                        "delivered_before_mbit": s.figures.delivered_mbit,

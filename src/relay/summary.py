@@ -144,8 +144,9 @@ class PlanSummary:
     days: float | None = _doc("length of the horizon in days")
     latency_by_asset: Mapping[str, Latency] = _doc("latency to Earth per asset", factory=dict)
     changes_vs_previous: Changes | None = _doc("sessions of the previous plan kept, moved, dropped")
-    warnings: tuple[str, ...] = _doc("what a planner must know: data stranded aboard an orbiter with no "
-                                     "downlink, or much of the relayed data still aboard at the end", factory=tuple)
+    warnings: tuple[str, ...] = _doc("what a planner must know: an outage, veto or lock that matches nothing "
+                                     "(its file and row), data stranded aboard an orbiter with no downlink, or "
+                                     "much of the relayed data still aboard at the end", factory=tuple)
     sol_numbering: Mapping[str, str] = _doc('per asset, "mission" (sols from its landing) or "MSD" (no '
                                             'landing given: sols are the local Mars Sol Date)', factory=dict)
     timings_s: Mapping[str, float] = _doc("wall-clock seconds per stage (volatile)", factory=dict)

@@ -21,10 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import RelayInputError
 from ..planfolder import read_plan_files
 from ..planning.problem import Problem
 from ..timescales import tdb_s_to_iso
-from .reports import mission_sol, planned_sessions, read_actuals
+from .reports import ACTUALS_FILE, mission_sol, planned_sessions, read_actuals
+
+#: the header of :func:`run_accounts`' table
+RUN_ACCOUNTS_HEADER = "run  reported  lost  planned_mbit  received_mbit  shortfall_mbit  running_shortfall_mbit"
 
 #: outcomes of a session that returned nothing
 LOST = ("failed", "missed")
@@ -132,5 +136,32 @@ def backlogs_text(backlogs: dict[str, float], t_tdb_s: float) -> str:
     return buf.getvalue()
 
 
-__all__ = ["LOST", "Ledger", "ledger", "session_accounts", "sol_accounts", "latest_report_tdb_s",
+def run_accounts(runs: list[dict]) -> list[str]:
+    """``relay history --accounts``: per archived run whose plan folder (``OUT/runs/ID``, the
+    nightly job's) holds reports, the reported sessions, those lost, planned against received
+    and the shortfall, with its running total over the runs."""
+    lines, running = [RUN_ACCOUNTS_HEADER], 0.0
+    for r in runs:
+        if r.get("exit_code") not in (0, 3) or not r.get("out_dir"):
+            continue
+        folder = Path(r["out_dir"]) / "runs" / str(r["id"])
+        if not (folder / ACTUALS_FILE).is_file():
+            continue
+        try:
+            acc = session_accounts(ledger(folder))
+        except RelayInputError as exc:
+            lines.append(f"{r['id']:>3}  (its plan folder cannot be read: {exc})")
+            continue
+        rep = acc[acc["outcome"] != "unreported"]
+        planned, got = float(rep["planned_mbit"].sum()), float(rep["achieved_mbit"].sum())
+        running += planned - got
+        lines.append(f"{r['id']:>3} {len(rep):>9} {int(rep['outcome'].isin(LOST).sum()):>5} {planned:>13.1f} "
+                     f"{got:>14.1f} {planned - got:>15.1f} {running:>23.1f}")
+    if len(lines) == 1:
+        lines.append("(no run's plan folder holds pass performance reports: relay actuals ingest F.csv --plan "
+                     "OUT/runs/ID)")
+    return lines
+
+
+__all__ = ["LOST", "RUN_ACCOUNTS_HEADER", "run_accounts", "Ledger", "ledger", "session_accounts", "sol_accounts", "latest_report_tdb_s",
            "backlog_at", "backlogs_text"]

@@ -75,7 +75,9 @@ def fit_pair(log_ratios, failures: int, reports: int, *, toward: Fit | None = No
     return Fit(round(mu, 6), round(sigma, 6), round(fail_p, 6), n, reports, round(m, 6), round(s, 6))
 
 
-def _pair_fit(g: pd.DataFrame, orbiter: str, asset: str, **kw) -> PairFit:
+def fit_reports(g: pd.DataFrame, orbiter: str, asset: str, **kw) -> PairFit:
+    """The fit of one pair from its stored reports (``outcome, achieved_mbit, predicted_mbit,
+    max_elevation_deg``), with a fit per elevation band holding enough of them."""
     ok = g[~g["outcome"].isin(LOST) & (g["achieved_mbit"] > 0)]
     failures = int(g["outcome"].isin(LOST).sum())
     whole = fit_pair(np.log(ok["achieved_mbit"] / ok["predicted_mbit"]), failures, len(g), **kw)
@@ -107,7 +109,7 @@ def calibrate(plan_dirs, *, label: str = "", k: float = PRIOR_REPORTS, sigma0: f
               fail_prior: tuple[float, float] = FAIL_PRIOR) -> Calibration:
     """The calibration record of the reports stored in ``plan_dirs``."""
     df = stored_reports(plan_dirs)
-    pairs = tuple(_pair_fit(g, o, a, k=k, sigma0=sigma0, fail_prior=fail_prior)
+    pairs = tuple(fit_reports(g, o, a, k=k, sigma0=sigma0, fail_prior=fail_prior)
                   for (o, a), g in df.groupby(["orbiter", "asset"], sort=True))
     method = {"centre": "median of log(achieved/predicted)", "spread": f"MAD x {MAD_TO_SIGMA}",
               "shrinkage": "normal-normal empirical Bayes, weight n/(n+k) (Efron and Morris 1975)",
@@ -167,5 +169,5 @@ def plot(cal: Calibration, reports: pd.DataFrame, path) -> Path:
     return out
 
 
-__all__ = ["PRIOR_REPORTS", "PRIOR_SIGMA", "FAIL_PRIOR", "MIN_BAND_REPORTS", "MAD_TO_SIGMA", "fit_pair",
+__all__ = ["PRIOR_REPORTS", "PRIOR_SIGMA", "FAIL_PRIOR", "MIN_BAND_REPORTS", "MAD_TO_SIGMA", "fit_pair", "fit_reports",
            "stored_reports", "calibrate", "calibration_lines", "plot"]

@@ -130,6 +130,11 @@ def _match(reports: pd.DataFrame, planned: pd.DataFrame, tol_s: float) -> list[i
     for r in reports.itertuples(index=False):
         if r.session_id:
             k = by_id.get(r.session_id)
+            if k is not None and (planned["orbiter"].iloc[k], planned["asset"].iloc[k]) != (r.orbiter, r.asset):
+                raise RelayInputError(
+                    f"session_id {r.session_id} is the session {planned['orbiter'].iloc[k]} -> "
+                    f"{planned['asset'].iloc[k]}, not {r.orbiter} -> {r.asset}; expected the orbiter and asset of "
+                    "that session (or no session_id)", source=source, where=f"{label} {r.line}, column session_id")
         else:
             near = planned[(planned["orbiter"] == r.orbiter) & (planned["asset"] == r.asset)
                            & ((planned["start_tdb_s"] - r.start_tdb_s).abs() <= tol_s)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..constants import SOL_S
 from ..planning.build import problem_at_confidence
 from ..planning.plan import Plan
 from ..planning.problem import Problem
@@ -129,6 +130,18 @@ def truth_record(truth: Truth, problem: Problem, label: str = "the known truth")
                              for o, a in pairs), label=label)
 
 
+def share_of_sol_volume(problems: list[Problem], share: float) -> dict[str, float]:
+    """``share`` of each asset's mean whole-pass volume per sol over ``problems`` (Mbit, to 0.1):
+    a guaranteed minimum that binds in some sols and not in others."""
+    tot: dict[str, float] = {}
+    for P in problems:
+        for x in P.options:
+            if x.option_id.endswith("#0"):
+                tot[x.asset] = tot.get(x.asset, 0.0) + x.capacity_mbit
+    sols = sum((P.end_tdb_s - P.start_tdb_s) / SOL_S for P in problems)
+    return {a: round(share * v / sols, 1) for a, v in sorted(tot.items())}
+
+
 @dataclass(frozen=True)
 class GuaranteeTrial:
     """Plans at ``quantile`` with a guaranteed minimum, their sols drawn ``draws`` times."""
@@ -159,4 +172,5 @@ def guarantee_trial(problems: list[Problem], truth: Truth, quantile: float, min_
 
 
 __all__ = ["MISSED_SHARE", "PairTruth", "Truth", "BASELINE_TRUTH", "draw", "draw_log_ratios", "draw_reports",
-           "reports_csv", "sol_outcomes", "truth_record", "GuaranteeTrial", "guarantee_trial"]
+           "reports_csv", "sol_outcomes", "truth_record", "share_of_sol_volume", "GuaranteeTrial",
+           "guarantee_trial"]

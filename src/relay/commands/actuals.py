@@ -77,8 +77,9 @@ def run_account(args) -> int:
               f"{r.planned_mbit:>13.1f} {r.received_mbit:>14.1f} {r.shortfall_mbit:>15.1f}")
     if args.sessions:
         for r in session_accounts(led).itertuples(index=False):
-            print(f"  {r.option_id:<12} {r.orbiter:>8} -> {r.asset:<13} sol {r.sol:>5} predicted {r.predicted_mbit:8.1f}"
-                  f" planned {r.planned_mbit:8.1f} achieved {r.achieved_mbit:8.1f} {r.outcome}")
+            print(f"  {r.option_id:<12} {r.orbiter:>8} -> {r.asset:<13} sol {r.sol:>5} "
+                  f"predicted {r.predicted_mbit:8.1f} planned {r.planned_mbit:8.1f} achieved {r.achieved_mbit:8.1f} "
+                  f"{r.outcome}")
     return 0
 
 

@@ -72,6 +72,8 @@ def _register_archive_readers(sub) -> None:
     h.add_argument("--archive", required=True, help="SQLite archive file")
     h.add_argument("--limit", type=integer("--limit", 1, MAX_HISTORY_LIMIT), default=None,
                    help="show only the last N runs (N >= 1)")
+    h.add_argument("--accounts", action="store_true",
+                   help="also the running accountability of the runs' pass performance reports (relay actuals)")
     h.set_defaults(func=run_history)
 
     s = sub.add_parser("show", help="one run of a nightly archive in full",
@@ -150,6 +152,10 @@ def run_history(args) -> int:
     # a header, then a line per run (and refused run), then the acknowledgements
     for line in history_lines(runs, cur["id"] if cur else None, rejections, acks):
         print(line)
+    if args.accounts:
+        from ..actuals.accounting import run_accounts
+
+        print("\n".join(run_accounts(runs)))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ``relay nightly CONFIG --archive PATH`` plans the scenario from the start of
 the next planning day and stores the run in the archive (:mod:`relay.archive`);
-``relay history`` and ``relay diff`` read it.  See ``docs/nightly.md``.
+``relay history``, ``relay show`` and ``relay diff`` read it; ``relay ack`` and
+``relay promote`` change it.  See ``docs/nightly.md``.
 
 The package, one job per module (import each name from its module):
 
@@ -19,5 +20,7 @@ The package, one job per module (import each name from its module):
              output directory's owner and the repair of interrupted runs
 ``job``      one run, from its inputs to the archived, current plan; exit codes
 ``diff``     two archived runs compared over their common span (the rules are
-             :mod:`relay.plandiff`'s); the history list
+             :mod:`relay.plandiff`'s)
+``alerts``   the degraded reasons' keys, acknowledgements of known problems, alert hooks
+``history``  ``relay history`` (80 columns) and ``relay show RUN``
 """

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import RelayInputError
+from ..planfolder import verify_plan_folder
 from ..planning.formulation import FIXED_WINDOW_TOLERANCE_S
 from ..planning.problem import Problem
 
@@ -90,6 +92,10 @@ def carried_backlogs(base: BasePlan, t0: float, assets: list[str]) -> tuple[dict
         return {}, f"run {base.id}'s plan ends before the start"
     if path is None or not path.is_file():
         return {}, f"run {base.id} has no problem.json ({path})"
+    try:
+        verify_plan_folder(path.parent)   # the base run's files are the plan the archive recorded
+    except RelayInputError as exc:
+        return {}, f"run {base.id}'s folder is not one whole plan ({exc})"
     problem = Problem.from_json(path)
     ses = base.sessions
     done = ses[(ses["start_tdb_s"].astype(float) < t0 - 1e-6) & (ses["kind"].fillna("return") == "return")]

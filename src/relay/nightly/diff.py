@@ -1,9 +1,9 @@
-"""The nightly archive's comparisons: two archived runs over their common span (``relay diff``),
-and the run list (``relay history``).
+"""The nightly archive's comparison: two archived runs over their common span (``relay diff``).
 
 The rules of the comparison (sessions unchanged, changed, moved, added,
 removed; volume per asset) are :mod:`relay.plandiff`'s; this module picks the
-runs and their common span from the archive, and writes the history lines.
+runs and their common span from the archive (the run list is
+:mod:`relay.nightly.history`'s).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from ..errors import RelayInputError
 from ..plandiff import diff_sessions
 from ..summary import PlanSummary
 from ..timescales import tdb_s_to_iso
-
-HISTORY_HEADER = "run  started  status  exit  span  sessions  delivered  solver  base (or error)"
 
 
 def diff_runs(archive, run_a: int | None = None, run_b: int | None = None) -> dict:
@@ -39,30 +37,3 @@ def diff_runs(archive, run_a: int | None = None, run_b: int | None = None) -> di
     d.update(run_before=ra["id"], run_after=rb["id"], span_start=tdb_s_to_iso(lo), span_end=tdb_s_to_iso(hi),
              delivered_before_mbit=sa.delivered_mbit, delivered_after_mbit=sb.delivered_mbit)
     return d
-
-
-def history_lines(runs: list[dict], current_id: int | None) -> list[str]:
-    """A header, then one line per run: id, start time, status and exit code, planning span,
-    sessions, returned volume, solver status, base run (failed runs: the error's last line)."""
-    lines = [HISTORY_HEADER]
-    for r in runs:
-        span = f"{r['plan_start']} +{r['days']:g}d" if r.get("plan_start") else "(no span)"
-        parts = [f"{r['id']:>4}", r["started"][:19] + "Z", f"{r['status']:<8}", f"exit {r['exit_code']}", span]
-        if r["exit_code"] in (0, 3):
-            data = r.get("summary") if isinstance(r.get("summary"), dict) else {}
-            s = PlanSummary.from_json(data)
-            job = data.get("nightly") if isinstance(data.get("nightly"), dict) else {}
-            if job.get("sessions") is not None:
-                parts.append(f"{job['sessions']} sessions")
-            parts.append(f"{s.delivered_mbit:.1f} Mbit")
-            parts.append(s.status)
-            parts.append(f"base {r['base_run']}" if r.get("base_run") else "base -")
-            if job.get("degraded"):
-                parts.append("degraded: " + "; ".join(job["degraded"]))
-        else:
-            first = (r.get("error") or "").strip().splitlines()
-            parts.append("error: " + (first[-1] if first else "?"))
-        if r["id"] == current_id:
-            parts.append("<- current")
-        lines.append("  ".join(parts))
-    return lines

@@ -9,13 +9,14 @@ cut; ``relay show RUN`` has it whole), then the acknowledgements.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from ..summary import PlanSummary
 
 #: the widest line ``relay history`` prints (a terminal's)
 LINE_WIDTH = 80
-HISTORY_HEADER = (f"{'run':>4} {'started':<11} {'status':<8} x {'plan start':<16} {'base':>4} {'ses':>4} "
+HISTORY_HEADER = (f"{'run':<4} {'started':<11} {'status':<8} x {'plan start':<16} {'base':>4} {'ses':>4} "
                   f"{'Mbit':>7}  notes")
 
 
@@ -60,9 +61,11 @@ def run_line(r: dict, current_id: int | None) -> str:
 
 
 def rejection_line(r: dict) -> str:
-    """A run refused for a user's mistake (exit 2): no run id, its reason."""
+    """A run refused for a user's mistake (exit 2): no run id, its reason (paths cut to their
+    file names: the archive keeps the whole message)."""
+    reason = re.sub(r"(?:/[^/\s:,;]+)*/([^/\s:,;]+)", r"\1", last_line(r.get("reason")))
     return _fit(f"{'-':>4} {_when(r['started'], False)} {'rejected':<8} {r['exit_code']} "
-                f"{_when(r.get('plan_start'))}  {last_line(r.get('reason'))}")
+                f"{_when(r.get('plan_start'))}  {reason}")
 
 
 def ack_state(ack: dict, now: datetime | None = None) -> str:

@@ -52,7 +52,7 @@ from ..fileio import write_text
 from ..inputs import bookings_path
 from ..operations import scenario_names
 from ..outputs.report import NightlyBanner, render_report
-from ..outputs.tables import csv_text
+from ..outputs.tables import csv_text, iso_text
 from ..planfolder import write_plan_folder
 from ..summary import PLAN_STAGES, PlanSummary
 from ..timescales import tdb_s_to_iso
@@ -357,7 +357,7 @@ def alert_payload(outcome: dict, exit_code: int) -> dict:
     """The run's JSON summary an alert hook gets (stdin or the POST body): the run id, status,
     exit code, reasons (and the acknowledged ones), span, frozen-until, base run, diff counts,
     delivered volume, where its files are, and the error of a failed or rejected run."""
-    keys = ("run_id", "status", "reasons", "acknowledged", "plan_start", "plan_end", "frozen_until", "base_run",
+    keys = ("run_id", "status", "reasons", "reason_keys", "acknowledged", "plan_start", "plan_end", "frozen_until", "base_run",
             "diff", "delivered_mbit", "solver_status", "current_run", "plan_dir", "report", "error", "started",
             "config", "archive", "out")
     return {"event": "relay-nightly", "exit_code": exit_code, **{k: outcome.get(k) for k in keys}}
@@ -539,6 +539,7 @@ class _Run:
                        delivered_mbit=summary.delivered_mbit, sessions=len(ses), stages=self.log.stages)
         plan_dir = self.out / "runs" / str(run_id)
         self.outcome.update(run_id=run_id, status=self.run["status"], reasons=reasons,
+                            reason_keys=nightly["degraded_keys"],
                             acknowledged=nightly["acknowledged"], plan_start=prep.start, plan_end=prep.end,
                             frozen_until=nightly["frozen_until"], base_run=nightly["base_run"], diff=nightly["diff"],
                             delivered_mbit=summary.delivered_mbit, solver_status=str(summary.status),
@@ -583,8 +584,10 @@ class _Run:
         if prep.base is not None:
             with Archive.open_existing(self.archive_path) as arch:
                 base_ses = arch.sessions(prep.base.id)
-            self.diff = plandiff.diff_sessions(base_ses, ses, prep.t0, prep.common_end_tdb_s,
-                                                 summary.figures.volume_unit_mbit)
+            # the new sessions' times spelled as the archive stores them: the diff is `relay diff`'s
+            archived = ses.assign(start=iso_text(ses["start"]), end=iso_text(ses["end"]))
+            self.diff = plandiff.diff_sessions(base_ses, archived, prep.t0, prep.common_end_tdb_s,
+                                               summary.figures.volume_unit_mbit)
             self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
         left, acknowledged = split_acknowledged(self.reasons(summary, ses, why), self.acks(), prep.t0)

@@ -208,6 +208,8 @@ def chart_sessions_per_sol(result):
 
 
 _INTS = {"sessions", "decisional_sols_met", "violations", "sol"}
+#: changes shown without a better / worse colour
+_NEUTRAL = {"d_spare_capacity_mbit"}
 #: percentages, shown to one decimal (as compare.csv holds them)
 _PCTS = {"utilisation_pct", "delivered_pct"}
 
@@ -236,7 +238,9 @@ def _cls(col: str, v) -> str:
     classes = []
     if col in ("config", "name", "status", "asset", "limited_by"):
         classes.append("l")
-    if col.startswith("d_") and isinstance(v, (int, float)) and math.isfinite(float(v)) and v != 0:
+    # spare capacity is neither better nor worse: its change is not coloured
+    if (col.startswith("d_") and col not in _NEUTRAL and isinstance(v, numbers.Real) and not isinstance(v, bool)
+            and math.isfinite(float(v)) and v != 0):
         good = v > 0 if "latency" not in col else v < 0
         classes.append("ok" if good else "bad")
     return " ".join(classes)

@@ -4,31 +4,35 @@ A horizon of months is cut into consecutive blocks of ``planning.block_days``
 (:func:`block_edges`).  The plan comes from :mod:`.windows` (windows of two
 blocks solved in sequence, the first block of each kept); this module gives the
 proven bound the plan is measured against: the sum over blocks of an upper
-bound of each block's *relaxed* problem (:func:`decomposition_bound`), each
-solved by one deterministic CP-SAT thread (so the bound, like the plan, does
-not depend on the machine's speed).
+bound of each block's *relaxed* problem (:func:`decomposition_bound`), the
+block's LP relaxation certified from its duals (:mod:`.relaxation`: one
+deterministic HiGHS thread; CP-SAT's bound if the LP gives none).  No step
+races the clock: the wall-clock limits are safety nets far above the work.
 
 Why the sum bounds the whole optimum.  Every variable of the whole model
 belongs to one block: a session option and a downlink chunk to the block its
 start falls in.  The whole objective is the sum of the blocks' shares (each
 term is one variable's).  Block k's relaxed problem keeps every constraint of
 the whole model among its own variables except those coupling it to other
-blocks, which it relaxes:
+blocks, which it relaxes or prices (a Lagrangian decomposition):
 
-* data aboard at the block's start (per orbiter and data flow) is a free
-  amount ``c >= 0`` bought at a price ``L[k-1]``, and data aboard at its end
-  is sold at ``L[k]``, where ``L[k]`` is the objective coefficient of a
-  downlink of that flow ending exactly at the block's end (integer model
-  units, :func:`carry_price`).  Buying and selling telescope: for the whole
-  plan's own carries the relaxed objectives add up to the whole objective
-  exactly (the first block starts with the real initial fill, the last sells
-  nothing).  Bought data only pays when downlinked, which earns at most
-  ``L[k-1]`` per unit (a later downlink earns less latency); it never helps
-  a store constraint or the first-in-first-out rule of decisional data; so
-  ``c = 0`` is optimal and the relaxed block is solved with empty stores;
-* an asset's data: the block starts with every byte the asset has produced
-  by then (backlog plus generation, as if nothing had been relayed before:
-  more data only helps);
+* store capacity is dropped (stores of 16 Gbit do not fill on network-6);
+* data aboard at the block's start (per orbiter and data flow) is an amount
+  ``c >= 0`` bought at ``L[k-1]`` and data aboard at its end is sold at
+  ``L[k]``, where ``L[k]`` is the objective coefficient of a downlink of that
+  flow ending at the block's end (:func:`carry_price`).  Bought data only
+  pays when downlinked, which earns at most ``L[k-1]`` (a later downlink earns
+  less latency), and the first-in-first-out rule of decisional data must send
+  it first; so ``c = 0`` is optimal and the block is solved with empty stores
+  (:func:`price_carries`);
+* an asset's unrelayed data left at the edge is a variable ``c`` (it may be
+  a little negative: a session crossing the edge may use data produced after
+  it) added to every data-availability row of the block, bought at the
+  asset's data price of the block's start and sold with what the block leaves
+  unrelayed at the price of its end (:func:`price_data`).  Any prices give a
+  valid bound; the one used is what a unit relayed at the edge earns
+  (:func:`data_price`) where the plan leaves the asset short of data, 0 where
+  it leaves a day's production or more waiting (:func:`scarcity_of`);
 * exclusivity cliques, per-sol caps and energy budgets are restricted to the
   block's options (each restriction is implied by the whole constraint);
 * a forward-link requirement, relay request or sol guarantee whose window
@@ -37,13 +41,16 @@ blocks, which it relaxes:
   are added as a constant; the first-in-first-out condition of a decisional
   requirement inside one block is implied by the whole model's.
 
-So each relaxed block's optimum is at least the whole optimum's share of it,
-and CP-SAT's proven bound of the relaxed block is at least that optimum: the
-sum of the blocks' bounds plus the constants is a valid upper bound of the
-whole optimum.  Test: tests/test_horizon.py checks it never falls below the
-optimum CP-SAT proves exactly on small random instances.  The bound is tight
-when little data waits at a block edge for a later downlink and the assets
-with a finite backlog relay all they produce (or never run dry).
+The prices telescope: for the whole plan's own carries the blocks' relaxed
+objectives add up to the whole objective exactly (the first block starts with
+the real stores and backlogs, the last sells nothing).  So each relaxed
+block's optimum is at least the whole optimum's share of it, its LP bound at
+least that, and the sum of the blocks' bounds plus the constants is a valid
+upper bound of the whole optimum.  Test: tests/test_horizon.py checks it never
+falls below the optimum CP-SAT proves exactly on small random instances, with
+free, priced and randomly mixed data prices.  It is tight when little data
+waits at a block edge for a later downlink and each asset is either short of
+data or never runs dry at the edges.
 """
 from __future__ import annotations
 
@@ -56,6 +63,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from ortools.sat.python import cp_model
 
+from . import relaxation
 from .cpsat import configure, make_model
 from .formulation import DAY_S, POINT_SCALE, Formulation, build, units_down
 from .plan import ONBOARD
@@ -207,7 +215,7 @@ class Bound(NamedTuple):
 
     value: int
     blocks: int
-    proven: int                  # blocks whose relaxed optimum CP-SAT proved
+    by_lp: int                   # blocks bounded by their LP relaxation (the others by CP-SAT)
     statuses: tuple[str, ...]
     time_s: float
     cut_by_time: bool            # a block's wall-clock limit stopped it (a rerun may differ)
@@ -215,24 +223,28 @@ class Bound(NamedTuple):
 
 def block_bound(whole: Problem, block: Block, t0: float, t1: float, last: bool, s: PlanningSettings,
                 deterministic_s: float, wall_s: float) -> tuple[int, str, bool]:
-    """CP-SAT's proven upper bound of one relaxed block (model units), its status, and whether the
-    wall clock stopped it."""
+    """A proven upper bound of one relaxed block (model units), where it came from, and whether the
+    wall clock stopped a step: the LP relaxation's, certified from its duals
+    (:func:`.relaxation.solve_lp`, one deterministic HiGHS thread, ``wall_s`` as a safety net),
+    or, if the LP gives none, CP-SAT's (``deterministic_s`` deterministic seconds)."""
     F = build(block.problem)
     constant = block.constant + (0 if last else price_carries(F, t1)) + price_data(F, whole, t0, t1, block)
+    lp = relaxation.solve_lp(F, wall_s)
+    if lp.bound is not None:
+        return lp.bound + constant, "LP", False
     m, _ = make_model(F)
     solver = cp_model.CpSolver()
     configure(solver.parameters, s.model_copy(update={"time_limit_s": deterministic_s}))
     solver.parameters.max_time_in_seconds = max(wall_s, 0.1)
     status = solver.Solve(m)
-    name = solver.StatusName(status)
     if status == cp_model.INFEASIBLE:
         raise RuntimeError("a relaxed block of the horizon is infeasible: the hard constraints of the problem "
                            "contradict each other (fixed sessions?)")
     bound = solver.BestObjectiveBound()
     if not math.isfinite(bound):  # no bound before presolve ended: every variable at its best
         bound = sum(max(c * F.var_lb[i], c * F.var_ub[i]) for i, c in F.objective.items())
-    cut = solver.WallTime() >= 0.99 * solver.parameters.max_time_in_seconds
-    return int(math.floor(bound + 1e-6)) + constant, name, cut
+    cut = lp.cut_by_time or solver.WallTime() >= 0.99 * solver.parameters.max_time_in_seconds
+    return int(math.floor(bound + 1e-6)) + constant, "CP-SAT " + solver.StatusName(status), cut
 
 
 def decomposition_bound(P: Problem, s: PlanningSettings, deterministic_s: float, wall_s: float,
@@ -253,7 +265,7 @@ def decomposition_bound(P: Problem, s: PlanningSettings, deterministic_s: float,
         total += b
         statuses.append(status)
         cut = cut or by_wall
-    return Bound(total, len(statuses), statuses.count("OPTIMAL"), tuple(statuses),
+    return Bound(total, len(statuses), statuses.count("LP"), tuple(statuses),
                  round(time.perf_counter() - t_start, 3), cut)
 
 
@@ -279,5 +291,5 @@ def scarcity_of(F: Formulation, vals) -> Callable[[str, float], bool]:
 
 def source_text(b: Bound, block_days: float) -> str:
     """What the summary's ``bound_source`` says of a decomposition bound."""
-    return (f"decomposition: {b.blocks} blocks of {block_days:g} days, each relaxed at its edges "
-            f"(store carries priced, CP-SAT proved {b.proven} of {b.blocks}; relay.planning.horizon)")
+    return (f"decomposition: {b.blocks} blocks of {block_days:g} days relaxed at their edges, bounded by "
+            f"their LP relaxations (dual-certified; {b.blocks - b.by_lp} by CP-SAT instead; relay.planning.horizon)")

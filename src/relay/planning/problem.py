@@ -220,7 +220,7 @@ from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
 
 SCHEMA = "relay.problem"
 VERSION = 1
-#: the rules' time tolerance (s): "TOL_S = 1 ms" of the rules above (R1 to R27, "A request is met")
+#: the rules' time tolerance (s): "TOL_S = 1 ms" of the rules above (R1 to R28, "A request is met")
 TOL_S = 1e-3
 
 Interval = tuple[float, float]
@@ -624,6 +624,7 @@ class Problem:
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
         _check_operations(self, orbiters, assets, bad)
+        _check_confidence(self, bad)
 
 
 def _check_operations(P: "Problem", orbiters: dict, assets: dict, bad) -> None:
@@ -653,6 +654,30 @@ def _check_operations(P: "Problem", orbiters: dict, assets: dict, bad) -> None:
                                   or not v.end_tdb_s > v.start_tdb_s
                                   or (v.orbiter is None and v.asset is None)):
             bad(f"forbid[{i}]", "needs a pass_id, or an orbiter and/or asset with start < end")
+
+
+def _check_confidence(P: "Problem", bad) -> None:
+    """Issue 22's blocks: guarantees with end after start and finite minima and penalties >= 0; a
+    confidence block with quantiles in (0, 1) whose options are the problem's, with finite
+    volumes >= 0, a spread >= 0 and a failure rate in [0, 1)."""
+    for i, g in enumerate(P.guarantees):
+        if not (g.end_tdb_s > g.start_tdb_s and 0 <= g.min_mbit < math.inf and 0 <= g.penalty_points < math.inf):
+            bad(f"guarantees[{i}]", "needs end after start and finite min_mbit, penalty_points >= 0")
+    c = P.confidence
+    if c is None:
+        return
+    for key in ("volume_quantile", "guarantee_confidence"):
+        if not 0 < getattr(c, key) < 1:
+            bad(f"confidence.{key}", f"got {getattr(c, key)}, expected a probability between 0 and 1")
+    ids = {x.option_id for x in P.options}
+    _unique(c.options, "option_id", "confidence.options", bad)
+    for i, o in enumerate(c.options):
+        if o.option_id not in ids:
+            bad(f"confidence.options[{i}].option_id", f"unknown option {o.option_id!r}")
+        if not (0 <= o.predicted_mbit < math.inf and 0 <= o.guaranteed_mbit < math.inf and math.isfinite(o.mu)
+                and 0 <= o.sigma < math.inf and 0 <= o.fail_p < 1):
+            bad(f"confidence.options[{i}]", "needs finite predicted_mbit, guaranteed_mbit, mu, sigma >= 0 and "
+                                            "0 <= fail_p < 1")
 
 
 def _no_overlapping_downlinks(chunks, bad) -> None:

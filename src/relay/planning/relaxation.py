@@ -31,8 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import greedy
+from . import cpsat, greedy
 from .formulation import Enforced, Formulation
+from .settings import PlanningSettings
 
 #: relative margin added to the dual bound for float rounding (terms are sums of ~1e7 products
 #: of integers below 2**53 and float duals; 1e-9 of their absolute sum is far above the error)
@@ -205,3 +206,18 @@ def rounded_values(F: Formulation, lp: Relaxation) -> list[int]:
     for i in picks:
         st.take_up_to(i, int(math.floor(x[F.v[i]] + 1e-6)))
     return greedy.greedy_values_by(F, "value", st)
+
+
+def guided_values(F: Formulation, lp: Relaxation, s: PlanningSettings, deterministic_s: float,
+                  wall_s: float) -> tuple[list[int], str, bool, bool]:
+    """The plan the LP guides: CP-SAT (one deterministic thread, ``deterministic_s`` deterministic
+    seconds, ``wall_s`` on the clock) on the options :func:`guided_start` leaves free, stopping at
+    the first plan within ``s.gap_limit`` of the LP's bound; the rounded LP plan
+    (:func:`rounded_values`) when it finds none.  Returns the values, CP-SAT's status, whether
+    CP-SAT found them, and whether the wall clock stopped it (then a rerun may differ)."""
+    fixed, hint = guided_start(F, lp)
+    target = lp.bound - s.gap_limit * abs(lp.bound)
+    vals, status, by_wall = cpsat.solve_fixed(F, fixed, hint, s, deterministic_s, wall_s, target)
+    if vals is None:
+        return rounded_values(F, lp), status, False, by_wall
+    return vals, status, True, by_wall

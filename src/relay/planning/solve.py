@@ -97,7 +97,7 @@ def block_by_block(F, s: PlanningSettings, g_vals: list[int]) -> Plan:
     P, det = F.problem, max(s.time_limit_s * BLOCK_SHARE, 1.0)
     n = len(horizon.block_edges(P, s.block_days)) - 1
     w = windows.window_values(F, s, det * n, window_days=s.block_days, overlap_days=s.block_days,
-                              wall_s=WALL_FACTOR * det)
+                              wall_s=WALL_FACTOR * det, guided=True)
     vals = w.values if F.objective_value(w.values) >= F.objective_value(g_vals) else g_vals
     vals = settle_soft(F, vals)
     obj = F.objective_value(vals)
@@ -168,12 +168,9 @@ def long_horizon_start(F, s: PlanningSettings, t0: float):
         extra.update(windows=w.windows, window_statuses=w.window_statuses, window_time_s=w.window_time_s,
                      window_objective=F.objective_value(w.values) / POINT_SCALE)
         return w.values, lp, extra, lp.cut_by_time
-    fixed, hint = relaxation.guided_start(F, lp)
-    target = lp.bound - s.gap_limit * abs(lp.bound)
     left = max(T - (time.perf_counter() - t0), 1.0)
-    vals, status, by_wall = cpsat.solve_fixed(F, fixed, hint, s, 0.25 * T, left, target)
+    vals, status, found, by_wall = relaxation.guided_values(F, lp, s, 0.25 * T, left)
     extra["guided_status"] = status
-    if vals is None:
-        return relaxation.rounded_values(F, lp), lp, extra, lp.cut_by_time or by_wall
-    extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE
+    if found:
+        extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE
     return vals, lp, extra, lp.cut_by_time or by_wall

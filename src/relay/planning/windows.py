@@ -35,8 +35,10 @@ import math
 import time
 from typing import NamedTuple
 
-from . import cpsat, greedy
-from .formulation import Formulation, build
+from ..summary import SolveReport
+from . import cpsat, greedy, relaxation
+from .formulation import Formulation, build, to_plan
+from .plan import Plan
 from .problem import Orbiter, Problem
 from .settings import PlanningSettings
 
@@ -94,13 +96,30 @@ class WindowPlan(NamedTuple):
     cut_by_time: bool = False        # a window's wall-clock limit stopped it (a rerun may differ)
 
 
+def window_plan(sub: Problem, s: PlanningSettings, deterministic_s: float, wall_s: float | None,
+                guided: bool) -> Plan:
+    """One window's plan: CP-SAT on the whole window (the greedy plan if it finds none), or with
+    ``guided`` the LP relaxation's guided plan (:func:`.relaxation.guided_values`: the LP, then
+    CP-SAT on what it leaves fractional), falling back to the former if the LP gives no bound.
+    ``report.reproducible`` is false when a wall-clock limit stopped a step."""
+    Fs = build(sub)
+    wall = deterministic_s if wall_s is None else wall_s
+    lp = relaxation.solve_lp(Fs, wall) if guided else None
+    if lp is None or lp.bound is None:
+        return cpsat.solve(sub, s.model_copy(update={"time_limit_s": deterministic_s}), formulation=Fs,
+                           fallback=greedy.greedy_values(Fs), wall_s=wall_s)
+    vals, status, _, by_wall = relaxation.guided_values(Fs, lp, s, deterministic_s, wall)
+    return to_plan(Fs, vals, SolveReport(solver="cpsat", status=status, reproducible=not by_wall))
+
+
 def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, window_days: float | None = None,
-                  overlap_days: float = 0.0, wall_s: float | None = None) -> WindowPlan:
+                  overlap_days: float = 0.0, wall_s: float | None = None, guided: bool = False) -> WindowPlan:
     """The joined rolling-window plan of ``F`` (see the module docstring).  ``window_days``: the
     windows' length (default ``s.window_days``); ``overlap_days``: each window is solved this much
     longer and only its sessions starting before its end are kept, so that what comes next
     weighs on its last choices; ``time_budget_s``: deterministic seconds shared equally by the
-    windows (at least 1 each); ``wall_s``: each window's wall-clock limit (default its share)."""
+    windows (at least 1 each); ``wall_s``: each window's wall-clock limit (default its share);
+    ``guided``: each window planned as the LP relaxation guides it (:func:`window_plan`)."""
     P = F.problem
     wins = windows_of(P, window_days or s.window_days)
     st = greedy.FeasibilityState(F)
@@ -113,9 +132,7 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
     for t0, t1 in wins:
         te = min(t1 + overlap_days * 86400.0, P.end_tdb_s)
         sub = sub_problem(P, t0, te, fill, relayed)
-        Fs = build(sub)
-        plan = cpsat.solve(sub, s.model_copy(update={"time_limit_s": share}), formulation=Fs,
-                           fallback=greedy.greedy_values(Fs), wall_s=wall_s)
+        plan = window_plan(sub, s, share, wall_s, guided)
         statuses.append(plan.report.status)
         cut = cut or not plan.report.reproducible
         for ses in plan.sessions:

@@ -24,7 +24,9 @@ from .records import Denied, iso, snapshot, token_digest
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        t = ApiToken.objects.select_related("user").filter(digest=token_digest(token), revoked__isnull=True).first()
+        found = list(ApiToken.objects.select_related("user", "user__relay", "user__relay__team")
+                     .filter(digest=token_digest(token), revoked__isnull=True)[:1])
+        t = found[0] if found else None
         if t is None or not t.user.is_active:
             return None
         request.user = t.user
@@ -47,7 +49,7 @@ def get(model, pk: int, **kw):
     return obj
 
 
-class Filters(Schema):
+class Filters(Schema, frozen=True):
     """The filters of every list (each optional): ``cycle``, ``asset``, ``orbiter``, ``sol``,
     ``start``/``end`` (ISO UTC: rows overlapping the span) and ``format`` (``json``, ``csv``)."""
 

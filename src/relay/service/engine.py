@@ -142,7 +142,7 @@ def frame(kind: str, rows: list[dict]) -> pd.DataFrame | None:
 # ----------------------------------------------------------------------------- plan files
 def zip_folder(folder: Path) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for p in sorted(Path(folder).iterdir()):
             if p.is_file():
                 z.write(p, p.name)
@@ -172,21 +172,25 @@ def plan_task(payload: dict) -> dict:
     """Plan a cycle (the task a worker runs); ``payload``: ``scenario_text``, ``folder``,
     ``start``, ``days``, ``tables`` (kind -> rows of cells: every record of the cycle),
     ``base`` (the zip of the plan to re-plan from, or None), ``added`` (kind -> rows added
-    since that plan) and ``published`` (the zip of the cycle's published plan, or None)."""
+    since that plan), ``published`` (the zip of the cycle's published plan, or None) and
+    ``base_is_published`` (the base is that plan: its folder is read once)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=payload.get("folder")) as tmp:
-        sc = load_scenario_text(payload["scenario_text"], payload.get("folder"))
+        base = None
         if payload.get("base") is not None:
             base = result_from_folder(unzip_to(payload["base"], Path(tmp) / "base"))
             result = replan_of(base, payload["added"])
         else:
             t = payload["tables"]
+            sc = load_scenario_text(payload["scenario_text"], payload.get("folder"))
             result = api.plan(sc, payload["start"], payload["days"], outages=frame("outage", t.get("outage")),
                               requests=frame("request", t.get("request")), forbid=frame("veto", t.get("veto")),
                               fixed_sessions=frame("lock", t.get("lock")))
         out = Path(tmp) / "plan"
         result.write(out)
-        diff = diff_against(result, payload.get("published"), Path(tmp) / "published")
+        old = base if base is not None and payload.get("base_is_published") else published_result(
+            payload.get("published"), Path(tmp) / "published")
+        diff = diff_against(result, old)
         return {"files": zip_folder(out), "summary": result.summary.to_json(), "diff": diff,
                 "sessions": records_of(result.sessions, SESSION_FIELDS), "requests": records_of(result.requests),
                 "passes": records_of(result.passes, PASS_FIELDS), "seconds": round(time.perf_counter() - t0, 3)}
@@ -198,12 +202,16 @@ def replan_of(base, added: dict):
                        outages=frame("outage", added.get("outage")), requests=frame("request", added.get("request")))
 
 
-def diff_against(result, published: bytes | None, folder: Path) -> dict | None:
-    """The plan's diff against the published plan (None without one), each removed or moved
-    session with the reason the new plan gives for its pass (``cause``, ``cause_detail``)."""
-    if published is None:
+def published_result(published: bytes | None, folder: Path):
+    """The PlanResult of the published plan's zipped folder (None without one)."""
+    return None if published is None else result_from_folder(unzip_to(published, folder))
+
+
+def diff_against(result, old) -> dict | None:
+    """The plan's diff against the published plan ``old`` (None without one), each removed or
+    moved session with the reason the new plan gives for its pass (``cause``, ``cause_detail``)."""
+    if old is None:
         return None
-    old = result_from_folder(unzip_to(published, folder))
     d = plan_diff(old.sessions, old.problem, result.sessions, result.problem)
     d["delivered_before_mbit"] = old.summary.figures.delivered_mbit
     d["delivered_after_mbit"] = result.summary.figures.delivered_mbit

@@ -59,7 +59,8 @@ def payload_for(run) -> tuple[dict, dict]:
     payload = {"scenario_text": cycle.scenario.text, "folder": str(scenario_folder()),
                "start": iso(cycle.start), "days": cycle.days, "tables": tables_of(current),
                "base": bytes(base.files) if base is not None else None, "added": tables_of(added),
-               "published": bytes(published.files) if published is not None else None}
+               "published": bytes(published.files) if published is not None and base is None else None,
+               "base_is_published": base is not None}
     return payload, {"inputs": current, "base": base, "published": published}
 
 

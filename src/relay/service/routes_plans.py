@@ -3,7 +3,9 @@ overflights, requests and their status, the diff with causes, publication, files
 from __future__ import annotations
 
 import io
+import json
 import zipfile
+from functools import lru_cache
 
 from django.http import HttpResponse
 from ninja import Query, Router
@@ -62,8 +64,10 @@ def plan_json(p: PlanVersion) -> dict:
     return public(p, PLAN_TABLES)
 
 
-def plan_of(request, plan_id: int) -> PlanVersion:
-    p = get(PlanVersion, plan_id)
+def plan_of(request, plan_id: int, *keep: str) -> PlanVersion:
+    """The plan version, its large columns left in the database but those in ``keep``."""
+    found = list(PlanVersion.objects.defer(*(c for c in PLAN_TABLES if c not in keep)).filter(pk=plan_id)[:1])
+    p = found[0] if found else get(PlanVersion, plan_id)
     guard(request, "plan.read", p)
     return p
 
@@ -81,7 +85,7 @@ def list_plans(request, f: Query[Filters], status: str | None = None):
 
 @router.get("/plans/{plan_id}", auth=AUTH)
 def one_plan(request, plan_id: int):
-    p = plan_of(request, plan_id)
+    p = plan_of(request, plan_id, "diff")
     return {**plan_json(p), "summary": p.summary, "diff_counts": counts(p.diff)}
 
 
@@ -91,32 +95,51 @@ def counts(diff: dict | None) -> dict | None:
     return {"unchanged": diff["unchanged"], **{k: len(diff[k]) for k in ("changed", "moved", "added", "removed")}}
 
 
+@lru_cache(maxsize=256)
+def table_answer(plan_id: int, number: int, table: str, f: Filters) -> tuple[bytes, str, str]:
+    """(body, content type, disposition) of a plan table's listing: a plan version's tables
+    never change once its run stored them, so each answer is made once per process."""
+    rows = PlanVersion.objects.filter(pk=plan_id).values_list(table, flat=True)[0]
+    keys = ("rise", "set") if table == "passes" else ("start", "end")
+    columns = {"sessions": SESSION_FIELDS, "passes": PASS_FIELDS}.get(table)
+    out = listing(filtered(rows, f, *keys), f, f"{table}-v{number}", columns)
+    if isinstance(out, dict):
+        return json.dumps(out).encode(), "application/json; charset=utf-8", ""
+    return out.content, out["Content-Type"], out["Content-Disposition"]
+
+
+def table_response(request, plan_id: int, table: str, f: Filters) -> HttpResponse:
+    p = plan_of(request, plan_id)
+    body, ctype, disposition = table_answer(p.pk, p.number, table, f)
+    resp = HttpResponse(body, content_type=ctype)
+    if disposition:
+        resp["Content-Disposition"] = disposition
+    return resp
+
+
 @router.get("/plans/{plan_id}/sessions", auth=AUTH)
 def plan_sessions(request, plan_id: int, f: Query[Filters]):
     """The plan's relay sessions (schedule.csv's columns), filtered."""
-    p = plan_of(request, plan_id)
-    return listing(filtered(p.sessions, f), f, f"sessions-v{p.number}", SESSION_FIELDS)
+    return table_response(request, plan_id, "sessions", f)
 
 
 @router.get("/plans/{plan_id}/passes", auth=AUTH)
 def plan_passes(request, plan_id: int, f: Query[Filters]):
     """The cycle's overflights as this plan saw them: sol, LMST, volume, used or why not."""
-    p = plan_of(request, plan_id)
-    return listing(filtered(p.passes, f, "rise", "set"), f, f"passes-v{p.number}", PASS_FIELDS)
+    return table_response(request, plan_id, "passes", f)
 
 
 @router.get("/plans/{plan_id}/requests", auth=AUTH)
 def plan_requests(request, plan_id: int, f: Query[Filters]):
     """Each relay request's status in this plan (met or not, with the reason)."""
-    p = plan_of(request, plan_id)
-    return listing(filtered(p.requests, f), f, f"requests-v{p.number}")
+    return table_response(request, plan_id, "requests", f)
 
 
 @router.get("/plans/{plan_id}/diff", auth=AUTH)
 def plan_diff(request, plan_id: int):
     """The diff against the cycle's published version when this one was planned: sessions
     removed, added, moved, changed, each with the plan's reason and the records that caused it."""
-    p = plan_of(request, plan_id)
+    p = plan_of(request, plan_id, "diff")
     return {"plan": p.pk, "number": p.number, "replanned": p.replanned, "diff": p.diff, "counts": counts(p.diff)}
 
 
@@ -130,7 +153,7 @@ def publish_plan(request, plan_id: int, body: PublishIn):
 @router.get("/plans/{plan_id}/files", auth=AUTH)
 def plan_files(request, plan_id: int):
     """The plan's folder as ``relay plan`` writes it, zipped."""
-    p = plan_of(request, plan_id)
+    p = plan_of(request, plan_id, "files")
     resp = HttpResponse(bytes(p.files), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="cycle{p.cycle_id}-plan-v{p.number}.zip"'
     return resp
@@ -139,7 +162,7 @@ def plan_files(request, plan_id: int):
 @router.get("/plans/{plan_id}/files/{name}", auth=AUTH)
 def plan_file(request, plan_id: int, name: str):
     """One file of the plan's folder (schedule.csv, summary.json, report.html...)."""
-    p = plan_of(request, plan_id)
+    p = plan_of(request, plan_id, "files")
     with zipfile.ZipFile(io.BytesIO(bytes(p.files))) as z:
         if name not in z.namelist():
             raise RelayInputError(f"got {name!r}, expected one of {', '.join(sorted(z.namelist()))}", source="URL")
@@ -153,7 +176,7 @@ def plan_file(request, plan_id: int, name: str):
 @router.get("/plans/{plan_id}/orbiters/{orbiter}", auth=AUTH)
 def orbiter_sessions(request, plan_id: int, orbiter: str, format: str = "csv"):
     """One orbiter's session list (for its team), CSV by default."""
-    p = plan_of(request, plan_id)
+    p = plan_of(request, plan_id, "sessions")
     if orbiter not in p.scenario.orbiters:
         raise RelayInputError(f"got {orbiter!r}, expected an orbiter of the scenario "
                               f"({', '.join(p.scenario.orbiters)})", source="URL", where="orbiter")

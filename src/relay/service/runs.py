@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connection, transaction
 
 from ..errors import RelayInputError
-from ..workers import DASK_CONFIG
+from ..workers import DASK_CONFIG, Warmup
 from . import engine, plans
 from .models import Run
 from .records import audit, now, require
@@ -34,9 +34,12 @@ def owner() -> str:
 
 
 # ----------------------------------------------------------------------------- executors
-def start_executor(kind: str = "dask", workers: int = 1, scheduler: str | None = None) -> None:
+def start_executor(kind: str = "dask", workers: int = 1, scheduler: str | None = None,
+                   warm: tuple[str, str] | None = None) -> None:
     """Start where runs execute: ``dask`` (a LocalCluster of ``workers`` processes, or the
-    cluster at ``scheduler``) or ``thread`` (a pool in this process, for tests)."""
+    cluster at ``scheduler``) or ``thread`` (a pool in this process, for tests).  ``warm``:
+    (a scenario file, a start) each Dask worker plans a day of when it starts, so that the
+    first run does not pay the planner's imports and first calls (:class:`relay.workers.Warmup`)."""
     stop_executor()
     if kind == "thread":
         _STATE["executor"] = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="relay-run")
@@ -52,6 +55,7 @@ def start_executor(kind: str = "dask", workers: int = 1, scheduler: str | None =
                                dashboard_address=None, host="127.0.0.1")
         _STATE["cluster"] = cluster
         client = Client(cluster)
+    client.register_plugin(Warmup(*(warm or (None, None))))
     _STATE["client"] = client
     _STATE["executor"] = DaskExecutor(client)
 

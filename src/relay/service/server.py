@@ -9,7 +9,9 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 
+from ..api import default_start
 from . import runs
+from .demo import BASELINE
 
 
 def upgrade(verbosity: int = 0) -> None:
@@ -26,7 +28,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, threads: int = 8, execut
     failed = runs.recover()
     if failed:
         print(f"{failed} run(s) left by a stopped service marked failed (retry them with POST /api/runs/ID/retry)")
-    runs.start_executor(executor, workers, scheduler)
+    runs.start_executor(executor, workers, scheduler,
+                        warm=(str(BASELINE), default_start()) if BASELINE.exists() else None)
     server = create_server(get_wsgi_application(), host=host, port=port, threads=threads, ident="relay")
     if ready is not None:
         ready(server)
