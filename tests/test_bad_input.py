@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from relay.cli import main
-from relay.commands import MAX_SPAN_DAYS
+from relay.commands import MAX_PLAN_DAYS
 from relay.orbits.keplerian import KeplerianOrbit
 from relay.orbits.oem import write_oem
 from relay.timescales import utc_to_tdb_s
@@ -225,7 +225,7 @@ CASES = {
     "start empty": (cfg(MINIMAL), ["passes", "s.yaml", "--start", ""], 2, ["--start", "''", "ISO 8601"]),
     "start impossible": (cfg(MINIMAL), ["plan", "s.yaml", "--start", "2026-02-30T00:00:00Z"], 2,
                          ["--start", "2026-02-30", "day is out of range"]),
-    "days inf": (cfg(MINIMAL), ["plan", "s.yaml", "--days", "inf"], 2, ["--days", "'inf'", f"{MAX_SPAN_DAYS:g}"]),
+    "days inf": (cfg(MINIMAL), ["plan", "s.yaml", "--days", "inf"], 2, ["--days", "'inf'", f"{MAX_PLAN_DAYS:g}"]),
     "days nan": (cfg(MINIMAL), ["passes", "s.yaml", "--days", "nan"], 2, ["--days", "'nan'"]),
     "days 100000": (cfg(MINIMAL), ["passes", "s.yaml", "--start", START, "--days", "100000"], 2,
                     ["--days", "100000"], ["--start"]),
