@@ -222,10 +222,12 @@ def run_diff(args) -> int:
     from ..nightly.diff import diff_runs
     from ..outputs.files import write_table
     from ..plandiff import diff_table, diff_text
+    from . import inputs_are_not_outputs
 
     if len(args.runs) not in (0, 2):
         raise RelayInputError(f"got {len(args.runs)} run id(s); give two (RUN_A RUN_B) or none for the last two",
                               source="command line", where="RUN")
+    inputs_are_not_outputs({"--archive": args.archive}, {"--out": args.out})
     with Archive.open_existing(args.archive) as arch:
         d = diff_runs(arch, *(args.runs or (None, None)))
     print(diff_text(d))

@@ -8,6 +8,7 @@ file; :func:`filtered` applies the common filters (asset, orbiter, sol, time spa
 """
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 from django.http import Http404
@@ -22,13 +23,32 @@ from .permissions import allowed
 from .records import Denied, iso, snapshot, token_digest
 
 
+#: seconds a token's look-up is reused by this process (a revocation here takes effect at
+#: once; in another service process sharing the database, within this time)
+TOKEN_TTL_S = 2.0
+_TOKENS: dict[str, tuple[float, object]] = {}
+
+
+def forget_token(digest: str) -> None:
+    _TOKENS.pop(digest, None)
+
+
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
+        digest = token_digest(token)
+        hit = _TOKENS.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            request.user = hit[1]
+            return hit[1]
         found = list(ApiToken.objects.select_related("user", "user__relay", "user__relay__team")
-                     .filter(digest=token_digest(token), revoked__isnull=True)[:1])
+                     .filter(digest=digest, revoked__isnull=True)[:1])
         t = found[0] if found else None
         if t is None or not t.user.is_active:
+            forget_token(digest)
             return None
+        if len(_TOKENS) > 10000:
+            _TOKENS.clear()
+        _TOKENS[digest] = (time.monotonic() + TOKEN_TTL_S, t.user)
         request.user = t.user
         return t.user
 

@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema
 from ..errors import RelayInputError
 from ..timescales import parse_utc
 from . import notify
-from .apiutil import AUTH, get, guard, listing, public
+from .apiutil import AUTH, forget_token, get, guard, listing, public
 from .models import ApiToken, AuditEvent, Profile, Team
 from .permissions import role_of, team_names
 from .records import audit, create_token, now, revoke_token
@@ -73,6 +73,7 @@ def delete_token(request, token_id: int):
     guard(request, "self.read")
     t = get(ApiToken, token_id, user=request.user)
     revoke_token(request.user, t)
+    forget_token(t.digest)
     return {"id": t.pk, "revoked": True}
 
 

@@ -108,9 +108,22 @@ def table_answer(plan_id: int, number: int, table: str, f: Filters) -> tuple[byt
     return out.content, out["Content-Type"], out["Content-Disposition"]
 
 
+@lru_cache(maxsize=4096)
+def plan_number(plan_id: int) -> int:
+    """A plan version's number (never changes; a missing plan raises 404, not cached)."""
+    found = list(PlanVersion.objects.filter(pk=plan_id).values_list("number", flat=True)[:1])
+    if not found:
+        get(PlanVersion, plan_id)
+    return found[0]
+
+
 def table_response(request, plan_id: int, table: str, f: Filters) -> HttpResponse:
-    p = plan_of(request, plan_id)
-    body, ctype, disposition = table_answer(p.pk, p.number, table, f)
+    """A plan table's listing: its tables are written once with the plan version (by its run)
+    and never change, so the answer is kept per process; every request is still checked."""
+    guard(request, "plan.read")
+    number = plan_number(plan_id)
+    guard(request, "plan.read", PlanVersion(pk=plan_id, number=number))
+    body, ctype, disposition = table_answer(plan_id, number, table, f)
     resp = HttpResponse(body, content_type=ctype)
     if disposition:
         resp["Content-Disposition"] = disposition
