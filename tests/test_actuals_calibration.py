@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relay.actuals.calibrate import PRIOR_REPORTS, PRIOR_SIGMA, fit_pair
-from relay.actuals.record import (Calibration, Fit, PairFit, expected, expected_min, prob_at_least, quantile_factor,
+from relay.links.calibration import (Calibration, Fit, PairFit, expected, expected_min, prob_at_least, quantile_factor,
                                   read_calibration)
 from relay.actuals.simulate import PairTruth, draw, draw_log_ratios
 from relay.errors import RelayInputError

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.actuals.record import Calibration, Fit, PairFit, quantile_factor
+from relay.links.calibration import Calibration, Fit, PairFit, quantile_factor
 from relay.actuals.simulate import PairTruth, Truth, draw, guarantee_trial, share_of_sol_volume, truth_record
 from relay.cli import main
 from relay.config import load_scenario, scenario_hash

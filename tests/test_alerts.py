@@ -348,3 +348,25 @@ def test_a_replans_report_says_so_in_its_title_and_shows_its_changes_first(plann
     assert "<title>relay re-plan: small (changes against the plan re-planned)</title>" in page
     assert page.index("id='diff-table'") < page.index("<h2>Summary")
     assert "outage MRO" in page
+
+
+def test_ack_and_promote_check_their_arguments(tmp_path, capsys):
+    archive = tmp_path / "plans.db"
+    with Archive(archive) as arch:
+        arch.store_run({"started": "2026-11-22T20:00:00.000Z", "finished": "2026-11-22T20:01:00.000Z",
+                        "status": "failed", "exit_code": 1, "error": "RuntimeError: boom"})
+    base = ["ack", "1", "--archive", archive, "--until", "2026-12-01T00:00:00Z", "--violation"]
+    rc, _, err = run(base + ["  "], capsys)
+    assert rc == 2 and "--violation" in err and "requirement:Curiosity" in err
+    rc, _, err = run(["ack", "7", *base[2:], "volume-drop"], capsys)
+    assert rc == 2 and "has no run 7" in err
+    rc, _, err = run(base[:-3] + ["--until", "next week", "--violation", "volume-drop"], capsys)
+    assert rc == 2 and "--until" in err
+    rc, _, err = run(["promote", "1", "--archive", archive], capsys)
+    assert rc == 2 and "run 1 is failed" in err
+    rc, out, _ = run(base + ["volume-drop"], capsys)
+    assert rc == 0 and "ack 1 stored" in out
+    rc, out, _ = run(base + ["volume-drop"], capsys)
+    assert rc == 0 and "ack 1 already stored" in out
+    rc, out, _ = run(["history", "--archive", archive], capsys)
+    assert "ack 1 until 2026-12-01T00:00Z" in out and "RuntimeError: boom" in out

@@ -249,7 +249,7 @@ def test_an_unmet_request_says_first_what_its_passes_could_carry():
 
     from relay.summary import Violation
 
-    v = Violation("A", None, "request", "request R is not met")
+    v = Violation("A", None, "request", "request R is not met", request_id="R")
     # 400 Mbit from M: its only pass carries 300, so freeing the sol cap would not help: link first
     P = _capped_request(400.0)
     r, plan = reasons(P)
@@ -387,3 +387,37 @@ def test_a_veto_that_matches_nothing_is_reported_by_plan_and_replan(small, tmp_p
         assert f"  warning: {said}" in r.stdout.splitlines(), cmd[0]
         assert said in json.loads((out / "summary.json").read_text())["warnings"]
         assert "forbids no session option of the plan; it changes nothing" in (out / "report.html").read_text()
+
+
+def test_a_request_is_explained_from_its_own_window_when_ids_share_a_prefix():
+    """Requests "R" and "R x" (an id with a space that starts with another id): each reason comes
+    from its own window (before, "R x" was explained with "R"'s), through requests.csv's table."""
+    from dataclasses import replace
+
+    from relay.planning.problem import RelayRequest
+    from relay.plantables import requests_table
+
+    P = _capped_request(400.0)
+    other = RelayRequest("R x", "A", "return", T0 + 1900, T0 + 2700, "preferred", "O", min_mbit=5000.0)
+    P = replace(P, requests=P.requests + (other,))
+    r, plan = reasons(P)
+    table = requests_table(P, plan, Explainer(P, plan)).set_index("id")
+    assert table.loc["R", "status"] == "unmet" and table.loc["R x", "status"] == "unmet"
+    assert "m (M)" in table.loc["R", "reason_detail"] and "o (O)" not in table.loc["R", "reason_detail"]
+    assert "o (O)" in table.loc["R x", "reason_detail"] and "m (M)" not in table.loc["R x", "reason_detail"]
+
+
+def test_the_passes_near_a_window_are_those_a_scan_finds():
+    """Explainer.passes_near (a bisection over each asset's passes) keeps every pass a full scan
+    would find overlapping a window, on random windows."""
+    import random
+
+    P = _capped_request(400.0)
+    ex = Explainer(P, reasons(P)[1])
+    rng = random.Random(7)
+    for _ in range(200):
+        t0 = T0 + rng.uniform(-3000, 6000)
+        t1 = t0 + rng.uniform(0, 4000)
+        near = {p.pass_id for p in ex.passes_near("A", t0, t1)}
+        scan = {p.pass_id for p in P.passes if p.asset == "A" and p.rise_tdb_s < t1 and p.set_tdb_s > t0}
+        assert scan <= near

@@ -77,20 +77,38 @@ def wait(api, run_id, states, timeout_s=180.0):
     raise AssertionError(f"run {run_id} still {run}")
 
 
-@pytest.mark.slow
-def test_serve_demo_and_kill_9_of_the_worker(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "relay", "serve", "--demo", "--data", str(tmp_path / "d"),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=ROOT, start_new_session=True)
+def start(data: Path, port: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    """``relay serve`` in its own process group; returns it and its output up to "listening"."""
+    proc = subprocess.Popen([sys.executable, "-m", "relay", "serve", "--data", str(data), "--port", str(port),
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            start_new_session=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "listening on" in line:
+            break
+    text = "".join(lines)
+    assert f"listening on http://127.0.0.1:{port}" in text, text
+    return proc, text
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
     try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "listening on" in line:
-                break
-        text = "".join(lines)
-        assert f"listening on http://127.0.0.1:{port}" in text, text
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_serve_demo_and_kill_9_of_the_worker_and_of_the_service(tmp_path):
+    port = free_port()
+    proc, text = start(tmp_path / "d", port, "--demo")
+    try:
         password = re.search(r"^\s+coordinator\s+(\S+)\s+coordinator", text, re.M).group(1)
         base = f"http://127.0.0.1:{port}"
         assert Api(base).call("GET", "/api/cycles")[0] == 401
@@ -113,9 +131,16 @@ def test_serve_demo_and_kill_9_of_the_worker(tmp_path):
         assert status == 202
         done = wait(api, again["id"], ("failed", "done"), timeout_s=300)
         assert done["status"] == "done", done["error"]
+        # kill -9 of the whole service during a run: on restart the run is failed, retryable
+        status, run = api.call("POST", f"/api/cycles/{cycles['items'][0]['id']}/runs", {"mode": "full"})
+        wait(api, run["id"], ("running",))
+        stop(proc, signal.SIGKILL)
+        proc, text = start(tmp_path / "d", port)
+        assert "1 run(s) left by a stopped service marked failed" in text
+        _, left = api.call("GET", f"/api/runs/{run['id']}")
+        assert left["status"] == "failed" and "stopped" in left["error"]
+        status, again = api.call("POST", f"/api/runs/{run['id']}/retry", {})
+        assert status == 202
+        assert wait(api, again["id"], ("failed", "done"), timeout_s=300)["status"] == "done"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)

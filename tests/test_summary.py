@@ -31,7 +31,7 @@ def test_summary_json_round_trips_and_has_every_documented_key():
     assert list(data) == [k for k, _ in summary_keys()]
     assert data["delivered_by_asset"] == {"A": 6.0, "B": 4.0}  # mappings sorted
     assert data["violations"] == [{"asset": "A", "sol": 3, "requirement": "decisional", "detail": "late",
-                                   "local_sol": None, "reason": None}]
+                                   "local_sol": None, "reason": None, "request_id": None}]
     assert PlanSummary.from_json(data) == s
 
 

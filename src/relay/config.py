@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -44,8 +45,28 @@ MAX_NAME_CHARS = 100
 #: Radius of Mars's sphere of influence, km (a Mars orbit lies inside it).
 MARS_SOI_KM = 577_000.0
 
+#: Characters a name may not hold: relay's own files use ';' and '=' to list volumes per asset
+#: (downlinks.csv ``assets``: ``Curiosity=40.0;Perseverance=12.5``), and control characters
+#: would reach terminals and files raw.
+NAME_FORBIDDEN = re.compile(r"[;=\x00-\x1f\x7f-\x9f]")
+
+
+def _plain_name(v: str) -> str:
+    """A name every relay file can carry and every relay reader reads back (relay validate,
+    relay replan): no ';', '=' or control character, no space at either end."""
+    bad = NAME_FORBIDDEN.search(v)
+    if bad:
+        raise ValueError(f"it holds {bad.group()!r}; expected a name without ';', '=' or "
+                         "control characters (relay's plan files list volumes as name=Mbit;name=Mbit)")
+    if v != v.strip():
+        raise ValueError("expected a name without spaces at its start or end")
+    return v
+
+
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS,
-                            description=f"a name of 1 to {MAX_NAME_CHARS} characters")]
+                            description=f"a name of 1 to {MAX_NAME_CHARS} characters, without ';', '=' or "
+                                        "control characters"),
+                 AfterValidator(_plain_name)]
 
 
 def _utc_text(v: str) -> str:

@@ -37,6 +37,7 @@ it home.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,6 +203,12 @@ class Explainer:
             self.held_by_pass.setdefault(s.pass_id, []).append(s)
             self.by_orbiter.setdefault(s.orbiter, []).append(s)
             self.by_asset.setdefault(s.asset, []).append(s)
+        self.requests = {r.id: r for r in problem.requests}
+        self.passes_by_asset: dict[str, tuple] = {}
+        for name in {p.asset for p in problem.passes}:
+            ps = sorted((p for p in problem.passes if p.asset == name), key=lambda p: (p.rise_tdb_s, p.pass_id))
+            self.passes_by_asset[name] = ([p.rise_tdb_s for p in ps], ps,
+                                          max(p.set_tdb_s - p.rise_tdb_s for p in ps))
         # the times the explanations name, converted to text at once
         self.tt = TimeTexts([t for w in problem.passes for t in (w.rise_tdb_s, w.set_tdb_s)]
                             + [t for x in F.options for t in (x.start_tdb_s, x.end_tdb_s)]
@@ -294,13 +301,15 @@ class Explainer:
                 return self._decisional(req)
         if v.requirement == "fixed_session":
             return Reason("fixed", v.detail)
-        if v.requirement == "request":
-            req = next((r for r in P.requests if f"request {r.id} " in v.detail), None)
-            if req is not None:
-                need = req.min_mbit if req.kind == "return" else 0.0
-                return self._window(Window(v.asset, req.start_tdb_s, req.end_tdb_s,
-                                           max(P.min_session_s, req.min_duration_s), req.kind, req.orbiter, need))
+        if v.requirement == "request" and v.request_id in self.requests:
+            return self.request(self.requests[v.request_id])
         return Reason(v.requirement, v.detail)
+
+    def request(self, req) -> Reason:
+        """Why relay request ``req`` (a :class:`~relay.planning.problem.RelayRequest`) is unmet."""
+        need = req.min_mbit if req.kind == "return" else 0.0
+        return self._window(Window(req.asset, req.start_tdb_s, req.end_tdb_s,
+                                   max(self.P.min_session_s, req.min_duration_s), req.kind, req.orbiter, need))
 
     def _decisional(self, req) -> Reason:
         held = [s for s in self.by_asset.get(req.asset, ()) if s.kind == "return"
@@ -311,6 +320,12 @@ class Explainer:
                                            f"reach Earth before the deadline {self.tt.iso(req.deadline_tdb_s)}")
         return self._window(Window(req.asset, req.start_tdb_s, req.end_tdb_s, self.P.min_session_s, "return",
                                    need_mbit=req.min_volume_mbit))
+
+    def passes_near(self, asset: str, t0: float, t1: float) -> list:
+        """The passes of ``asset`` that may overlap [t0, t1], in time order: those rising before
+        t1 and after t0 less the asset's longest pass (a bisection, not a scan of every pass)."""
+        rises, passes, longest = self.passes_by_asset.get(asset, ((), (), 0.0))
+        return passes[bisect_left(rises, t0 - longest):bisect_left(rises, t1)]
 
     def window_capacity(self, p, t0: float, t1: float) -> float | None:
         """What pass ``p`` could carry inside [t0, t1] by the link model, outages and vetoes
@@ -335,7 +350,7 @@ class Explainer:
         reasons of the passes that could."""
         who = f"{w.asset}{' by ' + w.orbiter if w.orbiter else ''}"
         span = f"{self.tt.iso(w.t0)} to {self.tt.iso(w.t1)}"
-        ps = [p for p in self.P.passes if p.asset == w.asset and p.rise_tdb_s < w.t1 and p.set_tdb_s > w.t0
+        ps = [p for p in self.passes_near(w.asset, w.t0, w.t1) if p.rise_tdb_s < w.t1 and p.set_tdb_s > w.t0
               and min(p.set_tdb_s, w.t1) - max(p.rise_tdb_s, w.t0) >= w.min_s - 1e-6 and w.orbiter in (None, p.orbiter)]
         if not ps:
             return Reason("no_volume", f"no pass of {who} of at least {w.min_s:.0f} s in the window {span}")

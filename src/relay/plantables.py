@@ -10,11 +10,14 @@ seconds; sols and LMST are each asset's own (:mod:`relay.sols`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from .links.volumes import PASS_VOLUME_COLUMNS
 from .outputs.tables import labelled, passes_frame, utc
+from .planning.problem import TOL_S
 from .planning.requests import request_status
 from .sols import SolClock, clocks_of
 from .summary import Latency, PlanSummary, Violation
@@ -172,7 +175,7 @@ def summary_of(problem, raw, earth_mars: pd.DataFrame | None = None) -> PlanSumm
     for v in raw.figures.violations:
         c = clocks.get(v.asset)
         if c is not None and v.sol is not None and c.sol_offset:
-            v = Violation(v.asset, int(c.sol_of_local(v.sol)), v.requirement, v.detail, local_sol=v.sol)
+            v = replace(v, sol=int(c.sol_of_local(v.sol)), local_sol=v.sol)
         viol.append(v)
     return PlanSummary(solve=raw.report, figures=raw.figures.replace(violations=tuple(viol)), scenario=problem.name,
                        start=tdb_s_to_iso(problem.start_tdb_s), end=tdb_s_to_iso(problem.end_tdb_s),
@@ -188,6 +191,7 @@ def requests_table(problem, raw, explainer=None) -> pd.DataFrame:
     its window)."""
     clocks = clocks_of(problem)
     by_id = {s.option_id: s for s in raw.sessions}
+    requests = {r.id: r for r in problem.requests}
     worth = {r.id: float(r.points) for r in problem.requests}
     passes = {p.pass_id: p for p in problem.passes}
     rows = []
@@ -199,14 +203,16 @@ def requests_table(problem, raw, explainer=None) -> pd.DataFrame:
             detail = "; ".join(f"{s.orbiter} {_hms(s.start_tdb_s)}-{_hms(s.end_tdb_s)} UTC {s.volume_mbit:.1f} Mbit"
                                for s in held)
         elif explainer is not None:
-            r = explainer.requirement(Violation(q["asset"], None, "request", f"request {q['id']} is not met"))
+            r = explainer.request(requests[q["id"]])
             reason, detail = r.code, r.detail
         else:
             reason, detail = "", ""
         c = clocks.get(q["asset"])
         rows.append({"id": q["id"], "asset": q["asset"], "orbiter": q["orbiter"], "kind": q["kind"],
                      "start": q["start_tdb_s"], "end": q["end_tdb_s"],
-                     "sol": int(c.sol(np.array([q["start_tdb_s"]]))[0]) if c is not None else "",
+                     # the sol its window opens in; a window opening at a sol's first instant (a request
+                     # for sol N from LMST 00:00) is in sol N, float rounding of the boundary aside
+                     "sol": int(c.sol(np.array([q["start_tdb_s"] + TOL_S]))[0]) if c is not None else "",
                      "priority": q["priority"], "points": worth.get(q["id"], 0.0), "status": "met" if q["met"] else "unmet",
                      "sessions": q["sessions"], "reason": reason, "reason_detail": detail})
     df = pd.DataFrame(rows, columns=REQUEST_COLUMNS)

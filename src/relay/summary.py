@@ -45,6 +45,7 @@ class Violation:
     detail: str
     local_sol: int | None = None  # the planning instance's own sol number (problem.json), when it differs
     reason: str | None = None  # why, in relay.explain.REASONS' vocabulary
+    request_id: str | None = None  # the relay request unmet (requirement "request"), by its exact id
 
 
 @dataclass(frozen=True)

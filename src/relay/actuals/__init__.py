@@ -3,11 +3,11 @@ from them, and what a plan at a confidence needs.
 
 Modules:
 
-* :mod:`relay.actuals.record`: the versioned calibration record (per orbiter-asset pair, and
-  elevation band, the distribution of log(achieved / predicted) and the failure rate), read and
-  written as JSON, and the distribution's quantiles and probabilities.  It imports nothing of
-  relay above :mod:`relay.fileio`, so the planner's Problem stage (:mod:`relay.planning.build`)
-  reads it like any other link-model input;
+The calibration record these modules write (per orbiter-asset pair and elevation band, the
+distribution of log(achieved / predicted) and the failure rate) is part of the link model,
+:mod:`relay.links.calibration`, which the planner's Problem stage reads like any other link-model
+input; this package is a job built on the engine, above it.
+
 * :mod:`relay.actuals.reports`: pass performance reports (CSV), matched to the sessions of a
   plan folder, stored beside the plan as actuals.csv;
 * :mod:`relay.actuals.accounting`: predicted against achieved per session, per asset and sol,

@@ -22,12 +22,12 @@ The fit (:func:`fit_pair`), with ``n`` volume reports:
 * the failure rate: the posterior mean of a Beta(a, b) prior (:data:`FAIL_PRIOR`, Beta(1, 19):
   a 5 % prior mean, illustrative) after ``f`` failures in ``N`` reports, ``(a + f) / (a + b + N)``
   (Gelman et al., Bayesian Data Analysis, 3rd ed., 2013, ch. 2);
-* by band of the pass's maximum elevation (:data:`relay.actuals.record.ELEVATION_BANDS`) where a
+* by band of the pass's maximum elevation (:data:`relay.links.calibration.ELEVATION_BANDS`) where a
   band holds at least :data:`MIN_BAND_REPORTS` volume reports: the same fit, shrunk toward the
   pair's own instead of toward 0.
 
 :func:`calibrate` writes nothing; ``relay actuals calibrate`` writes the record
-(:class:`relay.actuals.record.Calibration`, JSON) and :func:`plot` its figure.
+(:class:`relay.links.calibration.Calibration`, JSON) and :func:`plot` its figure.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ import pandas as pd
 from ..errors import RelayInputError
 from ..fileio import atomic_path
 from .accounting import LOST
-from .record import ELEVATION_BANDS, Band, Calibration, Fit, PairFit, quantile_factor
+from ..links.calibration import ELEVATION_BANDS, Band, Calibration, Fit, PairFit, quantile_factor
 from .reports import read_actuals
 
 #: the prior's weight, in reports, in the shrinkage of a pair's centre and spread

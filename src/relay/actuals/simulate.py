@@ -32,7 +32,7 @@ from ..planning.build import problem_at_confidence
 from ..planning.plan import Plan
 from ..planning.problem import Problem
 from ..planning.solve import solve
-from .record import Calibration, Fit, PairFit
+from ..links.calibration import Calibration, Fit, PairFit
 
 #: of the failed sessions, the share reported as missed (never started) rather than failed
 MISSED_SHARE = 0.3

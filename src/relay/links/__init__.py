@@ -13,6 +13,8 @@ object, :class:`relay.links.table.VolumeTable`.  Modules, floor by floor:
   the volume of any sub-window of any pass or station window;
 - ``volumes``: UHF volumes of passes (the pass table's volume columns);
 - ``stations``: station time (bookings or the daily cap) and X-band capacities;
+- ``calibration``: the calibration record (achieved / predicted per orbiter-asset
+  pair, from pass performance reports: :mod:`relay.actuals`) and its quantiles;
 - ``synthetic``: synthetic test geometry (circular orbit over a sphere) for
   tests and benchmarks, used by no model module.
 

@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..actuals.record import Calibration, quantile_factor, read_calibration
+from ..links.calibration import Calibration, quantile_factor, read_calibration
 from ..errors import RelayInputError
 from ..ids import pass_label
 from ..inputs import read_sessions_table
@@ -337,7 +337,7 @@ def problem_at_confidence(problem: Problem, cal: Calibration, *, volume_quantile
                           guarantee_confidence: float | None = None, min_sol_mbit: dict[str, float] | None = None,
                           penalty_points: float = 100_000.0, label: str = "") -> Problem:
     """``problem`` with every option's capacity at ``volume_quantile`` of its calibrated volume
-    (:func:`relay.actuals.record.quantile_factor` of its pair's fit, by the pass's maximum elevation,
+    (:func:`relay.links.calibration.quantile_factor` of its pair's fit, by the pass's maximum elevation,
     ``90 x elevation_score``; a pair ``cal`` does not name keeps the link model's volume), the
     :class:`Confidence` block (each option's prediction, spread and guaranteed volume: the
     ``1 - guarantee_confidence`` quantile, default ``volume_quantile``, rounded down to the volume

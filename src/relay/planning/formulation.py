@@ -87,11 +87,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..actuals.record import UNCALIBRATED, Fit, expected, prob_at_least
+from ..links.calibration import UNCALIBRATED, Fit, expected, prob_at_least
 from ..summary import PlanFigures, SolveReport, Violation
 from ..timescales import tdb_s_to_iso as iso
 from .plan import ONBOARD, Downlink, Plan, Session, store_series
-from .problem import Problem, SessionOption
+from .problem import TOL_S, Problem, SessionOption
 
 POINT_SCALE = 100  # integer objective = points x 100
 #: A fixed session may reach this far past its recomputed pass window without a note: the pass
@@ -788,11 +788,12 @@ def request_violation(P: Problem, req) -> Violation:
     """The summary's line of an unmet required request (requirement "request"; the local sol in
     which its window opens; the detail names the request id)."""
     a = P.asset(req.asset)
-    sol = next((s for s, s0, s1 in a.sols if s0 <= req.start_tdb_s < s1), None)
+    t = req.start_tdb_s + TOL_S   # a window opening at a sol's first instant is in that sol, rounding aside
+    sol = next((s for s, s0, s1 in a.sols if s0 <= t < s1), None)
     what = (f"{req.kind} session" + (f" with {req.orbiter}" if req.orbiter else "")
             + (f" of >= {req.min_duration_s:.0f} s" if req.min_duration_s else "")
             + (f" carrying >= {req.min_mbit:g} Mbit" if req.min_mbit else ""))
-    return Violation(asset=req.asset, sol=sol, requirement="request",
+    return Violation(asset=req.asset, sol=sol, requirement="request", request_id=req.id,
                      detail=f"required request {req.id} not met: no {what} in {iso(req.start_tdb_s)} to "
                             f"{iso(req.end_tdb_s)}" + (f" ({req.note})" if req.note else ""))
 
@@ -812,7 +813,7 @@ def guarantee_violations(F: Formulation, vals) -> list[Violation]:
 
 def confidence_figures(F: Formulation, vals, sessions) -> dict | None:
     """A plan at a confidence (issue 22; None otherwise): per asset the volume planned (at the
-    quantile), the expected and the predicted volume of its sessions (:mod:`relay.actuals.record`),
+    quantile), the expected and the predicted volume of its sessions (:mod:`relay.links.calibration`),
     and per decisional sol met the probability that the session carrying its data achieves the
     decisional volume (the one session it needs; earlier sessions returning more are assumed not
     to delay it); an unmet sol has probability 0.  Sols are mission sols."""

@@ -422,7 +422,7 @@ class RelayRequest:
 
 @dataclass(frozen=True)
 class OptionSpread:
-    """The calibrated volume distribution of an option (issue 22; :mod:`relay.actuals.record`):
+    """The calibrated volume distribution of an option (issue 22; :mod:`relay.links.calibration`):
     ``predicted_mbit`` is the link model's volume before calibration (the option's
     ``capacity_mbit`` is the volume planned, at ``Confidence.volume_quantile``); log(achieved /
     predicted) ~ Normal(``mu``, ``sigma``) when held, failure with probability ``fail_p``;

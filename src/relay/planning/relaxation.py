@@ -128,6 +128,8 @@ class Relaxation:
     values: np.ndarray | None = None
     time_s: float = 0.0
     cut_by_time: bool = False            # the wall-clock limit stopped it (a rerun may differ)
+    reduced: np.ndarray | None = None    # reduced costs c - A'y (per variable: the objective's rate of
+    #                                      change as a variable fixed at a bound moves; model units)
 
 
 def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
@@ -174,7 +176,8 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     duals = sol.dual_solution.dual_values
     y[np.asarray(duals.ids, dtype=np.int64)] = duals.values
     bound = math.floor(safe_bound(R, y))
-    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took)
+    reduced = R.c - np.bincount(R.col, weights=R.val * y[R.row], minlength=len(R.c))
+    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took, reduced=reduced)
 
 
 def guided_start(F: Formulation, lp: Relaxation) -> tuple[dict[int, int], dict[int, int]]:

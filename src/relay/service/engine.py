@@ -175,7 +175,7 @@ def plan_task(payload: dict) -> dict:
     since that plan), ``published`` (the zip of the cycle's published plan, or None) and
     ``base_is_published`` (the base is that plan: its folder is read once)."""
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=payload.get("folder")) as tmp:
+    with tempfile.TemporaryDirectory(dir=scratch_folder()) as tmp:
         base = None
         if payload.get("base") is not None:
             base = result_from_folder(unzip_to(payload["base"], Path(tmp) / "base"))
@@ -196,6 +196,13 @@ def plan_task(payload: dict) -> dict:
                 "passes": records_of(result.passes, PASS_FIELDS), "seconds": round(time.perf_counter() - t0, 3)}
 
 
+def scratch_folder() -> str | None:
+    """Where a run writes its plan folder before zipping it: memory (/dev/shm) where there is
+    one, so that the folder's flushes to disk cost nothing; else the system's temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def replan_of(base, added: dict):
     """``base`` re-planned with the records added since it (the engine's re-plan path)."""
     return base.replan(lock=frame("lock", added.get("lock")), forbid=frame("veto", added.get("veto")),
@@ -212,7 +219,8 @@ def diff_against(result, old) -> dict | None:
     moved session with the reason the new plan gives for its pass (``cause``, ``cause_detail``)."""
     if old is None:
         return None
-    d = plan_diff(old.sessions, old.problem, result.sessions, result.problem)
+    d = dict(result.diff) if result.diff is not None and result.state is old.state else \
+        plan_diff(old.sessions, old.problem, result.sessions, result.problem)
     d["delivered_before_mbit"] = old.summary.figures.delivered_mbit
     d["delivered_after_mbit"] = result.summary.figures.delivered_mbit
     passes = result.passes.set_index("pass_id") if len(result.passes) else None

@@ -8,7 +8,7 @@ import zipfile
 from functools import lru_cache
 
 from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from ..errors import RelayInputError
 from . import plans, runs
@@ -33,7 +33,7 @@ def new_run(request, cycle_id: int, body: RunIn):
     """Queue a planning run; answered at once (202) while a worker plans."""
     cycle = get(Cycle, cycle_id)
     guard(request, "run.create", cycle)
-    return 202, run_json(runs.submit(request.user, cycle, body.mode))
+    return Status(202, run_json(runs.submit(request.user, cycle, body.mode)))
 
 
 @router.get("/runs", auth=AUTH)
@@ -56,7 +56,7 @@ def one_run(request, run_id: int):
 def retry_run(request, run_id: int):
     r = get(Run, run_id)
     guard(request, "run.create", r.cycle)
-    return 202, run_json(runs.retry(request.user, r))
+    return Status(202, run_json(runs.retry(request.user, r)))
 
 
 # ----------------------------------------------------------------------------- plan versions

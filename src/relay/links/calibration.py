@@ -6,7 +6,8 @@ that is held is lognormal, ``log ratio ~ Normal(mu, sigma)``, and a session fail
 nothing: outcome ``failed`` or ``missed``) with probability ``fail_p``.  A session's achieved
 volume is therefore the mixture ``0`` with probability ``fail_p``, else ``predicted x
 exp(mu + sigma Z)``.  How the fits are made (robust centre and spread, shrinkage toward the
-uncalibrated model) is :mod:`relay.actuals.calibrate`'s; this module reads and writes the record
+uncalibrated model) is :mod:`relay.actuals.calibrate`'s; this module, part of the link model
+below the planner, reads and writes the record
 and answers the planner's questions of it:
 
 * :func:`quantile_factor`: the ``q`` quantile of achieved / predicted (the mixture's: 0 when
