@@ -41,7 +41,8 @@ def test_user_strings_are_escaped_by_the_report_template():
     page = report.render_report(sessions, downlinks, store, summary, diff=diff)
     assert "alert(1)</script>" not in page and "<b>&amp;</b>" not in page
     escaped = "Odd &lt;b&gt;&amp;amp;&lt;/b&gt; &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert f"<title>relay plan: {escaped}</title>" in page and f"<h1>relay plan: {escaped}</h1>" in page
+    title = f"relay re-plan: {escaped} (changes against the plan re-planned)"   # a diff: a re-plan's page
+    assert f"<title>{title}</title>" in page and f"<h1>{title}</h1>" in page
     assert f"<p class='warn'>warning: {escaped}</p>" in page
     assert f"<th class='l'>note</th><td class='l'>{escaped}</td>" in page
     assert f"sols: {escaped}: mission sols;" in page

@@ -565,6 +565,12 @@ class Problem:
                     "volume_unit_mbit"):
             if not math.isfinite(getattr(self, key)):
                 bad(key, "must be a finite number")
+        for key in ("min_session_s", "turnaround_s", "min_downlink_s"):
+            if not 0 <= getattr(self, key) <= MAX_DURATION_S:
+                bad(key, f"got {getattr(self, key)}, expected a duration from 0 to {MAX_DURATION_S:g} s")
+        if not MIN_UNIT_MBIT <= self.volume_unit_mbit <= MAX_UNIT_MBIT:
+            bad("volume_unit_mbit", f"got {self.volume_unit_mbit}, expected {MIN_UNIT_MBIT:g} to {MAX_UNIT_MBIT:g} Mbit")
+        _check_magnitudes(self, bad)
         if not self.end_tdb_s > self.start_tdb_s:
             bad("end_tdb_s", f"end {self.end_tdb_s} is not after start {self.start_tdb_s}")
         if self.volume_unit_mbit <= 0:
@@ -623,11 +629,52 @@ class Problem:
             for i, r in enumerate(getattr(self, key)):
                 if r.asset not in assets:
                     bad(f"{key}[{i}].asset", f"unknown asset {r.asset!r}")
-        _check_operations(self, orbiters, assets, bad)
+        _check_operations(self, orbiters, assets, passes, bad)
         _check_confidence(self, bad)
 
 
-def _check_operations(P: "Problem", orbiters: dict, assets: dict, bad) -> None:
+#: Largest volume any field of an instance may hold (Mbit): 1 Pbit, a million times a week of the
+#: whole network; with the smallest volume unit, a value stays below 10^12 integer units, so the
+#: model's sums stay far inside the 64-bit integers the solvers use.
+MAX_MBIT = 1e9
+#: Largest weight, price or penalty (points).
+MAX_POINTS = 1e9
+#: Longest duration of the instance's rules (turnaround, minimum session and downlink), s.
+MAX_DURATION_S = 86400.0
+MIN_UNIT_MBIT, MAX_UNIT_MBIT = 1e-3, 1e3
+_WEIGHT_FIELDS = ("priority_weight", "initial_fill_weight", "keep_points", "points", "penalty_points")
+
+
+def _check_number(value, where: str, name: str, bad) -> None:
+    """One number of a record against the instance's ranges, by the field's name."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        bad(where, f"got {value}, expected a finite number")
+    if name in _WEIGHT_FIELDS or name.startswith("objective."):
+        if not 0 <= value <= MAX_POINTS:
+            bad(where, f"got {value:g}, expected a weight from 0 to {MAX_POINTS:g} points")
+    elif name.endswith("_mbit") and not 0 <= value <= MAX_MBIT:
+        bad(where, f"got {value:g}, expected a volume from 0 to {MAX_MBIT:g} Mbit")
+
+
+def _check_magnitudes(P: "Problem", bad) -> None:
+    """Every number of every record finite, volumes in [0, MAX_MBIT], weights in [0, MAX_POINTS]
+    (a hand-edited problem.json gets this paragraph, not an overflow inside a solver)."""
+    for f in dataclasses.fields(P.objective):
+        _check_number(getattr(P.objective, f.name), f"objective.{f.name}", f"objective.{f.name}", bad)
+    for key in ("orbiters", "assets", "passes", "options", "downlinks", "forward_requirements",
+                "decisional_requirements", "outages", "forbid", "requests", "guarantees"):
+        for i, rec in enumerate(getattr(P, key)):
+            for f in dataclasses.fields(rec):
+                _check_number(getattr(rec, f.name), f"{key}[{i}].{f.name}", f.name, bad)
+    for i, a in enumerate(P.assets):
+        for j, (t, v) in enumerate(a.generation):
+            _check_number(t, f"assets[{i}].generation[{j}]", "time", bad)
+            _check_number(v, f"assets[{i}].generation[{j}]", "volume_mbit", bad)
+
+
+def _check_operations(P: "Problem", orbiters: dict, assets: dict, passes: dict, bad) -> None:
     """Requests, outages and vetoes refer to known names and have end after start."""
     _unique(P.requests, "id", "requests", bad)
     for i, r in enumerate(P.requests):
@@ -650,6 +697,8 @@ def _check_operations(P: "Problem", orbiters: dict, assets: dict, bad) -> None:
             bad(f"forbid[{i}].orbiter", f"unknown orbiter {v.orbiter!r}")
         if v.asset is not None and v.asset not in assets:
             bad(f"forbid[{i}].asset", f"unknown asset {v.asset!r}")
+        if v.pass_id is not None and v.pass_id not in passes:
+            bad(f"forbid[{i}].pass_id", f"unknown pass {v.pass_id!r}; expected the id of one of the instance's passes")
         if v.pass_id is None and (v.start_tdb_s is None or v.end_tdb_s is None
                                   or not v.end_tdb_s > v.start_tdb_s
                                   or (v.orbiter is None and v.asset is None)):

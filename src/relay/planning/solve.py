@@ -101,7 +101,7 @@ def block_by_block(F, s: PlanningSettings, g_vals: list[int]) -> Plan:
     vals = w.values if F.objective_value(w.values) >= F.objective_value(g_vals) else g_vals
     vals = settle_soft(F, vals)
     obj = F.objective_value(vals)
-    b = horizon.decomposition_bound(P, s, det, WALL_FACTOR * det, horizon.scarcity_of(F, vals))
+    b = horizon.decomposition_bound(P, s, det, WALL_FACTOR * det, carried=lambda t: horizon.carries_of(F, vals, t))
     note = None
     bound = b.value
     if bound < obj:  # cannot happen with a valid bound: say so rather than report a negative gap

@@ -1,4 +1,11 @@
-"""A rolling-window plan of a long horizon, as CP-SAT's starting point (``planning.window_days``).
+"""A rolling-window plan of a long horizon: CP-SAT's starting point (``planning.window_days``) and
+the plan of a horizon of months (``planning.block_days``, :mod:`.horizon`).
+
+Horizons longer than 4.5 blocks (``relay.planning.solve.block_by_block``) are
+planned here as a whole: windows of two blocks, each planned as its LP
+relaxation guides it (:func:`window_plan`), solved in sequence, the sessions
+of the first block of each kept; the whole-horizon model is never given to a
+solver, and :mod:`.horizon` bounds the joined plan.
 
 One deterministic CP-SAT thread proves a week of the network optimal in
 seconds, but on 28 days of 5 orbiters x 6 assets it finds no solution at all

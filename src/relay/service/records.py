@@ -164,11 +164,16 @@ def check_request_ids(cycle: Cycle, entries: list[Entry], source: str, skip: int
         taken[rid] = None
 
 
+def check_open(cycle: Cycle, source: str) -> None:
+    if cycle.status == "closed":
+        raise RelayInputError(f"cycle {cycle.pk} ({cycle.name}) is closed; expected a cycle that is not closed",
+                              source=source)
+
+
 def create_entries(user, cycle: Cycle, kind: str, src, source: str) -> list[Entry]:
     """Store the records of a table (a DataFrame of one JSON record, or an uploaded CSV): all
     checked first (reader, permission per row, unique request ids), then stored together."""
-    if cycle.status == "closed":
-        raise RelayInputError("the cycle is closed; expected an open cycle", source=source)
+    check_open(cycle, source)
     entries = [new_entry(user, cycle, kind, row) for row in entry_rows(kind, src, cycle, source)]
     for e in entries:
         require(user, "entry.create", e)
@@ -184,6 +189,7 @@ def create_entries(user, cycle: Cycle, kind: str, src, source: str) -> list[Entr
 def edit_entry(user, entry: Entry, version: int, fields: dict, source: str) -> Entry:
     """Change a record's cells (checked again by the reader), at the version read."""
     require(user, "entry.edit", entry)
+    check_open(entry.cycle, source)
     merged = {**entry.fields, **fields}
     row = entry_rows(entry.kind, pd.DataFrame([merged], columns=engine.COLUMNS[entry.kind], dtype=str),
                      entry.cycle, source)[0]
@@ -204,6 +210,7 @@ def edit_entry(user, entry: Entry, version: int, fields: dict, source: str) -> E
 
 def withdraw_entry(user, entry: Entry, version: int) -> Entry:
     require(user, "entry.edit", entry)
+    check_open(entry.cycle, "withdraw")
     with transaction.atomic():
         e = locked(Entry, entry.pk, version)
         before = snapshot(e)
