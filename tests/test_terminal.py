@@ -73,3 +73,22 @@ def test_a_veto_that_matches_nothing_is_a_warning_with_its_note_escaped(small, t
     assert len(hit) == 1 and "line 2" in hit[0] and "MRO -> Curiosity" in hit[0]
     assert "forbids no session option" in printed.out
     assert "\x1b" not in printed.out and "\x1b" not in printed.err
+
+
+def test_a_long_note_is_cut_with_an_ellipsis_in_the_terminal_and_kept_whole_in_the_files(small, tmp_path, capsys):
+    import json
+
+    from relay.cli import main
+
+    note = "why " * 240   # 960 characters, within the CSV's 1,000-character cap for notes
+    req = tmp_path / "requests.csv"
+    req.write_text("id,asset,orbiter,kind,start,end,min_mbit,priority,note\n"
+                   f"R1,Curiosity,MRO,return,2026-12-08T01:00:00Z,2026-12-08T01:05:00Z,5000,required,{note}\n")
+    out = tmp_path / "plan"
+    assert main(["plan", str(small), "--start", "2026-12-08T00:00:00Z", "--days", "1", "--requests", str(req),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if "R1" in x and "request" in x)
+    assert "…" in line and len(line) < 400
+    details = [v["detail"] for v in json.loads((out / "summary.json").read_text())["violations"]]
+    assert any(note.strip() in d for d in details)

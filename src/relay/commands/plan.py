@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 
 from . import MAX_PLAN_DAYS, MAX_SEED, inputs_are_not_outputs, integer, number, out_dir, out_file, utc_time, writing
+from ..terminal import plain
+
+#: longest requirement detail or warning printed whole (the files keep them whole)
+DETAIL_LIMIT = 300
 
 
 def _solver_options(p) -> None:
@@ -101,7 +105,7 @@ def print_summary(result, out=None) -> None:
         f"still aboard at the end {fig.onboard_end_mbit:,.1f} Mbit",
     ]
     if rep.note:
-        lines.append(f"  note: {rep.note}")
+        lines.append(f"  note: {plain(rep.note, DETAIL_LIMIT)}")
     lat, dec = s.latency_by_asset, fig.decisional_sols_met
     rows = [("asset", "sessions", "delivered Mbit", "mean latency h", "decisional sols")]
     for a in sorted(fig.delivered_by_asset):
@@ -117,13 +121,13 @@ def print_summary(result, out=None) -> None:
         lines.append(f"  {len(fig.violations)} requirement(s) not met:")
         for v in fig.violations:
             sol = "" if v.sol is None else f" sol {v.sol}"
-            lines.append(f"    {v.asset}{sol}: {v.requirement}: {v.detail}")
+            lines.append(f"    {plain(v.asset)}{sol}: {v.requirement}: {plain(v.detail, DETAIL_LIMIT)}")
     else:
         lines.append("  every requirement met")
     if fig.conjunction:
         lines.append("  solar conjunction in the horizon: no commanded sessions then")
     for w in s.warnings:
-        lines.append(f"  warning: {w}")
+        lines.append(f"  warning: {plain(w, DETAIL_LIMIT)}")
     print("\n".join(lines), file=out or sys.stdout)
 
 

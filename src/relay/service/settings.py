@@ -67,7 +67,9 @@ def sqlite_database(path: Path) -> dict:
 def build_settings(data_dir, db_url: str | None = None, *, host: str = "127.0.0.1", debug: bool = False) -> dict:
     """Every Django setting of the service for this data folder and database."""
     data = Path(data_dir).absolute()
-    data.mkdir(parents=True, exist_ok=True)
+    if not data.exists():
+        data.mkdir(parents=True)
+        data.chmod(0o700)  # the database holds password hashes, the folder the secret key
     return {
         "DEBUG": debug, "SECRET_KEY": secret_key(data), "ALLOWED_HOSTS": allowed_hosts(host),
         "DATABASES": {"default": database(data, db_url)}, "INSTALLED_APPS": INSTALLED_APPS,
