@@ -60,7 +60,7 @@ from typing import Callable
 import pandas as pd
 
 from .errors import RelayInputError
-from .outputs.tables import iso_z
+from .timescales import iso_z
 
 SCHEMA_VERSION = 1
 GOOD_EXIT_CODES = (0, 3)
@@ -372,7 +372,7 @@ class Archive:
         self._point(run_id, "forced" if older else "newest night")
 
     def _point(self, run_id: int, how: str) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        now = iso_z(datetime.now(timezone.utc))
         self.db.execute("INSERT INTO pointer (name, run_id, set_at, how) VALUES ('current', ?, ?, ?) "
                         "ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, set_at = excluded.set_at, "
                         "how = excluded.how", (int(run_id), now, how))

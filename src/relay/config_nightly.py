@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import RelayInputError
-from .timescales import parse_utc
+from .timescales import iso_z, parse_utc
 
 #: keys of the section whose value is a path (relative to the config file when given in it)
 PATH_KEYS = ("archive", "out", "drop", "log")
@@ -123,4 +123,4 @@ def next_planning_day(now: datetime, day_boundary: str = "00:00") -> str:
     t = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if t <= now:
         t += timedelta(days=1)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(t, 0)

@@ -44,7 +44,7 @@ from .errors import RelayInputError, excerpt
 from .fileio import DEFAULT_MAX_BYTES, read_text
 from .operations import (MAX_ID_CHARS, MAX_NOTE_CHARS, check_unique_ids, outage_record, parse_lmst_window,
                          request_record, veto_record)
-from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
+from .timescales import iso_z, parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 #: Largest CSV relay reads (bytes); a plan's own tables stay far below it.
 MAX_CSV_BYTES = DEFAULT_MAX_BYTES
@@ -150,8 +150,7 @@ def _time_cell(text: str, source: str, where: str) -> tuple[str, float]:
     if not YEAR_RANGE[0] <= when.year <= YEAR_RANGE[1]:
         raise RelayInputError(f"got {text!r}, expected a time in the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}",
                               source=source, where=where)
-    iso = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    return iso, float(utc_to_tdb_s(when))
+    return iso_z(when), float(utc_to_tdb_s(when))
 
 
 def number_cell(text: str, source: str, where: str, *, minimum: float | None = None,

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import RelayInputError, excerpt
 from .sols import clock_of
-from .timescales import SOL_S, local_sol_start_tdb_s, parse_utc, tdb_s_to_iso, utc_to_tdb_s
+from .timescales import SOL_S, iso_z, local_sol_start_tdb_s, parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 WHATS = ("uhf", "xband", "all")
 KINDS = ("return", "forward")
@@ -152,7 +152,7 @@ def _utc(v):
     if isinstance(v, datetime):   # YAML reads an unquoted time as a datetime
         if v.tzinfo is None:
             raise ValueError(f"got {v.isoformat()} without a zone; write it in UTC with a Z")
-        v = v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        v = iso_z(v)
     elif isinstance(v, date):     # and an unquoted bare date as a date
         v = v.isoformat()
     if not isinstance(v, str) or len(v) > 64:

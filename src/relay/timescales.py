@@ -38,6 +38,19 @@ def timescale():
     return load.timescale(builtin=True)
 
 
+def iso_z(t: datetime, places: int = 3) -> str:
+    """The spelling of one time at every boundary of relay: ISO 8601 UTC with a Z, to ``places``
+    decimals of the second (3: milliseconds, as in every file; 0: whole seconds; 6:
+    microseconds).  An aware time is converted to UTC; a naive one is taken as UTC already
+    (pandas UTC timestamps compare and print as such)."""
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    text = t.strftime("%Y-%m-%dT%H:%M:%S")
+    if places:
+        text += "." + f"{t.microsecond:06d}"[:places]
+    return text + "Z"
+
+
 def parse_utc(text: str, *, source: str | None = "command line", where: str | None = None) -> datetime:
     """Parse an ISO 8601 UTC time ("2026-11-23T00:00:00Z" or a bare date).
 

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import read_yaml
 from ..errors import RelayInputError, excerpt
-from ..timescales import parse_utc
+from ..timescales import iso_z, parse_utc
 from .metrics import METRICS, is_metric
 from .overrides import check_override_path, raw_config
 
@@ -86,8 +86,7 @@ Axis = tuple[str, list[str], list]
 
 def _iso_week(start: str, k: int) -> str:
     t = datetime.fromisoformat(str(start).replace("Z", "+00:00")) + timedelta(days=7 * k)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t.microsecond == 0 else \
-        t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_z(t, 3 if t.microsecond else 0)
 
 
 def _iso_start(value, source: str, where: str) -> str:
@@ -98,9 +97,7 @@ def _iso_start(value, source: str, where: str) -> str:
         t = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     else:
         t = parse_utc(str(value), source=source, where=where)
-    if t.microsecond:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(t, 3 if t.microsecond else 0)
 
 
 class _Part(BaseModel):

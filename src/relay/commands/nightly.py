@@ -173,14 +173,14 @@ def run_ack(args) -> int:
     from ..archive import Archive
     from ..nightly.alerts import check_violation_text
     from ..nightly.safety import utcnow
-    from ..timescales import parse_utc, utc_to_tdb_s
+    from ..timescales import iso_z, parse_utc, utc_to_tdb_s
 
     violation = check_violation_text(args.violation)
     until = parse_utc(args.until, where="--until")
     with Archive.open_existing(args.archive) as arch:
         arch.run(args.run)  # it must exist
         ack_id, new = arch.add_ack({"created": utcnow(), "run_id": args.run, "violation": violation,
-                                    "until": until.strftime("%Y-%m-%dT%H:%M:%S.") + f"{until.microsecond // 1000:03d}Z",
+                                    "until": iso_z(until),
                                     "until_tdb_s": utc_to_tdb_s(until), "note": args.note, "source": "relay ack"})
     print(f"ack {ack_id} {'stored' if new else 'already stored'}: {violation!r} no longer degrades the runs whose "
           f"plan starts before {args.until} (relay history lists it)")

@@ -48,7 +48,7 @@ from ..inputs import read_backlog_table, read_bookings, read_forbid, read_outage
 from ..operations import Operations, merge
 from ..orbits.oem import read_oem
 from ..orbits.spk import read_spk
-from ..timescales import tdb_s_to_iso
+from ..timescales import iso_z, tdb_s_to_iso
 from .alerts import read_ack_file
 
 #: Margin of orbit-file coverage required beyond each end of the horizon (light time, edge passes).
@@ -158,11 +158,11 @@ def _created_of(path: Path, header: dict | None) -> tuple[str, str]:
         try:
             d = datetime.fromisoformat(s)
             d = d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
-            return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "CREATION_DATE"
+            return iso_z(d, 6), "CREATION_DATE"
         except ValueError:
             pass
     d = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "mtime"
+    return iso_z(d, 6), "mtime"
 
 
 def read_orbit_file(path: Path, orbiters: list[str]) -> OrbitFile:

@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timezone
 
 from ..summary import PlanSummary
+from ..timescales import iso_z
 
 #: the widest line ``relay history`` prints (a terminal's)
 LINE_WIDTH = 80
@@ -70,7 +71,7 @@ def rejection_line(r: dict) -> str:
 
 def ack_state(ack: dict, now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
-    return "expired" if str(ack["until"]) <= now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" else "in force"
+    return "expired" if str(ack["until"]) <= iso_z(now) else "in force"
 
 
 def ack_line(ack: dict, now: datetime | None = None) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..config_nightly import next_planning_day
 from ..operations import Operations, operations_from_scenario
-from ..timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
+from ..timescales import iso_z, parse_utc, tdb_s_to_iso, utc_to_tdb_s
 from .options import NightlyRun
 
 
@@ -26,8 +26,7 @@ def run_span(job: NightlyRun) -> tuple[str, str, str, float, float, float]:
     d0 = parse_utc(start, where="--start")
     end, freeze = d0 + timedelta(days=job.days), d0 + timedelta(hours=o.freeze_hours)
     t0 = utc_to_tdb_s(d0)
-    return (d0.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            freeze.strftime("%Y-%m-%dT%H:%M:%SZ"), t0, t0 + job.days * 86400.0, t0 + o.freeze_hours * 3600.0)
+    return (iso_z(d0, 0), iso_z(end, 0), iso_z(freeze, 0), t0, t0 + job.days * 86400.0, t0 + o.freeze_hours * 3600.0)
 
 
 def outside(rec, t0: float, t1: float) -> str | None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from ..archive import Archive
 from ..errors import RelayInputError
 from ..fileio import write_text
+from ..timescales import iso_z
 
 #: the file in OUT naming the archive whose runs OUT holds (its resolved path, one line)
 OWNER_FILE = ".relay-archive"
@@ -42,7 +43,7 @@ def checkpoint(step: str) -> None:
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_z(datetime.now(timezone.utc))
 
 
 # ----------------------------------------------------------------------------- lock

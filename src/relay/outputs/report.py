@@ -39,9 +39,9 @@ import pandas as pd
 
 from ..sols import clocks_of
 from ..summary import PlanSummary
-from ..timescales import tdb_s_to_iso
+from ..timescales import iso_z, tdb_s_to_iso
 from .pages import Table, render_macro, render_page
-from .tables import iso_text, iso_z, utc_ms
+from .tables import iso_text, utc_ms
 
 #: colour-blind-safe qualitative palettes (Okabe-Ito, then Tableau 10) for assets and orbiters
 ASSET_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")

@@ -7,7 +7,7 @@ import pandas as pd
 
 
 from ..ids import pass_label
-from ..timescales import tdb_s_to_iso
+from ..timescales import iso_z, tdb_s_to_iso
 
 
 def iso(values) -> list[str]:
@@ -19,11 +19,6 @@ def utc(values) -> pd.Series:
     """pandas UTC timestamps (to the millisecond, as written in the files) of TDB seconds."""
     return pd.Series(pd.to_datetime(iso(values), utc=True, format="ISO8601") if len(values)
                      else pd.DatetimeIndex([], tz="UTC"), dtype="datetime64[ns, UTC]")
-
-
-def iso_z(t) -> str:
-    """The file spelling of one UTC timestamp (or aware datetime): ISO 8601 with a Z, to the ms."""
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def iso_text(ts) -> list[str]:
