@@ -20,7 +20,9 @@ cache's entries):
   fails; so a reader sees the old file or the complete new one, never a half
   written one, even when a run is killed or two processes write the same
   target;
-* :func:`write_text`: a whole text file that way.
+* :func:`write_text`: a whole text file that way;
+* :func:`fsync_dir`: a folder's renames flushed too; :func:`process_alive`: whether the
+  writer of a leftover temporary file or folder still runs.
 
 Imports only :mod:`relay.errors` and the standard library.
 """
@@ -134,6 +136,33 @@ def atomic_path(target: str | Path, suffix: str = ""):
         raise
 
 
+def fsync_dir(path: str | Path) -> None:
+    """Flush a folder's entries (a rename in it, a new file) to disk; best effort where the file
+    system cannot (some refuse fsync of a folder)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (the writer of a leftover temporary folder,
+    the holder of a run): a signal 0 that tells, without sending anything."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True   # it exists, owned by another user
+    return True
+
+
 def write_text(target: str | Path, text: str) -> None:
     """``text`` as the UTF-8 file ``target``, atomically."""
     with atomic_path(target) as tmp:
@@ -141,4 +170,4 @@ def write_text(target: str | Path, text: str) -> None:
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "regular_file", "read_bytes", "decode_utf8", "read_text", "atomic_path",
-           "write_text"]
+           "fsync_dir", "process_alive", "write_text"]

@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import RelayInputError
-from .fileio import read_text, regular_file
+from .fileio import fsync_dir, process_alive, read_text, regular_file
 from .inputs import read_csv_table
 from .planning.plan import Downlink, Plan, Session
 from .planning.problem import Problem
@@ -157,14 +157,6 @@ def verify_plan_folder(plan_dir) -> dict:
 
 # ----------------------------------------------------------------------------- writing, as a whole
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     with open(path, "xb") as fh:
         fh.write(data)
@@ -198,16 +190,6 @@ def _leftover_pid(name: str, out: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def remove_leftovers(out: Path) -> None:
     """Remove the ``OUT.tmp-PID`` and ``OUT.old-PID`` folders of writes of ``out`` that were
     interrupted (their process is gone, or it is this one)."""
@@ -215,7 +197,7 @@ def remove_leftovers(out: Path) -> None:
         return
     for entry in os.scandir(out.parent):
         pid = _leftover_pid(entry.name, out)
-        if pid is not None and entry.is_dir(follow_symlinks=False) and (pid == os.getpid() or not _alive(pid)):
+        if pid is not None and entry.is_dir(follow_symlinks=False) and (pid == os.getpid() or not process_alive(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
@@ -258,7 +240,7 @@ def swap_in(new: Path, out: Path) -> None:
         os.rename(out, aside)
         os.rename(new, out)
         shutil.rmtree(aside, ignore_errors=True)
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
 
 
 def write_plan_folder(out_dir, texts: dict[str, str | bytes], summary: PlanSummary | None = None) -> list[Path]:
@@ -277,7 +259,7 @@ def write_plan_folder(out_dir, texts: dict[str, str | bytes], summary: PlanSumma
         for name, data in contents.items():
             _write_file(tmp / name, data)
         _write_file(tmp / MANIFEST_FILE, manifest.encode("utf-8"))
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         swap_in(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)   # after an exchange: the old folder

@@ -48,7 +48,7 @@ from .. import api, plandiff
 from ..archive import Archive
 from ..config import load_scenario, scenario_hash
 from ..errors import RelayInputError
-from ..fileio import write_text
+from ..fileio import fsync_dir, write_text
 from ..inputs import bookings_path
 from ..operations import scenario_names
 from ..outputs.report import NightlyBanner, render_report
@@ -62,7 +62,7 @@ from .alerts import Reason, hook_for, send_alert, split_acknowledged
 from .drop import DropInputs, scan_drop, sha256_file
 from .horizon import operations_within, run_span, scenario_within
 from .options import NightlyRun
-from .safety import (JsonLog, LockHeld, RunLock, Stage, claim_out, fsync_dir, fsync_tree, reconcile_outputs,
+from .safety import (JsonLog, LockHeld, RunLock, Stage, claim_out, fsync_tree, reconcile_outputs,
                      set_current, utcnow)
 
 #: the job's own steps, in order (the log's ``stage`` events; the planner's are PLAN_STAGES)

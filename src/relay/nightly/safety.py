@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..archive import Archive
 from ..errors import RelayInputError
-from ..fileio import write_text
+from ..fileio import fsync_dir, write_text
 from ..timescales import iso_z
 
 #: the file in OUT naming the archive whose runs OUT holds (its resolved path, one line)
@@ -149,19 +149,6 @@ class Stage:
 
 
 # ----------------------------------------------------------------------------- durable files
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def fsync_tree(path: Path) -> None:
     for p in sorted(path.rglob("*")):
         if p.is_file():

@@ -37,7 +37,8 @@ from ..timescales import tdb_s_to_iso
 READERS = {"outage": (inputs.read_outages, inputs.OUTAGES, "outages"),
            "request": (inputs.read_requests, inputs.REQUESTS, "requests"),
            "veto": (inputs.read_forbid, inputs.FORBID, "forbid"),
-           "lock": (inputs.read_sessions_table, inputs.SESSIONS, "locks")}
+           "lock": (inputs.read_sessions_table, inputs.SESSIONS, "locks"),
+           "booking": (inputs.read_bookings, inputs.BOOKINGS, "bookings")}
 #: each kind's columns, in the order of its CSV file
 COLUMNS = {kind: [c.name for c in spec.columns] for kind, (_, spec, _) in READERS.items()}
 #: the columns of a plan version's tables kept in the database
@@ -91,7 +92,7 @@ def asset_clocks(sc) -> dict:
 # ----------------------------------------------------------------------------- operational records
 def read_kind(kind: str, src, sc):
     """Read a table of ``kind`` (a CSV path or a DataFrame of its columns) with relay's reader;
-    returns the records (outages, requests, vetoes) or the sessions table (locks)."""
+    returns the records (outages, requests, vetoes) or a table (locks, bookings)."""
     names = scenario_names(sc)
     if kind == "outage":
         return inputs.read_outages(src, **names)
@@ -99,6 +100,8 @@ def read_kind(kind: str, src, sc):
         return inputs.read_requests(src, assets=asset_clocks(sc), orbiters=names["orbiters"])
     if kind == "veto":
         return inputs.read_forbid(src, orbiters=names["orbiters"], assets=names["assets"])
+    if kind == "booking":
+        return inputs.read_bookings(src, orbiters=names["orbiters"], stations=names["stations"])
     return inputs.read_sessions_table(src, "locks", orbiters=names["orbiters"], assets=names["assets"])
 
 
@@ -114,11 +117,12 @@ def check_rows(kind: str, src, sc) -> list[dict]:
     A mistake raises the reader's :class:`~relay.errors.RelayInputError` (file, row, value)."""
     read = read_kind(kind, src, sc)
     spec = READERS[kind][1]
-    cells = read if kind == "lock" else inputs.read_table(src, spec)
+    tabular = kind in ("lock", "booking")
+    cells = inputs.read_table(src, spec) if not tabular or kind == "booking" else read
     rows = []
     for i, r in enumerate(cells.to_dict("records")):
         fields = {c: cell_text(r.get(c)) for c in COLUMNS[kind]}
-        rec = None if kind == "lock" else read[i]
+        rec = None if tabular else read[i]
         s = r.get("start_tdb_s") if rec is None else getattr(rec, "start_tdb_s", None)
         e = r.get("end_tdb_s") if rec is None else getattr(rec, "end_tdb_s", None)
         rows.append({"fields": fields, "start": iso_or_none(s), "end": iso_or_none(e),
@@ -185,7 +189,7 @@ def plan_task(payload: dict) -> dict:
             sc = load_scenario_text(payload["scenario_text"], payload.get("folder"))
             result = api.plan(sc, payload["start"], payload["days"], outages=frame("outage", t.get("outage")),
                               requests=frame("request", t.get("request")), forbid=frame("veto", t.get("veto")),
-                              fixed_sessions=frame("lock", t.get("lock")))
+                              fixed_sessions=frame("lock", t.get("lock")), bookings=frame("booking", t.get("booking")))
         out = Path(tmp) / "plan"
         result.write(out)
         old = base if base is not None and payload.get("base_is_published") else published_result(

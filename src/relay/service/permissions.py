@@ -6,7 +6,7 @@ route calls :func:`allowed` (or :func:`require`) before it reads or changes a re
 that the matrix test (tests/test_service_permissions.py) walks one table.
 
 Roles: ``coordinator`` (cycles, runs, review, publication; any team's records),
-``orbiter`` (a team of one or more orbiters: their outages and vetoes), ``lander`` (a team
+``orbiter`` (a team of one or more orbiters: their outages, vetoes and downlink bookings), ``lander`` (a team
 of one or more assets: their relay requests, vetoes and asset outages), ``viewer``
 (reads), ``admin`` (accounts and teams; reads).  A team touches only the records of its
 own orbiters or assets, and edits only records its team filed.
@@ -77,7 +77,8 @@ def entry_names(record) -> tuple[str, str]:
 
 def team_may_file(user, role, record) -> bool:
     """A lander team: requests, vetoes and outages of its own assets; an orbiter team:
-    outages and vetoes of its own orbiters; the coordinator: any record, locks included."""
+    outages, vetoes and station bookings of its own orbiters; the coordinator: any record, locks
+    included."""
     if role == "coordinator":
         return True
     asset, orbiter = entry_names(record)
@@ -85,7 +86,7 @@ def team_may_file(user, role, record) -> bool:
     if role == "lander":
         return record.kind in ("request", "veto", "outage") and bool(asset) and asset in names
     if role == "orbiter":
-        return record.kind in ("outage", "veto") and bool(orbiter) and orbiter in names
+        return record.kind in ("outage", "veto", "booking") and bool(orbiter) and orbiter in names
     return False
 
 

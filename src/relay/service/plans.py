@@ -55,6 +55,8 @@ def payload_for(run) -> tuple[dict, dict]:
     base = published if run.mode != "full" else None
     if base is not None and any(current.get(k, {}).get("version") != v["version"] for k, v in base.inputs.items()):
         base = None  # a record of the published plan was edited or withdrawn: plan the cycle again
+    if base is not None and any(v["kind"] == "booking" for k, v in current.items() if k not in base.inputs):
+        base = None  # new station bookings change the downlink windows: plan the cycle again
     added = {k: v for k, v in current.items() if base is not None and k not in base.inputs}
     payload = {"scenario_text": cycle.scenario.text, "folder": str(scenario_folder()),
                "start": iso(cycle.start), "days": cycle.days, "tables": tables_of(current),

@@ -1,5 +1,6 @@
 """API routes of records: scenarios, planning cycles, operational records (outages, requests,
-vetoes, locks: one JSON record or an uploaded CSV file, read by relay's readers), comments."""
+vetoes, locks, station bookings: one JSON record or an uploaded CSV file, read by relay's
+readers), comments."""
 
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from .settings import MAX_UPLOAD_BYTES
 
 router = Router(tags=["records"])
 #: the URL word of each kind of record (and the CSV file it comes from)
-PLURAL = {"outage": "outages", "request": "requests", "veto": "vetoes", "lock": "locks"}
+PLURAL = {"outage": "outages", "request": "requests", "veto": "vetoes", "lock": "locks", "booking": "bookings"}
 
 
 def upload_text(upload: UploadedFile, what: str) -> str:
@@ -168,7 +169,8 @@ def upload_entries(request, cycle_id: int, kind: str, file: File[UploadedFile]):
     cycle = get(Cycle, cycle_id)
     kinds = {v: k for k, v in PLURAL.items()} | {"forbid": "veto"} | {k: k for k in ENTRY_KINDS}
     if kind not in kinds:
-        raise RelayInputError(f"got {kind!r}, expected outages, requests, vetoes (forbid) or locks", source="URL")
+        raise RelayInputError(f"got {kind!r}, expected outages, requests, vetoes (forbid), locks or bookings",
+                              source="URL")
     name = Path(file.name or f"{kind}.csv").name
     if not name.lower().endswith(".csv"):
         raise RelayInputError("is not a .csv file; expected the CSV file relay reads", source=name)

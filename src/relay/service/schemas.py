@@ -95,7 +95,8 @@ def entry_schema(kind: str):
     """The body of one record of ``kind``: ``cycle`` and the columns of its CSV file (text)."""
     fields = {"cycle": (int, ...)}
     required = {"outage": ("target", "what", "start", "end"), "request": ("id", "asset"),
-                "veto": (), "lock": ("orbiter", "asset", "start", "end")}[kind]
+                "veto": (), "lock": ("orbiter", "asset", "start", "end"),
+                "booking": ("orbiter", "station", "start", "end")}[kind]
     for c in COLUMNS[kind]:
         fields[c] = (Cell, ...) if c in required else (Optional[Cell], None)
     return create_model(f"{kind.title()}In", __base__=Strict, **fields)
