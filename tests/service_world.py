@@ -39,6 +39,15 @@ def django_ready() -> Path:
     return data
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_COUNTER)}"
 

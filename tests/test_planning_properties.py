@@ -34,7 +34,9 @@ def test_every_plan_validates_and_cpsat_dominates_greedy(P):
     m = mip.solve(P, FAST, formulation=F)
     assert validate(P, m) == [], "mip"
     if c.report.status == "OPTIMAL" and m.report.status == "OPTIMAL":
-        assert m.report.objective_points == pytest.approx(c.report.objective_points, rel=1e-9, abs=0.01)
+        # within one objective unit (0.01 point, POINT_SCALE), counted in units: abs=0.01 on the floats
+        # failed on exactly one unit (1556300.17 against .18, SCIP's tolerances on the big-M rows)
+        assert abs(round(m.report.objective_points * 100) - round(c.report.objective_points * 100)) <= 1
 
 
 @settings(max_examples=15, deadline=None)

@@ -19,6 +19,9 @@ if importlib.util.find_spec("django") is None or importlib.util.find_spec("ninja
 
 from service_world import World, django_ready, wait_run  # noqa: E402
 
+#: one worker process runs the service tests (one configured Django, one SQLite database)
+pytestmark = pytest.mark.xdist_group("service")
+
 ROLES = ("coordinator", "orbiter", "lander", "viewer", "admin")
 ALL = set(ROLES)
 WRITERS = {"coordinator", "orbiter", "lander", "admin"}
@@ -121,6 +124,8 @@ MATRIX = [
     ("POST", "/api/cycles", lambda c: ("/api/cycles", {"name": "c", "scenario": c["w"].scenario.pk,
                                                        "start": "2026-12-08T00:00:00Z", "days": 1}), COORD),
     ("GET", "/api/cycles/{cycle_id}", lambda c: (f"/api/cycles/{c['w'].cycle.pk}", None), ALL),
+    ("GET", "/api/cycles/{cycle_id}/overflights",
+     lambda c: (f"/api/cycles/{c['w'].cycle.pk}/overflights", {"asset": "Perseverance"}), ALL),
     ("PATCH", "/api/cycles/{cycle_id}", lambda c: (f"/api/cycles/{c['w'].cycle.pk}",
                                                    {"version": cycle_version(c), "name": "n"}), COORD),
     ("GET", "/api/entries", lambda c: ("/api/entries", {"cycle": c["w"].cycle.pk}), ALL),
@@ -131,6 +136,8 @@ MATRIX = [
                                                                **span())), {"coordinator", "lander"}),
     ("POST", "/api/vetoes", lambda c: ("/api/vetoes", cell(c, orbiter="TGO", asset="Perseverance", **span())),
      {"coordinator", "orbiter", "lander"}),
+    ("POST", "/api/bookings", lambda c: ("/api/bookings", cell(c, orbiter="TGO", station="Madrid", **span())),
+     {"coordinator", "orbiter"}),
     ("POST", "/api/locks", lambda c: ("/api/locks", cell(c, orbiter="TGO", asset="Perseverance", **span())),
      COORD),
     ("POST", "/api/cycles/{cycle_id}/upload/{kind}",

@@ -15,7 +15,6 @@ import glob
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from service_world import free_port
+
 TESTS = Path(__file__).resolve().parent
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("psycopg") is None:
     pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
+
+#: one worker process runs the service tests (one configured Django, one SQLite database)
+pytestmark = pytest.mark.xdist_group("service")
 
 
 def pg_bin() -> Path | None:
@@ -34,12 +38,6 @@ def pg_bin() -> Path | None:
         return Path(found[-1]).parent
     which = shutil.which("initdb")
     return Path(which).parent if which else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def as_postgres(cmd: list[str]) -> list[str]:

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,13 +19,12 @@ import pytest
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("waitress") is None:
     pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
 
+from service_world import free_port  # noqa: E402
+
+#: one worker process runs the service tests (one configured Django, one SQLite database)
+pytestmark = pytest.mark.xdist_group("service")
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Api:

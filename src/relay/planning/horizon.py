@@ -1,8 +1,8 @@
 """Long horizons block by block (issue 23): a bound of the whole horizon from a decomposition.
 
 A horizon of months is cut into consecutive blocks (:func:`block_edges`).  The
-plan comes from :mod:`.windows` (windows of two ``planning.block_days`` blocks
-solved in sequence, the first block of each kept); this module gives the proven
+plan comes from :mod:`.windows` (windows of three ``planning.block_days``
+blocks solved in sequence, the first two of each kept); this module gives the proven
 bound the plan is measured against (:func:`decomposition_bound`): the sum over
 blocks of ``BOUND_BLOCKS`` x ``block_days`` of an upper bound of each block's
 *relaxed* problem, the block's LP relaxation certified from its duals
@@ -71,10 +71,10 @@ from .settings import PlanningSettings
 
 #: blocks a horizon must exceed (in ``block_days``) to be planned block by block
 BLOCKS_MIN = 4.5
-#: the bound's blocks are this many planning blocks long: each edge costs about 0.04 % of a
-#: 28-day network-6 plan's points (measured: 0.048 % with one 14-day edge, 0.107 % with three
-#: 7-day edges), and a 14-day block's LP takes a few seconds
-BOUND_BLOCKS = 2
+#: the bound's blocks are this many planning blocks long: each edge costs about 40,000 points
+#: on network-6 (28 days: 0.048 % of the plan with one 14-day edge, 0.107 % with three 7-day
+#: edges), and a 28-day block's two LPs take 10-15 s
+BOUND_BLOCKS = 4
 
 
 def applies(problem: Problem, s: PlanningSettings) -> bool:
@@ -314,13 +314,14 @@ def block_bound(m: CarryModel, s: PlanningSettings, deterministic_s: float, wall
 
 def decomposition_bound(P: Problem, s: PlanningSettings, deterministic_s: float, wall_s: float,
                         carried: Callable[[float], dict[Key, int]] | None = None,
-                        prices: Callable[[Key, float], int] | None = None) -> Bound:
+                        prices: Callable[[Key, float], int] | None = None, block_days: float | None = None) -> Bound:
     """The sum of the relaxed blocks' bounds (module docstring): an upper bound of ``P``'s optimum,
     whatever the prices.  The blocks are taken from the last to the first; the prices at a block's
     start are given by ``prices(key, t)``, or found by :func:`discover_prices` from what the plan
-    carries (``carried(t)``; nothing when None)."""
+    carries (``carried(t)``; nothing when None).  Blocks of ``block_days`` (default
+    ``BOUND_BLOCKS`` x ``s.block_days``)."""
     t_start = time.perf_counter()
-    edges = block_edges(P, BOUND_BLOCKS * s.block_days)
+    edges = block_edges(P, block_days or BOUND_BLOCKS * s.block_days)
     total, statuses, cut, p_out = 0, [], False, {}
     for k in reversed(range(len(edges) - 1)):
         t0, t1 = edges[k], edges[k + 1]

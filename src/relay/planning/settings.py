@@ -242,8 +242,8 @@ class PlanningSettings(_Strict):
     block_days: float = Field(
         7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 4.5 blocks of this many "
                                       "days (31.5 by default): planned block by block (relay.planning.windows: "
-                                      "windows of two blocks solved in sequence, the first block of each kept) "
-                                      "and bounded by the sum of the LP bounds of blocks twice as long, relaxed "
+                                      "windows of three blocks solved in sequence, the first two of each kept) "
+                                      "and bounded by the sum of the LP bounds of blocks four times as long, relaxed "
                                       "at their edges (relay.planning.horizon); deterministic work limits only "
                                       "(0: never, else 1 to 60 days)")
     split_passes: bool = Field(

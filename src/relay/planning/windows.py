@@ -2,9 +2,9 @@
 the plan of a horizon of months (``planning.block_days``, :mod:`.horizon`).
 
 Horizons longer than 4.5 blocks (``relay.planning.solve.block_by_block``) are
-planned here as a whole: windows of two blocks, each planned as its LP
+planned here as a whole: windows of three blocks, each planned as its LP
 relaxation guides it (:func:`window_plan`), solved in sequence, the sessions
-of the first block of each kept; the whole-horizon model is never given to a
+of the first two blocks of each kept; the whole-horizon model is never given to a
 solver, and :mod:`.horizon` bounds the joined plan.
 
 One deterministic CP-SAT thread proves a week of the network optimal in
@@ -69,7 +69,11 @@ def applies(problem: Problem, s: PlanningSettings) -> bool:
             and problem.end_tdb_s - problem.start_tdb_s > 1.5 * s.window_days * 86400.0)
 
 
-def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relayed: dict[str, float]) -> Problem:
+def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relayed: dict[str, float],
+                whole_end: bool = False) -> Problem:
+    """The window ``[t0, t1]`` of ``P`` with the stores and backlogs carried in; ``whole_end``: the
+    objective keeps the whole horizon's end (the latency of a downlink counts to it), the window's
+    sessions and downlinks still end by ``t1``."""
     opts = tuple(x for x in P.options if x.start_tdb_s >= t0 - 1e-6 and x.end_tdb_s <= t1 + 1e-6)
     pids = {x.pass_id for x in opts}
     assets = []
@@ -82,9 +86,9 @@ def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relaye
     orbiters = tuple(Orbiter(o.name, o.capacity_mbit, min(max(fill.get(o.name, 0.0), 0.0), o.capacity_mbit), 1.0)
                      for o in P.orbiters)
     return dataclasses.replace(
-        P, start_tdb_s=t0, end_tdb_s=t1, orbiters=orbiters, assets=tuple(assets),
+        P, start_tdb_s=t0, end_tdb_s=P.end_tdb_s if whole_end else t1, orbiters=orbiters, assets=tuple(assets),
         passes=tuple(p for p in P.passes if p.pass_id in pids), options=opts,
-        downlinks=tuple(d for d in P.downlinks if t0 <= d.start_tdb_s < t1),
+        downlinks=tuple(d for d in P.downlinks if t0 <= d.start_tdb_s < t1 and d.end_tdb_s <= t1 + 1e-6),
         # a requirement crossing a boundary goes, clipped, to the window holding its middle
         forward_requirements=tuple(
             dataclasses.replace(r, start_tdb_s=max(r.start_tdb_s, t0), end_tdb_s=min(r.end_tdb_s, t1))
@@ -138,7 +142,7 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
     share = max(time_budget_s / len(wins), 1.0)  # fixed shares: a rerun gives the same plan
     for t0, t1 in wins:
         te = min(t1 + overlap_days * 86400.0, P.end_tdb_s)
-        sub = sub_problem(P, t0, te, fill, relayed)
+        sub = sub_problem(P, t0, te, fill, relayed, whole_end=guided)
         plan = window_plan(sub, s, share, wall_s, guided)
         statuses.append(plan.report.status)
         cut = cut or not plan.report.reproducible

@@ -7,7 +7,9 @@ records with their checks, optimistic locking and audit), ``engine`` (the calls 
 planner: plain data in, plain data out, no Django), ``runs`` (planning runs queued off the
 request path, on Dask or a thread pool), ``plans`` (plan versions: storing a run's result,
 diffs with causes, publication, files), ``notify`` (in-app notifications), ``csvexport``
-(formula-safe CSV), ``schemas`` (the API's typed bodies), ``api`` (the ninja routers),
-``views`` (the login page), ``urls``, ``apps``, ``admin``, ``demo`` (``relay serve --demo``'s
-seed) and ``server`` (the WSGI server).  The engine never imports this package.
+(formula-safe CSV), ``schemas`` (the API's typed bodies), ``apiutil`` (what every route
+shares: authentication, the permission guard, filters), ``routes_accounts``,
+``routes_records`` and ``routes_plans`` (the ninja routers), ``api`` (the API and its error
+answers), ``views`` (the log-in page), ``urls``, ``apps``, ``admin``, ``demo`` (``relay serve
+--demo``'s seed) and ``server`` (the WSGI server).  The engine never imports this package.
 """

@@ -3,9 +3,9 @@
 - :func:`scenario_text` makes a scenario file self-contained YAML text (its ``extends``
   and orbit element files folded in), the form the database keeps;
   :func:`load_scenario_text` loads and checks such a text with :func:`relay.api.load_scenario`;
-- :func:`check_rows` reads an operational table (outages, requests, vetoes, locks) with the
-  SAME reader as ``relay plan`` (:mod:`relay.inputs`), so a bad row answers the command
-  line's message, and returns each row's cells and its UTC span;
+- :func:`check_rows` reads an operational table (outages, requests, vetoes, locks, station
+  bookings) with the SAME reader as ``relay plan`` (:mod:`relay.inputs`), so a bad row
+  answers the command line's message, and returns each row's cells and its UTC span;
 - :func:`plan_task` is what a worker runs for a planning run: a whole plan of the cycle
   (:func:`relay.api.plan`) or, when the run starts from a plan version, that plan re-planned
   with the records added since (:meth:`relay.result.PlanResult.replan`); it returns the plan's
@@ -61,7 +61,9 @@ def scenario_text(path) -> str:
 def load_scenario_text(text: str, folder, source: str = "scenario"):
     """The :class:`relay.config.Scenario` of a YAML text (relative file names resolve against
     ``folder``); a mistake is the loader's message with ``source`` for the file name."""
-    fd, tmp = tempfile.mkstemp(suffix=".yaml", dir=folder)
+    # on a worker of another host the service's folder is absent: the stored texts are
+    # self-contained, so any temporary folder serves
+    fd, tmp = tempfile.mkstemp(suffix=".yaml", dir=folder if folder and os.path.isdir(folder) else None)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -87,6 +89,20 @@ def scenario_names(sc) -> dict:
 def asset_clocks(sc) -> dict:
     """Each asset's sol clock (for requests given by sol and LMST)."""
     return {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
+
+
+def overflights(sc, start: str, days: float) -> list[dict]:
+    """Every pass of every orbiter over every asset of a span (geometry only, no link volume),
+    with each asset's sol and LMST at rise and set."""
+    df = api.find_passes(sc, start, days)
+    clocks = asset_clocks(sc)
+    rows = records_of(df, ["pass_id", "orbiter", "asset", "rise", "set", "duration_s", "max_elevation_deg",
+                           "min_range_km"])
+    for r, rise, end in zip(rows, df["rise_tdb_s"], df["set_tdb_s"]):
+        clock = clocks[r["asset"]]
+        r["sol"] = int(clock.sol(rise))
+        r["lmst_start"], r["lmst_end"] = clock.lmst(rise)[0], clock.lmst(end)[0]
+    return rows
 
 
 # ----------------------------------------------------------------------------- operational records
@@ -189,7 +205,9 @@ def plan_task(payload: dict) -> dict:
             sc = load_scenario_text(payload["scenario_text"], payload.get("folder"))
             result = api.plan(sc, payload["start"], payload["days"], outages=frame("outage", t.get("outage")),
                               requests=frame("request", t.get("request")), forbid=frame("veto", t.get("veto")),
-                              fixed_sessions=frame("lock", t.get("lock")), bookings=frame("booking", t.get("booking")))
+                              fixed_sessions=frame("lock", t.get("lock")),
+                              bookings=read_kind("booking", frame("booking", t["booking"]), sc)
+                              if t.get("booking") else None)
         out = Path(tmp) / "plan"
         result.write(out)
         old = base if base is not None and payload.get("base_is_published") else published_result(

@@ -3,6 +3,7 @@ vetoes, locks, station bookings: one JSON record or an uploaded CSV file, read b
 readers), comments."""
 
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from ..inputs import check_plain_name
 from ..timescales import parse_utc
 from . import records
 from .apiutil import AUTH, Filters, filtered, get, guard, listing, public
-from .engine import COLUMNS, cell_text
+from .engine import COLUMNS, cell_text, overflights
 from .models import ENTRY_KINDS, Comment, Cycle, Entry, PlanVersion, ScenarioVersion
 from .schemas import ENTRY_IN, CommentIn, CommentPatch, CycleIn, CyclePatch, EntryPatch, ScenarioIn, VersionIn
 from .settings import MAX_UPLOAD_BYTES
@@ -93,6 +94,23 @@ def new_cycle(request, body: CycleIn):
         raise RelayInputError(f"got {body.days:g}, expected a number of days above 0 to 60", source="request body",
                               where="days")
     return public(records.create_cycle(request.user, body.name, sv, start, body.days, deadline))
+
+
+@lru_cache(maxsize=32)
+def cycle_overflights(scenario_id: int, start: str, days: float) -> tuple[dict, ...]:
+    """The overflights of a span of a scenario version (both immutable: kept per process)."""
+    sc = records.scenario_of(get(ScenarioVersion, scenario_id))
+    return tuple(overflights(sc, start, days))
+
+
+@router.get("/cycles/{cycle_id}/overflights", auth=AUTH)
+def list_overflights(request, cycle_id: int, f: Query[Filters]):
+    """Every pass of the cycle's span: orbiter, asset, rise, set, sol and LMST of the asset
+    (geometry only; a plan version's ``/passes`` add each pass's volume and use)."""
+    c = get(Cycle, cycle_id)
+    guard(request, "cycle.read", c)
+    rows = list(cycle_overflights(c.scenario_id, records.iso(c.start), c.days))
+    return listing(filtered(rows, f, "rise", "set"), f, f"overflights-cycle{c.pk}")
 
 
 @router.patch("/cycles/{cycle_id}", auth=AUTH)
