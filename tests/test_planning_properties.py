@@ -1,7 +1,6 @@
 """Property tests on many small random problems: every plan validates; CP-SAT >= greedy; CP-SAT == MIP."""
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
