@@ -56,9 +56,10 @@ def bench_scenario():
 def relay_year(days: float, start_et: float, repeat: int = 1):
     """The pass search ``repeat`` times: (last PassSet, wall times, CPU times, scenario)."""
     from relay.geometry.passes import find_passes
+    from relay.orbits import ephemerides_of
 
     sc = bench_scenario()
-    ephs, sites = sc.ephemerides(), sc.sites()
+    ephs, sites = ephemerides_of(sc), sc.sites()
     walls, cpus, ps = [], [], None
     for _ in range(max(1, repeat)):
         ps = None  # free the previous run's profiles first
@@ -72,12 +73,14 @@ def relay_year(days: float, start_et: float, repeat: int = 1):
 def baseline_tracks(repeat: int = 5):
     """Station tracks of configs/baseline.yaml over a week: (tracks, wall times, CPU times)."""
     from relay.config import load_scenario
+    from relay.geometry.earth import stations_of
     from relay.geometry.tracks import find_tracks
+    from relay.orbits import ephemerides_of
     from relay.timescales import utc_to_tdb_s
 
     sc = load_scenario(ROOT / "configs" / "baseline.yaml")
     t0 = utc_to_tdb_s("2026-12-01T00:00:00Z")
-    ephs, stations = sc.ephemerides(), sc.ground_stations()
+    ephs, stations = ephemerides_of(sc), stations_of(sc)
     args = (ephs, stations, t0, t0 + 7 * 86400.0)
     kw = {"profile_step_s": sc.geometry.track_profile_step_s}
     find_tracks(*args, **kw)  # warm-up: the planetary ephemeris and its tables

@@ -6,6 +6,7 @@ import pytest
 
 from relay.config import load_scenario
 from relay.errors import RelayInputError
+from relay.orbits import ephemerides_of
 from scenario_texts import MINIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +24,14 @@ def test_minimal_config_loads_with_defaults(minimal):
     assert sc.orbiters[0].name == "TGO"
     assert sc.assets[0].min_elevation_deg == 10
     assert sc.geometry.conjunction_deg == 3.0
-    eph = sc.ephemerides()["TGO"]
+    eph = ephemerides_of(sc)["TGO"]
     assert eph.semi_major_axis_km == pytest.approx(3796.19)
 
 
 @pytest.mark.parametrize("config", ["baseline", "insight-2019", "exomars-2030"])
 def test_shipped_scenarios_load(config):
     sc = load_scenario(ROOT / "configs" / f"{config}.yaml")
-    assert len(sc.ephemerides()) == len(sc.orbiters)
+    assert len(ephemerides_of(sc)) == len(sc.orbiters)
 
 
 @pytest.mark.parametrize("override, where, words", [
@@ -82,6 +83,6 @@ def test_altitudes_and_local_time_node(tmp_path):
     p.write_text(MINIMAL.replace("semi_major_axis_km: 3796.19, eccentricity: 0.0",
                                  "periapsis_altitude_km: 255, apoapsis_altitude_km: 320")
                  .replace("raan_deg: 0.0", "local_time_ascending_node: 15.0"))
-    eph = load_scenario(p).ephemerides()["TGO"]
+    eph = ephemerides_of(load_scenario(p))["TGO"]
     assert eph.periapsis_radius_km == pytest.approx(3396.19 + 255)
     assert eph.apoapsis_radius_km == pytest.approx(3396.19 + 320)

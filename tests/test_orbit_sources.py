@@ -5,6 +5,7 @@ import pytest
 
 from relay.api import pass_set
 from relay.config import load_scenario
+from relay.orbits import ephemerides_of
 from relay.orbits.oem import write_oem
 from relay.timescales import utc_to_tdb_s
 
@@ -32,7 +33,7 @@ def test_keplerian_oem_spk_agree(tmp_path):
     kep_yaml = "{type: keplerian, epoch: \"%s\", %s}" % (
         START, ", ".join(f"{k}: {v}" for k, v in ELEMENTS.items()))
     kep = scenario(tmp_path, kep_yaml, "kep")
-    eph = kep.ephemerides()["MRO"]
+    eph = ephemerides_of(kep)["MRO"]
     t0 = utc_to_tdb_s(START)
     write_oem(tmp_path / "mro.oem", eph, start_tdb_s=t0 - 3600, stop_tdb_s=t0 + 3 * 86400, step_s=60.0,
               object_name="MRO", interpolation="HERMITE", degree=7)
@@ -56,7 +57,7 @@ def test_keplerian_oem_spk_agree(tmp_path):
 def test_orbit_file_outside_its_coverage_names_the_span(tmp_path):
     kep_yaml = "{type: keplerian, epoch: \"%s\", %s}" % (
         START, ", ".join(f"{k}: {v}" for k, v in ELEMENTS.items()))
-    eph = scenario(tmp_path, kep_yaml, "kep").ephemerides()["MRO"]
+    eph = ephemerides_of(scenario(tmp_path, kep_yaml, "kep"))["MRO"]
     t0 = utc_to_tdb_s(START)
     write_oem(tmp_path / "short.oem", eph, start_tdb_s=t0, stop_tdb_s=t0 + 86400, step_s=60.0)
     sc = scenario(tmp_path, "{type: oem, path: short.oem}", "short")
@@ -69,4 +70,4 @@ def test_missing_orbit_file_is_a_config_error(tmp_path):
     sc = scenario(tmp_path, "{type: oem, path: nowhere.oem}", "missing")
     from relay.errors import RelayInputError
     with pytest.raises(RelayInputError, match=r"orbiters\[0\].orbit.path"):
-        sc.ephemerides()
+        ephemerides_of(sc)

@@ -309,15 +309,6 @@ class Scenario(_Strict):
         return _by_name(self.assets, name, "asset", self.path)
 
     # -- runtime objects -------------------------------------------------------
-    def ephemerides(self) -> dict:
-        """Orbit source of every orbiter (the Ephemeris protocol), by name."""
-        from .orbits import build_ephemeris  # lazy: the orbit readers cost `relay link` 120 ms, unused there
-
-        out = {}
-        for i, orb in enumerate(self.orbiters):
-            out[orb.name] = build_ephemeris(orb, self, where=f"orbiters[{i}].orbit")
-        return out
-
     def sites(self) -> list[mars.Site]:
         out = []
         for a in self.assets:
@@ -326,13 +317,6 @@ class Scenario(_Strict):
             out.append(mars.Site(a.name, a.latitude_deg, a.longitude_deg, a.height_m,
                                  a.min_elevation_deg, az, el))
         return out
-
-    def ground_stations(self):
-        from .geometry.earth import Station  # lazy: relay.geometry costs `relay link` 50 ms, unused there
-
-        return [Station(s.name, s.latitude_deg, s.longitude_deg, s.height_m, s.min_elevation_deg)
-                for s in self.stations]
-
 
 def _by_name(items, name, kind, path):
     for x in items:

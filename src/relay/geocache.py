@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .fileio import atomic_path
+from .geometry.earth import stations_of
 
 #: the environment variable naming a cache folder (used when :func:`using` is not)
 ENV = "RELAY_GEOMETRY_CACHE"
@@ -146,7 +147,7 @@ def key(kind: str, scenario, start_tdb_s: float, end_tdb_s: float) -> str:
         doc["sites"] = [dataclasses.asdict(s) for s in scenario.sites()]
         doc["profile_step_s"] = g.profile_step_s
     elif kind == "tracks":
-        doc["stations"] = [dataclasses.asdict(s) for s in scenario.ground_stations()]
+        doc["stations"] = [dataclasses.asdict(s) for s in stations_of(scenario)]
         doc["track_profile_step_s"] = g.track_profile_step_s
     else:
         raise ValueError(f"unknown geometry kind {kind!r}")

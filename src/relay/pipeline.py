@@ -24,13 +24,14 @@ from .config import Scenario, scenario_hash
 from .ephem import DE421_SPAN, de421_span_tdb_s
 from .errors import CoverageError
 from .geometry.bodyfixed import BodyFixed
-from .geometry.earth import earth_mars
+from .geometry.earth import earth_mars, stations_of
 from .geometry.passes import PassSet, find_passes
 from .geometry.tracks import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
 from .inputs import (bookings_path, check_landings, read_backlogs, read_forbid, read_outages, read_requests,
                      read_sessions_table)
 from .links.stations import track_capacities
 from .links.volumes import pass_volumes
+from .orbits import ephemerides_of
 from .operations import Operations, merge, operations_from_scenario, scenario_names
 from .planning.apply import apply
 from .planning.build import Inputs, build_problem
@@ -125,7 +126,7 @@ def span_of(start, days: float) -> Span:
 def find_pass_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
     """The passes of every orbiter over every asset (a :class:`relay.geometry.PassSet`).
     Orbiters with their own grid step are searched one by one and merged in time order."""
-    ephs = scenario.ephemerides() if ephemerides is None else ephemerides
+    ephs = ephemerides_of(scenario) if ephemerides is None else ephemerides
     t0, t1 = span.start_tdb_s, span.end_tdb_s
     sites, prof_step = scenario.sites(), scenario.geometry.profile_step_s
     steps = {o.name: o.step_s for o in scenario.orbiters}
@@ -156,15 +157,15 @@ def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = No
     if not scenario.stations:
         return TrackSet(pd.DataFrame(columns=TRACK_COLUMNS), pd.DataFrame(columns=TRACK_PROFILE_COLUMNS),
                         span.start_tdb_s, span.end_tdb_s)
-    ephs = scenario.ephemerides() if ephemerides is None else ephemerides
-    return find_tracks(ephs, scenario.ground_stations(), span.start_tdb_s, span.end_tdb_s,
+    ephs = ephemerides_of(scenario) if ephemerides is None else ephemerides
+    return find_tracks(ephs, stations_of(scenario), span.start_tdb_s, span.end_tdb_s,
                        profile_step_s=scenario.geometry.track_profile_step_s)
 
 
 def geometry(scenario: Scenario, span: Span, mark=None) -> Geometry:
     """The geometry stage; the ephemerides are built once for passes and tracks."""
     mark = mark or (lambda name: None)
-    ephs = scenario.ephemerides()
+    ephs = ephemerides_of(scenario)
     t0, t1 = span.start_tdb_s, span.end_tdb_s  # an active geometry cache shares these between runs
     passes = geocache.get("passes", scenario, t0, t1, lambda: find_pass_set(scenario, span, ephs))
     mark("geometry")

@@ -32,6 +32,12 @@ class Station:
     min_elevation_deg: float = 10.0
 
 
+def stations_of(scenario) -> list[Station]:
+    """The ground stations of a scenario, as the track search takes them."""
+    return [Station(s.name, s.latitude_deg, s.longitude_deg, s.height_m, s.min_elevation_deg)
+            for s in scenario.stations]
+
+
 def earth_mars(start_tdb_s: float, end_tdb_s: float, step_s: float = 3600.0,
                conjunction_deg: float = 3.0) -> pd.DataFrame:
     """Earth-Mars range, one-way light time and Sun-Earth-Mars angle on a grid.

@@ -3,7 +3,18 @@
 Which station time is used
 --------------------------
 Either a bookings CSV (:func:`relay.inputs.read_bookings`), each booking inside
-one station window, or, without one, this deterministic rule per orbiter:
+one station window, or, without one, the daily cap ``xband.max_hours_per_day``
+of each orbiter, in one of two ways (``earth_leg``):
+
+* ``"chosen"`` (the default, issue 19): every station window is offered, cut
+  as in rule 1 below so that no instant of an orbiter is offered twice, and
+  cut into pieces of at most :data:`PIECE_S` that never cross a UTC midnight,
+  each with its own volume (source ``"station window"``); which pieces to use
+  within the cap is the planner's choice (the Problem records the cap per
+  orbiter, :mod:`relay.planning.build`);
+* ``"first-come"`` (before issue 19): rules 1 and 2 choose the station time.
+
+The first-come rule, per orbiter:
 
 1. windows are taken in order of (start, station, track_id); a window that
    overlaps time already taken by an earlier window of the same orbiter
@@ -19,6 +30,8 @@ machinery of :mod:`relay.links.table` (no hailing, efficiency 1).
 """
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
 from typing import Mapping
 
 import numpy as np
@@ -27,10 +40,19 @@ import pandas as pd
 from ..config_links import StationXBand, XBandSpec
 from ..errors import RelayInputError
 from ..inputs import read_bookings
-from ..timescales import tdb_s_to_datetime, tdb_s_to_iso
+from ..timescales import tdb_s_to_datetime, tdb_s_to_iso, utc_to_tdb_s
 from .table import (VolumeTable, group_rows, group_sample_bounds, prepare_samples, row_peaks,
                     sample_starts, segment_cumsum)
 from .xband import xband_rate_kbps
+
+#: longest piece of a station window offered to the planner under the chosen daily cap (s): the
+#: planner uses a piece whole or not at all, so pieces set the grain of its choice (and its model
+#: size: the store's prefix sums grow as the pieces squared)
+PIECE_S = 7200.0
+#: how the daily cap picks station time (module doc): "chosen" or "first-come"
+EARTH_LEG = "chosen"
+#: the downlinks' source under the chosen daily cap
+OFFERED = "station window"
 
 
 def _match_bookings(bookings: pd.DataFrame, tracks: pd.DataFrame, source: str,
@@ -95,7 +117,7 @@ def _resolve_overlaps(orbiter, start, end, order_keys):
 
 
 def track_capacities(scenario, tracks: pd.DataFrame, track_profiles: pd.DataFrame,
-                     bookings=None):
+                     bookings=None, earth_leg: str = EARTH_LEG):
     """X-band capacities for a scenario (see :func:`track_capacities_from_specs`).
 
     Reads exactly: ``scenario.orbiters`` (each ``.name``, ``.xband``: XBandSpec
@@ -111,24 +133,25 @@ def track_capacities(scenario, tracks: pd.DataFrame, track_profiles: pd.DataFram
         src = str(bookings)
         bookings = read_bookings(bookings, orbiters=xo.keys(), stations=xs.keys())
     return track_capacities_from_specs(xo, xs, tracks, track_profiles, bookings,
-                                       bookings_source=src)
+                                       bookings_source=src, earth_leg=earth_leg)
 
 
 def track_capacities_from_specs(xband_by_orbiter: Mapping[str, XBandSpec],
                                 xband_by_station: Mapping[str, StationXBand],
                                 tracks: pd.DataFrame, track_profiles: pd.DataFrame,
                                 bookings: pd.DataFrame | None = None,
-                                bookings_source: str = "bookings"):
+                                bookings_source: str = "bookings", earth_leg: str = EARTH_LEG):
     """X-band capacity of every station window, and the downlink windows a planner may use.
 
     Returns ``(tracks_out, downlinks, table)``:
 
     - tracks_out: ``tracks`` plus volume_mbit (capacity of the whole visible
       window), max_rate_kbps, mean_rate_kbps (volume / duration), used_volume_mbit
-      (the part used under the daily cap or the bookings);
+      (the part used under the first-come daily cap or the bookings);
     - downlinks: one row per usable downlink window: downlink_id, track_id,
       orbiter, station, start_tdb_s, end_tdb_s, duration_s, volume_mbit,
-      mean_rate_kbps, source ('daily-cap' or 'booking line N');
+      mean_rate_kbps, source ('station window': offered pieces, the planner
+      chooses within the cap; 'daily-cap': the first-come rule; 'booking line N');
     - table: a :class:`~relay.links.table.VolumeTable` keyed by track_id
       (adaptive, no hailing, efficiency 1): ``table.volume_mbit(track_id, t0, t1)``.
     """
@@ -158,8 +181,12 @@ def track_capacities_from_specs(xband_by_orbiter: Mapping[str, XBandSpec],
     full = table.volume_mbit(tid_s, start, end) if n else np.zeros(0)
     max_rate = row_peaks(rate, counts, track_start)
 
+    if earth_leg not in ("chosen", "first-come"):
+        raise ValueError(f"earth_leg must be 'chosen' or 'first-come', got {earth_leg!r}")
     if bookings is None:
         used, dl = _daily_cap_downlinks(table, xband_by_orbiter, tid_s, orb, sta, start, end)
+        if earth_leg == "chosen":
+            dl = _offered_pieces(table, tid_s, orb, sta, start, end)
     else:
         used, dl = _booked_downlinks(table, tracks, bookings, bookings_source, tid_s, start, end)
     dl = _numbered_downlinks(dl)
@@ -207,6 +234,42 @@ def _daily_cap_downlinks(table: VolumeTable, xband_by_orbiter: Mapping[str, XBan
         "start_tdb_s": us[ok], "end_tdb_s": ue[ok], "duration_s": (ue - us)[ok],
         "volume_mbit": vol[ok], "source": "daily-cap"})
     return vol, dl
+
+
+def _offered_pieces(table: VolumeTable, tid_s, orb, sta, start, end) -> pd.DataFrame:
+    """Every station window, cut so that no instant of an orbiter is offered twice (rule 1 of the
+    module doc), then into pieces of at most :data:`PIECE_S` that never cross a UTC midnight."""
+    us, ue, _ = _resolve_overlaps(orb, start, end, [start, sta.astype(str), tid_s])
+    rows = []
+    for i in np.flatnonzero(ue > us):
+        for a, b in _pieces(float(us[i]), float(ue[i])):
+            rows.append((int(tid_s[i]), orb[i], sta[i], a, b))
+    cols = ["track_id", "orbiter", "station", "start_tdb_s", "end_tdb_s"]
+    dl = pd.DataFrame(rows, columns=cols)
+    t = dl["track_id"].to_numpy(dtype=np.int64)
+    s, e = dl["start_tdb_s"].to_numpy(dtype=float), dl["end_tdb_s"].to_numpy(dtype=float)
+    dl["duration_s"] = e - s
+    dl["volume_mbit"] = table.volume_mbit(t, s, e) if len(dl) else np.zeros(0)
+    dl["source"] = OFFERED
+    return dl
+
+
+def _pieces(s: float, e: float) -> list[tuple[float, float]]:
+    """[s, e) cut at every UTC midnight, each part into equal pieces of at most PIECE_S."""
+    day0 = int(_utc_day(np.array([s]))[0])
+    cuts = [s]
+    while True:
+        t = float(utc_to_tdb_s(datetime.fromordinal(day0 + 719163 + len(cuts)).replace(tzinfo=timezone.utc)))
+        if t >= e:
+            break
+        if t > cuts[-1]:
+            cuts.append(t)
+    cuts.append(e)
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        n = max(1, math.ceil((b - a) / PIECE_S - 1e-9))
+        out += [(a + (b - a) * k / n, a + (b - a) * (k + 1) / n) for k in range(n)]
+    return out
 
 
 def _apply_daily_cap(orb, tid_s, us, ue, cap_s) -> None:

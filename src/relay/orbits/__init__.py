@@ -39,3 +39,9 @@ def build_ephemeris(orbiter, scenario, where: str = "orbit"):
     if cfg.type == "spk":
         return read_spk(path, naif_id=cfg.naif_id, name=orbiter.name)
     raise RelayInputError(f"unknown orbit type {cfg.type!r}", source=scenario.path, where=where)
+
+
+def ephemerides_of(scenario) -> dict:
+    """The orbit source of every orbiter of a scenario (the Ephemeris protocol), by name."""
+    return {orb.name: build_ephemeris(orb, scenario, where=f"orbiters[{i}].orbit")
+            for i, orb in enumerate(scenario.orbiters)}

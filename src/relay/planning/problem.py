@@ -22,7 +22,9 @@ Top-level keys (all required unless marked optional)::
     min_session_s, turnaround_s session length floor; gap between two sessions of one radio
     volume_unit_mbit            integer unit of the model (0.1)
     objective                   Objective: weights (see relay.planning.settings)
-    orbiters[]                  name, capacity_mbit, initial_fill_mbit, initial_fill_weight
+    orbiters[]                  name, capacity_mbit, initial_fill_mbit, initial_fill_weight,
+                                downlink_hours_per_day (optional, null: the downlink chunks used per
+                                UTC day last at most this many hours in all; issue 19)
     assets[]                    name, priority_weight, backlog_mbit,
                                 generation [[tdb_s, mbit], ...]  data that becomes available at tdb_s,
                                 sols [[sol, start_tdb_s, end_tdb_s], ...] local sols over the horizon,
@@ -177,6 +179,10 @@ For a plan's sessions s (of option x, pass p, asset a, orbiter o) and downlinks 
   (s.volume when confidence lists no spread of x); when they sum to less than
   g.min_mbit - TOL the summary's violations list it (asset, sol, requirement
   "guaranteed_minimum").
+* R29 downlink hours per day: for each orbiter o with downlink_hours_per_day set,
+  and each UTC day, the chunks of o used by the plan (a downlink with volume >
+  TOL; a chunk counts once however many owners it carries) that start in that
+  day last, in all, <= 3600 x downlink_hours_per_day + TOL_S seconds.
 
 Objective
 ---------
@@ -220,7 +226,7 @@ from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
 
 SCHEMA = "relay.problem"
 VERSION = 1
-#: the rules' time tolerance (s): "TOL_S = 1 ms" of the rules above (R1 to R28, "A request is met")
+#: the rules' time tolerance (s): "TOL_S = 1 ms" of the rules above (R1 to R29, "A request is met")
 TOL_S = 1e-3
 
 Interval = tuple[float, float]
@@ -247,6 +253,9 @@ class Orbiter:
     capacity_mbit: float
     initial_fill_mbit: float = 0.0
     initial_fill_weight: float = 1.0
+    # issue 19 (optional; left out of problem.json when unset): the station time the planner may
+    # choose per UTC day (the X-band's max_hours_per_day); null: every chunk offered may be used
+    downlink_hours_per_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +520,9 @@ class Problem:
         for key, unset in (("confidence", None), ("guarantees", [])):   # issue 22's keys only when set
             if out.get(key) in (unset, ()):
                 out.pop(key)
+        for o in out["orbiters"]:   # issue 19's key only when set
+            if o.get("downlink_hours_per_day") is None:
+                o.pop("downlink_hours_per_day", None)
         return out
 
     def to_json(self, path: str | Path) -> Path:
@@ -586,6 +598,9 @@ class Problem:
             if not (o.capacity_mbit >= 0 and 0 <= o.initial_fill_mbit <= o.capacity_mbit):
                 bad(f"orbiters[{i}]", f"needs 0 <= initial_fill_mbit <= capacity_mbit, got "
                                       f"{o.initial_fill_mbit} and {o.capacity_mbit}")
+            h = o.downlink_hours_per_day
+            if h is not None and not (math.isfinite(h) and 0 <= h <= 24):
+                bad(f"orbiters[{i}].downlink_hours_per_day", f"got {h}, expected hours from 0 to 24")
         for i, a in enumerate(self.assets):
             if a.backlog_mbit < 0 or a.priority_weight < 0:
                 bad(f"assets[{i}]", "backlog_mbit and priority_weight must be >= 0")
