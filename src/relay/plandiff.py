@@ -27,20 +27,25 @@ from .outputs.tables import iso_text
 from .planning.formulation import FIXED_WINDOW_TOLERANCE_S
 
 #: diff.csv: one row per removed, added, moved or changed session, then one per asset (asset_volume)
-DIFF_CSV_COLUMNS = ["change", "orbiter", "asset", "kind", "start_before", "end_before", "start_after",
-                    "end_after", "shift_s", "end_shift_s", "volume_before_mbit", "volume_after_mbit"]
+DIFF_CSV_COLUMNS = ["change", "orbiter", "asset", "kind", "pass_id", "sol", "lmst_before", "lmst_after",
+                    "start_before", "end_before", "start_after", "end_after", "shift_s", "end_shift_s",
+                    "volume_before_mbit", "volume_after_mbit", "cause"]
+#: the change of a session held at the same times but turned from one kind to the other
+#: (return -> forward): one row, not a removed and an added one with the same times
+KIND_CHANGE = "changed kind"
 
 
 def returned_by_asset(ses, lo: float, hi: float) -> dict[str, float]:
-    """Return-session volume per asset of the sessions starting in ``[lo, hi)`` (TDB s)."""
+    """Returned volume per asset of the sessions starting in ``[lo, hi)`` (TDB s): every
+    session's ``volume_mbit``, a forward (bidirectional) session's included, since the lander
+    data it carries home counts as much as a return session's."""
     st = ses["start_tdb_s"].astype(float)
-    kind = ses["kind"].fillna("return") if "kind" in ses.columns else "return"
-    sel = ses[(st >= lo - 1e-3) & (st < hi - 1e-3) & (kind != "forward")]
+    sel = ses[(st >= lo - 1e-3) & (st < hi - 1e-3)]
     return {str(k): float(v) for k, v in sel.groupby("asset")["volume_mbit"].sum().items()} if len(sel) else {}
 
 
 def volume_by_asset(a, b) -> list[dict]:
-    """The return volume of each asset in session tables ``a`` (before) and ``b`` (after)."""
+    """The returned volume of each asset in session tables ``a`` (before) and ``b`` (after)."""
     va, vb = returned_by_asset(a, -1e300, 1e300), returned_by_asset(b, -1e300, 1e300)
     return [{"asset": k, "volume_before_mbit": round(va.get(k, 0.0), 3),
              "volume_after_mbit": round(vb.get(k, 0.0), 3),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -256,20 +257,23 @@ def _offered_pieces(table: VolumeTable, tid_s, orb, sta, start, end) -> pd.DataF
 
 def _pieces(s: float, e: float) -> list[tuple[float, float]]:
     """[s, e) cut at every UTC midnight, each part into equal pieces of at most PIECE_S."""
-    day0 = int(_utc_day(np.array([s]))[0])
+    day = int(_utc_day(np.array([s]))[0]) + 1
     cuts = [s]
-    while True:
-        t = float(utc_to_tdb_s(datetime.fromordinal(day0 + 719163 + len(cuts)).replace(tzinfo=timezone.utc)))
-        if t >= e:
-            break
-        if t > cuts[-1]:
-            cuts.append(t)
+    while _midnight_tdb_s(day) < e:
+        cuts.append(max(cuts[-1], _midnight_tdb_s(day)))
+        day += 1
     cuts.append(e)
     out = []
     for a, b in zip(cuts, cuts[1:]):
         n = max(1, math.ceil((b - a) / PIECE_S - 1e-9))
         out += [(a + (b - a) * k / n, a + (b - a) * (k + 1) / n) for k in range(n)]
     return out
+
+
+@lru_cache(maxsize=4096)
+def _midnight_tdb_s(day: int) -> float:
+    """TDB time of 00:00 UTC of ``day`` (days since 1970-01-01)."""
+    return float(utc_to_tdb_s(datetime.fromordinal(day + 719163).replace(tzinfo=timezone.utc)))
 
 
 def _apply_daily_cap(orb, tid_s, us, ue, cap_s) -> None:
