@@ -266,7 +266,7 @@ def _pieces(s: float, e: float) -> list[tuple[float, float]]:
     out = []
     for a, b in zip(cuts, cuts[1:]):
         n = max(1, math.ceil((b - a) / PIECE_S - 1e-9))
-        out += [(a + (b - a) * k / n, a + (b - a) * (k + 1) / n) for k in range(n)]
+        out += [(a + (b - a) * k / n, a + (b - a) * (k + 1) / n) for k in range(n) if b > a]
     return out
 
 

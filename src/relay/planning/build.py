@@ -37,6 +37,10 @@ Rules stated here once:
   every option's capacity is the ``planning.volume_quantile`` quantile of its calibrated
   volume; ``assets[].operations.min_sol_mbit`` becomes a guaranteed minimum of each sol
   wholly inside the horizon.
+* Station time under the daily cap (issue 19): where the link model offers station windows
+  (source ``"station window"``, :mod:`relay.links.stations`), each orbiter's
+  ``xband.max_hours_per_day`` becomes its ``downlink_hours_per_day`` and the model chooses
+  the pieces to use; with bookings (or the first-come rule) the station time is given.
 * Previous sessions (an earlier plan's schedule) earn ``change_penalty_mbit``
   x ``delivered_per_mbit`` points when held again unchanged, so dropping or
   moving one costs that much; one that no option reproduces becomes an option.
@@ -51,7 +55,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..config_links import XBandSpec
 from ..links.calibration import Calibration, quantile_factor, read_calibration
+from ..links.stations import OFFERED
 from ..errors import RelayInputError
 from ..ids import pass_label
 from ..inputs import read_sessions_table
@@ -163,8 +169,11 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     assets = tuple(_asset(a, start_tdb_s, end_tdb_s, backlogs) for a in scenario.assets)
     fwd = [r for a in scenario.assets for r in _forward_requirements(a, start_tdb_s, end_tdb_s, inputs.passes, conj)]
     dec = [r for a in scenario.assets for r in _decisional_requirements(a, start_tdb_s, end_tdb_s)]
+    chosen = "source" in inputs.downlinks.columns and bool((inputs.downlinks["source"] == OFFERED).any())
     orbiters = tuple(Orbiter(o.name, o.storage.capacity_mbit, o.storage.initial_fill_mbit,
-                             o.storage.initial_fill_weight) for o in scenario.orbiters)
+                             o.storage.initial_fill_weight,
+                             downlink_hours_per_day=daily_downlink_hours(o) if chosen else None)
+                     for o in scenario.orbiters)
     return at_confidence(scenario, Problem(
         start_tdb_s=float(start_tdb_s), end_tdb_s=float(end_tdb_s), orbiters=orbiters, assets=assets,
         passes=tuple(ctx.windows), options=tuple(_useful_forward_options(options, fwd)),
@@ -173,6 +182,11 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
         min_session_s=float(ctx.min_session_s), turnaround_s=float(ctx.turnaround_s),
         min_downlink_s=float(ps.min_downlink_s), volume_unit_mbit=float(ps.volume_unit_mbit),
         objective=objective_from_settings(ps.weights), name=scenario.name))
+
+
+def daily_downlink_hours(orbiter) -> float:
+    """The station time a scenario orbiter may use per UTC day, h (its X-band's ``max_hours_per_day``)."""
+    return float((getattr(orbiter, "xband", None) or XBandSpec()).max_hours_per_day)
 
 
 def pass_context(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs) -> PassContext:
