@@ -44,12 +44,11 @@ def run(days: float, start: str, out: Path) -> dict:
     if proc.returncode != 0:
         row["error"] = [line for line in proc.stderr.splitlines() if not line.startswith("MAXRSS_KB")][-1:]
         return row
-    summary = json.loads((out / "summary.json").read_text())
-    solve, figures = summary["solve"], summary["figures"]
-    row.update(status=solve["status"], gap_pct=None if solve["gap"] is None else round(100 * solve["gap"], 4),
-               bound_source=solve["bound_source"], sessions=figures.get("sessions"),
-               delivered_mbit=figures.get("delivered_mbit"), windows=solve.get("windows"),
-               reproducible=solve.get("reproducible"), timings_s=summary.get("timings_s"))
+    sm = json.loads((out / "summary.json").read_text())  # one flat record (relay.summary.PlanSummary)
+    row.update(status=sm["status"], gap_pct=None if sm["gap"] is None else round(100 * sm["gap"], 4),
+               bound_source=sm["bound_source"], sessions=sm["sessions"], delivered_mbit=sm["delivered_mbit"],
+               objective_points=sm["objective_points"], windows=sm["windows"], reproducible=sm["reproducible"],
+               timings_s=sm["timings_s"])
     return row
 
 

@@ -8,7 +8,9 @@ through the same code path as on Dask.  :func:`world` makes teams, one account p
 """
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import os
 import tempfile
 import time
@@ -27,6 +29,9 @@ def django_ready() -> Path:
     from relay.service.settings import configure
 
     data = Path(tempfile.mkdtemp(prefix="relay-service-test-"))
+    small = Path(tempfile.mkdtemp(prefix="relay-small-"))
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
+    atexit.register(shutil.rmtree, small, ignore_errors=True)
     # argon2 stays first in the service; tests hash with MD5 to stay fast (no hashing is under test)
     configure(data, os.environ.get("RELAY_TEST_DB_URL") or None,
               PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
@@ -35,7 +40,7 @@ def django_ready() -> Path:
     server.upgrade()
     runs.start_executor("thread", 1)
     _STATE["data"] = data
-    _STATE["scenario_dir"] = write_small_scenario(Path(tempfile.mkdtemp(prefix="relay-small-"))).parent
+    _STATE["scenario_dir"] = write_small_scenario(small).parent
     return data
 
 

@@ -12,6 +12,7 @@ from relay.config_links import StationXBand, XBandSpec, default_xband
 from relay.constants import AU_KM
 from relay.errors import RelayInputError
 from relay.inputs import read_bookings
+from relay.links import stations
 from relay.links.stations import track_capacities, track_capacities_from_specs
 from relay.links.xband import xband_budget_table, xband_rate_kbps, xband_supportable_db
 from relay.timescales import tdb_s_to_iso, utc_to_tdb_s
@@ -176,7 +177,7 @@ def specs(*stations):
 def test_constant_rate_window_capacity():
     tracks, tp = make_tracks([("MRO", "DSS-26", T0, T0 + 3600.0)])
     xo, xs = specs("DSS-26")
-    out, dl, table = track_capacities_from_specs(xo, xs, tracks, tp)
+    out, dl, table = track_capacities_from_specs(xo, xs, tracks, tp, earth_leg="first-come")
     rate = float(xband_rate_kbps(xo["MRO"], xs["DSS-26"], AU_KM, 45.0))
     assert out.max_rate_kbps[0] == rate
     assert out.volume_mbit[0] == pytest.approx(rate * 3600.0 / 1e3)
@@ -194,7 +195,7 @@ def test_daily_cap_and_overlaps_without_bookings():
                ("TGO", "DSS-26", T0 + 1 * h, T0 + 6 * h)]      # other orbiter: own cap
     tracks, tp = make_tracks(windows)
     xo, xs = specs("DSS-26", "DSS-55", "DSS-43")
-    out, dl, _ = track_capacities_from_specs(xo, xs, tracks, tp)
+    out, dl, _ = track_capacities_from_specs(xo, xs, tracks, tp, earth_leg="first-come")
     dur = dl.set_index("track_id").duration_s
     assert dur[0] == pytest.approx(5 * h)
     assert dur[1] == pytest.approx(3 * h)
@@ -208,8 +209,38 @@ def test_daily_cap_and_overlaps_without_bookings():
         days = [d[:10] for d in tdb_s_to_iso(s.start_tdb_s.to_numpy())]
         assert s.groupby(days).duration_s.sum().max() <= 8 * h + 1e-6
     # deterministic
-    again = track_capacities_from_specs(xo, xs, tracks.iloc[::-1], tp.iloc[::-1])[1]
+    again = track_capacities_from_specs(xo, xs, tracks.iloc[::-1], tp.iloc[::-1], earth_leg="first-come")[1]
     pd.testing.assert_frame_equal(dl, again)
+
+
+def test_the_chosen_daily_cap_offers_every_window_in_pieces():
+    # issue 19 (earth_leg "chosen"): the same windows, offered whole (less what another station already
+    # offers) in pieces of at most PIECE_S that never cross a UTC midnight; the planner picks
+    h = 3600.0
+    windows = [("MRO", "DSS-26", T0 + 1 * h, T0 + 6 * h), ("MRO", "DSS-55", T0 + 4 * h, T0 + 9 * h),
+               ("MRO", "DSS-43", T0 + 12 * h, T0 + 20 * h), ("MRO", "DSS-26", T0 + 22 * h, T0 + 35 * h)]
+    tracks, tp = make_tracks(windows)
+    xo, xs = specs("DSS-26", "DSS-55", "DSS-43")
+    out, dl, table = track_capacities_from_specs(xo, xs, tracks, tp, earth_leg="chosen")
+    assert set(dl.source) == {"station window"}
+    assert dl.groupby("track_id").duration_s.sum().to_dict() == pytest.approx({0: 5 * h, 1: 3 * h, 2: 8 * h, 3: 13 * h})
+    assert dl.duration_s.max() <= stations.PIECE_S + 1e-3
+    s = dl.sort_values("start_tdb_s")
+    assert np.all(s.start_tdb_s.to_numpy()[1:] >= s.end_tdb_s.to_numpy()[:-1] - 1e-6)
+    midnight = float(utc_to_tdb_s("2026-11-24T00:00:00Z"))
+    assert not any(a < midnight - 1e-6 and midnight + 1e-6 < b for a, b in zip(dl.start_tdb_s, dl.end_tdb_s))
+    np.testing.assert_allclose(dl.volume_mbit, table.volume_mbit(dl.track_id.to_numpy(), dl.start_tdb_s.to_numpy(),
+                                                                 dl.end_tdb_s.to_numpy()))
+    # the windows' own figures are the first-come rule's
+    first = track_capacities_from_specs(xo, xs, tracks, tp, earth_leg="first-come")[0]
+    pd.testing.assert_frame_equal(out, first)
+    # the default is the first-come rule; a scenario's planning.earth_leg chooses (when the settings have one)
+    assert stations.EARTH_LEG == "first-come"
+    assert list(track_capacities_from_specs(xo, xs, tracks, tp)[1].source) == ["daily-cap"] * 2
+    sc = SimpleNamespace(orbiters=[SimpleNamespace(name="MRO", xband=None)],
+                         stations=[SimpleNamespace(name=n, xband=None) for n in ("DSS-26", "DSS-55", "DSS-43")],
+                         planning=SimpleNamespace(earth_leg="chosen"))
+    pd.testing.assert_frame_equal(track_capacities(sc, tracks, tp)[1], dl)
 
 
 def write_bookings(tmp_path, lines, name="bookings.csv"):

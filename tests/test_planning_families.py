@@ -185,3 +185,18 @@ def test_fixed_sessions():
     obj, vals = optimum(F)
     assert "pA#4" in held(F, vals) and obj < free
     assert obj == (120 + 240) * RELAYED  # pA#4 then pB#4 (660-900 s)
+
+
+def test_daily_downlink_hours():
+    # issue 19: two 1000 Mbit chunks in one UTC day, 1000 s of station time a day: one is used
+    P = tiny([("p1", "O", "A", 0, 1800)], [("dl1", "O", 2000, 3000, 1000.0), ("dl2", "O", 4000, 5000, 1000.0)])
+    P = dataclasses.replace(P, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=1000.0 / 3600.0)
+                                              for o in P.orbiters))
+    F = fm.base(P)
+    fm.add_downlinks(F)
+    fm.add_store_flow(F)
+    assert optimum(F)[0] == 1800 * RELAYED + 1800 * RELAYED
+    fm.add_daily_downlink_hours(F)
+    obj, vals = optimum(F)
+    assert obj == 1800 * RELAYED + 1000 * RELAYED
+    assert sum(vals[u] for u in F.u.values()) == 1

@@ -337,6 +337,10 @@ RULES = [
                      "penalty_points": 1000.0}]),
          lambda P, p: any(v.requirement == "guaranteed_minimum" for v in p.figures.violations),
          lambda out: edit_summary(out, lambda s: s.update(violations=[]))),
+    # R29 (issue 19): O1 may downlink 1000 s a day: one of dl1, dl2 only (all in one UTC day)
+    Rule("R29", lambda d: d["orbiters"][0].update(downlink_hours_per_day=1000.0 / 3600.0),
+         lambda P, p: len({x.chunk_id for x in p.downlinks if x.orbiter == "O1" and x.volume_mbit > 0}) == 1,
+         lambda out: edit_problem(out, lambda d: d["orbiters"][0].update(downlink_hours_per_day=0.1))),
 ]
 
 

@@ -189,7 +189,7 @@ def downlink_windows(scenario: Scenario, geo: Geometry, bookings=None) -> Downli
 
 
 def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWindows, inputs: PlanInputs,
-               warnings: list | None = None):
+               warnings: list | None = None, originals: dict | None = None):
     """The Problem stage: the planning instance (see :mod:`relay.planning.build`).  An outage,
     veto or lock that changes nothing adds a sentence to ``warnings`` (a list the caller passes)."""
     stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
@@ -200,7 +200,7 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
     if inputs.operations:
         # outages and vetoes remove or cut options and chunks; requests join the requirements
         problem = apply(problem, inputs.operations, volume=vol.table, drop_covered_locks=inputs.drop_covered_locks,
-                        dropped=inputs.dropped_locks, warnings=warnings)
+                        dropped=inputs.dropped_locks, warnings=warnings, originals=originals)
     return problem
 
 
@@ -254,7 +254,8 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
     dl = downlink_windows(scenario, geo, inputs.bookings)
     mark("downlinks")
     unmatched: list[str] = []
-    problem = problem_of(scenario, geo, vol, dl, inputs, unmatched)
+    originals: dict = {}   # what the operations cut or removed, so that a re-plan can lift them
+    problem = problem_of(scenario, geo, vol, dl, inputs, unmatched, originals)
     if save_problem is not None:
         problem.to_json(save_problem)
     mark("problem")
@@ -264,6 +265,8 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
 
     state = ReplanState(vol.table, vol.passes, geo.earth_mars, settings,
                         tuple(s.name for s in scenario.stations or ()), inputs.frozen_until_tdb_s)
+    if any(originals.values()):
+        state = state.with_originals(originals)
     result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars,
                               frozen_until_tdb_s=inputs.frozen_until_tdb_s, state=state)
     changes = changes_vs(inputs.previous, result.sessions, span) if inputs.previous is not None else None

@@ -12,6 +12,7 @@ plan folder (:mod:`relay.planfolder`).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -26,6 +27,7 @@ import pandas as pd
 from .errors import RelayInputError
 from .fileio import regular_file
 from .links.table import VolumeTable
+from .planning.problem import DownlinkChunk, OutageSpan, SessionOption, VetoSpan
 from .planning.settings import PlanningSettings
 
 #: the file of a plan directory that holds the :class:`ReplanState`
@@ -81,6 +83,31 @@ class ReplanState:
                 zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE), one.getvalue(),
                             compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
         return buf.getvalue()
+
+    def originals(self) -> dict:
+        """What re-plans removed, cut or replaced (:func:`relay.planning.apply.apply`'s
+        ``originals``): ``options`` and ``downlinks`` (id -> the un-cut option or chunk) and
+        ``applied`` (the outages and vetoes whose cuts are kept) and ``twins`` (the ids of the
+        forward options made for requests), what lifting restores."""
+        raw = self.extra.get("originals") or {}
+        try:
+            return {"options": {d["option_id"]: SessionOption(**d) for d in raw.get("options", ())},
+                    "downlinks": {d["chunk_id"]: DownlinkChunk(**d) for d in raw.get("downlinks", ())},
+                    "applied": [OutageSpan(**d["outage"]) if "outage" in d else VetoSpan(**d["veto"])
+                                for d in raw.get("applied", ())],
+                    "twins": set(raw.get("twins", ()))}
+        except (KeyError, TypeError) as exc:
+            raise RelayInputError(f"holds re-planning records relay cannot read ({exc}); expected the volumes.npz "
+                                  "relay replan writes", source=STATE_FILE) from None
+
+    def with_originals(self, book: dict) -> "ReplanState":
+        """This state keeping ``book`` (see :meth:`originals`) for the next re-plan."""
+        raw = {"options": [dataclasses.asdict(x) for _, x in sorted(book.get("options", {}).items())],
+               "downlinks": [dataclasses.asdict(x) for _, x in sorted(book.get("downlinks", {}).items())],
+               "applied": [{"outage" if isinstance(x, OutageSpan) else "veto": dataclasses.asdict(x)}
+                           for x in book.get("applied", ())],
+               "twins": sorted(book.get("twins", ()))}
+        return dataclasses.replace(self, extra={**self.extra, "originals": raw})
 
     @classmethod
     def read(cls, path) -> "ReplanState":

@@ -78,21 +78,29 @@ class PlanResult:
                    "station": colour_map(self.downlinks["station"], STATION_COLOURS)}
         return go.Figure(timeline(self.sessions, self.passes, self.downlinks, by, colours))
 
-    def replan(self, *, lock=None, forbid=None, outages=None, requests=None, settings=None) -> "PlanResult":
+    def replan(self, *, lock=None, forbid=None, outages=None, requests=None, settings=None, lift_outages=None,
+               lift_vetoes=None, withdraw=None, release_locks=None) -> "PlanResult":
         """This plan re-solved with new locks (fixed sessions), vetoes (``forbid``), outages and
-        requests (CSV paths or DataFrames, the columns of ``relay plan --fixed/--forbid/--outages/
-        --requests``) on top of the ones it already had, from its instance and link volumes (no
-        geometry recomputed).  The new plan's ``diff`` lists the sessions added, removed and moved
-        and the volume per asset before and after (see :mod:`relay.plandiff`)."""
-        from .replan import resolve  # lazy: the solver, 0.28-0.41 s of import (load 6) relay passes never needs
+        requests (CSV paths, ``FILE:LINE``, DataFrames, or records as dicts, the columns of
+        ``relay plan --fixed/--forbid/--outages/--requests``) on top of the ones it already had,
+        from its instance and link volumes (no geometry recomputed); and without the outages,
+        vetoes and locks given as ``lift_outages``, ``lift_vetoes`` and ``release_locks`` (the
+        same rows as given before) and the requests whose ids ``withdraw`` names (a shortened
+        outage: lift the old row and give the new one).  The new plan's ``diff`` lists the
+        sessions added, removed, moved and changed, each with its cause, and the volume per asset
+        before and after (see :mod:`relay.plandiff`; :attr:`diff_frame` is diff.csv's table)."""
+        from .replan import read_lifts, resolve  # lazy: the solver, 0.28-0.41 s of import (load 6) relay passes never needs
 
         state = self.state
         if state is None or self.problem is None:
             raise RelayInputError("this plan carries no saved instance and link volumes to re-plan from "
                                   "(plan it with relay.plan, or load a plan folder with "
                                   "relay.result.result_from_folder)", source="replan")
+        lifts = read_lifts(self.problem, state, outages=lift_outages, forbid=lift_vetoes, withdraw=withdraw,
+                           locks=release_locks)
         new = resolve(self.problem, state, lock=lock, forbid=forbid, outages=outages, requests=requests,
-                      settings=settings)
+                      settings=settings, lifts=lifts)
+        state = new.state if new.state is not None else state
         t0 = time.perf_counter()
         result = result_from_plan(new.problem, new.plan, passes=state.passes, earth_mars=state.earth_mars,
                                   frozen_until_tdb_s=state.frozen_until_tdb_s, state=state)
@@ -103,10 +111,16 @@ class PlanResult:
                                                 end=s.end, days=s.days, timings_s=timings,
                                                 warnings=tuple(new.warnings) + result.summary.warnings)
         result.timings = timings
-        result.diff = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem),
+        result.diff = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem, new.operations,
+                                   lifted=(*lifts.outages, *lifts.forbid)),
                        "delivered_before_mbit": s.figures.delivered_mbit,
                        "delivered_after_mbit": result.summary.figures.delivered_mbit}
         return result
+
+    @property
+    def diff_frame(self) -> pd.DataFrame | None:
+        """A re-plan's diff as one table (diff.csv's rows, with their causes), None for a plan."""
+        return diff_table(self.diff) if self.diff is not None else None
 
     def render(self, *, reproducible: bool = False) -> dict[str, str | bytes]:
         """Every file of the plan by name: text, and the bytes of volumes.npz (nothing is written)."""

@@ -12,12 +12,31 @@ def register(sub) -> None:
         "replan", help="re-solve a written plan with new locks, vetoes, outages or requests",
         description="Re-solve the plan in PLANDIR from its saved instance (problem.json) and link volumes "
                     "(volumes.npz), no geometry recomputed, with the new inputs applied on top of the ones the "
-                    "plan already had; write the new plan to --out with diff.csv (sessions added, removed, "
-                    "moved, volume per asset before and after) and print the diff. PLANDIR is never changed.")
+                    "plan already had (or taken away, see below); write the new plan to --out with diff.csv "
+                    "(sessions added, removed, moved, changed in volume or kind, each with its pass, sol, LMST "
+                    "and cause: the outage, veto, request or lock with its file and line, or the session that "
+                    "displaced it; volume per asset before and after) and print the diff. Inputs may name one "
+                    "row as FILE:LINE. PLANDIR is never changed.")
     p.add_argument("plandir", metavar="PLANDIR", help="a plan folder written by relay plan (or relay replan)")
     p.add_argument("--lock", default=None, metavar="CSV",
                    help="sessions to keep exactly (orbiter, asset, start, end[, kind]), as relay plan --fixed")
     operations_options(p, "the plan's")
+    lifting = p.add_argument_group(
+        "re-planning the other way",
+        "Take away what the plan (or an earlier re-plan) was given: name an outage, veto or lock by its row, "
+        "the same row as given before (FILE: every row of it; FILE:LINE: the row at that line), matched to "
+        "the plan's record of the same target, kind and span; a request by its id. The sessions an outage or "
+        "veto added by relay replan removed or cut come back exactly (each re-plan keeps them in volumes.npz); "
+        "one the plan was made with (relay plan) cannot be lifted (plan again without it). A shortened "
+        "outage: --lift-outage the old row and --outages the new one. Repeatable.")
+    lifting.add_argument("--lift-outage", action="append", default=None, metavar="FILE[:LINE]",
+                         help="lift the outage(s) of these rows")
+    lifting.add_argument("--lift-veto", action="append", default=None, metavar="FILE[:LINE]",
+                         help="lift the veto(es) of these rows")
+    lifting.add_argument("--withdraw", action="append", default=None, metavar="REQUEST_ID",
+                         help="withdraw the request of this id")
+    lifting.add_argument("--release-lock", action="append", default=None, metavar="FILE[:LINE]",
+                         help="release the locked session(s) of these rows (as given to --lock)")
     p.add_argument("--out", required=True, type=out_dir("--out"), help="output folder of the new plan")
     p.add_argument("--time-limit", default=None, type=_time_limit, metavar="S",
                    help="solver time limit in seconds (default: the plan's own setting)")
@@ -38,6 +57,15 @@ def _same_folder(a, b) -> bool:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
         return False
+
+
+def _file_part(ref: str) -> str:
+    """The file of a ``FILE[:LINE]`` reference."""
+    import re
+    from pathlib import Path
+
+    m = re.fullmatch(r"(.+):(\d+)", ref)
+    return m.group(1) if m and not Path(ref).exists() else ref
 
 
 def run_replan(args) -> int:
@@ -64,14 +92,19 @@ def _replan(args) -> int:
     if _same_folder(args.plandir, args.out):
         raise RelayInputError(f"{args.out} is PLANDIR itself; expected another folder (relay replan never changes "
                               "the plan it starts from)", source="command line", where="--out")
-    plan_folder_out(args, {"PLANDIR": args.plandir, "--lock": args.lock, "--forbid": args.forbid,
-                           "--outages": args.outages, "--requests": args.requests}, input_folders=("PLANDIR",))
+    inputs = {"PLANDIR": args.plandir, "--lock": args.lock, "--forbid": args.forbid, "--outages": args.outages,
+              "--requests": args.requests}
+    for opt in ("lift_outage", "lift_veto", "release_lock"):
+        for k, ref in enumerate(getattr(args, opt) or ()):
+            inputs[f"--{opt.replace('_', '-')} {k + 1}"] = _file_part(ref)
+    plan_folder_out(args, inputs, input_folders=("PLANDIR",))
     base = result_from_folder(args.plandir)
     settings = None
     if args.time_limit is not None and base.state is not None and base.state.settings is not None:
         settings = base.state.settings.model_copy(update={"time_limit_s": float(args.time_limit)})
     result = base.replan(lock=args.lock, forbid=args.forbid, outages=args.outages, requests=args.requests,
-                         settings=settings)
+                         settings=settings, lift_outages=args.lift_outage, lift_vetoes=args.lift_veto,
+                         withdraw=args.withdraw, release_locks=args.release_lock)
     with writing("--out", args.out):
         files = result.write(args.out)
     text = diff_lines(result.diff, str(args.plandir), str(args.out))

@@ -6,13 +6,17 @@ Either a bookings CSV (:func:`relay.inputs.read_bookings`), each booking inside
 one station window, or, without one, the daily cap ``xband.max_hours_per_day``
 of each orbiter, in one of two ways (``earth_leg``):
 
-* ``"chosen"`` (the default, issue 19): every station window is offered, cut
+* ``"chosen"`` (issue 19): every station window is offered, cut
   as in rule 1 below so that no instant of an orbiter is offered twice, and
   cut into pieces of at most :data:`PIECE_S` that never cross a UTC midnight,
   each with its own volume (source ``"station window"``); which pieces to use
   within the cap is the planner's choice (the Problem records the cap per
   orbiter, :mod:`relay.planning.build`);
-* ``"first-come"`` (before issue 19): rules 1 and 2 choose the station time.
+* ``"first-come"`` (the default for now, as before issue 19): rules 1 and 2
+  choose the station time.
+
+``earth_leg`` is the argument of :func:`track_capacities`, else the scenario's
+``planning.earth_leg`` when the settings have one, else :data:`EARTH_LEG`.
 
 The first-come rule, per orbiter:
 
@@ -49,9 +53,10 @@ from .xband import xband_rate_kbps
 #: longest piece of a station window offered to the planner under the chosen daily cap (s): the
 #: planner uses a piece whole or not at all, so pieces set the grain of its choice (and its model
 #: size: the store's prefix sums grow as the pieces squared)
-PIECE_S = 7200.0
-#: how the daily cap picks station time (module doc): "chosen" or "first-come"
-EARTH_LEG = "chosen"
+PIECE_S = 10800.0
+#: how the daily cap picks station time when neither the call nor the scenario says (module doc):
+#: "chosen" or "first-come"
+EARTH_LEG = "first-come"
 #: the downlinks' source under the chosen daily cap
 OFFERED = "station window"
 
@@ -118,14 +123,15 @@ def _resolve_overlaps(orbiter, start, end, order_keys):
 
 
 def track_capacities(scenario, tracks: pd.DataFrame, track_profiles: pd.DataFrame,
-                     bookings=None, earth_leg: str = EARTH_LEG):
+                     bookings=None, earth_leg: str | None = None):
     """X-band capacities for a scenario (see :func:`track_capacities_from_specs`).
 
     Reads exactly: ``scenario.orbiters`` (each ``.name``, ``.xband``: XBandSpec
     or None for the defaults) and ``scenario.stations`` (each ``.name``,
     ``.xband``: StationXBand or None).  ``bookings`` is None (daily-cap rule),
     a path to a bookings CSV, or a DataFrame as returned by
-    :func:`relay.inputs.read_bookings`.
+    :func:`relay.inputs.read_bookings`.  ``earth_leg``: see the module doc (None: the scenario's
+    ``planning.earth_leg`` if it has one, else :data:`EARTH_LEG`).
     """
     xo = {str(o.name): (getattr(o, "xband", None) or XBandSpec()) for o in scenario.orbiters}
     xs = {str(s.name): (getattr(s, "xband", None) or StationXBand()) for s in scenario.stations}
@@ -133,6 +139,8 @@ def track_capacities(scenario, tracks: pd.DataFrame, track_profiles: pd.DataFram
     if bookings is not None and not isinstance(bookings, pd.DataFrame):
         src = str(bookings)
         bookings = read_bookings(bookings, orbiters=xo.keys(), stations=xs.keys())
+    if earth_leg is None:
+        earth_leg = getattr(getattr(scenario, "planning", None), "earth_leg", None)
     return track_capacities_from_specs(xo, xs, tracks, track_profiles, bookings,
                                        bookings_source=src, earth_leg=earth_leg)
 
@@ -141,7 +149,7 @@ def track_capacities_from_specs(xband_by_orbiter: Mapping[str, XBandSpec],
                                 xband_by_station: Mapping[str, StationXBand],
                                 tracks: pd.DataFrame, track_profiles: pd.DataFrame,
                                 bookings: pd.DataFrame | None = None,
-                                bookings_source: str = "bookings", earth_leg: str = EARTH_LEG):
+                                bookings_source: str = "bookings", earth_leg: str | None = None):
     """X-band capacity of every station window, and the downlink windows a planner may use.
 
     Returns ``(tracks_out, downlinks, table)``:
@@ -182,6 +190,7 @@ def track_capacities_from_specs(xband_by_orbiter: Mapping[str, XBandSpec],
     full = table.volume_mbit(tid_s, start, end) if n else np.zeros(0)
     max_rate = row_peaks(rate, counts, track_start)
 
+    earth_leg = earth_leg or EARTH_LEG
     if earth_leg not in ("chosen", "first-come"):
         raise ValueError(f"earth_leg must be 'chosen' or 'first-come', got {earth_leg!r}")
     if bookings is None:

@@ -31,7 +31,7 @@ from .problem import TOL_S, OutageSpan, RelayRequest, SessionOption, VetoSpan
 VolumeFn = Callable[[str, float, float], float]
 
 
-def _volume_fn(volume) -> VolumeFn | None:
+def volume_fn(volume) -> VolumeFn | None:
     if volume is None:
         return None
     if hasattr(volume, "volume_mbit"):
@@ -61,7 +61,7 @@ def _covers(intervals, s: float, e: float) -> bool:
 
 
 def apply(problem, operations: Operations | None, *, volume=None, drop_covered_locks: bool = False,
-          dropped: list | None = None, warnings: list | None = None):
+          dropped: list | None = None, warnings: list | None = None, originals: dict | None = None):
     """The instance with ``operations`` applied (see the module docstring): options and chunks
     overlapping an outage of a resource they use, or a veto, removed or cut; locks made fixed
     options; requests added (a request whose id the problem already has replaces it); the
@@ -74,10 +74,15 @@ def apply(problem, operations: Operations | None, *, volume=None, drop_covered_l
     An input that changes nothing (an outage or a veto that touches no session option or
     downlink chunk, a lock outside the horizon) is not an error: a sentence naming its file and
     row is appended to ``warnings`` (a list the caller passes) for each one, for the summary
-    and the terminal (:func:`unmatched`)."""
+    and the terminal (:func:`unmatched`).
+
+    ``originals`` (a dict the caller passes) receives, by id, the option or chunk as it was
+    before this call removed, cut or (a lock) replaced it; an id it already holds keeps its
+    first version (so a plan's originals, passed on from re-plan to re-plan, stay un-cut):
+    what lifting an outage, a veto or a lock restores (:func:`relay.replan.lift`)."""
     ops = operations or Operations()
     P = problem
-    vol = _volume_fn(volume)
+    vol = volume_fn(volume)
     orbiters = {o.name for o in P.orbiters}
     assets = {a.name: a for a in P.assets}
     stations = {c.station for c in P.downlinks}
@@ -88,7 +93,9 @@ def apply(problem, operations: Operations | None, *, volume=None, drop_covered_l
     requests = [_request_span(r, orbiters, set(assets), P) for r in ops.requests]
     options = list(P.options)
     if ops.locks is not None and len(ops.locks):
+        before = options
         options = _with_locks(P, options, ops.locks, vol, warnings)
+        keep_originals(originals, before, options, "options")
     if warnings is not None:
         warnings.extend(unmatched(P, options, ops, outages, vetoes))
     # fixed (locked) sessions cannot move: an outage or veto over one is an input error, or (for
@@ -108,18 +115,36 @@ def apply(problem, operations: Operations | None, *, volume=None, drop_covered_l
     all_veto = tuple(P.forbid) + tuple(vetoes)
     kept = []
     for x in options:
-        y = x if x.fixed else _cut_option(P, x, all_out, all_veto, vol)
+        y = x if x.fixed else cut_option(P, x, all_out, all_veto, vol)
         if y is not None:
             kept.append(y)
-    chunks = [c for c in (_cut_chunk(P, c, all_out) for c in P.downlinks) if c is not None]
+    keep_originals(originals, options, kept, "options")
+    chunks = [c for c in (cut_chunk(P, c, all_out) for c in P.downlinks) if c is not None]
+    keep_originals(originals, P.downlinks, chunks, "downlinks")
     new_ids = {r.id for r in requests}
     all_req = tuple(r for r in P.requests if r.id not in new_ids) + tuple(requests)
-    kept = _forward_twins(kept, all_req)
+    plain = {id(x) for x in kept}
+    kept = forward_twins(kept, all_req)
+    if originals is not None:   # the forward twins made for requests (a withdrawn one's go)
+        originals.setdefault("twins", set()).update(x.option_id for x in kept if id(x) not in plain)
     kept.sort(key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
     out = dataclasses.replace(P, options=tuple(kept), downlinks=tuple(chunks), outages=all_out,
                               forbid=all_veto, requests=all_req)
     out.check("operations")
     return out
+
+
+def keep_originals(originals: dict | None, before, after, what: str) -> None:
+    """Record in ``originals[what]`` (id -> option or chunk) each of ``before`` that ``after``
+    does not hold unchanged (removed or cut), unless an earlier version is already there."""
+    if originals is None:
+        return
+    idk = "option_id" if what == "options" else "chunk_id"
+    now = {id(x) for x in after}
+    book = originals.setdefault(what, {})
+    for x in before:
+        if id(x) not in now:
+            book.setdefault(getattr(x, idk), x)
 
 
 def covered_locks(options, ops: Operations, outages, vetoes) -> list[tuple]:
@@ -282,7 +307,7 @@ def _largest_part(s: float, e: float, blocks, min_len: float) -> tuple[float, fl
     return (a, b) if b - a >= min_len else None
 
 
-def _cut_option(P, x, outages, vetoes, vol):
+def cut_option(P, x, outages, vetoes, vol):
     """``x`` unchanged, cut to its largest usable part, or None (removed)."""
     blocks = []
     for v in vetoes:
@@ -310,7 +335,7 @@ def _cut_option(P, x, outages, vetoes, vol):
     return dataclasses.replace(x, start_tdb_s=float(s), end_tdb_s=float(e), capacity_mbit=cap, keep_points=0.0)
 
 
-def _cut_chunk(P, c, outages):
+def cut_chunk(P, c, outages):
     blocks = [(o.start_tdb_s, o.end_tdb_s) for o in outages if o.blocks_downlink(c.orbiter, c.station)
               and c.start_tdb_s < o.end_tdb_s and o.start_tdb_s < c.end_tdb_s]
     if not blocks:
@@ -323,7 +348,7 @@ def _cut_chunk(P, c, outages):
                                capacity_mbit=c.capacity_mbit * (e - s) / (c.end_tdb_s - c.start_tdb_s))
 
 
-def _forward_twins(options, requests):
+def forward_twins(options, requests):
     """Forward requests need forward options: a return option of the asset (and orbiter) lying in
     a forward request's window, long enough, without a forward twin, gets one (id + "f")."""
     fwd = [r for r in requests if r.kind == "forward"]
@@ -395,4 +420,5 @@ def _with_locks(P, options, locks, vol, warnings: list | None = None):
     return options
 
 
-__all__ = ["apply", "covered_locks", "unmatched", "VolumeFn"]
+__all__ = ["apply", "volume_fn", "keep_originals", "cut_option", "cut_chunk", "forward_twins", "covered_locks", "unmatched",
+           "VolumeFn"]

@@ -17,6 +17,7 @@ Variables
 ``rq_y[r, x]`` session x counts for request r (held, carrying the request's minimum)
 ``rq_met[r]`` request r is met (``count x rq_met <= sum_x rq_y``); ``rq_short[r]`` =
              1 - rq_met for a required request (penalised)
+``u[c]``     downlink chunk c is used (Boolean; only under a daily downlink-hours cap)
 ``w[x]``     guaranteed volume of option x (issue 22), ``w <= v[x]``, ``w <= g_x b[x]``;
              ``g_short[r]`` guaranteed minimum r missed (penalised)
 
@@ -41,6 +42,10 @@ its own to a :func:`base` formulation (tests/test_planning_families.py):
   at the last session end before each step of the availability function;
 * :func:`add_downlinks`: chunks inside the horizon and at least
   ``min_downlink_s`` long; sum over flows of d[c, .] <= chunk capacity;
+* :func:`add_daily_downlink_hours` (issue 19): per orbiter with ``downlink_hours_per_day``
+  and UTC day, ``u[c]`` (chunk c used, Boolean) with ``sum_f d[c, f] <= cap_c u[c]`` and
+  ``sum_c ceil(duration_c) u[c] <= floor(3600 x hours)`` over the chunks whose midpoint is in the day
+  (rows only for a day whose chunks last longer than that);
 * :func:`add_store_flow`: per orbiter and flow, sent by chunks starting up to
   c <= initial + relayed by sessions ending by c's start; per orbiter,
   initial + relayed by t - sent by chunks ended before t <= capacity, just
@@ -89,6 +94,7 @@ import numpy as np
 
 from ..links.calibration import UNCALIBRATED, Fit, expected, prob_at_least
 from ..summary import PlanFigures, SolveReport, Violation
+from ..timescales import tdb_s_to_datetime
 from ..timescales import tdb_s_to_iso as iso
 from .plan import ONBOARD, Downlink, Plan, Session, store_series
 from .problem import TOL_S, Problem, SessionOption
@@ -159,6 +165,18 @@ class EnergyGroup:
     budget: int
 
 
+@dataclass(frozen=True)
+class HoursGroup:
+    """The chunks of ``orbiter`` whose midpoint lies in UTC day ``day`` (days since 1970-01-01): the
+    seconds ``secs`` of the used ones sum to at most ``budget_s``."""
+
+    orbiter: str
+    day: int
+    chunks: list[int]
+    secs: list[int]
+    budget_s: int
+
+
 @dataclass
 class Formulation:
     problem: Problem
@@ -208,6 +226,9 @@ class Formulation:
     g_members: dict[int, list[int]] = field(default_factory=dict)
     g_need: dict[int, int] = field(default_factory=dict)
     g_short: dict[int, int] = field(default_factory=dict)
+    # daily downlink hours (issue 19, add_daily_downlink_hours): u[c] per chunk of a binding day
+    u: dict[int, int] = field(default_factory=dict)
+    hours_groups: list["HoursGroup"] = field(default_factory=list)
 
     # -- building blocks ----------------------------------------------------
     def new_var(self, name: str, lb: int, ub: int) -> int:
@@ -300,6 +321,7 @@ def build(problem: Problem, *, coupling_rows: bool = True) -> Formulation:
     finish_exclusivity(F)
     add_data_availability(F, rows=coupling_rows)
     add_downlinks(F)
+    add_daily_downlink_hours(F)
     if coupling_rows:
         add_store_flow(F)
     add_sol_caps_and_energy(F)
@@ -478,6 +500,35 @@ def add_downlinks(F: Formulation) -> None:
         F.add({F.d[(ci, f)]: 1 for f in F.flows[c.orbiter]}, ub=F.chunk_cap_u[ci])
     for i, x in enumerate(F.options):  # end-of-horizon store value of relayed data
         F.obj(F.v[i], W.delivered_per_mbit * U * assets[x.asset].priority_weight * W.end_store_discount)
+
+
+def utc_day(tdb_s: float) -> int:
+    """The UTC calendar day of a TDB time, as days since 1970-01-01."""
+    return tdb_s_to_datetime(tdb_s).date().toordinal() - 719163
+
+
+def add_daily_downlink_hours(F: Formulation) -> None:
+    """Per orbiter with ``downlink_hours_per_day`` and UTC day (after :func:`add_downlinks`):
+    the chunks whose midpoint lies in the day that are used (``u[c]``, ``sum_f d[c, f] <= cap_c u[c]``)
+    last at most the cap, ``sum_c ceil(duration_c) u[c] <= floor(3600 x hours)``; a day whose
+    chunks fit in the cap gets no rows."""
+    for o in F.problem.orbiters:
+        if o.downlink_hours_per_day is None or not F.flows.get(o.name):
+            continue
+        budget = int(math.floor(o.downlink_hours_per_day * 3600.0 + 1e-6))
+        by_day: dict[int, list[int]] = defaultdict(list)
+        for ci in F.chunks_by_orbiter.get(o.name, []):
+            by_day[utc_day(0.5 * (F.chunks[ci].start_tdb_s + F.chunks[ci].end_tdb_s))].append(ci)
+        for day, cis in sorted(by_day.items()):
+            secs = [int(math.ceil(F.chunks[ci].end_tdb_s - F.chunks[ci].start_tdb_s - 1e-6)) for ci in cis]
+            if sum(secs) <= budget:
+                continue
+            for ci in cis:
+                c = F.chunks[ci]
+                F.u[ci] = F.new_var(f"u[{c.chunk_id}]", 0, 1)
+                F.add({**{F.d[(ci, f)]: 1 for f in F.flows[o.name]}, F.u[ci]: -F.chunk_cap_u[ci]}, ub=0)
+            F.hours_groups.append(HoursGroup(o.name, day, cis, secs, budget))
+            F.add({F.u[ci]: sec for ci, sec in zip(cis, secs)}, ub=budget)
 
 
 def add_store_flow(F: Formulation) -> None:
@@ -748,6 +799,8 @@ def settle_soft(F: Formulation, vals: list[int]) -> list[int]:
             vals[F.rq_short[r]] = 1 - met
     for i, w in F.gw.items():
         vals[w] = min(vals[F.v[i]], F.g_cap_u[i]) if vals[F.b[i]] else 0
+    for ci, uvar in F.u.items():   # a chunk carrying data is used (one carrying none frees its time)
+        vals[uvar] = int(any(vals[F.d[(ci, f)]] for f in F.flows[F.chunks[ci].orbiter]))
     for r, svar in F.g_short.items():
         vals[svar] = int(sum(vals[F.gw[i]] for i in F.g_members[r]) < F.g_need[r])
     enforced_by_lit: dict[int, list[Enforced]] = defaultdict(list)

@@ -180,11 +180,12 @@ class CarryModel(NamedTuple):
     constant: int
 
 
-def _add_to_rows(F: Formulation, members: set[int], var: int, slack: int) -> None:
-    """``var`` subtracted from every ``<=`` row of ``F`` over ``members`` only (coefficients 1)."""
+def _add_to_rows(F: Formulation, members: set[int], var: int, slack: int, ub: float | None = None) -> None:
+    """``var`` subtracted from every ``<=`` row of ``F`` over ``members`` only (coefficients 1; with
+    upper bound ``ub`` if given), whose upper bound grows by ``slack``."""
     for row in F.linear:
-        if row.ub < math.inf and row.lb == -math.inf and row.idx and all(k == 1 for k in row.coef) \
-                and members.issuperset(row.idx):
+        if row.ub < math.inf and row.lb == -math.inf and (ub is None or row.ub == ub) and row.idx \
+                and all(k == 1 for k in row.coef) and members.issuperset(row.idx):
             row.idx.append(var)
             row.coef.append(-1)
             row.ub += slack
@@ -204,7 +205,7 @@ def carry_model(whole: Problem, t0: float, t1: float) -> CarryModel:
             cross = sum(x.capacity_mbit for x in whole.options
                         if x.orbiter == o.name and x.start_tdb_s < t0 < x.end_tdb_s)
             c = F.new_var(f"carried[{o.name}]", 0, units_down(o.capacity_mbit + cross, U) + 2)
-            _add_to_rows(F, pool, c, -F.onboard_u.get(o.name, 0))
+            _add_to_rows(F, pool, c, -F.onboard_u.get(o.name, 0), ub=F.onboard_u.get(o.name, 0))
             carry[("store", o.name)] = c
         for a in whole.assets:
             early = data_units(a, t0 + 2 * 3600.0, U) - data_units(a, t0, U)

@@ -181,8 +181,10 @@ For a plan's sessions s (of option x, pass p, asset a, orbiter o) and downlinks 
   "guaranteed_minimum").
 * R29 downlink hours per day: for each orbiter o with downlink_hours_per_day set,
   and each UTC day, the chunks of o used by the plan (a downlink with volume >
-  TOL; a chunk counts once however many owners it carries) that start in that
-  day last, in all, <= 3600 x downlink_hours_per_day + TOL_S seconds.
+  TOL; a chunk counts once however many owners it carries) whose midpoint
+  (start + end) / 2 lies in that day last, in all, <= 3600 x
+  downlink_hours_per_day + TOL_S seconds (the link model cuts the chunks it
+  offers at UTC midnight, so each lies in one day).
 
 Objective
 ---------

@@ -39,8 +39,8 @@ class _Strict(BaseModel):
 
 def without_unset(out: dict, model: BaseModel, defaults: dict) -> dict:
     """``out`` (a model's dump) without the keys of ``defaults`` whose value is the default: the
-    keys issue 22 added, so a scenario or settings that do not use them dump, hash and save
-    (volumes.npz) exactly as before."""
+    keys added since (issues 19, 22, 23), so a scenario or settings that do not use them dump, hash
+    and save (volumes.npz) exactly as before."""
     for key, default in defaults.items():
         if getattr(model, key) == default:
             out.pop(key, None)
@@ -246,6 +246,11 @@ class PlanningSettings(_Strict):
                                       "and bounded by the sum of the LP bounds of blocks four times as long, relaxed "
                                       "at their edges (relay.planning.horizon); deterministic work limits only "
                                       "(0: never, else 1 to 60 days)")
+    earth_leg: Literal["first-come", "chosen"] = Field(
+        "first-come", description="station time under an orbiter's daily downlink hours (xband.max_hours_per_day): "
+                                  "first-come, the first station windows of each UTC day; chosen, every window "
+                                  "offered in pieces of at most 3 h and the model picks which to use within the "
+                                  "daily hours (a joint relay and Earth-leg plan; slower: see the README)")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")
@@ -275,7 +280,8 @@ class PlanningSettings(_Strict):
     @model_serializer(mode="wrap")
     def _dump(self, handler):
         return without_unset(handler(self), self, {"volume_quantile": 0.5, "guarantee_confidence": None,
-                                                   "guarantee_penalty_points": 100_000.0})
+                                                   "guarantee_penalty_points": 100_000.0, "block_days": 7.0,
+                                                   "earth_leg": "first-come"})
 
     @field_validator("downlink_chunk_s")
     @classmethod

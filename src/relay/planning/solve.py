@@ -39,7 +39,7 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
         # plan it guides; the joined rolling-window plan when the LP gives none (fixed shares of the
         # time limit, so that the deterministic limits, and so the plan, do not depend on the load)
         t0 = time.perf_counter()
-        start, lp, extra, cut = long_horizon_start(F, s, t0)
+        start, lp, extra, cut = long_horizon_start(F, s)
         if F.objective_value(start) >= F.objective_value(g_vals):
             hint = fallback = settle_soft(F, start)
         if lp.bound is not None and relative_gap(F.objective_value(fallback), lp.bound) <= s.gap_limit:
@@ -51,8 +51,8 @@ def solve(problem: Problem, settings: PlanningSettings | None = None, *, validat
                 solve_time_s=round(time.perf_counter() - t0, 3), workers=1, deterministic=True, seed=s.seed,
                 time_limit_s=s.time_limit_s, **extra))
             return _finish(problem, F, g_plan, plan, validate_plan)
-        # the whole horizon: half the time limit in deterministic seconds, what is left on the clock
-        wall = max(T - (time.perf_counter() - t0), 1.0)
+        # the whole horizon: half the time limit in deterministic seconds (the clock only a safety net)
+        wall = WALL_FACTOR * max(0.5 * T, 1.0)
         s = s.model_copy(update={"time_limit_s": max(0.5 * T, 1.0)})
     if s.solver == "cpsat":
         backend = cpsat
@@ -156,23 +156,24 @@ def with_lp_bound(rep: SolveReport, lp: relaxation.Relaxation, gap_limit: float)
                        status="OPTIMAL" if gap <= gap_limit else rep.status)
 
 
-def long_horizon_start(F, s: PlanningSettings, t0: float):
-    """The starting plan of a long horizon (solve started at ``t0``) and the LP relaxation: the
-    LP-guided plan (:mod:`.relaxation`: the LP in at most half the time limit, then CP-SAT on the
-    rest of the model in a quarter of it in deterministic seconds), the rounded LP plan when that
-    CP-SAT solve finds none, or the joined rolling-window plan when the LP gives no bound; the
-    report's extra fields; and whether a wall-clock limit cut a step (then a rerun may differ)."""
+def long_horizon_start(F, s: PlanningSettings):
+    """The starting plan of a long horizon and the LP relaxation: the
+    LP-guided plan (:mod:`.relaxation`: the LP, then CP-SAT on the rest of the model in a quarter
+    of the time limit in deterministic seconds), the rounded LP plan when that CP-SAT solve finds
+    none, or the joined rolling-window plan when the LP gives no bound; the report's extra
+    fields; and whether a wall-clock limit cut a step (then a rerun may differ).  The LP's wall
+    clock (WALL_FACTOR x half the time limit) and CP-SAT's (WALL_FACTOR x its deterministic
+    share) are safety nets only: on a loaded machine the steps take longer, not other turns."""
     T = s.time_limit_s
-    lp = relaxation.solve_lp(F, 0.5 * T)
+    lp = relaxation.solve_lp(F, WALL_FACTOR * 0.5 * T)  # serial simplex: the clock only a safety net
     extra: dict = {"lp_status": lp.status, "lp_time_s": lp.time_s,
                    "lp_bound": None if lp.bound is None else lp.bound / POINT_SCALE}
     if lp.bound is None:
-        w = windows.window_values(F, s, 0.5 * T)
+        w = windows.window_values(F, s, 0.5 * T, wall_s=WALL_FACTOR * 0.5 * T)
         extra.update(windows=w.windows, window_statuses=w.window_statuses, window_time_s=w.window_time_s,
                      window_objective=F.objective_value(w.values) / POINT_SCALE)
         return w.values, lp, extra, lp.cut_by_time
-    left = max(T - (time.perf_counter() - t0), 1.0)
-    vals, status, found, by_wall = relaxation.guided_values(F, lp, s, 0.25 * T, left)
+    vals, status, found, by_wall = relaxation.guided_values(F, lp, s, 0.25 * T, WALL_FACTOR * 0.25 * T)
     extra["guided_status"] = status
     if found:
         extra["guided_objective"] = F.objective_value(vals) / POINT_SCALE

@@ -1,6 +1,6 @@
 """Independent validator: re-checks a :class:`~.plan.Plan` against its :class:`~.problem.Problem`.
 
-It restates, on its own, every rule R1..R28 that :mod:`relay.planning.problem`
+It restates, on its own, every rule R1..R29 that :mod:`relay.planning.problem`
 documents (the module docstring there gives each rule's exact inequality), and
 shares no code and no reading of a rule with the model (:mod:`.formulation`,
 :mod:`.cpsat`, :mod:`.mip`, :mod:`.greedy`): it reads the problem's dataclasses
@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from ..timescales import tdb_s_to_datetime
 from .plan import ONBOARD, Plan
 from .problem import Problem
 
@@ -288,6 +289,23 @@ def r20_store_not_negative(P: Problem, plan: Plan) -> Found:
                 yield "store_negative", f"{o.name}: store below zero ({fill:.3f} Mbit) at TDB {t:.1f} s"
 
 
+def r29_downlink_hours(P: Problem, plan: Plan) -> Found:
+    for o in P.orbiters:
+        if o.downlink_hours_per_day is None:
+            continue
+        used: dict[str, tuple[float, float]] = {}   # chunk id -> (start, end) of a chunk carrying data
+        for d in plan.downlinks:
+            if d.orbiter == o.name and d.volume_mbit > TOL_MBIT:
+                used[d.chunk_id] = (d.start_tdb_s, d.end_tdb_s)
+        per_day: dict = defaultdict(float)
+        for a, b in used.values():
+            per_day[tdb_s_to_datetime(0.5 * (a + b)).date()] += b - a
+        for day, secs in sorted(per_day.items()):
+            if secs > 3600.0 * o.downlink_hours_per_day + TOL_S:
+                yield "downlink_hours", (f"{o.name}: downlinks of {day.isoformat()} (UTC) last {secs / 3600.0:.3f} h "
+                                         f"> {o.downlink_hours_per_day:g} h per day")
+
+
 # -- soft requirements and the summary's claims -----------------------------------------------------
 
 def forward_sessions(P: Problem, plan: Plan, r) -> int:
@@ -488,7 +506,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("R17", r17_downlink_capacity), ("R18", r18_downlink_after_arrival), ("R19", r19_store_capacity),
     ("R20", r20_store_not_negative), ("R21", r21_forward_reported), ("R22", r22_decisional_claims),
     ("R23", r23_delivered_claim), ("R24", r24_weighted_sum), ("R25", r25_outages), ("R26", r26_vetoes),
-    ("R27", r27_requests_reported), ("R28", r28_guarantees_reported),
+    ("R27", r27_requests_reported), ("R28", r28_guarantees_reported), ("R29", r29_downlink_hours),
 )
 
 

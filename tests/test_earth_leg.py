@@ -1,0 +1,173 @@
+"""Issue 19: the Earth leg is the model's choice within each orbiter's daily downlink hours.
+
+A hand-built instance: one orbiter, one 600 s pass (600 Mbit), and station pieces at two
+stations of one UTC day; the orbiter may downlink 1000 s a day, so it uses one piece of 1000 s.
+The model picks the piece that carries more, or, at equal volume, the one that reaches Earth
+sooner; a station outage moves the downlink to the other station; the greedy plan keeps the cap;
+the validator rejects a plan over the cap; and on random instances with a cap, CP-SAT and the
+MIP agree and every plan validates.  The link model offers station windows cut at UTC
+midnight and into pieces (relay.links.stations).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import test_planning_properties as properties
+from planning_helpers import T0, tiny
+from relay.links import stations
+from relay.planning import cpsat, greedy, synthetic
+from relay.planning import formulation as fm
+from relay.planning.formulation import build
+from relay.planning.plan import Downlink
+from relay.planning.problem import DownlinkChunk, Objective, OutageSpan, Problem
+from relay.planning.settings import PlanningSettings
+from relay.planning.validate import validate
+from relay.timescales import tdb_s_to_datetime
+
+EXACT = PlanningSettings(time_limit_s=10, workers=1, gap_limit=0)
+
+
+def two_stations(early_mbit: float, late_mbit: float, hours: float | None = 1000.0 / 3600.0,
+                 latency: float = 0.0) -> Problem:
+    """Orbiter O: pass p1 (0-600 s, 600 Mbit of A's data), a Goldstone piece 1000-2000 s and a
+    Madrid piece 3000-4000 s (times after T0, all in one UTC day), ``hours`` a day of station time."""
+    P = tiny([("p1", "O", "A", 0, 600)], [], horizon_s=6000.0,
+             objective=Objective(latency_per_mbit_day=latency, elevation_per_session=0.0))
+    chunks = (DownlinkChunk("g", "g", "O", "Goldstone", T0 + 1000.0, T0 + 2000.0, early_mbit),
+              DownlinkChunk("m", "m", "O", "Madrid", T0 + 3000.0, T0 + 4000.0, late_mbit))
+    orbs = tuple(dataclasses.replace(o, downlink_hours_per_day=hours) for o in P.orbiters)
+    return dataclasses.replace(P, downlinks=chunks, orbiters=orbs)
+
+
+def stations_used(plan) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in plan.downlinks:
+        out[d.station] = out.get(d.station, 0.0) + d.volume_mbit
+    return out
+
+
+def test_one_piece_a_day_the_one_carrying_more():
+    P = two_stations(300.0, 600.0)
+    plan = cpsat.solve(P, EXACT)
+    assert validate(P, plan) == []
+    assert stations_used(plan) == {"Madrid": 600.0}
+    # without the cap both pieces are used (with a latency weight: 300 Mbit sooner, the rest later)
+    free = cpsat.solve(two_stations(300.0, 600.0, hours=None, latency=100.0), EXACT)
+    assert stations_used(free) == {"Goldstone": 300.0, "Madrid": 300.0}
+
+
+def test_at_equal_volume_the_piece_reaching_earth_sooner():
+    P = two_stations(600.0, 600.0, latency=100.0)
+    plan = cpsat.solve(P, EXACT)
+    assert validate(P, plan) == []
+    assert stations_used(plan) == {"Goldstone": 600.0}
+
+
+def test_a_station_outage_moves_the_downlink():
+    P = two_stations(600.0, 600.0, latency=100.0)
+    out = OutageSpan(target="Goldstone", kind="station", what="all", start_tdb_s=T0, end_tdb_s=T0 + 6000.0)
+    plan = cpsat.solve(dataclasses.replace(P, outages=(out,)), EXACT)
+    assert stations_used(plan) == {"Madrid": 600.0}
+
+
+def test_the_family_binds_on_its_own():
+    P = two_stations(300.0, 300.0)
+    F = fm.base(P)
+    fm.add_downlinks(F)
+    fm.add_store_flow(F)
+    free = cpsat.solve(P, EXACT, formulation=F).report.objective_points
+    fm.add_daily_downlink_hours(F)
+    assert [(g.orbiter, g.secs, g.budget_s) for g in F.hours_groups] == [("O", [1000, 1000], 1000)]
+    capped = cpsat.solve(P, EXACT, formulation=F).report.objective_points
+    assert free - capped == 300 * 500.0   # 300 of the 600 Mbit stay aboard (half value)
+    # a day whose pieces fit in the cap gets no rows
+    F = fm.base(two_stations(600.0, 600.0, hours=1.0))
+    fm.add_downlinks(F)
+    fm.add_daily_downlink_hours(F)
+    assert F.hours_groups == [] and F.u == {}
+
+
+def test_the_greedy_keeps_the_cap():
+    P = two_stations(300.0, 600.0)
+    F = build(P)
+    g = greedy.solve(P, formulation=F)
+    assert validate(P, g) == []
+    assert len(stations_used(g)) == 1
+
+
+def test_the_validator_rejects_a_plan_over_the_cap():
+    P = two_stations(300.0, 600.0)
+    plan = cpsat.solve(P, EXACT)
+    extra = Downlink(chunk_id="g", window_id="g", orbiter="O", station="Goldstone", asset="A",
+                     start_tdb_s=T0 + 1000.0, end_tdb_s=T0 + 2000.0, volume_mbit=0.0)
+    assert validate(P, dataclasses.replace(plan, downlinks=[*plan.downlinks, extra])) == []  # carries nothing
+    moved = [dataclasses.replace(d, volume_mbit=d.volume_mbit - 100.0) for d in plan.downlinks]
+    bad = dataclasses.replace(plan, downlinks=[*moved, dataclasses.replace(extra, volume_mbit=100.0)])
+    found = [v for v in validate(P, bad) if v.rule == "R29"]
+    assert found and "O: downlinks of" in found[0].detail
+
+
+def test_problem_json_keeps_the_cap_and_old_files_load():
+    P = two_stations(300.0, 600.0)
+    d = P.to_dict()
+    assert d["orbiters"][0]["downlink_hours_per_day"] == 1000.0 / 3600.0
+    assert Problem.from_dict(d) == P
+    old = two_stations(300.0, 600.0, hours=None).to_dict()
+    assert "downlink_hours_per_day" not in old["orbiters"][0]
+    assert Problem.from_dict(old).orbiters[0].downlink_hours_per_day is None
+
+
+def test_offered_pieces_never_cross_midnight_nor_exceed_the_piece_length():
+    # a window from 20:00 UTC to 09:00 UTC the next day
+    start = T0 - 13 * 3600 - 45 * 60 - 30.817511 + 20 * 3600   # T0 is 13:45:30.817511 UTC
+    pieces = stations._pieces(start, start + 13 * 3600.0)
+    assert abs(pieces[0][0] - start) < 1e-6 and abs(pieces[-1][1] - start - 13 * 3600.0) < 1e-6
+    assert all(b - a <= stations.PIECE_S + 1e-3 for a, b in pieces)
+    days = [tdb_s_to_datetime(0.5 * (a + b)).date() for a, b in pieces]
+    assert len(set(days)) == 2
+    for a, b in pieces:
+        assert tdb_s_to_datetime(a + 1e-3).date() == tdb_s_to_datetime(b - 1e-3).date()
+    assert np.allclose([b for _, b in pieces[:-1]], [a for a, _ in pieces[1:]])
+
+
+capped_instances = st.builds(
+    lambda seed, no, days, tight, hours: dataclasses.replace(
+        (P := synthetic.instance(seed, n_orbiters=no, n_assets=2, days=days, tight=tight, chunk_s=1800.0)),
+        orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=hours) for o in P.orbiters)),
+    seed=st.integers(0, 10_000), no=st.integers(1, 2), days=st.sampled_from([0.5, 1.0, 1.5]),
+    tight=st.booleans(), hours=st.sampled_from([0.5, 1.0, 2.0]))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(capped_instances)
+def test_with_a_cap_every_plan_validates_and_cpsat_agrees_with_the_mip(P):
+    # the property of tests/test_planning_properties.py (greedy, CP-SAT and MIP plans validate; CP-SAT
+    # dominates the greedy; CP-SAT and MIP optima agree) on instances whose daily cap binds
+    properties.test_every_plan_validates_and_cpsat_dominates_greedy.hypothesis.inner_test(P)
+
+
+def test_the_scenario_key_planning_earth_leg_chooses_the_station_windows(small, tmp_path):
+    """``planning.earth_leg: chosen`` in a scenario: the plan's downlinks come from station
+    windows the model chose (pieces of at most 3 h), each orbiter within its daily hours."""
+    import pandas as pd
+
+    from relay.cli import main
+
+    sc = tmp_path / "chosen.yaml"
+    sc.write_text(f"extends: {small}\nplanning: {{earth_leg: chosen}}\n")
+    for name, cfg in (("first", small), ("chosen", sc)):
+        assert main(["plan", str(cfg), "--start", "2026-12-08T00:00:00Z", "--days", "1", "--out",
+                     str(tmp_path / name), "--quiet"]) == 0
+    import json
+
+    caps = {name: [o.get("downlink_hours_per_day") for o in
+                   json.loads((tmp_path / name / "problem.json").read_text())["orbiters"]]
+            for name in ("first", "chosen")}
+    assert all(c is None for c in caps["first"]) and all(c is not None and c > 0 for c in caps["chosen"])
+    chosen = pd.read_csv(tmp_path / "chosen" / "downlinks.csv")
+    assert len(chosen) and ((chosen["end_tdb_s"] - chosen["start_tdb_s"]) <= 3 * 3600 + 1e-6).all()
+    assert main(["validate", str(tmp_path / "chosen")]) == 0
