@@ -104,8 +104,28 @@ def test_lifting_what_the_plan_does_not_hold_is_an_input_error(base, tmp_path, c
     assert "has no row at line 7" in capsys.readouterr().err and not out.exists()
 
 
-def test_an_outage_the_plan_was_made_with_cannot_be_lifted(small_config, tmp_path):
+def test_an_outage_the_plan_was_made_with_is_lifted_through_the_api(small_config, tmp_path):
     outages = write(tmp_path / "o.csv", "target,what,start,end,note\n" + OUTAGE)
     planned = api.plan(str(small_config), START, 1.0, outages=str(outages))
-    with pytest.raises(RelayInputError, match="applied when the plan was made"):
-        planned.replan(lift_outages=str(outages))
+    lifted = planned.replan(lift_outages=str(outages))
+    plain = api.plan(str(small_config), START, 1.0)
+    assert lifted.problem.to_json_text() == plain.problem.to_json_text()
+    assert len(lifted.sessions) == len(plain.sessions)
+
+
+def test_an_outage_relay_plan_applied_can_be_lifted_exactly(small, tmp_path):
+    """relay plan with an outage, then relay replan --lift-outage: the instance is the one relay
+    plan makes without the outage, byte for byte (volumes.npz keeps what the plan's outages cut)."""
+    from relay.cli import main
+
+    outages = tmp_path / "outages.csv"
+    outages.write_text("target,what,start,end,note\nTGO,all,2026-12-08T02:00:00Z,2026-12-08T14:00:00Z,safe mode\n")
+    common = ["--start", "2026-12-08T00:00:00Z", "--days", "1", "--quiet"]
+    assert main(["plan", str(small), *common, "--outages", str(outages), "--out", str(tmp_path / "with")]) == 0
+    assert main(["plan", str(small), *common, "--out", str(tmp_path / "without")]) == 0
+    with_text = (tmp_path / "with" / "problem.json").read_text()
+    without_text = (tmp_path / "without" / "problem.json").read_text()
+    assert with_text != without_text                                     # the outage cut something
+    assert main(["replan", str(tmp_path / "with"), "--lift-outage", str(outages), "--out", str(tmp_path / "lifted"),
+                 "--quiet"]) == 0
+    assert (tmp_path / "lifted" / "problem.json").read_text() == without_text

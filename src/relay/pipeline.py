@@ -265,7 +265,9 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
 
     state = ReplanState(vol.table, vol.passes, geo.earth_mars, settings,
                         tuple(s.name for s in scenario.stations or ()), inputs.frozen_until_tdb_s)
-    if any(originals.values()):
+    if any(originals.values()) or problem.outages or problem.forbid:
+        # the outages and vetoes this plan applied, with what they cut: a re-plan can lift them
+        originals["applied"] = [*problem.outages, *problem.forbid]
         state = state.with_originals(originals)
     result = result_from_plan(problem, raw, passes=vol.passes, earth_mars=geo.earth_mars,
                               frozen_until_tdb_s=inputs.frozen_until_tdb_s, state=state)

@@ -243,17 +243,16 @@ def _to_restore(book: dict, freed, opened: set) -> dict:
 
 
 def _check_kept(freed, originals: dict) -> None:
-    """An outage or veto the plan was made with (``relay plan``) cannot be lifted exactly: the
-    plan folder keeps only the instance it cut, not the options it removed (the re-plans'
-    own ones are listed in ``originals["applied"]``, their options kept)."""
+    """An outage or veto can be lifted exactly only when the plan folder recorded what it cut:
+    ``originals["applied"]`` lists those (relay plan's and every re-plan's own); a folder of an
+    older relay, which kept no such record, cannot."""
     applied = originals.get("applied", ())
     for sp in freed:
         if sp not in applied:
             what = "outage of " + sp.target if hasattr(sp, "target") else "veto"
-            raise RelayInputError(f"the {what} to lift was applied when the plan was made (relay plan), and the plan "
-                                  "folder keeps only the instance it cut, not the session options it removed; "
-                                  "expected an outage or veto added by relay replan (to lift this one, plan again "
-                                  "without it)", source="lift")
+            raise RelayInputError(f"the {what} to lift is one the plan folder kept no record of the session options "
+                                  "it removed (a plan of an older relay); expected an outage or veto this plan "
+                                  "recorded (to lift this one, plan again without it)", source="lift")
 
 
 @dataclass(frozen=True)

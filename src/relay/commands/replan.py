@@ -26,8 +26,7 @@ def register(sub) -> None:
         "Take away what the plan (or an earlier re-plan) was given: name an outage, veto or lock by its row, "
         "the same row as given before (FILE: every row of it; FILE:LINE: the row at that line), matched to "
         "the plan's record of the same target, kind and span; a request by its id. The sessions an outage or "
-        "veto added by relay replan removed or cut come back exactly (each re-plan keeps them in volumes.npz); "
-        "one the plan was made with (relay plan) cannot be lifted (plan again without it). A shortened "
+        "veto removed or cut come back exactly (relay plan and each re-plan keep them in volumes.npz). A shortened "
         "outage: --lift-outage the old row and --outages the new one. Repeatable.")
     lifting.add_argument("--lift-outage", action="append", default=None, metavar="FILE[:LINE]",
                          help="lift the outage(s) of these rows")
