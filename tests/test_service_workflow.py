@@ -84,7 +84,8 @@ def test_whole_workflow(world):
     assert diff["replanned"] is True
     removed = [r for r in diff["diff"]["removed"] + diff["diff"]["moved"] if r["start_before"] == first["start"]]
     assert removed, diff
-    assert removed[0]["cause"] == "vetoed" and "arm stowed" in removed[0]["cause_detail"]
+    assert removed[0]["reason"] == "vetoed" and "arm stowed" in removed[0]["reason_detail"]
+    assert removed[0]["cause"].startswith("veto of ")     # the engine's cause: the veto itself
     assert any(f"veto {veto.json()['id']} added" in x for x in removed[0]["records"])
 
     # the published plan's files, as relay plan writes them, and the orbiter team's session list

@@ -73,8 +73,9 @@ from .settings import PlanningSettings
 BLOCKS_MIN = 4.5
 #: the bound's blocks are this many planning blocks long: each edge costs about 40,000 points
 #: on network-6 (28 days: 0.048 % of the plan with one 14-day edge, 0.107 % with three 7-day
-#: edges), and a 28-day block's two LPs take 10-15 s
-BOUND_BLOCKS = 4
+#: edges), and an LP's time grows faster than its block (a 14-day block's two LPs take a few
+#: seconds, a 28-day block's 10-15 s and a minute or more on a loaded machine)
+BOUND_BLOCKS = 2
 
 
 def applies(problem: Problem, s: PlanningSettings) -> bool:
@@ -279,7 +280,7 @@ def discover_prices(m: CarryModel, whole: Problem, t0: float, t1: float, p_out: 
         v = min(max(carried.get(key, 0), 0), F.var_ub[c])
         F.var_lb[c] = F.var_ub[c] = v
     price(m, whole, t0, t1, {}, p_out)
-    lp = relaxation.solve_lp(F, wall_s)
+    lp = relaxation.solve_lp(F, wall_s, by_work=True)
     for c, (lo, hi) in saved.items():
         F.var_lb[c], F.var_ub[c] = lo, hi
     if lp.reduced is None:
@@ -295,7 +296,7 @@ def block_bound(m: CarryModel, s: PlanningSettings, deterministic_s: float, wall
     certified from its duals (:func:`.relaxation.solve_lp`, one deterministic HiGHS thread,
     ``wall_s`` a safety net), or, if the LP gives none, CP-SAT's (``deterministic_s``)."""
     F = m.F
-    lp = relaxation.solve_lp(F, wall_s)
+    lp = relaxation.solve_lp(F, wall_s, by_work=True)
     if lp.bound is not None:
         return lp.bound, "LP", False
     model, _ = make_model(F)

@@ -132,8 +132,15 @@ class Relaxation:
     #                                      change as a variable fixed at a bound moves; model units)
 
 
-def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
-    """The LP relaxation of ``F`` by HiGHS's dual simplex (serial, so deterministic)."""
+#: simplex iterations per row and column of the LP that :func:`solve_lp` allows when asked to stop
+#: by work rather than by the clock (dual simplex takes one to three per row in practice)
+ITERATIONS_PER_SIZE = 20
+
+
+def solve_lp(F: Formulation, time_limit_s: float, *, by_work: bool = False) -> Relaxation:
+    """The LP relaxation of ``F`` by HiGHS's dual simplex (serial, so deterministic).  ``by_work``:
+    also stop after ``ITERATIONS_PER_SIZE`` x (rows + columns) iterations, a limit that does not
+    depend on the machine's speed (then ``time_limit_s`` is only a safety net)."""
     from ortools.math_opt import model_pb2, result_pb2
     from ortools.math_opt.core.python import solver as core
     from ortools.math_opt.python import callback, init_arguments, model_parameters, parameters
@@ -157,7 +164,8 @@ def solve_lp(F: Formulation, time_limit_s: float) -> Relaxation:
     m.objective.linear_coefficients.ids.extend(nz)
     m.objective.linear_coefficients.values.extend(R.c[nz])
     params = parameters.SolveParameters(lp_algorithm=parameters.LPAlgorithm.DUAL_SIMPLEX,
-                                        time_limit=datetime.timedelta(seconds=max(time_limit_s, 0.001)))
+                                        time_limit=datetime.timedelta(seconds=max(time_limit_s, 0.001)),
+                                        iteration_limit=ITERATIONS_PER_SIZE * (n + nr) if by_work else None)
     params.highs.string_options["parallel"] = "off"
     raw = core.solve(m, parameters.SolverType.HIGHS.value,
                      init_arguments.StreamableSolverInitArguments().to_proto(), params.to_proto(),

@@ -115,7 +115,7 @@ def window_plan(sub: Problem, s: PlanningSettings, deterministic_s: float, wall_
     ``report.reproducible`` is false when a wall-clock limit stopped a step."""
     Fs = build(sub)
     wall = deterministic_s if wall_s is None else wall_s
-    lp = relaxation.solve_lp(Fs, wall) if guided else None
+    lp = relaxation.solve_lp(Fs, wall, by_work=True) if guided else None
     if lp is None or lp.bound is None:
         return cpsat.solve(sub, s.model_copy(update={"time_limit_s": deterministic_s}), formulation=Fs,
                            fallback=greedy.greedy_values(Fs), wall_s=wall_s)

@@ -237,8 +237,10 @@ def published_result(published: bytes | None, folder: Path):
 
 
 def diff_against(result, old) -> dict | None:
-    """The plan's diff against the published plan ``old`` (None without one), each removed or
-    moved session with the reason the new plan gives for its pass (``cause``, ``cause_detail``)."""
+    """The plan's diff against the published plan ``old`` (None without one): each row keeps the
+    engine's ``cause`` (the outage, veto, request or lock, or the session that displaced it), and
+    a removed or moved session gets the reason the new plan gives for its pass (``reason``,
+    ``reason_detail``)."""
     if old is None:
         return None
     d = dict(result.diff) if result.diff is not None and result.state is old.state else \
@@ -252,7 +254,7 @@ def diff_against(result, old) -> dict | None:
         pid = olds.get((row["orbiter"], row["asset"], row["start_before"]))
         if passes is not None and pid in passes.index:
             row["pass_id"] = pid
-            row["cause"] = str(passes.at[pid, "reason"])
-            row["cause_detail"] = str(passes.at[pid, "reason_detail"])
+            row["reason"] = str(passes.at[pid, "reason"])
+            row["reason_detail"] = str(passes.at[pid, "reason_detail"])
     return d
 
