@@ -65,7 +65,7 @@ def test_a_long_horizon_is_planned_block_by_block_and_reproducibly():
     assert horizon.applies(P, s)
     a, b = solve(P, s), solve(P, s)  # each validated independently inside solve
     r = a.report
-    assert r.bound_source.startswith("decomposition: 2 blocks of 4 days")
+    assert r.bound_source.startswith("decomposition: 5 blocks of 2 days")
     assert r.windows == 5 and r.bound >= r.objective_points and r.gap is not None
     assert [(x.option_id, x.volume_mbit) for x in a.sessions] == [(x.option_id, x.volume_mbit) for x in b.sessions]
     assert (a.report.bound, a.report.status) == (b.report.bound, b.report.status)

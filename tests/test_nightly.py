@@ -856,3 +856,18 @@ def test_inputs_are_never_outputs(site, capsys, option, target, words):
     assert site.config.read_bytes() == config and sorted(p.name for p in site.drop.iterdir()) == drop
     assert (site.drop / "bookings_1.csv").read_text() == "orbiter,station,start,end\n"
     assert not site.archive.exists() and not site.out.exists()          # nothing written
+
+
+@pytest.mark.slow
+def test_a_nights_diff_names_the_outage_dropped_in(night1, capsys):
+    """Night 2 with an outage file in the drop folder: the sessions it removes from night 1's plan
+    read ``outage of ...`` in the run's diff.csv, not a displacement (issue 19)."""
+    site = night1
+    (site.drop / "outage_tgo.csv").write_text("target,what,start,end,note\n"
+                                             "TGO,all,2026-11-25T06:00:00Z,2026-11-26T06:00:00Z,safe mode\n")
+    rc, out, err = run(site.args(NIGHT2), capsys)
+    assert rc in (0, 3), out + err
+    diff = pd.read_csv(site.out / "runs" / "2" / "diff.csv")
+    removed_tgo = diff[(diff["change"] == "removed") & (diff["orbiter"] == "TGO")]
+    assert len(removed_tgo) > 0
+    assert removed_tgo["cause"].str.startswith("outage of TGO").all(), removed_tgo["cause"].tolist()

@@ -81,6 +81,20 @@ def load_base(arch, t0: float, t_freeze: float, orbiters: list[str], assets: lis
     return BasePlan(run, ses, fixed if len(fixed) else None, previous if len(previous) else None, end, notes)
 
 
+def base_problem(base: BasePlan) -> Problem | None:
+    """The instance the base run planned (its run folder's problem.json, the folder verified
+    against its manifest), or None when its folder is gone or is not one whole plan."""
+    out_dir = base.run.get("out_dir")
+    folder = Path(out_dir) / "runs" / str(base.id) if out_dir else None
+    if folder is None or not (folder / "problem.json").is_file():
+        return None
+    try:
+        verify_plan_folder(folder)
+        return Problem.from_json(folder / "problem.json")
+    except RelayInputError:
+        return None
+
+
 def carried_backlogs(base: BasePlan, t0: float, assets: list[str]) -> tuple[dict[str, float], str | None]:
     """Each asset's backlog at ``t0`` as the base plan leaves it: the base problem's starting
     backlog + the data generated up to ``t0`` - the return volume of the base sessions that

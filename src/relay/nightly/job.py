@@ -528,7 +528,7 @@ class _Run:
             if str(summary.status).upper() in FAILED_STATUSES:
                 raise RuntimeError(f"the planner found no plan (solver status {summary.status})")
             ses = session_table(result, prep.fixed)
-            reasons, nightly = self.check(summary, ses)
+            reasons, nightly = self.check(summary, ses, result.problem)
             f.update(exit_code=3 if reasons else 0, reasons=reasons)
         exit_code = 3 if reasons else 0
         self.run.update(summary={**summary.to_json(), "nightly": nightly},
@@ -576,9 +576,10 @@ class _Run:
                                                       f"inside the freeze horizon (before {prep.freeze_end})"))
         return reasons
 
-    def check(self, summary: PlanSummary, ses) -> tuple[list[str], dict]:
+    def check(self, summary: PlanSummary, ses, problem=None) -> tuple[list[str], dict]:
         """The reasons to flag the run degraded (those no acknowledgement covers), and
-        nightly.json (the job's own figures)."""
+        nightly.json (the job's own figures).  The diff against the base run names the outages,
+        vetoes and requests that came with this night (``problem`` against the base's instance)."""
         prep, job = self.prep, self.job
         base_ses, self.diff = None, None
         if prep.base is not None:
@@ -586,8 +587,10 @@ class _Run:
                 base_ses = arch.sessions(prep.base.id)
             # the new sessions' times spelled as the archive stores them: the diff is `relay diff`'s
             archived = ses.assign(start=iso_text(ses["start"]), end=iso_text(ses["end"]))
+            old = base_mod.base_problem(prep.base) if problem is not None else None
+            causes = plandiff.operation_causes(old, problem) if old is not None else ()
             self.diff = plandiff.diff_sessions(base_ses, archived, prep.t0, prep.common_end_tdb_s,
-                                               summary.figures.volume_unit_mbit)
+                                               summary.figures.volume_unit_mbit, causes=causes)
             self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
         left, acknowledged = split_acknowledged(self.reasons(summary, ses, why), self.acks(), prep.t0)
