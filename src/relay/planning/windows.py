@@ -70,15 +70,11 @@ def applies(problem: Problem, s: PlanningSettings) -> bool:
 
 
 def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relayed: dict[str, float],
-                whole_end: bool = False, held: tuple = ()) -> Problem:
+                whole_end: bool = False) -> Problem:
     """The window ``[t0, t1]`` of ``P`` with the stores and backlogs carried in; ``whole_end``: the
     objective keeps the whole horizon's end (the latency of a downlink counts to it), the window's
-    sessions and downlinks still end by ``t1``; ``held``: sessions already kept that reach into
-    the window (its options that would overlap one on its orbiter or asset are left out)."""
-    gap = P.turnaround_s
-    opts = tuple(x for x in P.options if x.start_tdb_s >= t0 - 1e-6 and x.end_tdb_s <= t1 + 1e-6
-                 and not any((h.orbiter == x.orbiter or h.asset == x.asset) and x.start_tdb_s < h.end_tdb_s + gap
-                             and h.start_tdb_s < x.end_tdb_s + gap for h in held))
+    sessions and downlinks still end by ``t1``."""
+    opts = tuple(x for x in P.options if x.start_tdb_s >= t0 - 1e-6 and x.end_tdb_s <= t1 + 1e-6)
     pids = {x.pass_id for x in opts}
     assets = []
     for a in P.assets:
@@ -141,13 +137,12 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
     index = {x.option_id: i for i, x in enumerate(F.options)}
     fill = {o.name: o.initial_fill_mbit for o in P.orbiters}
     relayed: dict[str, float] = {}
-    statuses, cut, kept = [], False, []
+    statuses, cut = [], False
     t_start = time.perf_counter()
     share = max(time_budget_s / len(wins), 1.0)  # fixed shares: a rerun gives the same plan
     for t0, t1 in wins:
         te = min(t1 + overlap_days * 86400.0, P.end_tdb_s)
-        sub = sub_problem(P, t0, te, fill, relayed, whole_end=guided,
-                          held=tuple(x for x in kept if x.end_tdb_s + P.turnaround_s > t0))
+        sub = sub_problem(P, t0, te, fill, relayed, whole_end=guided)
         plan = window_plan(sub, s, share, wall_s, guided)
         statuses.append(plan.report.status)
         cut = cut or not plan.report.reproducible
@@ -158,7 +153,6 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
             u = None if i is None else st.take_up_to(i, int(math.floor(ses.volume_mbit / F.unit + 1e-6)))
             if u is not None:
                 relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
-                kept.append(ses)
         for p in plan.store:  # the store series is sorted by time
             if p.tdb_s <= t1 + 1e-6:
                 fill[p.orbiter] = p.fill_mbit
