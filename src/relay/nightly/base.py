@@ -44,6 +44,8 @@ class BasePlan:
     previous: Any  # DataFrame of PREVIOUS_COLUMNS or None
     end_tdb_s: float
     notes: list[str]
+    problem: Any = None  # its instance (run folder's problem.json, verified), read once; None: see why
+    problem_missing: str | None = None  # why there is no instance (no folder, or not one whole plan)
 
     @property
     def id(self) -> int:
@@ -78,39 +80,35 @@ def load_base(arch, t0: float, t_freeze: float, orbiters: list[str], assets: lis
     fixed.attrs["source"] = f"the frozen sessions of run {run['id']}"
     previous = ses.loc[st >= t_freeze, [c for c in PREVIOUS_COLUMNS if c in ses.columns]].reset_index(drop=True)
     end = float(run["plan_start_tdb_s"]) + 86400.0 * float(run["days"])
-    return BasePlan(run, ses, fixed if len(fixed) else None, previous if len(previous) else None, end, notes)
+    problem, missing = base_problem(run)
+    return BasePlan(run, ses, fixed if len(fixed) else None, previous if len(previous) else None, end, notes,
+                    problem, missing)
 
 
-def base_problem(base: BasePlan) -> Problem | None:
-    """The instance the base run planned (its run folder's problem.json, the folder verified
-    against its manifest), or None when its folder is gone or is not one whole plan."""
-    out_dir = base.run.get("out_dir")
-    folder = Path(out_dir) / "runs" / str(base.id) if out_dir else None
-    if folder is None or not (folder / "problem.json").is_file():
-        return None
+def base_problem(run: dict) -> tuple[Problem | None, str | None]:
+    """The instance an archived run planned (its run folder's problem.json, the folder verified
+    against its manifest) and None; or None and why not (no folder, or not one whole plan)."""
+    out_dir = run.get("out_dir")
+    path = Path(out_dir) / "runs" / str(run["id"]) / "problem.json" if out_dir else None
+    if path is None or not path.is_file():
+        return None, f"run {run['id']} has no problem.json ({path})"
     try:
-        verify_plan_folder(folder)
-        return Problem.from_json(folder / "problem.json")
-    except RelayInputError:
-        return None
+        verify_plan_folder(path.parent)   # the base run's files are the plan the archive recorded
+        return Problem.from_json(path), None
+    except RelayInputError as exc:
+        return None, f"run {run['id']}'s folder is not one whole plan ({exc})"
 
 
 def carried_backlogs(base: BasePlan, t0: float, assets: list[str]) -> tuple[dict[str, float], str | None]:
     """Each asset's backlog at ``t0`` as the base plan leaves it: the base problem's starting
     backlog + the data generated up to ``t0`` - the return volume of the base sessions that
     start before ``t0`` (those are history: the new plan does not hold them).  Reads the base
-    run's problem.json; returns ({asset: Mbit}, None) or ({}, why not)."""
-    out_dir = base.run.get("out_dir")
-    path = Path(out_dir) / "runs" / str(base.id) / "problem.json" if out_dir else None
+    run's instance (:attr:`BasePlan.problem`); returns ({asset: Mbit}, None) or ({}, why not)."""
     if t0 > base.end_tdb_s:
         return {}, f"run {base.id}'s plan ends before the start"
-    if path is None or not path.is_file():
-        return {}, f"run {base.id} has no problem.json ({path})"
-    try:
-        verify_plan_folder(path.parent)   # the base run's files are the plan the archive recorded
-    except RelayInputError as exc:
-        return {}, f"run {base.id}'s folder is not one whole plan ({exc})"
-    problem = Problem.from_json(path)
+    problem = base.problem
+    if problem is None:
+        return {}, base.problem_missing or f"run {base.id} has no problem.json"
     ses = base.sessions
     done = ses[(ses["start_tdb_s"].astype(float) < t0 - 1e-6) & (ses["kind"].fillna("return") == "return")]
     relayed = done.groupby("asset")["volume_mbit"].sum().to_dict()

@@ -587,8 +587,8 @@ class _Run:
                 base_ses = arch.sessions(prep.base.id)
             # the new sessions' times spelled as the archive stores them: the diff is `relay diff`'s
             archived = ses.assign(start=iso_text(ses["start"]), end=iso_text(ses["end"]))
-            old = base_mod.base_problem(prep.base) if problem is not None else None
-            causes = plandiff.operation_causes(old, problem) if old is not None else ()
+            old = prep.base.problem
+            causes = plandiff.operation_causes(old, problem) if old is not None and problem is not None else ()
             self.diff = plandiff.diff_sessions(base_ses, archived, prep.t0, prep.common_end_tdb_s,
                                                summary.figures.volume_unit_mbit, causes=causes)
             self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
