@@ -122,8 +122,11 @@ class PlanResult:
         """A re-plan's diff as one table (diff.csv's rows, with their causes), None for a plan."""
         return diff_table(self.diff) if self.diff is not None else None
 
-    def render(self, *, reproducible: bool = False) -> dict[str, str | bytes]:
-        """Every file of the plan by name: text, and the bytes of volumes.npz (nothing is written)."""
+    def render(self, *, reproducible: bool = False, diff: pd.DataFrame | None = None,
+               nightly=None) -> dict[str, str | bytes]:
+        """Every file of the plan by name: text, and the bytes of volumes.npz (nothing is written).
+        ``diff`` (diff.csv's table; None: this re-plan's own, if any) and ``nightly`` (the run's
+        banner) are what the nightly job's page shows besides the plan."""
         summary = self.summary.to_json(reproducible=reproducible)
         texts = {}
         for df, name in ((self.sessions, "schedule.csv"), (self.downlinks, "downlinks.csv"),
@@ -131,7 +134,8 @@ class PlanResult:
                          (self.requests, "requests.csv")):
             if df is not None:
                 texts[name] = csv_text(df)
-        diff = diff_table(self.diff) if self.diff is not None else None
+        if diff is None and self.diff is not None:
+            diff = diff_table(self.diff)
         if diff is not None:
             texts["diff.csv"] = csv_text(diff)
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
@@ -139,7 +143,7 @@ class PlanResult:
         caps = {o.name: o.capacity_mbit for o in self.problem.orbiters} if self.problem is not None else {}
         texts["report.html"] = render_report(self.sessions, self.downlinks, self.store, shown, passes=self.passes,
                                              capacity_mbit=caps, per_sol=self.per_sol, requests=self.requests,
-                                             operations=self.problem, diff=diff)
+                                             operations=self.problem, diff=diff, nightly=nightly)
         if self.problem is not None:
             # the instance, so that `relay validate DIR` and `relay solve` can re-check and re-solve
             texts["problem.json"] = self.problem.to_json_text()

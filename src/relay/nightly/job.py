@@ -51,7 +51,7 @@ from ..errors import RelayInputError
 from ..fileio import fsync_dir, write_text
 from ..inputs import bookings_path
 from ..operations import scenario_names
-from ..outputs.report import NightlyBanner, render_report
+from ..outputs.report import NightlyBanner
 from ..outputs.tables import csv_text, iso_text
 from ..planfolder import write_plan_folder
 from ..summary import PLAN_STAGES, PlanSummary
@@ -615,12 +615,6 @@ class _Run:
     def render(self, result, nightly: dict) -> dict:
         """The run's files (no wall-clock figures): the plan's, diff.csv against the base plan
         (the header alone without one), and report.html with the run's banner."""
-        texts = result.render(reproducible=True)
-        diff = plandiff.diff_table(self.diff) if self.diff is not None else \
-            pd.DataFrame(columns=plandiff.DIFF_CSV_COLUMNS)
-        texts["diff.csv"] = csv_text(diff)
-        shown = PlanSummary.from_json(result.summary.to_json(reproducible=True))
-        caps = {o.name: o.capacity_mbit for o in result.problem.orbiters} if result.problem is not None else {}
         degraded = bool(nightly["degraded"])
         with Archive(self.archive_path) as arch:  # under the lock: the id this run will get
             run_id = arch.next_id_hint()
@@ -629,10 +623,10 @@ class _Run:
                                frozen_until=nightly["frozen_until"], base_run=nightly["base_run"],
                                plan_start=nightly["plan_start"], plan_end=nightly["plan_end"],
                                diff=plandiff.counts_text(self.diff) if self.diff is not None else None)
-        texts["report.html"] = render_report(result.sessions, result.downlinks, result.store, shown,
-                                             passes=result.passes, capacity_mbit=caps, per_sol=result.per_sol,
-                                             requests=result.requests, operations=result.problem,
-                                             diff=diff if self.diff is not None else None, nightly=banner)
+        diff = plandiff.diff_table(self.diff) if self.diff is not None else None
+        texts = result.render(reproducible=True, diff=diff, nightly=banner)   # the page once, with the banner
+        if diff is None:   # no base plan: diff.csv is its header alone
+            texts["diff.csv"] = csv_text(pd.DataFrame(columns=plandiff.DIFF_CSV_COLUMNS))
         return texts
 
     def write_and_archive(self, result, ses, nightly: dict) -> tuple[int, int | None]:
