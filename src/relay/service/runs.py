@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connection, transaction
 
 from ..errors import RelayInputError
+from ..fileio import process_alive
 from ..workers import DASK_CONFIG, Warmup
 from . import engine, plans
 from .models import Run
@@ -136,16 +137,6 @@ def retry(user, run: Run) -> Run:
     return submit(user, run.cycle, run.mode)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover() -> int:
     """Mark failed (retryable) every run left queued or running by a dead process of this host;
     returns how many."""
@@ -153,7 +144,7 @@ def recover() -> int:
     n = 0
     for run in Run.objects.filter(status__in=("queued", "running")):
         h, _, pid = run.owner.rpartition(":")
-        if h == host and pid.isdigit() and (int(pid) == os.getpid() or alive(int(pid))):
+        if h == host and pid.isdigit() and (int(pid) == os.getpid() or process_alive(int(pid))):
             continue
         if h and h != host:
             continue
