@@ -65,13 +65,14 @@ def descendants(pid: int) -> list[int]:
     return [p.pid for p in psutil.Process(pid).children(recursive=True)]
 
 
-def wait(api, run_id, states, timeout_s=180.0):
+def wait(api, run_id, states, timeout_s=180.0, progress: str | None = None, poll_s: float = 0.2):
+    """The run once its status is one of ``states`` (and its progress reads ``progress``)."""
     t_end = time.monotonic() + timeout_s
     while time.monotonic() < t_end:
         _, run = api.call("GET", f"/api/runs/{run_id}")
-        if run["status"] in states:
+        if run["status"] in states and (progress is None or run["progress"] == progress):
             return run
-        time.sleep(0.2)
+        time.sleep(poll_s)
     raise AssertionError(f"run {run_id} still {run}")
 
 
@@ -114,10 +115,18 @@ def test_serve_demo_and_kill_9_of_the_worker_and_of_the_service(tmp_path):
         api = Api(base, token_for(base, "coordinator", password))
         status, cycles = api.call("GET", "/api/cycles")
         assert status == 200 and cycles["count"] == 1
-        status, run = api.call("POST", f"/api/cycles/{cycles['items'][0]['id']}/runs", {})
+        # the kill needs a run that lasts: the six-asset network (seconds of planning, where
+        # the demo's week takes about one), killed as soon as the worker has the task
+        net6 = (ROOT / "configs" / "network-6.yaml").read_text().replace(
+            "extends: baseline.yaml", f"extends: {ROOT / 'configs' / 'baseline.yaml'}")
+        status, sv = api.call("POST", "/api/scenarios", {"name": "network-6", "text": net6})
+        assert status == 200, sv
+        status, cyc = api.call("POST", "/api/cycles", {"name": "crowded week", "scenario": sv["id"],
+                                                       "start": cycles["items"][0]["start"], "days": 7})
+        assert status == 200, cyc
+        status, run = api.call("POST", f"/api/cycles/{cyc['id']}/runs", {})
         assert status == 202
-        wait(api, run["id"], ("running",))
-        time.sleep(1.0)
+        wait(api, run["id"], ("running",), progress="planning", poll_s=0.02)
         workers = descendants(proc.pid)
         assert workers, "no worker process"
         for pid in workers:
