@@ -1,7 +1,8 @@
 """``relay actuals``: pass performance reports, accountability, calibration (issue 22).
 
-    relay actuals ingest F.csv --plan DIR [--tolerance-s 60]     # match and store the reports (DIR/actuals.csv)
-    relay actuals account --plan DIR [--sessions]                # planned against received, per asset and sol
+    relay actuals ingest F.csv --plan DIR [--tolerance-s 60]     # match and store the reports (DIR/actuals.csv),
+                                                                 # and put them in DIR/report.html
+    relay actuals account --plan DIR [--sessions] [--report]     # planned against received, per asset and sol
     relay actuals backlog --plan DIR (--out B.csv | --drop DROPDIR) [--at TIME]
     relay actuals calibrate --plan DIR [DIR ...] --out FILE.json [--label TEXT]   # + FILE.png
     relay actuals simulate --plan DIR --out F.csv [--seed 1]     # reports drawn from the illustrative truth
@@ -18,7 +19,8 @@ def register(sub) -> None:
                                    "account for them, carry what a short pass left on the lander into the next "
                                    "plan's backlog, and calibrate the link model from them.")
     acts = p.add_subparsers(dest="actuals_command", metavar="ACTION", required=True)
-    a = acts.add_parser("ingest", help="match a report CSV to a plan's sessions and store it in the plan folder")
+    a = acts.add_parser("ingest", help="match a report CSV to a plan's sessions, store it in the plan folder and "
+                                           "put it in the folder's report.html")
     a.add_argument("reports", metavar="F.csv", help="orbiter, asset, start, end, achieved_mbit[, outcome, note, "
                                                     "session_id]")
     a.add_argument("--plan", required=True, metavar="DIR", help="the plan folder the sessions were planned in")
@@ -28,6 +30,8 @@ def register(sub) -> None:
     c = acts.add_parser("account", help="planned against received per asset and sol (and per session)")
     c.add_argument("--plan", required=True, metavar="DIR")
     c.add_argument("--sessions", action="store_true", help="also list every session")
+    c.add_argument("--report", action="store_true", help="also re-render the Predicted vs achieved section of the "
+                                                         "plan folder's report.html (ingest does it too)")
     c.set_defaults(func=run_account)
     b = acts.add_parser("backlog", help="the data left on the landers, as a backlogs CSV for the next plan")
     b.add_argument("--plan", required=True, metavar="DIR")
@@ -63,7 +67,18 @@ def run_ingest(args) -> int:
     print(f"{len(done.unreported)} planned session(s) without a report:")
     for line in done.unreported:
         print(f"  {line}")
+    print(rerender(args.plan), flush=True)   # after the lists: an error here leaves the reports stored, and said so
     return 0
+
+
+def rerender(plan) -> str:
+    """Put the "Predicted vs achieved" section in the plan folder's report.html; what was done."""
+    from ..actuals.report_section import render_report_section
+
+    with writing("--plan", plan):
+        path = render_report_section(plan)
+    return (f"updated {path} (its Predicted vs achieved section; manifest.json updated)" if path is not None
+            else f"{plan} has no report.html: no report updated")
 
 
 def run_account(args) -> int:
@@ -80,6 +95,8 @@ def run_account(args) -> int:
             print(f"  {r.option_id:<12} {r.orbiter:>8} -> {r.asset:<13} sol {r.sol:>5} "
                   f"predicted {r.predicted_mbit:8.1f} planned {r.planned_mbit:8.1f} achieved {r.achieved_mbit:8.1f} "
                   f"{r.outcome}")
+    if args.report:
+        print(rerender(args.plan))
     return 0
 
 
