@@ -136,8 +136,15 @@ def test_plan_report_renders_in_chromium(tmp_path, small_config):
     plan = relay.plan(relay.load_scenario(small_config), START, days=1, time_limit_s=10, workers=1, seed=0,
                       outages=str(tmp_path / "outages.csv"))
     plan.write(tmp_path / "plan")
-    shot, probe = check_page(tmp_path / "plan" / "report.html", tmp_path, tables=["summary", "sessions-table"],
-                             min_images=0)
+    # a pass performance report ingested: report.html gets its Predicted vs achieved section (tables, a chart)
+    from relay.cli import main
+
+    s0 = plan.sessions.iloc[0]
+    (tmp_path / "reports.csv").write_text("orbiter,asset,start,end,achieved_mbit,note\n"
+                                          f"{s0['orbiter']},{s0['asset']},{s0['start']},{s0['end']},1.5,<b>n</b>\n")
+    assert main(["actuals", "ingest", str(tmp_path / "reports.csv"), "--plan", str(tmp_path / "plan")]) == 0
+    shot, probe = check_page(tmp_path / "plan" / "report.html", tmp_path, tables=["summary", "sessions-table",
+                             "actuals-pairs", "actuals-sessions"], min_images=0)
     # the timeline per asset holds one mark per session, and hovering one shows its tooltip
     assert int(probe["data-probe-marks"]) == len(plan.sessions) > 0
     first = plan.sessions.sort_values(["orbiter", "start_tdb_s"]).iloc[0]
