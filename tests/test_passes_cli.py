@@ -29,7 +29,8 @@ def test_passes_print_iso_z_and_write_sols_and_lmst(tmp_path):
     df = pd.read_csv(out, dtype=str)
     cols = list(df.columns)
     assert cols[cols.index("set") + 1:cols.index("set") + 4] == ["sol", "lmst_start", "lmst_end"]
-    row = df[df["pass_id"] == "P00000"].iloc[0]
+    # the stable id: orbiter, asset and the UTC minute of the rise (relay.ids)
+    row = df[df["pass_id"] == "TGO-Curiosity-20261208T0032"].iloc[0]
     assert (row["rise"], row["sol"], row["lmst_start"], row["lmst_end"]) == \
         ("2026-12-08T00:32:02.830Z", "5097", "07:32:46", "07:43:11")
     # 642.3 s of UTC is 10 min 25 s of LMST (a Mars second is 1.02749 s)

@@ -52,7 +52,7 @@ def pass_set(scenario: Scenario, start, days: float = 7.0):
 
 def passes_table(ps) -> pd.DataFrame:
     """The user-facing pass table of a PassSet: ISO times with Z, to the millisecond, and pass
-    ids spelled as in every plan file (``P00028``)."""
+    ids spelled as in every plan file (``TGO-Curiosity-20261214T0312``, :mod:`relay.ids`)."""
     return labelled(passes_frame(ps.passes))
 
 

@@ -27,6 +27,7 @@ from .geometry.bodyfixed import BodyFixed
 from .geometry.earth import earth_mars, stations_of
 from .geometry.passes import PassSet, find_passes
 from .geometry.tracks import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
+from .ids import LabelledVolumes
 from .inputs import (bookings_path, check_landings, read_backlogs, read_forbid, read_outages, read_requests,
                      read_sessions_table)
 from .links.stations import track_capacities
@@ -199,7 +200,8 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
                             frozen_until_tdb_s=inputs.frozen_until_tdb_s)
     if inputs.operations:
         # outages and vetoes remove or cut options and chunks; requests join the requirements
-        problem = apply(problem, inputs.operations, volume=vol.table, drop_covered_locks=inputs.drop_covered_locks,
+        problem = apply(problem, inputs.operations, volume=LabelledVolumes.of(vol.table, vol.passes),
+                        drop_covered_locks=inputs.drop_covered_locks,
                         dropped=inputs.dropped_locks, warnings=warnings, originals=originals)
     return problem
 

@@ -417,10 +417,10 @@ class PlanFolder:
 
 def check_state(state: ReplanState, problem: Problem, path) -> None:
     """A RelayInputError naming ``path`` unless ``state``'s passes are the instance's."""
-    table = state.volume_table
+    table, numbers = state.volume_table, state.volumes.numbers
     known = dict(zip((int(i) for i in table.pass_ids), zip(table.rise_tdb_s, table.set_tdb_s)))
     for p in problem.passes:
-        got = known.get(int(str(p.pass_id).lstrip("P") or -1))
+        got = known.get(numbers.get(str(p.pass_id), -1))
         if got is None or abs(got[0] - p.rise_tdb_s) > 1e-3 or abs(got[1] - p.set_tdb_s) > 1e-3:
             raise RelayInputError(f"does not belong to problem.json beside it (pass {p.pass_id} differs); expected "
                                   "the link volumes of the same plan", source=str(path))

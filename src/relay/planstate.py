@@ -18,6 +18,7 @@ import json
 import math
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from .errors import RelayInputError
 from .fileio import regular_file
+from .ids import LABEL_COLUMN, LabelledVolumes, legacy_pass_label
 from .links.table import VolumeTable
 from .planning.problem import DownlinkChunk, OutageSpan, SessionOption, VetoSpan
 from .planning.settings import PlanningSettings
@@ -33,7 +35,10 @@ from .planning.settings import PlanningSettings
 #: the file of a plan directory that holds the :class:`ReplanState`
 STATE_FILE = "volumes.npz"
 _STATE_SCHEMA = "relay.replan_state"
-_STATE_VERSION = 1
+#: version 2: passes named by stable ids (relay.ids); a version-1 file (ids ``P00028``) is read
+#: with its pass table given those ids (column ``pass_label``), which it then keeps
+_STATE_VERSION = 2
+_READ_VERSIONS = (1, 2)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # fixed: the same plan gives a byte-identical file
 #: the largest volumes.npz read (a 60-day horizon of a large network holds a few tens of MB)
 MAX_STATE_BYTES = 1 << 30
@@ -116,7 +121,7 @@ class ReplanState:
         try:
             a = state_arrays(p)
             meta = json.loads(bytes(a["meta"]).decode("utf-8"))
-            if meta.get("schema") != _STATE_SCHEMA or meta.get("version") != _STATE_VERSION:
+            if meta.get("schema") != _STATE_SCHEMA or meta.get("version") not in _READ_VERSIONS:
                 raise ValueError("not the schema of relay's link volumes")
             check_numbers(a, meta["frames"]["passes"])
             table = VolumeTable.from_arrays({k[3:]: v for k, v in a.items() if k.startswith("vt.")})
@@ -128,8 +133,17 @@ class ReplanState:
             why = f" ({exc})" if isinstance(exc, ValueError) and str(exc) else ""
             raise RelayInputError(f"is not the volumes.npz relay plan writes{why}; expected the link volumes saved "
                                   "beside problem.json (re-run relay plan to write it)", source=str(p)) from None
-        return cls(table, frames["passes"], frames.get("earth_mars"), settings, tuple(meta.get("stations") or ()),
+        passes = frames["passes"]
+        if meta["version"] == 1 and LABEL_COLUMN not in passes.columns:
+            passes[LABEL_COLUMN] = [legacy_pass_label(p) for p in passes["pass_id"]]
+        return cls(table, passes, frames.get("earth_mars"), settings, tuple(meta.get("stations") or ()),
                    meta.get("frozen_until_tdb_s"), dict(meta.get("extra") or {}))
+
+    @cached_property
+    def volumes(self) -> LabelledVolumes:
+        """``(pass id, t0, t1) -> Mbit``: the volume table under the ids of the instance's passes
+        (:func:`relay.ids.pass_labels` of :attr:`passes`), what re-planning and the explanations query."""
+        return LabelledVolumes.of(self.volume_table, self.passes)
 
 
 def column_array(col: pd.Series) -> np.ndarray:

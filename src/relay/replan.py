@@ -282,8 +282,8 @@ def resolve(problem: Problem, state: ReplanState, *, lock=None, forbid=None, out
     ops = read_operations(problem, state, lock=lock, forbid=forbid, outages=outages, requests=requests)
     warnings: list[str] = []
     book = state.originals()
-    base = lift(problem, lifts, book, volume=state.volume_table) if lifts else problem
-    new = apply(base, ops, volume=state.volume_table, warnings=warnings, originals=book)
+    base = lift(problem, lifts, book, volume=state.volumes) if lifts else problem
+    new = apply(base, ops, volume=state.volumes, warnings=warnings, originals=book)
     added = [sp for sp in (*new.outages, *new.forbid) if sp not in base.outages and sp not in base.forbid]
     book["applied"] = [*book.get("applied", ()), *(sp for sp in added if sp not in book.get("applied", ()))]
     kept = state.with_originals(book)

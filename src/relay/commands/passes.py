@@ -56,7 +56,7 @@ def run_passes(args) -> int:
     start = args.start or default_start()
     ps = pass_set(sc, start, args.days)
     table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
-    table, profiles = with_local_times(sc, labelled(table)), labelled(profiles)
+    table, profiles = with_local_times(sc, labelled(table)), labelled(profiles, table)
     if args.out:
         with writing("--out", args.out):
             write_table(table, args.out)

@@ -15,7 +15,10 @@ searched without these.
 
 The result is a :class:`PassSet`: one row per pass in (rise, orbiter, asset)
 order, and each pass's profile (elevation, azimuth, range) sampled from rise
-to set.  Times are TDB seconds past J2000 (``*_tdb_s`` columns).
+to set.  Times are TDB seconds past J2000 (``*_tdb_s`` columns).  ``pass_id``
+numbers the rows (it indexes arrays only); ``true_rise_tdb_s`` is where a pass
+really rises, followed back before the span for a pass its start cuts
+(:func:`true_rises`): the rise the pass's stable id is made of (:mod:`relay.ids`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import CoverageError
 from ..mars import Site
 from ..orbits.base import Ephemeris, check_coverage
 from .bodyfixed import BodyFixed, positions_km
@@ -35,7 +39,7 @@ from .windows import find_windows, profile_times, time_grid
 PASS_COLUMNS = [
     "pass_id", "orbiter", "asset", "rise_tdb_s", "set_tdb_s", "duration_s",
     "max_elevation_deg", "max_elevation_tdb_s", "min_range_km",
-    "truncated_start", "truncated_end",
+    "truncated_start", "truncated_end", "true_rise_tdb_s",
 ]
 PROFILE_COLUMNS = ["pass_id", "tdb_s", "elevation_deg", "azimuth_deg", "range_km"]
 
@@ -44,6 +48,10 @@ COARSE_FACTOR = 8
 
 #: times per chunk in bulk evaluations
 _CHUNK = 1 << 16
+
+#: how far before the span a pass its start cuts is followed back to its true rise (the rise its
+#: stable id is made of, :mod:`relay.ids`)
+LOOKBACK_S = 86400.0
 
 
 @dataclass
@@ -119,11 +127,43 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         rows.append(pd.DataFrame({
             "orbiter": orb_name, "asset": names, "rise_tdb_s": w.start_tdb_s, "set_tdb_s": w.end_tdb_s,
             "max_elevation_deg": pk_el, "max_elevation_tdb_s": w.peak_tdb_s, "min_range_km": pk_rng,
-            "truncated_start": w.truncated_start, "truncated_end": w.truncated_end, "_part": part,
+            "truncated_start": w.truncated_start, "truncated_end": w.truncated_end,
+            "true_rise_tdb_s": true_rises(view, w, start_tdb_s, step, tol_s), "_part": part,
             "_win": np.arange(w.series.size),
         }))
         prof_parts.append((view, w))
     return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s)
+
+
+def true_rises(view: "_SiteView", w, start_tdb_s: float, step_s: float, tol_s: float) -> np.ndarray:
+    """The true rise of each window: its rise, or for a window the span's start cuts, the rise
+    found by following it back up to :data:`LOOKBACK_S` on the span's grid continued backwards
+    (the grid a span starting a whole number of steps earlier has), refined as the search does.
+    NaN for a window up all that time, or whose orbit does not reach back."""
+    out = np.where(w.truncated_start, np.nan, w.start_tdb_s)
+    cut = np.flatnonzero(w.truncated_start)
+    lo = max(start_tdb_s - LOOKBACK_S, float(view.eph.coverage_tdb_s[0]))
+    n = int(np.floor((start_tdb_s - lo) / step_s + 1e-9))
+    if cut.size == 0 or n < 1:
+        return out
+    grid = start_tdb_s - step_s * np.arange(n, -1, -1, dtype=float)
+    site = w.series[cut]
+    t, s = np.tile(grid, cut.size), np.repeat(site, grid.size)
+    try:
+        if view.reach is None:
+            margin, reach = view.margin(t, s).reshape(cut.size, grid.size), None
+        else:  # with the search's proof of signs (and terrain masks' crossings halved) as in the span
+            margin, tau = (x.reshape(cut.size, grid.size) for x in view.margin_and_reach(t, s))
+            reach = (tau, lambda tt, ss: view.margin_and_reach(tt, site[ss]))
+        kinked = np.array([view.sites[i].has_terrain_mask for i in site], dtype=bool)
+        back = find_windows(lambda tt, ss: view.margin(tt, site[ss]), grid, margin, tol_s=tol_s, peaks=False,
+                            reach=reach, kinked=kinked)
+    except CoverageError:  # an orbit file with a gap before the span: the true rises stay unknown
+        return out
+    # the window of each cut pass that reaches the span's start, unless it is up from the grid's start
+    last = back.truncated_end & ~back.truncated_start
+    out[cut[back.series[last]]] = back.start_tdb_s[last]
+    return out
 
 
 def _samples_near_passes(view: "_SiteView", grid: np.ndarray):

@@ -1,12 +1,12 @@
 """User-facing tables of the geometry stage: ISO 8601 UTC times (Z, to the millisecond)
-beside the TDB seconds the numerics use, and the one spelling of a pass id in files."""
+beside the TDB seconds the numerics use, and pass tables under the stable pass ids of every file."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 
-from ..ids import pass_label
+from ..ids import LABEL_COLUMN, TRUE_RISE_COLUMN, pass_labels
 from ..timescales import iso_z, tdb_s_to_iso
 
 
@@ -84,10 +84,14 @@ def passes_frame(passes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def labelled(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a pass table (or its profiles) with the pass ids spelled as in every file."""
-    out = df.copy()
-    out["pass_id"] = [pass_label(p) for p in out["pass_id"]]
+def labelled(df: pd.DataFrame, passes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A copy of a pass table with its integer pass ids replaced by the stable ids of every file
+    (:func:`relay.ids.pass_labels`; the columns they are made of beside orbiter, asset and rise,
+    ``true_rise_tdb_s`` and ``pass_label``, are dropped).  A table of other rows that name passes
+    by their integer id (the profiles) gives ``passes``, the pass table that numbers them."""
+    ids = dict(zip(passes["pass_id"].astype(int), pass_labels(passes))) if passes is not None else None
+    out = df.drop(columns=[c for c in (TRUE_RISE_COLUMN, LABEL_COLUMN) if c in df.columns])
+    out["pass_id"] = pass_labels(df) if ids is None else [ids[int(p)] for p in df["pass_id"]]
     return out
 
 

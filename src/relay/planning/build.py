@@ -59,7 +59,7 @@ from ..config_links import XBandSpec
 from ..links.calibration import Calibration, quantile_factor, read_calibration
 from ..links.stations import OFFERED
 from ..errors import RelayInputError
-from ..ids import pass_label
+from ..ids import pass_labels
 from ..inputs import read_sessions_table
 from ..sols import clock_of
 from ..timescales import SOL_S, lmst_hours, tdb_s_to_datetime, utc_to_tdb_s
@@ -194,16 +194,17 @@ def pass_context(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs)
     (the smallest ``min_session_s`` and the largest ``turnaround_s`` of the assets)."""
     passes = inputs.passes
     ops = [a.operations for a in scenario.assets]
-    windows = [PassWindow(pass_label(r.pass_id), r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
-               for r in passes.itertuples(index=False)]
-    by_pid = {pass_label(r.pass_id): int(r.pass_id) for r in passes.itertuples(index=False)}
+    labels = pass_labels(passes)  # the stable ids (relay.ids); the table is numbered by the integer ids
+    windows = [PassWindow(k, r.orbiter, r.asset, float(r.rise_tdb_s), float(r.set_tdb_s))
+               for k, r in zip(labels, passes.itertuples(index=False))]
+    by_pid = dict(zip(labels, (int(p) for p in passes["pass_id"])))
     table = inputs.volume_table
 
     def volume(pid: str, t0, t1):
         """Mbit of the sub-window [t0, t1] of a pass (t0, t1 may be arrays)."""
         return table.volume_mbit(by_pid[pid], t0, t1)
 
-    max_el = dict(zip((pass_label(p) for p in passes["pass_id"]), passes["max_elevation_deg"].astype(float)))
+    max_el = dict(zip(labels, passes["max_elevation_deg"].astype(float)))
     return PassContext(float(start_tdb_s), float(end_tdb_s), windows, volume, max_el,
                        min(o.min_session_s for o in ops), max(o.turnaround_s for o in ops))
 
