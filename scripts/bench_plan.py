@@ -167,7 +167,7 @@ for name, kw in (("veto", {"forbid": args["veto"]}), ("outage", {"outages": args
         stages.append(new.timings)
     out[name] = {"replan_s": statistics.median(walls), "min_s": min(walls), "with_render_s": statistics.median(renders),
                  "timings": stages[len(stages) // 2], "diff": {k: (len(v) if isinstance(v, list) else v)
-                 for k, v in new.diff.items() if k in ("added", "removed", "moved", "changed", "unchanged")}}
+                 for k, v in new.diff_record.items() if k in ("added", "removed", "moved", "changed", "unchanged")}}
 print(json.dumps(out))
 """
 

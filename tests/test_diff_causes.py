@@ -44,12 +44,12 @@ def rows(d):
 
 def test_an_outage_names_itself_with_its_file_and_line_on_the_session_it_removes(base, tmp_path):
     result, _ = base
-    victim = session(result, "P00003")          # TGO -> Perseverance 09:52-10:05, 317.5 Mbit
+    victim = session(result, "TGO-Perseverance-20261123T0952")          # TGO -> Perseverance 09:52-10:05, 317.5 Mbit
     assert (victim["orbiter"], victim["asset"]) == ("TGO", "Perseverance")
     outages = write(tmp_path / "outages.csv", "target,what,start,end,note\n"
                     "TGO,all,2026-11-23T09:00:00Z,2026-11-23T10:30:00Z,safe mode\n")
-    d = result.replan(outages=outages).diff
-    gone = [r for r in d["removed"] + d["moved"] if r["pass_id"] == "P00003"]
+    d = result.replan(outages=outages).diff_record
+    gone = [r for r in d["removed"] + d["moved"] if r["pass_id"] == "TGO-Perseverance-20261123T0952"]
     assert len(gone) == 1
     r = gone[0]
     assert r["cause"] == ("outage of TGO (all) 2026-11-23T09:00Z to 2026-11-23T10:30Z 'safe mode' "
@@ -60,12 +60,12 @@ def test_an_outage_names_itself_with_its_file_and_line_on_the_session_it_removes
 
 def test_a_veto_of_a_pass_names_itself_and_the_lost_volume_is_the_sessions(base, tmp_path):
     result, _ = base
-    victim = session(result, "P00002")          # TGO -> Curiosity 05:48-06:00, 197.3 Mbit
-    veto = write(tmp_path / "veto.csv", "pass_id,note\nP00002,\n")
+    victim = session(result, "TGO-Curiosity-20261123T0548")          # TGO -> Curiosity 05:48-06:00, 197.3 Mbit
+    veto = write(tmp_path / "veto.csv", "pass_id,note\nTGO-Curiosity-20261123T0548,\n")
     new = result.replan(forbid=veto)
-    d = new.diff
-    r = [x for x in d["removed"] if x["pass_id"] == "P00002"]
-    assert r and r[0]["cause"] == "veto of pass P00002 (veto.csv line 2)"
+    d = new.diff_record
+    r = [x for x in d["removed"] if x["pass_id"] == "TGO-Curiosity-20261123T0548"]
+    assert r and r[0]["cause"] == "veto of pass TGO-Curiosity-20261123T0548 (veto.csv line 2)"
     # the asset's volume row is the sum of its sessions' changes, forward sessions included
     vol = {v["asset"]: v for v in d["volume_by_asset"]}["Curiosity"]
     for df, col in ((result.sessions, "volume_before_mbit"), (new.sessions, "volume_after_mbit")):
@@ -76,7 +76,7 @@ def test_a_veto_of_a_pass_names_itself_and_the_lost_volume_is_the_sessions(base,
 
 def test_a_forward_request_turns_a_session_forward_in_one_row_through_the_command(base, tmp_path, capsys):
     result, folder = base
-    victim = session(result, "P00003")
+    victim = session(result, "TGO-Perseverance-20261123T0952")
     req = write(tmp_path / "requests.csv", "id,asset,orbiter,kind,start,end,min_duration_s\n"
                 "PER-up,Perseverance,TGO,forward,2026-11-23T09:30:00Z,2026-11-23T10:30:00Z,300\n")
     out = tmp_path / "after"
@@ -86,12 +86,15 @@ def test_a_forward_request_turns_a_session_forward_in_one_row_through_the_comman
     kind = table[table["change"] == KIND_CHANGE]
     assert len(kind) == 1
     k = kind.iloc[0]
-    assert (k["orbiter"], k["asset"], k["kind"], k["pass_id"]) == ("TGO", "Perseverance", "return->forward", "P00003")
+    assert (k["orbiter"], k["asset"], k["kind"], k["pass_id"]) == ("TGO", "Perseverance", "return->forward",
+                                                                   "TGO-Perseverance-20261123T0952")
     assert k["start_before"] == k["start_after"] and k["sol"] == victim["sol"]
     assert k["cause"] == "request PER-up (requests.csv line 2)"
     # not also a removed and an added session with the same times
-    assert not ((table["change"].isin(["removed", "added"])) & (table["pass_id"] == "P00003")).any()
-    assert "1 changed kind" in text and "* kind    TGO -> Perseverance [P00003, return->forward" in text
+    assert not ((table["change"].isin(["removed", "added"]))
+                & (table["pass_id"] == "TGO-Perseverance-20261123T0952")).any()
+    assert "1 changed kind" in text
+    assert "* kind    TGO -> Perseverance [TGO-Perseverance-20261123T0952, return->forward" in text
     assert "cause: request PER-up (requests.csv line 2)" in text
     changes = table[table["change"] != "asset_volume"]
     assert changes["cause"].fillna("").str.len().gt(0).all()
@@ -99,11 +102,11 @@ def test_a_forward_request_turns_a_session_forward_in_one_row_through_the_comman
 
 def test_a_lock_names_itself_on_the_session_it_moves(base, tmp_path):
     result, _ = base
-    # MRO -> Perseverance P00005, 15:44:33-15:52:30, locked shorter
+    # MRO -> Perseverance MRO-Perseverance-20261123T1544, 15:44:33-15:52:30, locked shorter
     lock = write(tmp_path / "lock.csv", "orbiter,asset,start,end\n"
                  "MRO,Perseverance,2026-11-23T15:45:00Z,2026-11-23T15:50:00Z\n")
-    d = result.replan(lock=lock).diff
-    r = [x for x in d["moved"] if x["pass_id"] == "P00005"]
+    d = result.replan(lock=lock).diff_record
+    r = [x for x in d["moved"] if x["pass_id"] == "MRO-Perseverance-20261123T1544"]
     assert len(r) == 1 and r[0]["start_before"].startswith("2026-11-23T15:44:33")
     assert r[0]["cause"] == "lock MRO -> Perseverance 2026-11-23T15:45Z to 2026-11-23T15:50Z (lock.csv line 2)"
 

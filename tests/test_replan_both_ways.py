@@ -14,7 +14,8 @@ from relay.result import result_from_folder
 
 from test_diff_causes import START, base, write  # noqa: F401  (the same small plan, the fixture)
 
-OUTAGE = "TGO,all,2026-11-23T09:00:00Z,2026-11-23T10:30:00Z,safe mode\n"      # takes P00003 (09:52-10:05)
+# takes TGO-Perseverance-20261123T0952 (09:52-10:05)
+OUTAGE = "TGO,all,2026-11-23T09:00:00Z,2026-11-23T10:30:00Z,safe mode\n"
 
 pytestmark = pytest.mark.xdist_group("replan")
 
@@ -33,7 +34,7 @@ def test_an_outage_lifted_by_file_and_line_gives_back_the_instance_and_the_plan(
     outages = write(tmp_path / "outages.csv", "target,what,start,end,note\n" + OUTAGE)
     one = tmp_path / "one"
     assert main(["replan", str(folder), "--outages", str(outages), "--out", str(one), "--quiet"]) == 0
-    assert "P00003" not in pass_ids(result_from_folder(one))
+    assert "TGO-Perseverance-20261123T0952" not in pass_ids(result_from_folder(one))
     two = tmp_path / "two"
     assert main(["replan", str(one), "--lift-outage", f"{outages}:2", "--out", str(two)]) == 0
     text = capsys.readouterr().out
@@ -42,7 +43,7 @@ def test_an_outage_lifted_by_file_and_line_gives_back_the_instance_and_the_plan(
     assert back.sessions[["pass_id", "kind", "start_tdb_s", "end_tdb_s"]].equals(
         result.sessions[["pass_id", "kind", "start_tdb_s", "end_tdb_s"]])
     table = pd.read_csv(two / "diff.csv")
-    row = table[(table["change"] == "added") & (table["pass_id"] == "P00003")]
+    row = table[(table["change"] == "added") & (table["pass_id"] == "TGO-Perseverance-20261123T0952")]
     assert list(row["cause"]) == ["lifted outage of TGO (all) 2026-11-23T09:00Z to 2026-11-23T10:30Z 'safe mode' "
                                   "(outages.csv line 2)"]
     assert "cause: lifted outage of TGO" in text
@@ -52,31 +53,32 @@ def test_a_shortened_outage_is_the_old_row_lifted_and_the_new_one_given(base, tm
     result, _ = base
     one = result.replan(outages=[{"target": "TGO", "what": "all", "start": "2026-11-23T09:00:00Z",
                                   "end": "2026-11-23T10:30:00Z", "note": "safe mode"}])
-    assert "P00003" not in pass_ids(one)
+    assert "TGO-Perseverance-20261123T0952" not in pass_ids(one)
     short = {"target": "TGO", "what": "all", "start": "2026-11-23T09:00:00Z", "end": "2026-11-23T09:30:00Z"}
     two = one.replan(lift_outages=[{"target": "TGO", "what": "all", "start": "2026-11-23T09:00:00Z",
                                     "end": "2026-11-23T10:30:00Z"}], outages=[short])
     assert [(o.target, round(o.end_tdb_s - o.start_tdb_s, 3)) for o in two.problem.outages] == [("TGO", 1800.0)]
-    assert "P00003" in pass_ids(two)              # the pass (09:52-10:05) lies after the shortened outage
+    assert "TGO-Perseverance-20261123T0952" in pass_ids(two)   # the pass (09:52-10:05) lies after the shortened outage
     assert two.problem.options == result.problem.options
-    frame = two.diff_frame
+    frame = two.diff
     assert isinstance(frame, pd.DataFrame) and (frame["change"] == "added").any()
     assert frame.loc[frame["change"] != "asset_volume", "cause"].str.len().gt(0).all()
 
 
 def test_a_veto_lifted_and_a_request_withdrawn_give_back_the_instance(base, tmp_path):
     result, _ = base
-    veto = write(tmp_path / "veto.csv", "pass_id,note\nP00002,\n")
+    veto = write(tmp_path / "veto.csv", "pass_id,note\nTGO-Curiosity-20261123T0548,\n")
     req = write(tmp_path / "req.csv", "id,asset,orbiter,kind,start,end,min_duration_s\n"
                 "PER-up,Perseverance,TGO,forward,2026-11-23T09:30:00Z,2026-11-23T10:30:00Z,300\n")
     one = result.replan(forbid=veto, requests=req)
-    assert "P00002" not in pass_ids(one)
-    assert one.sessions.set_index("pass_id").loc["P00003", "kind"] == "forward"
-    two = one.replan(lift_vetoes=pd.DataFrame({"pass_id": ["P00002"]}), withdraw="PER-up")
+    assert "TGO-Curiosity-20261123T0548" not in pass_ids(one)
+    assert one.sessions.set_index("pass_id").loc["TGO-Perseverance-20261123T0952", "kind"] == "forward"
+    two = one.replan(lift_vetoes=pd.DataFrame({"pass_id": ["TGO-Curiosity-20261123T0548"]}), withdraw="PER-up")
     assert instance(two) == instance(result)      # the forward twin made for the request is gone too
-    causes = {r["pass_id"]: r["cause"] for r in two.diff["added"] + two.diff["changed_kind"]}
-    assert causes["P00002"] == "lifted veto of pass P00002 (forbid row 1)"   # the row that lifted it
-    assert causes["P00003"] == "withdrawn request PER-up"
+    causes = {r["pass_id"]: r["cause"] for r in two.diff_record["added"] + two.diff_record["changed_kind"]}
+    # the row that lifted it
+    assert causes["TGO-Curiosity-20261123T0548"] == "lifted veto of pass TGO-Curiosity-20261123T0548 (forbid row 1)"
+    assert causes["TGO-Perseverance-20261123T0952"] == "withdrawn request PER-up"
 
 
 def test_a_released_lock_gives_back_the_pass_options(base, tmp_path):
@@ -87,7 +89,7 @@ def test_a_released_lock_gives_back_the_pass_options(base, tmp_path):
     assert any(x.fixed for x in one.problem.options)
     two = one.replan(release_locks=f"{lock}:2")
     assert instance(two) == instance(result)
-    moved = [r for r in two.diff["moved"] if r["pass_id"] == "P00005"]
+    moved = [r for r in two.diff_record["moved"] if r["pass_id"] == "MRO-Perseverance-20261123T1544"]
     assert moved and moved[0]["cause"].startswith("released lock MRO -> Perseverance")
 
 

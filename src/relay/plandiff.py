@@ -351,7 +351,7 @@ def released_locks(old_problem, new_problem) -> list[Cause]:
 
 
 def _short(df, i) -> str:
-    """``MRO->Perseverance 10:13-10:19 (P00013)``: a session named for a cause."""
+    """``MRO->Perseverance 10:13-10:19 (MRO-Perseverance-20261123T1013)``: a session named for a cause."""
     pid = _val(df, "pass_id", i)
     return (f"{df['orbiter'].iloc[i]}->{df['asset'].iloc[i]} {str(df['start'].iloc[i])[11:16]}-"
             f"{str(df['end'].iloc[i])[11:16]}" + (f" ({pid})" if pid else ""))
@@ -429,7 +429,7 @@ def _cause_of_old(r, causes, before, after) -> str:
 
 
 def _name(r: dict) -> str:
-    """``TGO->Curiosity 2026-12-16 14:55-15:07 (P00062)``: a diff row's old session."""
+    """``TGO->Curiosity 2026-12-16 14:55-15:07 (TGO-Curiosity-20261216T1455)``: a diff row's old session."""
     pid = f" ({r['pass_id']})" if r.get("pass_id") else ""
     sb, eb = str(r["start_before"]), str(r["end_before"])
     return f"{r['orbiter']}->{r['asset']} {sb[:10]} {sb[11:16]}-{eb[11:16]}{pid}"

@@ -44,8 +44,10 @@ class PlanResult:
     :class:`~relay.summary.PlanSummary`; ``problem`` the solver's instance;
     ``plan`` the solver's raw plan; ``timings`` wall-clock seconds per stage; ``requests`` every
     relay request with its status; ``state`` what re-planning needs beyond the instance
-    (:class:`relay.planstate.ReplanState`, written as volumes.npz); ``diff`` a re-plan's changes
-    against the plan it started from (:func:`relay.plandiff.plan_diff`).
+    (:class:`relay.planstate.ReplanState`, written as volumes.npz); ``diff_record`` a re-plan's
+    changes against the plan it started from as :func:`relay.plandiff.plan_diff` gives them (lists
+    of rows per kind of change, the volume per asset and the delivered volume before and after),
+    and :attr:`diff` the same changes as a DataFrame (diff.csv's rows, each with its cause).
     """
 
     sessions: pd.DataFrame
@@ -59,7 +61,7 @@ class PlanResult:
     per_sol: pd.DataFrame | None = None
     requests: pd.DataFrame | None = None
     state: Any = None
-    diff: dict | None = None
+    diff_record: dict | None = None
 
     def __repr__(self) -> str:
         s = self.summary
@@ -87,8 +89,9 @@ class PlanResult:
         vetoes and locks given as ``lift_outages``, ``lift_vetoes`` and ``release_locks`` (the
         same rows as given before) and the requests whose ids ``withdraw`` names (a shortened
         outage: lift the old row and give the new one).  The new plan's ``diff`` lists the
-        sessions added, removed, moved and changed, each with its cause, and the volume per asset
-        before and after (see :mod:`relay.plandiff`; :attr:`diff_frame` is diff.csv's table)."""
+        sessions added, removed, moved and changed, each with its cause (a DataFrame, diff.csv's
+        table), and ``diff_record`` the same with the volume per asset before and after (see
+        :mod:`relay.plandiff`)."""
         from .replan import read_lifts, resolve  # lazy: the solver, 0.28-0.41 s of import (load 6) relay passes never needs
 
         state = self.state
@@ -111,16 +114,24 @@ class PlanResult:
                                                 end=s.end, days=s.days, timings_s=timings,
                                                 warnings=tuple(new.warnings) + result.summary.warnings)
         result.timings = timings
-        result.diff = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem, new.operations,
-                                   lifted=(*lifts.outages, *lifts.forbid)),
-                       "delivered_before_mbit": s.figures.delivered_mbit,
-                       "delivered_after_mbit": result.summary.figures.delivered_mbit}
+        result.diff_record = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem, new.operations,
+                                          lifted=(*lifts.outages, *lifts.forbid)),
+                              "delivered_before_mbit": s.figures.delivered_mbit,
+                              "delivered_after_mbit": result.summary.figures.delivered_mbit}
         return result
 
     @property
+    def diff(self) -> pd.DataFrame | None:
+        """A re-plan's changes as one table: diff.csv's rows (:data:`relay.plandiff.DIFF_CSV_COLUMNS`),
+        one per session removed, added, moved or changed, each with its ``pass_id``, sol, LMST and
+        ``cause``; None for a plan that is no re-plan (:attr:`diff_record` holds the same changes
+        as lists, with the volume per asset before and after)."""
+        return diff_table(self.diff_record) if self.diff_record is not None else None
+
+    @property
     def diff_frame(self) -> pd.DataFrame | None:
-        """A re-plan's diff as one table (diff.csv's rows, with their causes), None for a plan."""
-        return diff_table(self.diff) if self.diff is not None else None
+        """The same as :attr:`diff` (its name before the diff was a DataFrame)."""
+        return self.diff
 
     def render(self, *, reproducible: bool = False, diff: pd.DataFrame | None = None,
                nightly=None) -> dict[str, str | bytes]:
@@ -134,8 +145,8 @@ class PlanResult:
                          (self.requests, "requests.csv")):
             if df is not None:
                 texts[name] = csv_text(df)
-        if diff is None and self.diff is not None:
-            diff = diff_table(self.diff)
+        if diff is None:
+            diff = self.diff
         if diff is not None:
             texts["diff.csv"] = csv_text(diff)
         texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n"
@@ -171,7 +182,7 @@ def result_from_plan(problem, raw, *, passes: pd.DataFrame | None = None,
     ``state`` (:class:`relay.planstate.ReplanState`) is kept for re-planning."""
     sessions = sessions_table(raw, clocks_of(problem))
     ptab = candidate_passes_table(problem, set(sessions["pass_id"]), passes)
-    ex = Explainer(problem, raw, frozen_until_tdb_s, volume=state.volume_table if state is not None else None)
+    ex = Explainer(problem, raw, frozen_until_tdb_s, volume=state.volumes if state is not None else None)
     why = ex.table().set_index("pass_id")
     at = list(ptab.columns).index("used") + 1
     ptab.insert(at, "reason", why["reason"].reindex(ptab["pass_id"]).fillna("").to_numpy())

@@ -106,7 +106,7 @@ def _replan(args) -> int:
                          withdraw=args.withdraw, release_locks=args.release_lock)
     with writing("--out", args.out):
         files = result.write(args.out)
-    text = diff_lines(result.diff, str(args.plandir), str(args.out))
+    text = diff_lines(result.diff_record, str(args.plandir), str(args.out))
     if args.quiet:
         print(text.split("\n")[0])
     else:
