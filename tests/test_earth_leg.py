@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 
 from planning_helpers import T0, check_solvers_agree, tiny
 from relay.links import stations
-from relay.planning import cpsat, greedy, synthetic
+from relay.planning import cpsat, greedy, mip, relaxation, synthetic
 from relay.planning import formulation as fm
 from relay.planning.formulation import build
 from relay.planning.plan import Downlink
 from relay.planning.problem import DownlinkChunk, Objective, OutageSpan, Problem
 from relay.planning.settings import PlanningSettings
+from relay.planning.solve import solve
 from relay.planning.validate import validate
 from relay.timescales import tdb_s_to_datetime
 
@@ -149,16 +150,38 @@ def test_with_a_cap_every_plan_validates_and_cpsat_agrees_with_the_mip(P):
     check_solvers_agree(P, EXACT)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(capped_instances)
+def test_the_planner_starts_from_the_lp_and_stays_within_the_gap_limit_of_the_optimum(P):
+    # with a cap, the planner's entry point (one deterministic CP-SAT thread) starts from the LP
+    # relaxation's plan, pieces the LP chose fixed (relaxation.guided_start): the plan validates,
+    # it is within gap_limit of the exact optimum (MIP, gap 0), and its bound is at least that optimum
+    s = PlanningSettings(time_limit_s=10)
+    F = build(P)
+    plan = solve(P, s)
+    assert plan.report.lp_status == ("OPTIMAL" if F.hours_groups else None)  # a cap that binds: the LP first
+    exact = mip.solve(P, EXACT)
+    assert validate(P, plan) == [] and exact.report.status == "OPTIMAL" and plan.report.status == "OPTIMAL"
+    best, got = exact.report.objective_points, plan.report.objective_points
+    assert got <= best + 0.01 and plan.report.bound >= best - 0.01
+    assert got >= best - s.gap_limit * abs(plan.report.bound) - 0.01
+    lp = relaxation.solve_lp(F, 10)
+    fixed, _ = relaxation.guided_start(F, lp)
+    assert all(abs(lp.values[i] - fixed[i]) <= 1e-6 for i in F.u.values() if i in fixed)
+
+
 def test_the_scenario_key_planning_earth_leg_chooses_the_station_windows(small, tmp_path):
     """``planning.earth_leg: chosen`` in a scenario: the plan's downlinks come from station
-    windows the model chose (pieces of at most 3 h), each orbiter within its daily hours."""
+    windows the model chose (pieces of at most 3 h), each orbiter within its daily hours;
+    ``first-come`` gives the link model's first windows of each day and no cap in the problem
+    (both written out, so the test holds whichever is the default)."""
     import pandas as pd
 
     from relay.cli import main
 
-    sc = tmp_path / "chosen.yaml"
-    sc.write_text(f"extends: {small}\nplanning: {{earth_leg: chosen}}\n")
-    for name, cfg in (("first", small), ("chosen", sc)):
+    for name in ("first-come", "chosen"):
+        (tmp_path / f"{name}.yaml").write_text(f"extends: {small}\nplanning: {{earth_leg: {name}}}\n")
+    for name, cfg in (("first", tmp_path / "first-come.yaml"), ("chosen", tmp_path / "chosen.yaml")):
         assert main(["plan", str(cfg), "--start", "2026-12-08T00:00:00Z", "--days", "1", "--out",
                      str(tmp_path / name), "--quiet"]) == 0
     import json

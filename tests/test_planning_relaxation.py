@@ -8,6 +8,7 @@
 - the big-M rows are hand-checked on a tiny enforced constraint;
 - the LP-guided start fixes exactly the session options the LP leaves integral.
 """
+import dataclasses
 import math
 
 import numpy as np
@@ -73,12 +74,17 @@ def test_big_m_row_by_hand():
                 assert row == (lv == 0 or xv - zv >= 3)
 
 
-def test_the_guided_start_fixes_the_integral_session_choices_only():
-    P = synthetic.instance(5, n_orbiters=2, n_assets=3, days=2.0, passes_per_pair_sol=1.5)
+@pytest.mark.parametrize("hours", [None, 1.0])
+def test_the_guided_start_fixes_the_integral_session_choices_only(hours):
+    # and, under a daily downlink-hours cap (issue 19), the integral choices of downlink pieces
+    P = synthetic.instance(5, n_orbiters=2, n_assets=3, days=2.0, passes_per_pair_sol=1.5, chunk_s=1800.0)
+    P = dataclasses.replace(P, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=hours)
+                                              for o in P.orbiters))
     F = build(P)
+    assert bool(F.u) == (hours is not None)
     lp = relaxation.solve_lp(F, 10.0)
     fixed, hint = relaxation.guided_start(F, lp)
-    options = set(F.b)
+    options = set(F.b) | set(F.u.values())
     assert set(fixed) <= options and len(hint) == F.num_vars
     for i in options:
         integral = abs(lp.values[i] - round(lp.values[i])) <= 1e-6
