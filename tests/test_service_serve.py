@@ -44,14 +44,16 @@ class Api:
 
 
 def token_for(base: str, user: str, password: str) -> str:
-    """Log in with a session, then make a script token (CSRF header from the login answer)."""
+    """Log in with a session (the CSRF token fetched first, as the log-in needs it), then make a
+    script token (CSRF header from the login answer: log-in rotates the token)."""
     import http.cookiejar
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    first = json.loads(opener.open(base + "/api/auth/csrf", timeout=30).read())["csrftoken"]
     login = urllib.request.Request(base + "/api/auth/login", method="POST",
                                    data=json.dumps({"username": user, "password": password}).encode(),
-                                   headers={"Content-Type": "application/json"})
+                                   headers={"Content-Type": "application/json", "X-CSRFToken": first})
     csrf = json.loads(opener.open(login, timeout=30).read())["csrftoken"]
     req = urllib.request.Request(base + "/api/tokens", method="POST", data=b'{"name": "test"}',
                                  headers={"Content-Type": "application/json", "X-CSRFToken": csrf,

@@ -3,16 +3,18 @@
 Routers: :mod:`~relay.service.routes_accounts`, :mod:`~relay.service.routes_records`,
 :mod:`~relay.service.routes_plans`.  Errors answer one JSON paragraph ``{"detail": ...}``:
 a user's mistake (the command line's message: file or field, row, value, what is
-expected) 400, a malformed or unknown field 422, no login 401, no right 403, no record 404,
-an edit at a stale version 409 with the current record.  Nothing is stored on an error.
+expected) 400, a body that is not JSON 400, a filter a list does not take or of the wrong
+type 400, a body field unknown, missing or of the wrong type 422, no login 401, no right
+403, no record 404, an edit at a stale version 409 with the current record.  Nothing is
+stored on an error.
 """
 from __future__ import annotations
 
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
-from ..errors import RelayInputError
+from ..errors import RelayInputError, excerpt
 from . import routes_accounts, routes_plans, routes_records
 from .apiutil import public
 from .records import Conflict, Denied
@@ -25,16 +27,25 @@ api.add_router("/", routes_records.router)
 api.add_router("/", routes_plans.router)
 
 
-def validation_text(errors: list[dict]) -> str:
-    """One paragraph for the body's schema errors (field path: what is wrong)."""
+def validation_text(errors: list[dict], query=None) -> str:
+    """One paragraph for the schema errors of the body or the query (field path: the value
+    given, from ``query`` for a query's, what is wrong)."""
     parts = []
     for e in errors[:5]:
-        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "payload"))
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "payload", "f"))
         msg = e.get("msg", "invalid")
         if e.get("type") == "extra_forbidden":
             msg = "unknown field; expected only the fields the API describes (/api/openapi.json)"
+        elif e.get("type") != "missing" and query is not None and (e.get("loc") or ("",))[0] == "query":
+            msg = f"got {excerpt(query.get(loc, ''))}: {msg}"
         parts.append(f"{loc or 'request body'}: {msg}")
-    return "request body: " + "; ".join(parts)
+    return f"{where_of(errors)}: " + "; ".join(parts)
+
+
+def where_of(errors: list[dict]) -> str:
+    """``query`` when every error is in the URL's query, ``request body`` otherwise."""
+    places = {(e.get("loc") or ("body",))[0] for e in errors}
+    return "query" if places == {"query"} else "URL" if places == {"path"} else "request body"
 
 
 @api.exception_handler(RelayInputError)
@@ -44,7 +55,21 @@ def input_error(request, exc):
 
 @api.exception_handler(ValidationError)
 def schema_error(request, exc):
-    return api.create_response(request, {"detail": validation_text(exc.errors)}, status=422)
+    """A body not of the schema: 422; a filter of the wrong type (``sol=abc``): 400, as every
+    other bad filter."""
+    status = 400 if where_of(exc.errors) == "query" else 422
+    return api.create_response(request, {"detail": validation_text(exc.errors, request.GET)}, status=status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    """ninja's own refusals; a body that is not JSON gets the parser's reason and what is expected."""
+    cause = exc.__cause__
+    if exc.status_code == 400 and cause is not None:
+        text = (f"request body: is not JSON ({str(cause)[:120]}); expected one JSON object with the "
+                "fields the API describes (/api/openapi.json)")
+        return api.create_response(request, {"detail": text}, status=400)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(Denied)

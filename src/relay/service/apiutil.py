@@ -4,18 +4,21 @@
 hash stored) or the session cookie (with Django's CSRF check on unsafe methods).
 :func:`guard` runs the permission table (:mod:`relay.service.permissions`) and answers 403.
 :func:`listing` answers a list as JSON or, with ``format=csv``, as a formula-safe CSV
-file; :func:`filtered` applies the common filters (asset, orbiter, sol, time span).
+file; :func:`filters_of` makes a list's query schema of the filters that apply to its rows,
+:func:`check_query` refuses any other (400), :func:`filtered` applies the common ones (asset,
+orbiter, sol, time span).
 """
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Any, Optional
 
 from django.http import Http404
 from ninja import Schema
 from ninja.security import HttpBearer, django_auth
+from pydantic import Field, create_model
 
-from ..errors import RelayInputError
+from ..errors import RelayInputError, excerpt
 from ..timescales import parse_utc
 from .csvexport import csv_response
 from .models import ApiToken
@@ -69,39 +72,97 @@ def get(model, pk: int, **kw):
     return obj
 
 
-class Filters(Schema, frozen=True):
-    """The filters of every list (each optional): ``cycle``, ``asset``, ``orbiter``, ``sol``,
-    ``start``/``end`` (ISO UTC: rows overlapping the span) and ``format`` (``json``, ``csv``)."""
+#: every filter a list may take: name -> (type, default, what it keeps); each list route takes
+#: the ones that make sense for its rows (:func:`filters_of`), and answers 400 for any other
+FILTER_FIELDS: dict[str, tuple[Any, Any, str]] = {
+    "cycle": (Optional[int], None, "rows of this planning cycle (its id)"),
+    "scenario": (Optional[str], None, "rows of this scenario (its name)"),
+    "kind": (Optional[str], None, "rows of this kind"),
+    "status": (Optional[str], None, "rows with this status"),
+    "asset": (Optional[str], None, "rows of this asset (lander)"),
+    "orbiter": (Optional[str], None, "rows of this orbiter"),
+    "sol": (Optional[int], None, "rows in this sol of their asset (at their start)"),
+    "start": (Optional[str], None, "rows ending after this ISO 8601 UTC time (with Z)"),
+    "end": (Optional[str], None, "rows starting before this ISO 8601 UTC time (with Z)"),
+    "withdrawn": (bool, False, "also the withdrawn records"),
+    "format": (str, "json", "json, or csv for the CSV file"),
+}
 
-    cycle: Optional[int] = None
-    asset: Optional[str] = None
-    orbiter: Optional[str] = None
-    sol: Optional[int] = None
-    start: Optional[str] = None
-    end: Optional[str] = None
-    format: str = "json"
+
+class FilterSet(Schema, frozen=True):
+    """The base of a list's filters (frozen: a plan table's answer is kept per filter set)."""
+
+    def get(self, name: str, default=None):
+        return getattr(self, name, default)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return list(cls.model_fields)
 
 
-def span_of(f: Filters) -> tuple[str, str]:
-    """The filter's span as ISO text (checked by relay's time reader)."""
-    lo = iso(parse_utc(f.start, source="query", where="start")) if f.start else ""
-    hi = iso(parse_utc(f.end, source="query", where="end")) if f.end else "9999"
+def filters_of(label: str, *names: str) -> type[FilterSet]:
+    """The query schema of a list taking the filters ``names`` (and ``format``)."""
+    fields = {n: (FILTER_FIELDS[n][0], Field(FILTER_FIELDS[n][1], description=FILTER_FIELDS[n][2]))
+              for n in (*names, "format")}
+    return create_model(f"{label}Filters", __base__=FilterSet, **fields)
+
+
+#: every filter (a list of plain rows: names, sol, span; also made by code, e.g. ``Filters(format="csv")``)
+Filters = filters_of("All", "cycle", "asset", "orbiter", "sol", "start", "end")
+#: the filters of the rows of a span: plan tables, overflights
+SPAN_FILTERS = ("asset", "orbiter", "sol", "start", "end")
+
+
+def check_query(request, f: FilterSet | None, *extra: str) -> None:
+    """400 for a query parameter this list does not take: a filter that does not apply to its
+    rows (``sol`` of a list of cycles) or a misspelt one is refused, not silently ignored."""
+    known = [*(f.names() if f is not None else ()), *extra]
+    for key in request.GET:
+        if key not in known:
+            value = excerpt(request.GET.get(key, ""))
+            expected = f"one of its filters: {', '.join(known)}" if known else "no query parameters"
+            raise RelayInputError(f"got {key}={value}, but {request.path} takes no filter {key!r}; expected "
+                                  f"{expected}", source="query", where=key)
+
+
+def choice(value: str | None, allowed, where: str) -> str | None:
+    """A filter's value among ``allowed`` (400 otherwise)."""
+    if value is not None and value not in allowed:
+        raise RelayInputError(f"got {excerpt(value)}, expected one of {', '.join(allowed)}", source="query",
+                              where=where)
+    return value
+
+
+def span_of(f: FilterSet) -> tuple[str, str]:
+    """The filter's span as ISO text (checked by relay's time reader; the end after the start)."""
+    lo = iso(parse_utc(f.get("start"), source="query", where="start")) if f.get("start") else ""
+    hi = iso(parse_utc(f.get("end"), source="query", where="end")) if f.get("end") else "9999"
+    if lo and f.get("end") and hi <= lo:
+        raise RelayInputError(f"got end={f.get('end')!r} with start={f.get('start')!r}; expected an end after the "
+                              "start", source="query", where="end")
     return lo, hi
 
 
-def filtered(rows: list[dict], f: Filters, start_key: str = "start", end_key: str = "end") -> list[dict]:
+def overlaps(s, e, lo: str, hi: str) -> bool:
+    """Does the row span [s, e] (ISO text; a point when e == s; None: open) meet [lo, hi)?"""
+    s, e = str(s or ""), str(e or "9999")
+    return s < hi and (e > lo or (e == s and s >= lo))
+
+
+def filtered(rows: list[dict], f: FilterSet, start_key: str = "start", end_key: str = "end") -> list[dict]:
     """Rows (dicts) kept by the filters: names, sol and overlap with the span."""
     lo, hi = span_of(f)
+    asset, orbiter, sol = f.get("asset"), f.get("orbiter"), f.get("sol")
+    spanned = bool(f.get("start") or f.get("end"))
     out = []
     for r in rows:
-        if f.asset and r.get("asset") != f.asset:
+        if asset and r.get("asset") != asset:
             continue
-        if f.orbiter and r.get("orbiter") != f.orbiter:
+        if orbiter and r.get("orbiter") != orbiter:
             continue
-        if f.sol is not None and r.get("sol") != f.sol:
+        if sol is not None and r.get("sol") != sol:
             continue
-        s, e = str(r.get(start_key) or ""), str(r.get(end_key) or "9999")
-        if (f.start or f.end) and not (s < hi and e > lo):
+        if spanned and not overlaps(r.get(start_key), r.get(end_key), lo, hi):
             continue
         out.append(r)
     return out
@@ -112,7 +173,7 @@ def listing(rows: list[dict], f: Filters, name: str, columns: list[str] | None =
     if f.format == "csv":
         return csv_response(rows, f"{name}.csv", columns)
     if f.format != "json":
-        raise RelayInputError(f"got {f.format!r}, expected json or csv", source="query", where="format")
+        raise RelayInputError(f"got {excerpt(f.format)}, expected json or csv", source="query", where="format")
     return {"count": len(rows), "items": rows}
 
 

@@ -11,7 +11,8 @@ updates and deletes, a plan version's content is written once by its run.
 - :class:`ScenarioVersion`: a scenario's YAML text, versioned by name;
 - :class:`Cycle`: a planning cycle (a span of days; open, planned, published, closed);
 - :class:`Entry`: an operational record of a cycle (an outage, a relay request, a veto, a
-  lock or a station booking) stored as the columns of its CSV file, checked by the same reader;
+  lock, a station booking or an asset backlog) stored as the columns of its CSV file, checked by
+  the same reader;
 - :class:`Run`: a planning run (queued, running, done or failed, with its progress);
 - :class:`PlanVersion`: a run's proposed plan (summary, sessions, requests, diff, files);
 - :class:`Comment`, :class:`AuditEvent`, :class:`Notification`.
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.db import models
 
 ROLES = ("coordinator", "orbiter", "lander", "viewer", "admin")
-ENTRY_KINDS = ("outage", "request", "veto", "lock", "booking")
+ENTRY_KINDS = ("outage", "request", "veto", "lock", "booking", "backlog")
 CYCLE_STATUSES = ("open", "planned", "published", "closed")
 RUN_STATUSES = ("queued", "running", "done", "failed")
 PLAN_STATUSES = ("proposed", "published", "superseded")

@@ -7,7 +7,7 @@ that the matrix test (tests/test_service_permissions.py) walks one table.
 
 Roles: ``coordinator`` (cycles, runs, review, publication; any team's records),
 ``orbiter`` (a team of one or more orbiters: their outages, vetoes and downlink bookings), ``lander`` (a team
-of one or more assets: their relay requests, vetoes and asset outages), ``viewer``
+of one or more assets: their relay requests, vetoes, asset outages and backlogs), ``viewer``
 (reads), ``admin`` (accounts and teams; reads).  A team touches only the records of its
 own orbiters or assets, and edits only records its team filed.
 """
@@ -76,7 +76,7 @@ def entry_names(record) -> tuple[str, str]:
 
 
 def team_may_file(user, role, record) -> bool:
-    """A lander team: requests, vetoes and outages of its own assets; an orbiter team:
+    """A lander team: requests, vetoes, outages and backlogs of its own assets; an orbiter team:
     outages, vetoes and station bookings of its own orbiters; the coordinator: any record, locks
     included."""
     if role == "coordinator":
@@ -84,7 +84,7 @@ def team_may_file(user, role, record) -> bool:
     asset, orbiter = entry_names(record)
     names = team_names(user)
     if role == "lander":
-        return record.kind in ("request", "veto", "outage") and bool(asset) and asset in names
+        return record.kind in ("request", "veto", "outage", "backlog") and bool(asset) and asset in names
     if role == "orbiter":
         return record.kind in ("outage", "veto", "booking") and bool(orbiter) and orbiter in names
     return False

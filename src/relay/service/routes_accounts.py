@@ -9,11 +9,12 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.middleware.csrf import get_token
 from ninja import Query, Router, Schema
+from ninja.utils import check_csrf
 
 from ..errors import RelayInputError
 from ..timescales import parse_utc
 from . import notify
-from .apiutil import AUTH, forget_token, get, guard, listing, public
+from .apiutil import AUTH, Filters, check_query, choice, filters_of, forget_token, get, guard, listing, public
 from .models import ApiToken, AuditEvent, Profile, Team
 from .permissions import role_of, team_names
 from .records import audit, create_token, now, revoke_token
@@ -22,9 +23,23 @@ from .schemas import LoginIn, TeamIn, TokenIn, UserIn
 router = Router(tags=["accounts"])
 
 
+@router.get("/auth/csrf", auth=None)
+def csrf_token(request):
+    """The CSRF token (also set as the ``relay_csrftoken`` cookie) that ``POST /api/auth/login``
+    and every unsafe call on the session need in the ``X-CSRFToken`` header."""
+    return {"csrftoken": get_token(request)}
+
+
 @router.post("/auth/login", auth=None)
 def log_in(request, body: LoginIn):
-    """Log in (a session cookie); attempts are rate-limited per user name and address (429)."""
+    """Log in (a session cookie).  Django's CSRF check applies, as on the log-in form: first
+    ``GET /api/auth/csrf``, then send its token as ``X-CSRFToken`` with the cookie (no page of
+    another site can log a browser into an account of its choosing).  Attempts are rate-limited
+    per user name and address (429).  Scripts then make a token (``POST /api/tokens``)."""
+    refused = check_csrf(request)
+    if refused is not None:
+        return JsonResponse({"detail": "CSRF check failed: log-in needs the relay_csrftoken cookie and its token in "
+                                       "the X-CSRFToken header; expected GET /api/auth/csrf first"}, status=403)
     try:
         user = authenticate(request, username=body.username, password=body.password)
     except AxesBackendPermissionDenied:
@@ -56,6 +71,7 @@ def me(request):
 @router.get("/tokens", auth=AUTH)
 def list_tokens(request):
     guard(request, "self.read")
+    check_query(request, None)
     rows = [public(t, ("digest",)) for t in ApiToken.objects.filter(user=request.user).order_by("pk")]
     return {"count": len(rows), "items": rows}
 
@@ -78,11 +94,19 @@ def delete_token(request, token_id: int):
 
 
 # ----------------------------------------------------------------------------- teams and users
+TEAM_FILTERS = filters_of("Team", "kind", "asset", "orbiter")
+
+
 @router.get("/teams", auth=AUTH)
-def list_teams(request):
+def list_teams(request, f: Query[TEAM_FILTERS]):  # type: ignore[valid-type]
+    """Teams: of a kind (orbiter, lander), speaking for an asset or an orbiter."""
     guard(request, "self.read")
-    rows = [public(t) for t in Team.objects.order_by("name")]
-    return {"count": len(rows), "items": rows}
+    check_query(request, f)
+    q = Team.objects.order_by("name")
+    if choice(f.kind, ("orbiter", "lander"), "kind"):
+        q = q.filter(kind=f.kind)
+    rows = [public(t) for t in q if all(n in t.names for n in (f.asset, f.orbiter) if n)]
+    return listing(rows, f, "teams")
 
 
 @router.post("/teams", auth=AUTH)
@@ -97,6 +121,7 @@ def new_team(request, body: TeamIn):
 @router.get("/users", auth=AUTH)
 def list_users(request):
     guard(request, "accounts.manage")
+    check_query(request, None)
     rows = [{"id": p.user.pk, "username": p.user.username, "role": p.role, "team": p.team.name if p.team else None}
             for p in Profile.objects.select_related("user", "team").order_by("user__username")]
     return {"count": len(rows), "items": rows}
@@ -118,12 +143,16 @@ def new_user(request, body: UserIn):
 
 # ----------------------------------------------------------------------------- notifications and audit
 @router.get("/notifications", auth=AUTH)
-def notifications(request, all: bool = False):
-    """What changed on my assets or orbiters since I last marked my notifications seen."""
+def notifications(request, all: bool = False, cycle: Optional[int] = None, format: str = "json"):
+    """What changed on my assets or orbiters since I last marked my notifications seen (``all``:
+    every one), of a cycle."""
     guard(request, "self.read")
+    check_query(request, None, "all", "cycle", "format")
     q = notify.unseen(request.user) if not all else request.user.relay_notifications.order_by("-created")
+    if cycle is not None:
+        q = q.filter(cycle_id=cycle)
     rows = [public(n) for n in q[:500]]
-    return {"count": len(rows), "items": rows}
+    return listing(rows, Filters(format=format), "notifications")
 
 
 @router.post("/notifications/seen", auth=AUTH)
@@ -135,7 +164,7 @@ def notifications_seen(request):
     return {"seen_until": profile.seen_until}
 
 
-class AuditFilters(Schema):
+class AuditFilters(Schema, frozen=True):
     cycle: Optional[int] = None
     model: Optional[str] = None
     who: Optional[str] = None
@@ -148,6 +177,7 @@ class AuditFilters(Schema):
 def audit_log(request, f: Query[AuditFilters]):
     """Every change: who, what, when, before and after (coordinator and admin)."""
     guard(request, "audit.read")
+    check_query(request, None, *AuditFilters.model_fields)
     q = AuditEvent.objects.select_related("who").order_by("pk")
     if f.cycle is not None:
         q = q.filter(cycle_id=f.cycle)

@@ -12,14 +12,19 @@ from ninja import Query, Router, Status
 
 from ..errors import RelayInputError
 from . import plans, runs
-from .apiutil import AUTH, Filters, filtered, get, guard, listing, public
+from .apiutil import AUTH, SPAN_FILTERS, check_query, choice, filtered, filters_of, get, guard, listing, public
 from .engine import PASS_FIELDS, SESSION_FIELDS
-from .models import Cycle, PlanVersion, Run
+from .models import PLAN_STATUSES, RUN_STATUSES, Cycle, PlanVersion, Run
 from .schemas import PublishIn, RunIn
 
 router = Router(tags=["planning"])
 #: a plan version's columns shown in lists (its tables and files have their own routes)
 PLAN_TABLES = ("files", "sessions", "passes", "requests", "diff", "inputs")
+#: the filters of each list of this router (those that make sense for its rows)
+RUN_FILTERS = filters_of("Run", "cycle", "status")
+PLAN_FILTERS = filters_of("Plan", "cycle", "status")
+TABLE_FILTERS = filters_of("PlanTable", *SPAN_FILTERS)
+ORBITER_FILTERS = filters_of("OrbiterSessions", "asset", "sol", "start", "end")
 
 
 def run_json(r: Run) -> dict:
@@ -37,11 +42,15 @@ def new_run(request, cycle_id: int, body: RunIn):
 
 
 @router.get("/runs", auth=AUTH)
-def list_runs(request, f: Query[Filters]):
+def list_runs(request, f: Query[RUN_FILTERS]):  # type: ignore[valid-type]
+    """Planning runs: of a cycle, in a status."""
     guard(request, "run.read")
+    check_query(request, f)
     q = Run.objects.order_by("pk")
     if f.cycle is not None:
         q = q.filter(cycle_id=f.cycle)
+    if choice(f.status, RUN_STATUSES, "status"):
+        q = q.filter(status=f.status)
     return listing([run_json(r) for r in q], f, "runs")
 
 
@@ -73,13 +82,15 @@ def plan_of(request, plan_id: int, *keep: str) -> PlanVersion:
 
 
 @router.get("/plans", auth=AUTH)
-def list_plans(request, f: Query[Filters], status: str | None = None):
+def list_plans(request, f: Query[PLAN_FILTERS]):  # type: ignore[valid-type]
+    """Plan versions: of a cycle, in a status (proposed, published, superseded)."""
     guard(request, "plan.read")
+    check_query(request, f)
     q = PlanVersion.objects.defer(*PLAN_TABLES).order_by("cycle_id", "number")
     if f.cycle is not None:
         q = q.filter(cycle_id=f.cycle)
-    if status:
-        q = q.filter(status=status)
+    if choice(f.status, PLAN_STATUSES, "status"):
+        q = q.filter(status=f.status)
     return listing([plan_json(p) for p in q], f, "plans")
 
 
@@ -96,7 +107,7 @@ def counts(diff: dict | None) -> dict | None:
 
 
 @lru_cache(maxsize=256)
-def table_answer(plan_id: int, number: int, table: str, f: Filters) -> tuple[bytes, str, str]:
+def table_answer(plan_id: int, number: int, table: str, f) -> tuple[bytes, str, str]:
     """(body, content type, disposition) of a plan table's listing: a plan version's tables
     never change once its run stored them, so each answer is made once per process."""
     rows = PlanVersion.objects.filter(pk=plan_id).values_list(table, flat=True)[0]
@@ -117,10 +128,11 @@ def plan_number(plan_id: int) -> int:
     return found[0]
 
 
-def table_response(request, plan_id: int, table: str, f: Filters) -> HttpResponse:
+def table_response(request, plan_id: int, table: str, f) -> HttpResponse:
     """A plan table's listing: its tables are written once with the plan version (by its run)
     and never change, so the answer is kept per process; every request is still checked."""
     guard(request, "plan.read")
+    check_query(request, f)
     number = plan_number(plan_id)
     guard(request, "plan.read", PlanVersion(pk=plan_id, number=number))
     body, ctype, disposition = table_answer(plan_id, number, table, f)
@@ -131,19 +143,19 @@ def table_response(request, plan_id: int, table: str, f: Filters) -> HttpRespons
 
 
 @router.get("/plans/{plan_id}/sessions", auth=AUTH)
-def plan_sessions(request, plan_id: int, f: Query[Filters]):
+def plan_sessions(request, plan_id: int, f: Query[TABLE_FILTERS]):  # type: ignore[valid-type]
     """The plan's relay sessions (schedule.csv's columns), filtered."""
     return table_response(request, plan_id, "sessions", f)
 
 
 @router.get("/plans/{plan_id}/passes", auth=AUTH)
-def plan_passes(request, plan_id: int, f: Query[Filters]):
+def plan_passes(request, plan_id: int, f: Query[TABLE_FILTERS]):  # type: ignore[valid-type]
     """The cycle's overflights as this plan saw them: sol, LMST, volume, used or why not."""
     return table_response(request, plan_id, "passes", f)
 
 
 @router.get("/plans/{plan_id}/requests", auth=AUTH)
-def plan_requests(request, plan_id: int, f: Query[Filters]):
+def plan_requests(request, plan_id: int, f: Query[TABLE_FILTERS]):  # type: ignore[valid-type]
     """Each relay request's status in this plan (met or not, with the reason)."""
     return table_response(request, plan_id, "requests", f)
 
@@ -187,11 +199,14 @@ def plan_file(request, plan_id: int, name: str):
 
 
 @router.get("/plans/{plan_id}/orbiters/{orbiter}", auth=AUTH)
-def orbiter_sessions(request, plan_id: int, orbiter: str, format: str = "csv"):
-    """One orbiter's session list (for its team), CSV by default."""
+def orbiter_sessions(request, plan_id: int, orbiter: str, f: Query[ORBITER_FILTERS]):  # type: ignore[valid-type]
+    """One orbiter's session list (for its team), CSV unless ``format=json``; filtered by
+    asset, sol and span."""
     p = plan_of(request, plan_id, "sessions")
+    check_query(request, f)
     if orbiter not in p.scenario.orbiters:
         raise RelayInputError(f"got {orbiter!r}, expected an orbiter of the scenario "
                               f"({', '.join(p.scenario.orbiters)})", source="URL", where="orbiter")
-    rows = [r for r in p.sessions if r["orbiter"] == orbiter]
-    return listing(rows, Filters(format=format), f"{orbiter}-sessions-v{p.number}", SESSION_FIELDS)
+    rows = filtered([r for r in p.sessions if r["orbiter"] == orbiter], f)
+    fmt = f if "format" in request.GET else f.model_copy(update={"format": "csv"})
+    return listing(rows, fmt, f"{orbiter}-sessions-v{p.number}", SESSION_FIELDS)

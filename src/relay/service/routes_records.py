@@ -1,8 +1,10 @@
 """API routes of records: scenarios, planning cycles, operational records (outages, requests,
-vetoes, locks, station bookings: one JSON record or an uploaded CSV file, read by relay's
-readers), comments."""
+vetoes, locks, station bookings, asset backlogs: one JSON record or an uploaded CSV file, read
+by relay's readers), comments.  Each list takes the filters that make sense for its rows
+(:func:`relay.service.apiutil.filters_of`) and refuses any other."""
 
 import tempfile
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,19 +13,26 @@ from django.db import transaction
 from ninja import File, Query, Router
 from ninja.files import UploadedFile
 
-from ..errors import RelayInputError
+from ..errors import RelayInputError, excerpt
 from ..inputs import check_plain_name
-from ..timescales import parse_utc
+from ..timescales import parse_utc, utc_to_tdb_s
 from . import records
-from .apiutil import AUTH, Filters, filtered, get, guard, listing, public
-from .engine import COLUMNS, cell_text, overflights
-from .models import ENTRY_KINDS, Comment, Cycle, Entry, PlanVersion, ScenarioVersion
+from .apiutil import (AUTH, SPAN_FILTERS, Filters, check_query, choice, filtered, filters_of, get, guard, listing,
+                      overlaps, public, span_of)
+from .engine import COLUMNS, asset_clocks, cell_text, overflights
+from .models import CYCLE_STATUSES, ENTRY_KINDS, Comment, Cycle, Entry, PlanVersion, ScenarioVersion
 from .schemas import ENTRY_IN, CommentIn, CommentPatch, CycleIn, CyclePatch, EntryPatch, ScenarioIn, VersionIn
 from .settings import MAX_UPLOAD_BYTES
 
 router = Router(tags=["records"])
 #: the URL word of each kind of record (and the CSV file it comes from)
-PLURAL = {"outage": "outages", "request": "requests", "veto": "vetoes", "lock": "locks", "booking": "bookings"}
+PLURAL = {"outage": "outages", "request": "requests", "veto": "vetoes", "lock": "locks", "booking": "bookings",
+          "backlog": "backlogs"}
+#: the filters of each list of this router (those that make sense for its rows)
+SCENARIO_FILTERS = filters_of("Scenario", "scenario", "cycle", "asset", "orbiter")
+CYCLE_FILTERS = filters_of("Cycle", "scenario", "status", "asset", "orbiter", "start", "end")
+OVERFLIGHT_FILTERS = filters_of("Overflight", *SPAN_FILTERS)
+ENTRY_FILTERS = filters_of("Entry", "cycle", "kind", "withdrawn", *SPAN_FILTERS)
 
 
 def upload_text(upload: UploadedFile, what: str) -> str:
@@ -42,9 +51,17 @@ def upload_text(upload: UploadedFile, what: str) -> str:
 
 # ----------------------------------------------------------------------------- scenarios
 @router.get("/scenarios", auth=AUTH)
-def list_scenarios(request, f: Query[Filters]):
+def list_scenarios(request, f: Query[SCENARIO_FILTERS]):  # type: ignore[valid-type]
+    """Scenario versions: by name (``scenario``), the version a cycle uses, with an asset or orbiter."""
     guard(request, "scenario.read")
-    rows = [public(s, ("text",)) for s in ScenarioVersion.objects.order_by("name", "number")]
+    check_query(request, f)
+    q = ScenarioVersion.objects.order_by("name", "number")
+    if f.scenario:
+        q = q.filter(name=f.scenario)
+    if f.cycle is not None:
+        q = q.filter(cycles__pk=f.cycle)
+    rows = [public(s, ("text",)) for s in q
+            if (not f.asset or f.asset in s.assets) and (not f.orbiter or f.orbiter in s.orbiters)]
     return listing(rows, f, "scenarios")
 
 
@@ -72,9 +89,27 @@ def one_scenario(request, scenario_id: int):
 
 # ----------------------------------------------------------------------------- cycles
 @router.get("/cycles", auth=AUTH)
-def list_cycles(request, f: Query[Filters]):
+def list_cycles(request, f: Query[CYCLE_FILTERS]):  # type: ignore[valid-type]
+    """Planning cycles: of a scenario (its name), in a status, whose scenario has an asset or
+    orbiter, overlapping a span (``start``, ``end``)."""
     guard(request, "cycle.read")
-    rows = [public(c) for c in Cycle.objects.order_by("start", "pk")]
+    check_query(request, f)
+    status = choice(f.status, CYCLE_STATUSES, "status")
+    lo, hi = span_of(f)
+    q = Cycle.objects.select_related("scenario").defer("scenario__text").order_by("start", "pk")
+    if f.scenario:
+        q = q.filter(scenario__name=f.scenario)
+    if status:
+        q = q.filter(status=status)
+    rows = []
+    for c in q:
+        sv = c.scenario
+        if (f.asset and f.asset not in sv.assets) or (f.orbiter and f.orbiter not in sv.orbiters):
+            continue
+        row = public(c)
+        if (f.start or f.end) and not overlaps(row["start"], records.iso(c.start + timedelta(days=c.days)), lo, hi):
+            continue
+        rows.append(row)
     return listing(rows, f, "cycles")
 
 
@@ -104,11 +139,12 @@ def cycle_overflights(scenario_id: int, start: str, days: float) -> tuple[dict, 
 
 
 @router.get("/cycles/{cycle_id}/overflights", auth=AUTH)
-def list_overflights(request, cycle_id: int, f: Query[Filters]):
+def list_overflights(request, cycle_id: int, f: Query[OVERFLIGHT_FILTERS]):  # type: ignore[valid-type]
     """Every pass of the cycle's span: orbiter, asset, rise, set, sol and LMST of the asset
     (geometry only; a plan version's ``/passes`` add each pass's volume and use)."""
     c = get(Cycle, cycle_id)
     guard(request, "cycle.read", c)
+    check_query(request, f)
     rows = list(cycle_overflights(c.scenario_id, records.iso(c.start), c.days))
     return listing(filtered(rows, f, "rise", "set"), f, f"overflights-cycle{c.pk}")
 
@@ -129,23 +165,49 @@ def entry_json(e: Entry) -> dict:
 
 
 @router.get("/entries", auth=AUTH)
-def list_entries(request, f: Query[Filters], kind: str | None = None, withdrawn: bool = False):
-    """Outages, requests, vetoes and locks, filtered; ``format=csv`` gives the CSV file relay reads."""
+def list_entries(request, f: Query[ENTRY_FILTERS]):  # type: ignore[valid-type]
+    """Outages, requests, vetoes, locks, bookings and backlogs, filtered (a record's sol: the
+    one it names, else its asset's sol at its start); ``format=csv`` with a ``kind`` gives the
+    CSV file relay reads."""
     guard(request, "entry.read")
+    check_query(request, f)
+    kind = choice(f.kind, ENTRY_KINDS, "kind")
+    span_of(f)
     q = Entry.objects.select_related("team").order_by("pk")
     if f.cycle is not None:
         q = q.filter(cycle_id=f.cycle)
     if kind:
-        if kind not in ENTRY_KINDS:
-            raise RelayInputError(f"got {kind!r}, expected one of {', '.join(ENTRY_KINDS)}", source="query",
-                                  where="kind")
         q = q.filter(kind=kind)
-    if not withdrawn:
+    if not f.withdrawn:
         q = q.filter(withdrawn=False)
-    rows = filtered([entry_json(e) for e in q], f)
+    if f.asset:
+        q = q.filter(asset=f.asset)
+    if f.orbiter:
+        q = q.filter(orbiter=f.orbiter)
+    entries = list(q)
+    if f.sol is not None:
+        sols = sol_reader()
+        entries = [e for e in entries if sols(e) == f.sol]
+    rows = filtered([entry_json(e) for e in entries], f.model_copy(update={"sol": None}))
     if f.format == "csv" and kind:
         return listing([{**r["fields"]} for r in rows], f, PLURAL[kind], COLUMNS[kind])
     return listing(rows, f, "records")
+
+
+def sol_reader():
+    """A function of a record: the sol it names, else its asset's sol at its start (None
+    without either); each cycle's scenario read once."""
+    clocks: dict[int, dict] = {}
+
+    def sol(e: Entry) -> int | None:
+        if e.sol is not None or e.start is None or not e.asset:
+            return e.sol
+        if e.cycle_id not in clocks:
+            clocks[e.cycle_id] = asset_clocks(records.scenario_of(Cycle.objects.get(pk=e.cycle_id).scenario))
+        clock = clocks[e.cycle_id].get(e.asset)
+        return None if clock is None else int(clock.sol(utc_to_tdb_s(e.start)))
+
+    return sol
 
 
 @router.get("/entries/{entry_id}", auth=AUTH)
@@ -181,14 +243,15 @@ for _kind in ENTRY_KINDS:
 
 @router.post("/cycles/{cycle_id}/upload/{kind}", auth=AUTH)
 def upload_entries(request, cycle_id: int, kind: str, file: File[UploadedFile]):
-    """Upload the CSV file relay reads (outages, requests, forbid, locks): every row checked by
-    the same reader as ``relay plan``, each against the team's rights, then all stored or none."""
+    """Upload the CSV file relay reads (outages, requests, forbid, locks, bookings, backlogs): every
+    row checked by the same reader as ``relay plan``, each against the team's rights, then all
+    stored or none."""
     guard(request, "entry.read")
     cycle = get(Cycle, cycle_id)
     kinds = {v: k for k, v in PLURAL.items()} | {"forbid": "veto"} | {k: k for k in ENTRY_KINDS}
     if kind not in kinds:
-        raise RelayInputError(f"got {kind!r}, expected outages, requests, vetoes (forbid), locks or bookings",
-                              source="URL")
+        raise RelayInputError(f"got {excerpt(kind)}, expected outages, requests, vetoes (forbid), locks, bookings or "
+                              "backlogs", source="URL", where="kind")
     name = Path(file.name or f"{kind}.csv").name
     if not name.lower().endswith(".csv"):
         raise RelayInputError("is not a .csv file; expected the CSV file relay reads", source=name)
@@ -222,7 +285,10 @@ def withdraw_entry(request, entry_id: int, body: VersionIn):
 # ----------------------------------------------------------------------------- comments
 @router.get("/comments", auth=AUTH)
 def list_comments(request, target: str, target_id: int, format: str = "json"):
+    """The comments on a record (``target=entry``) or a plan version (``target=plan``)."""
     guard(request, "comment.read")
+    check_query(request, None, "target", "target_id", "format")
+    choice(target, ("entry", "plan"), "target")
     rows = [{**public(c), "author": c.author.username if c.author else None}
             for c in Comment.objects.filter(target=target, target_id=target_id).select_related("author")]
     return listing(rows, Filters(format=format), "comments")

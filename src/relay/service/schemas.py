@@ -96,7 +96,7 @@ def entry_schema(kind: str):
     fields = {"cycle": (int, ...)}
     required = {"outage": ("target", "what", "start", "end"), "request": ("id", "asset"),
                 "veto": (), "lock": ("orbiter", "asset", "start", "end"),
-                "booking": ("orbiter", "station", "start", "end")}[kind]
+                "booking": ("orbiter", "station", "start", "end"), "backlog": ("asset", "time", "backlog_mbit")}[kind]
     for c in COLUMNS[kind]:
         fields[c] = (Cell, ...) if c in required else (Optional[Cell], None)
     return create_model(f"{kind.title()}In", __base__=Strict, **fields)
