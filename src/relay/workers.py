@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import api, geocache
@@ -36,6 +39,7 @@ from .analysis.overrides import resolve
 from .config import Scenario
 from .ephem import de421_span_tdb_s, planets
 from .errors import RelayInputError
+from .result import result_from_folder
 
 #: the thread-pool variables a worker should hold at 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -93,10 +97,11 @@ def execute_run(base: str | Scenario, overrides: dict, start: str, days: float, 
     return rec
 
 
-def warm_up(base: str | None = None, start: str | None = None) -> dict:
+def warm_up(base: str | None = None, start: str | None = None, replan: bool = False) -> dict:
     """Load the ephemeris and (with ``base``, a scenario file, and ``start``) plan one day
     of it once, so that later runs in this process start warm (importing this module
-    imported the planner, OR-Tools and pandas).
+    imported the planner, OR-Tools and pandas); with ``replan`` also the re-plan path
+    (:func:`warm_replan`), which a service's worker takes.
     Returns the seconds it took and the thread variables seen; never raises."""
     t0 = time.perf_counter()
     info: dict = {"pid": os.getpid(), "env": {k: os.environ.get(k) for k in (*THREAD_VARS, "MALLOC_TRIM_THRESHOLD_")}}
@@ -106,31 +111,57 @@ def warm_up(base: str | None = None, start: str | None = None) -> dict:
         if base is not None and start is not None:
             rec = execute_run(base, {}, start, 1.0, {"time_limit_s": 5.0, "workers": 1, "seed": 0})
             info["plan_ok"] = bool(rec.get("ok"))
+        if base is not None and start is not None and replan:
+            info["replan_ok"] = warm_replan(base, start)
     except Exception as exc:  # a warm-up failure must not stop the worker: the runs report errors
         info["error"] = f"{type(exc).__name__}: {exc}"
     info["seconds"] = round(time.perf_counter() - t0, 3)
     return info
 
 
+def warm_replan(base: str, start: str) -> bool:
+    """Take the path of a re-plan once (the service's runs take it; a sweep never does): a day
+    of ``base`` planned and written as a folder, read back as a re-plan reads it, re-planned
+    with an outage over its first session (re-solve, tables, explanations, diff) and its
+    files rendered.  A re-plan's first call in a process otherwise paid 0.3 s of lazy imports
+    and first calls.  True when the re-plan was made with its diff."""
+    first = api.plan(base, start, 1.0, time_limit_s=5.0, workers=1, seed=0)
+    if not len(first.sessions):
+        return False
+    s = first.sessions.iloc[0]
+    outage = pd.DataFrame([{"target": s["orbiter"], "what": "all", "start": utc_text(s["start"]),
+                            "end": utc_text(s["end"]), "note": "warm-up"}])
+    with tempfile.TemporaryDirectory() as tmp:
+        first.write(Path(tmp) / "plan")
+        again = result_from_folder(Path(tmp) / "plan").replan(outages=outage)
+        again.write(Path(tmp) / "again")
+    return again.diff is not None
+
+
+def utc_text(t) -> str:
+    return pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class Warmup(WorkerPlugin):
-    """Dask worker plugin running :func:`warm_up` once per worker process at start-up."""
+    """Dask worker plugin running :func:`warm_up` once per worker process at start-up
+    (``replan``: the re-plan path too, for the service's workers)."""
 
     name = "relay-warmup"
 
-    def __init__(self, base: str | None = None, start: str | None = None):
-        self.base, self.start = base, start
+    def __init__(self, base: str | None = None, start: str | None = None, replan: bool = False):
+        self.base, self.start, self.replan = base, start, replan
         self.info: dict = {}
 
     def setup(self, worker):
         # once per process: registering the plugin again (each sweep on a long-lived cluster
         # does) finds the worker warm
-        key = (self.base, self.start)
+        key = (self.base, self.start, self.replan)
         if key not in _warm:
-            _warm[key] = warm_up(self.base, self.start)
+            _warm[key] = warm_up(self.base, self.start, self.replan)
         self.info = _warm[key]
 
 
-_warm: dict = {}  # (base, start) -> warm_up's figures, in this process
+_warm: dict = {}  # (base, start, replan) -> warm_up's figures, in this process
 
 
-__all__ = ["THREAD_VARS", "DASK_CONFIG", "FAILED_STATUSES", "execute_run", "warm_up", "Warmup"]
+__all__ = ["THREAD_VARS", "DASK_CONFIG", "FAILED_STATUSES", "execute_run", "warm_up", "warm_replan", "Warmup"]

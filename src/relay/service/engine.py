@@ -10,16 +10,23 @@
   (:func:`relay.api.plan`) or, when the run starts from a plan version, that plan re-planned
   with the records added since (:meth:`relay.result.PlanResult.replan`); it returns the plan's
   files, tables and its diff (:mod:`relay.plandiff`) against the published version, each
-  removed or moved session with the reason the new plan gives for its pass.
+  removed or moved session with the reason the new plan gives for its pass; the worker
+  keeps the plans it made and read (:class:`PlanCache`), so that re-planning the published
+  one (usually its own) neither unzips nor reads its folder again.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
+import shutil
 import tempfile
+import threading
 import time
 import zipfile
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +35,7 @@ import yaml
 from .. import api, inputs
 from ..config import read_yaml, resolve_extends, resolve_orbit_files
 from ..errors import RelayInputError
+from ..fileio import process_alive
 from ..plandiff import plan_diff, with_pass_windows
 from ..result import result_from_folder
 from ..sols import clock_of
@@ -38,7 +46,8 @@ READERS = {"outage": (inputs.read_outages, inputs.OUTAGES, "outages"),
            "request": (inputs.read_requests, inputs.REQUESTS, "requests"),
            "veto": (inputs.read_forbid, inputs.FORBID, "forbid"),
            "lock": (inputs.read_sessions_table, inputs.SESSIONS, "locks"),
-           "booking": (inputs.read_bookings, inputs.BOOKINGS, "bookings")}
+           "booking": (inputs.read_bookings, inputs.BOOKINGS, "bookings"),
+           "backlog": (inputs.read_backlog_table, inputs.BACKLOGS, "backlogs")}
 #: each kind's columns, in the order of its CSV file
 COLUMNS = {kind: [c.name for c in spec.columns] for kind, (_, spec, _) in READERS.items()}
 #: the columns of a plan version's tables kept in the database
@@ -116,6 +125,8 @@ def read_kind(kind: str, src, sc):
         return inputs.read_requests(src, assets=asset_clocks(sc), orbiters=names["orbiters"])
     if kind == "veto":
         return inputs.read_forbid(src, orbiters=names["orbiters"], assets=names["assets"])
+    if kind == "backlog":
+        return inputs.read_backlog_table(src, names["assets"])
     if kind == "booking":
         return inputs.read_bookings(src, orbiters=names["orbiters"], stations=names["stations"])
     return inputs.read_sessions_table(src, "locks", orbiters=names["orbiters"], assets=names["assets"])
@@ -133,14 +144,14 @@ def check_rows(kind: str, src, sc) -> list[dict]:
     A mistake raises the reader's :class:`~relay.errors.RelayInputError` (file, row, value)."""
     read = read_kind(kind, src, sc)
     spec = READERS[kind][1]
-    tabular = kind in ("lock", "booking")
+    tabular = kind in ("lock", "booking", "backlog")
     cells = inputs.read_table(src, spec) if not tabular or kind == "booking" else read
     rows = []
     for i, r in enumerate(cells.to_dict("records")):
         fields = {c: cell_text(r.get(c)) for c in COLUMNS[kind]}
         rec = None if tabular else read[i]
-        s = r.get("start_tdb_s") if rec is None else getattr(rec, "start_tdb_s", None)
-        e = r.get("end_tdb_s") if rec is None else getattr(rec, "end_tdb_s", None)
+        s = r.get("start_tdb_s", r.get("time_tdb_s")) if rec is None else getattr(rec, "start_tdb_s", None)
+        e = r.get("end_tdb_s", r.get("time_tdb_s")) if rec is None else getattr(rec, "end_tdb_s", None)
         rows.append({"fields": fields, "start": iso_or_none(s), "end": iso_or_none(e),
                      "asset": fields.get("asset") or (fields.get("target") if kind == "outage" else "") or "",
                      "orbiter": fields.get("orbiter") or (fields.get("target") if kind == "outage" else "") or "",
@@ -195,10 +206,11 @@ def plan_task(payload: dict) -> dict:
     since that plan), ``published`` (the zip of the cycle's published plan, or None) and
     ``base_is_published`` (the base is that plan: its folder is read once)."""
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=scratch_folder()) as tmp:
+    tmp: Path | None = run_folder()
+    try:
         base = None
         if payload.get("base") is not None:
-            base = result_from_folder(unzip_to(payload["base"], Path(tmp) / "base"))
+            base = PLANS.result(payload["base"], tmp / "base")
             result = replan_of(base, payload["added"])
         else:
             t = payload["tables"]
@@ -206,16 +218,35 @@ def plan_task(payload: dict) -> dict:
             result = api.plan(sc, payload["start"], payload["days"], outages=frame("outage", t.get("outage")),
                               requests=frame("request", t.get("request")), forbid=frame("veto", t.get("veto")),
                               fixed_sessions=frame("lock", t.get("lock")),
+                              backlogs=frame("backlog", t.get("backlog")),
                               bookings=read_kind("booking", frame("booking", t["booking"]), sc)
                               if t.get("booking") else None)
-        out = Path(tmp) / "plan"
+        out = tmp / "plan"
         result.write(out)
         old = base if base is not None and payload.get("base_is_published") else published_result(
-            payload.get("published"), Path(tmp) / "published")
-        diff = diff_against(result, old)
-        return {"files": zip_folder(out), "summary": result.summary.to_json(), "diff": diff,
-                "sessions": records_of(result.sessions, SESSION_FIELDS), "requests": records_of(result.requests),
-                "passes": records_of(result.passes, PASS_FIELDS), "seconds": round(time.perf_counter() - t0, 3)}
+            payload.get("published"), tmp / "published")
+        stored = stored_payload(result, out, old, t0)
+        PLANS.keep(stored["files"], out, tmp)  # the next re-plan of this plan starts from it in memory
+        tmp = None
+        return stored
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stored_payload(result, folder: Path, old, t0: float | None = None) -> dict:
+    """What the service keeps of a plan ``result`` written in ``folder`` (a run's, or a nightly
+    run's: :mod:`relay.service.nightly_store`): the zipped folder, summary, diff against the
+    published plan ``old`` (None without one), sessions, requests and passes."""
+    with ThreadPoolExecutor(1, thread_name_prefix="relay-zip") as pool:
+        # zlib lets go of the GIL: the folder is compressed while the diff and tables are made
+        files = pool.submit(zip_folder, folder)
+        out = {"summary": result.summary.to_json(), "diff": diff_against(result, old),
+               "sessions": records_of(result.sessions, SESSION_FIELDS), "requests": records_of(result.requests),
+               "passes": records_of(result.passes, PASS_FIELDS)}
+        out["files"] = files.result()
+    out["seconds"] = None if t0 is None else round(time.perf_counter() - t0, 3)
+    return out
 
 
 def scratch_folder() -> str | None:
@@ -225,6 +256,25 @@ def scratch_folder() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
+#: the name of a run's scratch folder starts with this and the pid of the process running it
+RUN_FOLDER = "relay-run-"
+SWEPT: set[int] = set()  # the processes that removed dead processes' run folders
+
+
+def run_folder() -> Path:
+    """A new scratch folder for a run of this process.  The first one a process makes removes
+    the run folders left by processes that no longer run (a worker killed in a run, or stopped
+    while it read a run's plan for :class:`PlanCache`): in /dev/shm they would hold memory."""
+    scratch = Path(scratch_folder() or tempfile.gettempdir())
+    if os.getpid() not in SWEPT:
+        SWEPT.add(os.getpid())
+        for old in scratch.glob(f"{RUN_FOLDER}*-*"):
+            pid = old.name[len(RUN_FOLDER):].split("-", 1)[0]
+            if pid.isdigit() and not process_alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER}{os.getpid()}-", dir=scratch))
+
+
 def replan_of(base, added: dict):
     """``base`` re-planned with the records added since it (the engine's re-plan path)."""
     return base.replan(lock=frame("lock", added.get("lock")), forbid=frame("veto", added.get("veto")),
@@ -232,8 +282,69 @@ def replan_of(base, added: dict):
 
 
 def published_result(published: bytes | None, folder: Path):
-    """The PlanResult of the published plan's zipped folder (None without one)."""
-    return None if published is None else result_from_folder(unzip_to(published, folder))
+    """The PlanResult of the published plan's zipped folder (None without one; unzipped into
+    ``folder`` unless this process holds it already, see :class:`PlanCache`)."""
+    return None if published is None else PLANS.result(published, folder)
+
+
+class PlanCache:
+    """The plans this process wrote or read last, by the SHA-256 of their zipped folder, read
+    as a re-plan reads them (:func:`relay.result.result_from_folder`, the folder checked
+    against its manifest).  A run's plan is read in a background thread once the run has
+    returned it (:meth:`keep`), so that a re-plan of it (usually of the cycle's published
+    plan, which this worker planned) neither unzips nor reads the folder again; another
+    plan is unzipped and read once (:meth:`result`).  Only read, never changed, by the runs
+    that share it."""
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self.lock = threading.Lock()
+        self.plans: OrderedDict[str, Future] = OrderedDict()
+        self.reader: ThreadPoolExecutor | None = None
+
+    def result(self, files: bytes, folder: Path):
+        """The PlanResult of a zipped plan folder (unzipped into ``folder`` when not held)."""
+        key = hashlib.sha256(files).hexdigest()
+        with self.lock:
+            held = self.plans.get(key)
+            if held is not None:
+                self.plans.move_to_end(key)
+        if held is not None:
+            try:
+                return held.result()
+            except Exception:  # noqa: BLE001 - a failed background read: read it here, with its message
+                pass
+        done: Future = Future()
+        done.set_result(result_from_folder(unzip_to(files, folder)))
+        self.hold(key, done)
+        return done.result()
+
+    def keep(self, files: bytes, folder: Path, tmp: Path) -> None:
+        """Read ``folder`` (zipped as ``files``) in the background, then remove ``tmp`` (which holds it)."""
+        key = hashlib.sha256(files).hexdigest()
+
+        def read():
+            try:
+                return result_from_folder(folder)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+        with self.lock:
+            if self.reader is None:
+                self.reader = ThreadPoolExecutor(1, thread_name_prefix="relay-plan-cache")
+            reader = self.reader
+        self.hold(key, reader.submit(read))
+
+    def hold(self, key: str, plan: Future) -> None:
+        with self.lock:
+            self.plans[key] = plan
+            self.plans.move_to_end(key)
+            while len(self.plans) > self.size:
+                self.plans.popitem(last=False)
+
+
+#: this process's plans (a service worker's, or the service's own with the thread executor)
+PLANS = PlanCache()
 
 
 def diff_against(result, old) -> dict | None:
@@ -243,7 +354,7 @@ def diff_against(result, old) -> dict | None:
     ``reason_detail``)."""
     if old is None:
         return None
-    d = dict(result.diff) if result.diff is not None and result.state is old.state else \
+    d = dict(result.diff_record) if result.diff_record is not None and result.state is old.state else \
         plan_diff(old.sessions, old.problem, result.sessions, result.problem)
     d["delivered_before_mbit"] = old.summary.figures.delivered_mbit
     d["delivered_after_mbit"] = result.summary.figures.delivered_mbit

@@ -43,8 +43,14 @@ def tables_of(inputs: dict) -> dict:
     return out
 
 
+#: a plan version's large columns that a run does not read of the published version
+TABLES = ("summary", "sessions", "requests", "passes", "diff")
+
+
 def published_of(cycle: Cycle) -> PlanVersion | None:
-    return PlanVersion.objects.filter(cycle=cycle, status="published").first()
+    """The cycle's published version, its tables left in the database (a run needs its files
+    and records; its tables are loaded if read)."""
+    return PlanVersion.objects.filter(cycle=cycle, status="published").defer(*TABLES).first()
 
 
 def payload_for(run) -> tuple[dict, dict]:
@@ -55,8 +61,9 @@ def payload_for(run) -> tuple[dict, dict]:
     base = published if run.mode != "full" else None
     if base is not None and any(current.get(k, {}).get("version") != v["version"] for k, v in base.inputs.items()):
         base = None  # a record of the published plan was edited or withdrawn: plan the cycle again
-    if base is not None and any(v["kind"] == "booking" for k, v in current.items() if k not in base.inputs):
-        base = None  # new station bookings change the downlink windows: plan the cycle again
+    if base is not None and any(v["kind"] in ("booking", "backlog") for k, v in current.items()
+                                if k not in base.inputs):
+        base = None  # new station bookings (downlink windows) or backlogs (data at the start): plan anew
     added = {k: v for k, v in current.items() if base is not None and k not in base.inputs}
     payload = {"scenario_text": cycle.scenario.text, "folder": str(scenario_folder()),
                "start": iso(cycle.start), "days": cycle.days, "tables": tables_of(current),
@@ -115,13 +122,15 @@ def with_record_causes(diff: dict | None, changes: list[dict]) -> dict | None:
 
 
 def store_result(run, result: dict, kept: dict) -> PlanVersion:
-    """Keep a run's result as the cycle's next plan version (one transaction)."""
-    changes = changes_since(kept["published"], kept["inputs"])
+    """Keep a run's result as the cycle's next plan version (one transaction).  ``kept`` may
+    also name the ``scenario`` version planned (default: the cycle's) and the record ``changes``
+    its diff cites (default: those since the published version); a nightly run gives both."""
+    changes = kept["changes"] if "changes" in kept else changes_since(kept["published"], kept["inputs"])
     with transaction.atomic():
         cycle = locked(Cycle, run.cycle_id, None)
         number = (PlanVersion.objects.filter(cycle=cycle).aggregate(n=Max("number"))["n"] or 0) + 1
         plan = PlanVersion.objects.create(
-            cycle=cycle, number=number, run=run, scenario=cycle.scenario, base=kept["base"],
+            cycle=cycle, number=number, run=run, scenario=kept.get("scenario") or cycle.scenario, base=kept["base"],
             replanned=kept["base"] is not None, summary=result["summary"], sessions=result["sessions"],
             requests=result["requests"], passes=result["passes"], diff=with_record_causes(result["diff"], changes),
             inputs=kept["inputs"], files=result["files"], author=run.requested_by)

@@ -39,8 +39,8 @@ def start_executor(kind: str = "dask", workers: int = 1, scheduler: str | None =
                    warm: tuple[str, str] | None = None) -> None:
     """Start where runs execute: ``dask`` (a LocalCluster of ``workers`` processes, or the
     cluster at ``scheduler``) or ``thread`` (a pool in this process, for tests).  ``warm``:
-    (a scenario file, a start) each Dask worker plans a day of when it starts, so that the
-    first run does not pay the planner's imports and first calls (:class:`relay.workers.Warmup`)."""
+    (a scenario file, a start) each Dask worker plans and re-plans a day of when it starts, so
+    that the first run does not pay the planner's imports and first calls (:class:`relay.workers.Warmup`)."""
     stop_executor()
     if kind == "thread":
         _STATE["executor"] = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="relay-run")
@@ -56,7 +56,7 @@ def start_executor(kind: str = "dask", workers: int = 1, scheduler: str | None =
                                dashboard_address=None, host="127.0.0.1")
         _STATE["cluster"] = cluster
         client = Client(cluster)
-    client.register_plugin(Warmup(*(warm or (None, None))))
+    client.register_plugin(Warmup(*(warm or (None, None)), replan=True))
     _STATE["client"] = client
     _STATE["executor"] = DaskExecutor(client)
 
