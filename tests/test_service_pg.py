@@ -75,7 +75,8 @@ def postgres_url():
 def test_service_on_postgresql(postgres_url):
     env = {**os.environ, "RELAY_TEST_DB_URL": postgres_url}
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                        str(TESTS / "test_service_workflow.py"), str(TESTS / "test_service_permissions.py")],
+                        str(TESTS / "test_service_workflow.py"), str(TESTS / "test_service_permissions.py"),
+                        str(TESTS / "test_nightly_db.py")],
                        capture_output=True, text=True, env=env, cwd=TESTS.parent)
     tail = "\n".join(r.stdout.splitlines()[-25:])
     assert r.returncode == 0, tail + r.stderr[-2000:]

@@ -3,7 +3,9 @@
 Exit status of ``relay nightly``: 0 planned; 2 a user's mistake (nothing
 archived, the current plan stays); 3 planned but degraded; 1 any other
 failure, including "another run holds the lock" (the only one worth
-retrying).  See ``docs/nightly.md``.
+retrying).  With ``--db`` an archived run is then recorded in the relay service's
+database (:mod:`relay.service.nightly_store`); a run that planned but could not be
+recorded there exits 2, and stays archived and current.  See ``docs/nightly.md``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="make the run current even when it plans an earlier night than the current plan "
                         "(a back-fill or retry of an older night is otherwise archived but not made current)")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="also record the archived run in the relay service's database as a plan version of the "
+                        "cycle holding its start: postgresql://user:password@host:port/database, "
+                        "sqlite:///PATH/relay.sqlite3 or the service's data folder (relay serve --data DIR); "
+                        "exit 2 when no cycle takes it or the database is not reachable and migrated (the run "
+                        "stays archived)")
     p.set_defaults(func=run_nightly_command)
     _register_archive_readers(sub)
     _register_archive_changes(sub)
@@ -125,14 +133,74 @@ def run_nightly_command(args) -> int:
 
     cli = {k: getattr(args, k) for k in ("archive", "out", "drop", "start", "day_boundary", "days",
                                          "freeze_hours", "change_penalty_mbit", "max_drop_pct", "log",
-                                         "time_limit_s", "workers", "seed", "quiet", "force")}
+                                         "time_limit_s", "workers", "seed", "quiet", "force", "db")}
     try:
         job = resolve(args.config, cli)
+        record = service_recorder(job) if job.db is not None else None
     except RelayInputError as exc:
         print(f"relay nightly: error: {exc}", file=sys.stderr)
         print("relay nightly: nothing archived; the current plan is unchanged", file=sys.stderr)
         return 2
-    return run_nightly(job)
+    return run_nightly(job, record=record)
+
+
+def service_database(value: str) -> tuple[str, str | None, str, str]:
+    """``--db`` as ``relay serve`` takes it: (data folder, database URL or None, the database as
+    messages name it (no password), the ``relay db upgrade`` command that makes it).  A URL
+    gets a throwaway data folder: the nightly job needs none of the service's secret key."""
+    import tempfile
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    from ..errors import RelayInputError
+    from ..service.settings import database
+
+    if "://" not in value:   # the service's data folder
+        folder = Path(value).absolute()
+        if not (folder / "relay.sqlite3").is_file():
+            raise RelayInputError(f"{folder} holds no relay.sqlite3; expected postgresql://..., sqlite:///PATH or "
+                                  f"the data folder of `relay serve --data` (make it with `relay db upgrade --data "
+                                  f"{value}`)", source="command line", where="--db")
+        return str(folder), None, str(folder), f"relay db upgrade --data {value}"
+    u = urlparse(value)
+    label = value.replace(f":{u.password}@", ":***@") if u.password else value
+    entry = database(Path("."), value)  # the URL checked as `relay serve --db` checks it
+    if entry["ENGINE"].endswith("sqlite3") and not Path(entry["NAME"]).is_file():
+        raise RelayInputError(f"{entry['NAME']} does not exist; expected the relay service's SQLite database (make it "
+                              f"with `relay db upgrade --db {label}`)", source="command line", where="--db")
+    return tempfile.mkdtemp(prefix="relay-nightly-db-"), value, label, f"relay db upgrade --db {label}"
+
+
+def service_recorder(job):
+    """Django set up on ``--db`` (the service's own settings) and the callable that records a
+    run there after the job (relay.service.nightly_store.record); checks the URL now."""
+    import atexit
+    import functools
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    from ..errors import RelayInputError
+
+    if importlib.util.find_spec("django") is None:
+        raise RelayInputError("the relay service is not installed; install its extra (pip install "
+                              "'mars-relay[service]') or leave --db out", source="command line", where="--db")
+    from django.conf import settings
+
+    from ..service.settings import configure, database
+
+    data, url, label, upgrade = service_database(job.db)
+    if url is not None:
+        atexit.register(shutil.rmtree, data, ignore_errors=True)
+    want = database(Path(data), url)
+    have = settings.DATABASES["default"] if settings.configured else want
+    if any(str(have.get(k) or "") != str(want.get(k) or "") for k in ("ENGINE", "NAME", "HOST", "PORT")):
+        raise RelayInputError(f"this process already uses the database {have.get('NAME')}; expected one database "
+                              "per process", source="command line", where="--db")
+    configure(data, url)
+    from ..service import nightly_store
+
+    return functools.partial(nightly_store.record, config=job.config, label=label, upgrade=upgrade)
 
 
 def run_history(args) -> int:

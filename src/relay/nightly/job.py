@@ -27,7 +27,10 @@ the run's frozen-until, base run and diff, and, degraded, says DEGRADED with
 the reasons and the run id.  After the run, the hook of its exit status
 (``on_degraded`` for 3, ``on_failure`` for 1 and 2) gets the run's JSON
 summary (:func:`alert_payload`); a failing hook is logged and printed, and the
-exit status stays the run's.
+exit status stays the run's.  With ``--db`` an archived run is then also recorded in
+the relay service's database by the callable the command layer passes
+(:func:`record_in_service`; this package never imports the service); when that
+fails the run stays archived and a run that planned exits 2.
 """
 
 from __future__ import annotations
@@ -300,8 +303,10 @@ def freeze_intruders(ses, prep: Prepared) -> int:
 
 
 # ----------------------------------------------------------------------------- the run
-def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
+def run_nightly(job: NightlyRun, stdout=None, stderr=None, record=None) -> int:
     """Run the job once; returns the exit status (0, 1, 2 or 3).  Never raises for a run's failure.
+    ``record(outcome, result)``, when given (``--db``: the command layer's, see
+    :func:`record_in_service`), records an archived run elsewhere and returns a line to print.
     The hook of the exit status, if the options name one, gets the run's JSON summary."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     started = utcnow()
@@ -325,6 +330,9 @@ def run_nightly(job: NightlyRun, stdout=None, stderr=None) -> int:
     lock = RunLock(archive_path)
     try:
         code = _locked_run(job, lock, archive_path, out, log, ui, outcome)
+        result = outcome.pop("plan_result", None)
+        if record is not None:
+            code = record_in_service(record, result, ui, log, code, outcome)
         return _alert(job, ui, log, code, outcome)
     finally:
         lock.release()
@@ -353,13 +361,39 @@ def _locked_run(job: NightlyRun, lock: RunLock, archive_path: Path, out: Path, l
     return _Run(job, archive_path, out, log, outcome["started"], ui, outcome).go()
 
 
+def record_in_service(record, result, ui: "_Ui", log: JsonLog, code: int, outcome: dict) -> int:
+    """Record an archived run with ``record(outcome, result)`` (``--db``: the relay service's
+    database).  A run refused or rejected (nothing archived) is not recorded.  A failure is printed
+    and logged and the archived run stays as it is; a run that planned then exits 2 (the database's
+    message: no cycle, unreachable, not migrated) or 1 (any other failure)."""
+    if outcome.get("run_id") is None:
+        return code
+    try:
+        line = record(outcome, result)
+    except Exception as exc:  # noqa: BLE001 - the run is archived; the database's problem is reported
+        user = isinstance(exc, RelayInputError)
+        msg = str(exc) if user else f"{type(exc).__name__}: {exc}"
+        log.event("service", ok=False, error=msg,
+                  traceback=None if user else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        outcome["service"] = {"error": msg}
+        ui.err(f"error: {msg}")
+        ui.err(f"run {outcome['run_id']} stays archived ({outcome.get('status')}); it is not recorded in the "
+               "service's database")
+        return code if code == 1 else (2 if user else 1)
+    log.event("service", ok=True, recorded=line)
+    outcome["service"] = {"recorded": line}
+    ui.say(f"  {line}")
+    return code
+
+
 def alert_payload(outcome: dict, exit_code: int) -> dict:
     """The run's JSON summary an alert hook gets (stdin or the POST body): the run id, status,
     exit code, reasons (and the acknowledged ones), span, frozen-until, base run, diff counts,
-    delivered volume, where its files are, and the error of a failed or rejected run."""
+    delivered volume, where its files are, the error of a failed or rejected run, and (``--db``)
+    what the service's database recorded or why it did not."""
     keys = ("run_id", "status", "reasons", "reason_keys", "acknowledged", "plan_start", "plan_end", "frozen_until", "base_run",
             "diff", "delivered_mbit", "solver_status", "current_run", "plan_dir", "report", "error", "started",
-            "config", "archive", "out")
+            "config", "archive", "out", "service")
     return {"event": "relay-nightly", "exit_code": exit_code, **{k: outcome.get(k) for k in keys}}
 
 
@@ -543,7 +577,8 @@ class _Run:
                             acknowledged=nightly["acknowledged"], plan_start=prep.start, plan_end=prep.end,
                             frozen_until=nightly["frozen_until"], base_run=nightly["base_run"], diff=nightly["diff"],
                             delivered_mbit=summary.delivered_mbit, solver_status=str(summary.status),
-                            current_run=current, plan_dir=str(plan_dir), report=str(plan_dir / "report.html"))
+                            current_run=current, plan_dir=str(plan_dir), report=str(plan_dir / "report.html"),
+                            plan_result=result)
         _Report(self.ui, run_id, self.run, summary, ses, prep, self.out, self.log.stages).print(
             nightly, self.diff, reasons, current)
         return exit_code

@@ -6,6 +6,8 @@ The section's schema and defaults are :class:`relay.config_nightly.NightlyOption
 are not None).  Relative paths in the section are relative to the config
 file.  The planning horizon ``days`` defaults to the scenario's
 ``planning.horizon_days``; the change penalty to ``planning.change_penalty_mbit``.
+``--db`` (record the run in the relay service's database) is given on the command
+line only: its URL may hold a password, which a scenario file should not.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class NightlyRun:
     change_penalty_mbit: float  # the penalty in effect
     quiet: bool = False
     force: bool = False  # make the run current even when it plans an earlier night than the current plan
+    db: str | None = None  # also record the run in the relay service's database (``--db``, command line only)
 
 
 def resolve(config: str, cli: dict) -> NightlyRun:
@@ -66,9 +69,12 @@ def resolve(config: str, cli: dict) -> NightlyRun:
     if opts.freeze_hours > days * 24:
         raise RelayInputError(f"the freeze horizon ({opts.freeze_hours:g} h) is longer than the planning "
                               f"horizon ({days:g} days)", source="command line", where="freeze_hours")
+    if cli.get("db") == "":
+        raise RelayInputError("got an empty database; give postgresql://..., sqlite:///PATH or the service's data "
+                              "folder, or leave --db out", source="command line", where="--db")
     if opts.archive is None:
         raise RelayInputError("no archive given: pass --archive PATH or set nightly.archive in the config",
                               source="command line", where="--archive")
     penalty = sc.planning.change_penalty_mbit if opts.change_penalty_mbit is None else opts.change_penalty_mbit
     return NightlyRun(str(config), opts, days, float(penalty), quiet=bool(cli.get("quiet")),
-                      force=bool(cli.get("force")))
+                      force=bool(cli.get("force")), db=cli.get("db"))
