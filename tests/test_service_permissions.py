@@ -27,7 +27,7 @@ ALL = set(ROLES)
 WRITERS = {"coordinator", "orbiter", "lander", "admin"}
 COORD = {"coordinator"}
 OVERSIGHT = {"coordinator", "admin"}
-PUBLIC = {("POST", "/api/auth/login"), ("GET", "/api/openapi.json")}
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/api/auth/csrf"), ("GET", "/api/openapi.json")}
 J = "application/json"
 _n = itertools.count()
 
@@ -140,6 +140,8 @@ MATRIX = [
      {"coordinator", "orbiter"}),
     ("POST", "/api/locks", lambda c: ("/api/locks", cell(c, orbiter="TGO", asset="Perseverance", **span())),
      COORD),
+    ("POST", "/api/backlogs", lambda c: ("/api/backlogs", cell(c, asset="Perseverance", time="2026-12-07T00:00:00Z",
+                                                               backlog_mbit=120)), {"coordinator", "lander"}),
     ("POST", "/api/cycles/{cycle_id}/upload/{kind}",
      lambda c: (f"/api/cycles/{c['w'].cycle.pk}/upload/requests",
                 {"file": upload("requests.csv", f"id,asset,start,end\nV{next(_n)},Perseverance,"
@@ -235,9 +237,13 @@ def test_django_urls_outside_the_api_need_a_login(ctx):
     from django.test import Client
 
     anon = Client()
+    from relay.service.urls import PAGES
+
     names = {p.pattern.describe() for p in get_resolver().url_patterns}
-    assert names == {"'api/'", "'login' [name='login']", "'logout' [name='logout']", "'' [name='home']",
-                     "'admin/'"}
+    pages = {p.pattern.describe() for p in PAGES}  # each needs a log-in: tests/test_service_pages.py walks them
+    assert "'' [name='home']" in pages
+    assert names - pages == {"'api/'", "'login' [name='login']", "'logout' [name='logout']", "'admin/'",
+                             "'static/<str:name>' [name='static']"}
     assert anon.get("/").status_code == 302 and anon.get("/")["Location"].startswith("/login")
     assert anon.get("/admin/")["Location"].startswith("/admin/login")
     page = anon.get("/login")
@@ -254,8 +260,9 @@ def test_revoked_token_and_session_csrf(ctx):
     assert w.client("viewer").delete(f"/api/tokens/{key['id']}").status_code == 200
     assert bearer.get("/api/auth/me").status_code == 401
     browser = Client(enforce_csrf_checks=True)
+    token = browser.get("/api/auth/csrf").json()["csrftoken"]
     r = browser.post("/api/auth/login", {"username": w.users["viewer"].username, "password": w.password},
-                     content_type=J)
+                     content_type=J, HTTP_X_CSRFTOKEN=token)
     assert r.status_code == 200
     assert r.cookies["relay_session"]["httponly"] and r.cookies["relay_session"]["samesite"] == "Lax"
     assert browser.post("/api/comments", {"target": "entry", "target_id": 1, "text": "x"},
