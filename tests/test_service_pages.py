@@ -1,0 +1,228 @@
+"""The service's pages through Django's test client (the browser flow is tests/test_service_browser.py).
+
+Each page goes through the same record functions and permission table as the API: a lander team
+files a request by sol + LMST and sees the passes of its window; a bad entry shows the command
+line's message beside its field, keeps what was typed and stores nothing; another lander team
+sees no edit control and is refused (403) when it posts anyway; an orbiter team previews the
+sessions an outage hits before saving; the coordinator runs, reviews the diff and publishes; the
+request is then met with its reason.  User strings are escaped on every page.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+
+import pytest
+
+if importlib.util.find_spec("django") is None or importlib.util.find_spec("ninja") is None:
+    pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
+
+from service_world import World, django_ready  # noqa: E402
+
+#: one worker process runs the service tests (one configured Django, one SQLite database)
+pytestmark = pytest.mark.xdist_group("service")
+
+#: the small scenario's Perseverance is on Mars sol (MSD) 54366 on 2026-12-08 (no landing: MSD numbering)
+SOL = "54366"
+
+
+@pytest.fixture(scope="module")
+def world():
+    django_ready()
+    return World()
+
+
+def browser(w, role):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(w.users[role])
+    return c
+
+
+def request_form(**over) -> dict:
+    form = {"id": "DRIVE-1", "asset": "Perseverance", "orbiter": "", "kind": "return", "priority": "required",
+            "mode": "sol", "start": "", "end": "", "sol": SOL, "lmst_window": "13:00-18:30", "min_mbit": "1",
+            "min_duration_s": "", "points": "", "note": "drive <b>data</b>"}
+    return {**form, **over}
+
+
+def entries(w, kind):
+    from relay.service.models import Entry
+
+    return list(Entry.objects.filter(cycle=w.cycle, kind=kind))
+
+
+def test_every_page_needs_a_login(world):
+    from django.test import Client
+
+    from relay.service.urls import PAGES
+
+    anon = Client()
+    for p in PAGES:
+        url = "/" + re.sub(r"<int:\w+>", str(world.cycle.pk), str(p.pattern))
+        r = anon.get(url)
+        assert r.status_code == 302 and r["Location"].startswith("/login"), (url, r.status_code)
+
+
+def test_login_page_and_home_per_role(world):
+    from django.test import Client
+
+    c = Client()
+    page = c.get("/login")
+    assert page.status_code == 200 and b"csrfmiddlewaretoken" in page.content and b'<label for="username">' in page.content
+    r = c.post("/login", {"username": world.users["lander"].username, "password": world.password})
+    assert r.status_code == 302 and r["Location"] == "/"
+    home = c.get("/").content.decode()
+    assert "My relay requests" in home and "Unavailability over my passes" in home and "Notifications" in home
+    assert world.cycle.name in home
+    coord = browser(world, "coordinator").get("/").content.decode()
+    assert "Runs in flight" in coord and "My relay requests" not in coord
+    assert c.post("/logout").status_code == 302 and c.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("over, field, words", [
+    ({"mode": "utc", "start": "2026-12-08T10:00:00", "end": "2026-12-08T12:00:00Z"}, "start", "zone"),
+    ({"lmst_window": "13:75"}, "lmst_window", "13:00-15:30"),
+    ({"orbiter": "Voyager"}, "orbiter", "Voyager"),
+])
+def test_a_bad_entry_shows_the_readers_message_beside_its_field_and_stores_nothing(world, over, field, words):
+    from relay.errors import RelayInputError
+    from relay.service import engine, records
+    from relay.service.pages_requests import cells_of, frame
+
+    before = len(entries(world, "request"))
+    form = request_form(id="BAD-1", **over)
+    r = browser(world, "lander").post(f"/cycles/{world.cycle.pk}/requests", form)
+    assert r.status_code == 400
+    html = r.content.decode()
+    with pytest.raises(RelayInputError) as exc:  # the message relay's reader gives (as the command line)
+        engine.check_rows("request", frame(cells_of(form)), records.scenario_of(world.cycle.scenario))
+    import html as h
+
+    shown = re.search(rf'<p class="error field-error" id="e-{field}" role="alert">(.*?)</p>', html, re.S)
+    assert shown, html[:3000]
+    assert h.unescape(shown.group(1)) == str(exc.value) and words in str(exc.value)
+    typed = over.get(field) or form[field]
+    assert f'value="{h.escape(typed)}"' in html  # what was typed is kept
+    assert len(entries(world, "request")) == before
+
+
+def test_lander_files_by_sol_and_lmst_and_sees_the_passes_of_its_window(world):
+    c = browser(world, "lander")
+    passes = c.get(f"/cycles/{world.cycle.pk}/window-passes", request_form()).content.decode()
+    assert "window-passes-table" in passes and "TGO" in passes
+    n = int(re.search(r"<strong>(\d+) pass\(es\)</strong>", passes).group(1))
+    from relay.service.pages_requests import cells_of, window_passes
+
+    rows, (lo, hi) = window_passes(world.cycle, cells_of(request_form()))
+    assert n == len(rows) > 0 and all(p["asset"] == "Perseverance" and p["rise"] < hi and p["set"] > lo for p in rows)
+    r = c.post(f"/cycles/{world.cycle.pk}/requests", request_form())
+    assert r.status_code == 302, r.content[:2000]
+    page = c.get(r["Location"]).content.decode()
+    assert "DRIVE-1 filed" in page and "drive &lt;b&gt;data&lt;/b&gt;" in page and "<b>data" not in page
+    assert f"sol {SOL}, 13:00-18:30 LMST" in page
+
+
+def test_another_lander_team_sees_no_edit_control_and_is_refused(world):
+    own = browser(world, "lander")
+    own.post(f"/cycles/{world.cycle.pk}/requests", request_form(id="MINE-1"))
+    e = next(x for x in entries(world, "request") if x.fields["id"] == "MINE-1")
+    assert f'href="/requests/{e.pk}#h-edit"' in own.get(f"/cycles/{world.cycle.pk}/requests").content.decode()
+    other = browser(world, "lander2")
+    listing = other.get(f"/cycles/{world.cycle.pk}/requests").content.decode()
+    assert "MINE-1" in listing and f'href="/requests/{e.pk}#h-edit"' not in listing
+    assert f'action="/requests/{e.pk}/withdraw"' not in listing
+    detail = other.get(f"/requests/{e.pk}").content.decode()
+    assert 'id="request-form"' not in detail
+    assert other.post(f"/requests/{e.pk}", request_form(id="MINE-1", note="hijack") | {"version": e.version}) \
+        .status_code == 403
+    assert other.post(f"/requests/{e.pk}/withdraw", {"version": e.version}).status_code == 403
+    assert other.post(f"/cycles/{world.cycle.pk}/requests", request_form(id="THEIRS-1")).status_code == 403
+    e.refresh_from_db()
+    assert e.fields["note"] == "drive <b>data</b>" and not e.withdrawn and e.version == 1
+
+
+def test_an_edit_that_lost_a_race_shows_the_current_version(world):
+    c = browser(world, "lander")
+    c.post(f"/cycles/{world.cycle.pk}/requests", request_form(id="RACE-1"))
+    e = next(x for x in entries(world, "request") if x.fields["id"] == "RACE-1")
+    assert c.post(f"/requests/{e.pk}", request_form(id="RACE-1", note="first") | {"version": 1}).status_code == 302
+    r = c.post(f"/requests/{e.pk}", request_form(id="RACE-1", note="second") | {"version": 1})
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert "now at version 2" in html and "<td class=\"l\">first</td><td class=\"l\">second</td>" in html
+
+
+def wait_done(client, run_id, timeout_s=120.0):
+    t_end = time.monotonic() + timeout_s
+    while True:
+        run = client.get(f"/runs/{run_id}/progress").json()
+        if run["status"] in ("done", "failed") or time.monotonic() > t_end:
+            return run
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_outage_preview_run_review_publish_and_the_request_met():
+    django_ready()
+    w = World()
+    lander, orbiter, coord = browser(w, "lander"), browser(w, "orbiter"), browser(w, "coordinator")
+    form = request_form(mode="utc", start="2026-12-08T00:00:00Z", end="2026-12-08T08:00:00Z", sol="",
+                        lmst_window="")
+    assert lander.post(f"/cycles/{w.cycle.pk}/requests", form).status_code == 302
+    assert orbiter.post(f"/cycles/{w.cycle.pk}/run").status_code == 403
+    r = coord.post(f"/cycles/{w.cycle.pk}/run", {"mode": "auto"})
+    run_id = int(r["Location"].rsplit("=", 1)[1])
+    run = wait_done(coord, run_id)
+    assert run["status"] == "done", run
+    plan = coord.get(f"/plans/{run['plan']}").content.decode()
+    assert "Publish plan v1" in plan and "No published version" in plan
+    from relay.service.models import PlanVersion
+
+    p = PlanVersion.objects.get(pk=run["plan"])
+    assert "Publish plan" not in lander.get(f"/plans/{p.pk}").content.decode()
+    assert lander.post(f"/plans/{p.pk}/publish", {"version": p.version}).status_code == 403
+    assert coord.post(f"/plans/{p.pk}/publish", {"version": p.version, "comment": "week <ok>"}).status_code == 302
+    p.refresh_from_db()
+    assert p.status == "published" and p.comment == "week <ok>"
+
+    # the orbiter team previews an outage (nothing stored), then saves it
+    out = {"target": "TGO", "what": "all", "start": "2026-12-08T00:00:00Z", "end": "2026-12-08T06:00:00Z",
+           "note": "safe mode", "orbiter": ""}
+    pre = orbiter.post(f"/cycles/{w.cycle.pk}/outages", {**out, "action": "preview"}).content.decode()
+    hit = [s for s in p.sessions if s["orbiter"] == "TGO" and s["start"] < out["end"] and s["end"] > out["start"]]
+    assert hit and f"<strong>{len(hit)} planned session(s)</strong>" in pre and not entries(w, "outage")
+    assert orbiter.post(f"/cycles/{w.cycle.pk}/outages", {**out, "target": "MRO", "action": "preview"}) \
+        .status_code == 403
+    assert orbiter.post(f"/cycles/{w.cycle.pk}/outages", {**out, "action": "save"}).status_code == 302
+    assert len(entries(w, "outage")) == 1
+    covered = [x for x in p.passes if x["orbiter"] == "TGO" and x["asset"] == "Perseverance"
+               and x["rise"] < "2026-12-08T06:00:00.000Z" and x["set"] > "2026-12-08T00:00:00.000Z"]
+    home = lander.get("/").content.decode()
+    assert covered and "safe mode" in home and f"<td>{len(covered)}</td>" in home
+
+    # the lander team sees its request met, with the reason, in the published version
+    status = lander.get(f"/requests/{entries(w, 'request')[0].pk}").content.decode()
+    req = p.requests[0]
+    assert req["status"] == "met" and f'<span class="tag">met</span>' in status and req["reason"] in status
+    # a re-plan after the outage: the diff names it
+    run = wait_done(coord, int(coord.post(f"/cycles/{w.cycle.pk}/run")["Location"].rsplit("=", 1)[1]))
+    diff = coord.get(f"/plans/{run['plan']}").content.decode()
+    assert "outage of TGO (all)" in diff and f"{len(hit)} removed" in diff
+    timeline = coord.get(f"/cycles/{w.cycle.pk}/timeline").content.decode()  # the published version: no diff
+    assert 'id="timeline-orbiter"' in timeline and 'id="timeline-asset"' in timeline
+    assert 'id="timeline-diff"' not in timeline
+    replanned = coord.get(f"/cycles/{w.cycle.pk}/timeline", {"plan": run["plan"]}).content.decode()
+    assert 'id="timeline-diff"' in replanned and "removed: Perseverance" in replanned
+    assert replanned.count("removed: ") >= len(hit)
+    assert "/static/plotly.min.js" in timeline and coord.get("/static/plotly.min.js").status_code == 200
+    sols = coord.get(f"/cycles/{w.cycle.pk}/sols").content.decode()
+    assert 'id="per-sol"' in sols and "Perseverance" in sols
+
+
+def test_audit_page_is_for_oversight(world):
+    assert browser(world, "lander").get("/audit").status_code == 403
+    page = browser(world, "coordinator").get("/audit", {"action": "cycle."}).content.decode()
+    assert "cycle.create" in page and "request.create" not in page
