@@ -1,0 +1,93 @@
+"""Time the service's pages of a 28-day network-6 cycle in headless Chromium (issue 21: under 2 s).
+
+    python scripts/bench_pages.py [--days 28] [--repeat 5]
+
+Starts the service in this process (a fresh data folder, runs on a thread pool), files the
+28-day network-6 cycle (configs/network-6.yaml from 2026-12-08), plans it once (not timed
+here: scripts/bench_service.py times runs), then opens each page of the cycle as the coordinator
+once cold and ``--repeat`` times more, and prints the first, median and worst time from navigation to the page drawn
+(the load event, and for the timeline every chart's bars drawn by plotly), with the number of
+passes and sessions and the machine's load.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshot_service import CHROMIUM, ROOT, START, log_in, start_service  # noqa: E402
+
+DRAWN = "document.querySelectorAll('#timeline-asset .barlayer .point').length > 0 && " \
+        "document.querySelectorAll('#timeline-orbiter .barlayer .point').length > 0"
+
+
+def plan_cycle(days: float) -> tuple[int, int, int]:
+    """(cycle id, passes, sessions) of the network-6 cycle, planned once."""
+    from django.contrib.auth import get_user_model
+
+    from relay.service import engine, records, runs
+    from relay.service.models import PlanVersion, Run
+    from relay.timescales import parse_utc
+
+    coord = get_user_model().objects.get(username="coordinator")
+    sv = records.create_scenario(coord, "network-6", engine.scenario_text(ROOT / "configs" / "network-6.yaml"))
+    cycle = records.create_cycle(coord, f"network-6 {days:g} days", sv, parse_utc(START), days)
+    run = runs.submit(coord, cycle, "full")
+    t0 = time.perf_counter()
+    while Run.objects.get(pk=run.pk).status not in ("done", "failed"):
+        time.sleep(1.0)
+    r = Run.objects.get(pk=run.pk)
+    if r.status != "done":
+        raise SystemExit(f"the run failed: {r.error}")
+    p = PlanVersion.objects.get(run=r)
+    print(f"planned the {days:g}-day network-6 cycle in {time.perf_counter() - t0:.1f} s (not part of the figures)")
+    return cycle.pk, len(p.passes), len(p.sessions)
+
+
+def time_page(page, url: str, wait: str | None) -> float:
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="load")
+    if wait:
+        page.wait_for_function(wait, timeout=60_000)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=float, default=28.0)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    data = Path(tempfile.mkdtemp(prefix="relay-bench-pages-"))
+    try:
+        base, pw, _ = start_service(data, days=1.0)
+        cid, n_passes, n_sessions = plan_cycle(args.days)
+        pages = [("timeline", f"/cycles/{cid}/timeline", DRAWN), ("per sol", f"/cycles/{cid}/sols", None),
+                 ("review", f"/cycles/{cid}/review", None), ("requests", f"/cycles/{cid}/requests", None),
+                 ("unavailability", f"/cycles/{cid}/outages", None), ("home", "/", None)]
+        blocked: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = log_in(browser, base, "coordinator", pw["coordinator"], blocked)
+            print(f"load {os.getloadavg()[0]:.2f} (1 min); {n_passes} passes, {n_sessions} sessions; "
+                  f"each page's first visit (the service's per-process caches cold), then {args.repeat} visits")
+            for name, path, wait in pages:
+                cold = time_page(page, base + path, wait)  # the plan's charts are made once per process
+                times = [time_page(page, base + path, wait) for _ in range(args.repeat)]
+                print(f"  {name:15s} first {cold:6.3f} s, then median {statistics.median(times):6.3f} s  "
+                      f"worst {max(times):6.3f} s")
+            browser.close()
+        return 1 if blocked else 0
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
