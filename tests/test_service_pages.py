@@ -226,3 +226,25 @@ def test_audit_page_is_for_oversight(world):
     assert browser(world, "lander").get("/audit").status_code == 403
     page = browser(world, "coordinator").get("/audit", {"action": "cycle."}).content.decode()
     assert "cycle.create" in page and "request.create" not in page
+
+
+def test_a_sol_before_the_landing_shows_the_readers_message_and_stores_nothing(world):
+    """With a landing in the scenario (mission sols), sol -3 is refused beside its field with the
+    reader's paragraph (as ``relay plan --requests`` gives it), and nothing is stored."""
+    import yaml
+
+    from relay.service import records
+    from relay.service.models import Entry
+
+    data = yaml.safe_load(world.scenario.text)
+    for a in data["assets"]:
+        if a["name"] == "Perseverance":
+            a["landing"] = {"date": "2021-02-18T20:44:00Z", "sol": 0}
+    sv = records.create_scenario(world.users["coordinator"], f"{world.scenario.name}-landed", yaml.safe_dump(data))
+    cycle = records.create_cycle(world.users["coordinator"], f"{world.cycle.name} landed", sv, world.cycle.start, 1)
+    form = request_form(id="EARLY-1", sol="-3", lmst_window="12:00-13:00")
+    r = browser(world, "lander").post(f"/cycles/{cycle.pk}/requests", form)
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert "sol -3 of Perseverance is before its landing" in html and 'value="-3"' in html
+    assert not Entry.objects.filter(cycle=cycle).exists()

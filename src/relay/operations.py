@@ -375,6 +375,10 @@ def request_record(id: str, asset: str, kind: str, start_tdb_s, end_tdb_s, prior
         if clock is None or lmst_window is None:
             raise RelayInputError("a request by sol needs an lmst_window and the asset's clock (its longitude)",
                                   source=source, where=where)
+        if clock.sol_offset is not None and int(sol) < 0:
+            raise RelayInputError(f"sol {int(sol)} of {asset} is before its landing (its mission sols count "
+                                  "from 0, the sol of the landing); expected a sol of 0 or later",
+                                  source=source, where=where)
         start_tdb_s, end_tdb_s = sol_window(clock, int(sol), lmst_window)
     if start_tdb_s is None or end_tdb_s is None:
         raise RelayInputError("a request needs start and end (ISO 8601 UTC), or sol and lmst_window",
