@@ -21,6 +21,12 @@ displaced it (or, for an added one, the session it replaces), else
 "re-optimised".  The volume per asset counts every session's returned data,
 forward (bidirectional) sessions' included.
 
+A re-plan's diff (:func:`plan_diff` given both plans' downlinks and latency) also lists the
+downlinks removed, added and moved, each with its cause (the rules are
+:mod:`relay.plandiff_downlinks`'s), and the mean and worst latency to Earth per asset before
+and after, in diff.csv's ``asset_volume`` rows and the printed diff.  diff.csv's ``what`` says
+what a row is about: "session", "downlink" or "asset".
+
 :func:`diff_sessions` compares two session tables; :func:`plan_diff` two
 solved plans of one horizon (the re-plan's diff); :func:`diff_table` is the
 diff as one table (diff.csv), :func:`diff_text` and :func:`diff_lines` the
@@ -39,12 +45,17 @@ import pandas as pd
 from .outputs.tables import iso_text
 from .planning.formulation import FIXED_WINDOW_TOLERANCE_S
 from .planning.problem import OutageSpan, RelayRequest, VetoSpan
+from .plandiff_downlinks import diff_downlinks, downlink_lines, downlink_table_rows, latency_lines, latency_rows
 from .timescales import tdb_s_to_iso
 
 #: diff.csv: one row per removed, added, moved or changed session, then one per asset (asset_volume)
 DIFF_CSV_COLUMNS = ["change", "orbiter", "asset", "kind", "pass_id", "sol", "lmst_before", "lmst_after",
                     "start_before", "end_before", "start_after", "end_after", "shift_s", "end_shift_s",
-                    "volume_before_mbit", "volume_after_mbit", "cause"]
+                    "volume_before_mbit", "volume_after_mbit", "cause",
+                    # appended for the Earth leg (issue 19): what a row is about ("session", "downlink",
+                    # "asset"), a downlink's station, and the asset rows' latency to Earth before and after
+                    "what", "station", "mean_latency_before_h", "mean_latency_after_h", "worst_latency_before_h",
+                    "worst_latency_after_h"]
 #: the change of a session held at the same times but turned from one kind to the other
 #: (return -> forward): one row, not a removed and an added one with the same times
 KIND_CHANGE = "changed kind"
@@ -497,7 +508,7 @@ def with_pass_windows(sessions: pd.DataFrame, problem) -> pd.DataFrame:
 
 
 def plan_diff(old_sessions: pd.DataFrame, old_problem, new_sessions: pd.DataFrame, new_problem,
-              operations=None, lifted=()) -> dict:
+              operations=None, lifted=(), downlinks=None, latency=None) -> dict:
     """The sessions of a new plan against an old one of the same horizon (their schedule.csv
     tables and instances), with the rules of :func:`diff_sessions`.  Sessions held identically by
     both (same orbiter, asset, kind, times and volume within a unit) are counted unchanged before
@@ -505,7 +516,10 @@ def plan_diff(old_sessions: pd.DataFrame, old_problem, new_sessions: pd.DataFram
     matching's first choice), so a re-plan's diff takes milliseconds.  Each row's ``cause``
     names the outage, veto, request or lock the new instance has (or lost) that forced it
     (:func:`operation_causes`; ``operations``, the re-plan's input records, name their file
-    and line), or the session that displaced it."""
+    and line), or the session that displaced it.  ``downlinks``: the (old, new) downlinks.csv
+    tables, for the downlinks removed, added and moved (``d["downlinks"]``, see
+    :mod:`relay.plandiff_downlinks`); ``latency``: the (old, new) summaries' ``latency_by_asset``
+    (``d["latency_by_asset"]``)."""
     unit = new_problem.volume_unit_mbit
     a = with_pass_windows(old_sessions, old_problem)
     b = with_pass_windows(new_sessions, new_problem)
@@ -519,10 +533,17 @@ def plan_diff(old_sessions: pd.DataFrame, old_problem, new_sessions: pd.DataFram
     keys_same = {k for k, s in zip(key(a), same) if s}
     rest_a = a[~np.array(same, dtype=bool)] if len(a) else a
     rest_b = b[~np.array([k in keys_same for k in key(b)], dtype=bool)] if len(b) else b
+    causes = operation_causes(old_problem, new_problem, operations, lifted)
     d = diff_sessions(rest_a.reset_index(drop=True), rest_b.reset_index(drop=True), unit_mbit=unit,
-                      causes=operation_causes(old_problem, new_problem, operations, lifted), context=(a, b))
+                      causes=causes, context=(a, b))
     d["unchanged"] += len(keys_same)
     d["volume_by_asset"] = volume_by_asset(a, b)
+    if downlinks is not None:
+        rows = [{**r, "_change": k.replace("_", " ")} for k in ("removed", "added", "moved", "changed", "changed_kind")
+                for r in d.get(k, ())]
+        d["downlinks"] = diff_downlinks(downlinks[0], downlinks[1], causes, rows)
+    if latency is not None:
+        d["latency_by_asset"] = latency_rows(*latency)
     return d
 
 
@@ -544,13 +565,16 @@ def counts_text(d: dict) -> str:
 def diff_table(d: dict) -> pd.DataFrame:
     """The diff as one table (diff.csv): a row per added/removed/moved/changed session, then one
     per asset (``change = asset_volume``, the asset's volume over the compared span before and after)."""
-    rows = [{"change": KIND_CHANGE if kind == "changed_kind" else kind, **r}
+    rows = [{"change": KIND_CHANGE if kind == "changed_kind" else kind, **r, "what": "session"}
             for kind in ("removed", "added", "moved", "changed", "changed_kind") for r in d.get(kind, ())]
     rows.sort(key=lambda r: (r.get("start_before") or r.get("start_after"), r["orbiter"], r["asset"],
                              r["change"]))
+    rows += downlink_table_rows(d)
+    lat = {r["asset"]: r for r in d.get("latency_by_asset") or ()}
     for r in d["volume_by_asset"]:
-        rows.append({"change": "asset_volume", "asset": r["asset"], "volume_before_mbit": r["volume_before_mbit"],
-                     "volume_after_mbit": r["volume_after_mbit"]})
+        la = {k: x for k, x in lat.get(r["asset"], {}).items() if k != "asset"}
+        rows.append({"change": "asset_volume", "what": "asset", "asset": r["asset"],
+                     "volume_before_mbit": r["volume_before_mbit"], "volume_after_mbit": r["volume_after_mbit"], **la})
     out = pd.DataFrame(rows, columns=DIFF_CSV_COLUMNS)
     out["sol"] = out["sol"].astype("Int64")
     return out
@@ -585,11 +609,12 @@ def change_lines(d: dict, over: str = "") -> list[str]:
     for r in d.get("changed_kind", ()):
         lines += [f"  * kind    {_who(r, 'before')} {r['start_before']} to {r['end_before']}: "
                   f"{r['volume_before_mbit']:.1f} -> {r['volume_after_mbit']:.1f} Mbit", *_because(r)]
+    lines += downlink_lines(d)
     lines.append(f"  returned volume by asset{over} (Mbit, before -> after):")
     for r in d["volume_by_asset"]:
         lines.append(f"    {r['asset']}: {r['volume_before_mbit']:.1f} -> {r['volume_after_mbit']:.1f} "
                      f"({r['change_mbit']:+.1f})")
-    return lines
+    return lines + latency_lines(d)
 
 
 def _who(r: dict, when: str) -> str:
@@ -626,5 +651,6 @@ def diff_lines(d: dict, before: str, after: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DIFF_CSV_COLUMNS", "KIND_CHANGE", "returned_by_asset", "volume_by_asset", "diff_sessions", "Cause",
-           "operation_causes", "span_label", "attribute_causes", "with_pass_windows", "plan_diff", "counts", "counts_text", "diff_table", "diff_text", "diff_lines"]
+__all__ = ["DIFF_CSV_COLUMNS", "KIND_CHANGE", "latency_rows", "returned_by_asset", "volume_by_asset",
+           "diff_sessions", "Cause", "operation_causes", "span_label", "attribute_causes", "with_pass_windows",
+           "plan_diff", "counts", "counts_text", "diff_table", "diff_text", "diff_lines"]

@@ -114,8 +114,11 @@ class PlanResult:
                                                 end=s.end, days=s.days, timings_s=timings,
                                                 warnings=tuple(new.warnings) + result.summary.warnings)
         result.timings = timings
+        old_downlinks = downlinks_table(self.plan) if self.plan is not None else self.downlinks
         result.diff_record = {**plan_diff(self.sessions, self.problem, result.sessions, result.problem, new.operations,
-                                          lifted=(*lifts.outages, *lifts.forbid)),
+                                          lifted=(*lifts.outages, *lifts.forbid),
+                                          downlinks=(old_downlinks, result.downlinks),
+                                          latency=(s.latency_by_asset, result.summary.latency_by_asset)),
                               "delivered_before_mbit": s.figures.delivered_mbit,
                               "delivered_after_mbit": result.summary.figures.delivered_mbit}
         return result

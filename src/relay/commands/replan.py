@@ -15,7 +15,8 @@ def register(sub) -> None:
                     "plan already had (or taken away, see below); write the new plan to --out with diff.csv "
                     "(sessions added, removed, moved, changed in volume or kind, each with its pass, sol, LMST "
                     "and cause: the outage, veto, request or lock with its file and line, or the session that "
-                    "displaced it; volume per asset before and after) and print the diff. Inputs may name one "
+                    "displaced it; downlinks removed, added or moved, each with its cause; volume and latency to Earth "
+                    "per asset before and after) and print the diff. Inputs may name one "
                     "row as FILE:LINE. PLANDIR is never changed.")
     p.add_argument("plandir", metavar="PLANDIR", help="a plan folder written by relay plan (or relay replan)")
     p.add_argument("--lock", default=None, metavar="CSV",

@@ -9,7 +9,7 @@ runs and their common span from the archive (the run list is
 from __future__ import annotations
 
 from ..errors import RelayInputError
-from ..plandiff import diff_sessions
+from ..plandiff import diff_sessions, latency_rows
 from ..summary import PlanSummary
 from ..timescales import tdb_s_to_iso
 
@@ -35,5 +35,7 @@ def diff_runs(archive, run_a: int | None = None, run_b: int | None = None) -> di
     unit = max(sa.figures.volume_unit_mbit, sb.figures.volume_unit_mbit)
     d = diff_sessions(archive.sessions(ra["id"]), archive.sessions(rb["id"]), lo, hi, unit)
     d.update(run_before=ra["id"], run_after=rb["id"], span_start=tdb_s_to_iso(lo), span_end=tdb_s_to_iso(hi),
-             delivered_before_mbit=sa.delivered_mbit, delivered_after_mbit=sb.delivered_mbit)
+             delivered_before_mbit=sa.delivered_mbit, delivered_after_mbit=sb.delivered_mbit,
+             latency_by_asset=latency_rows(sa.latency_by_asset, sb.latency_by_asset),
+             latency_over=" of the whole plans")
     return d

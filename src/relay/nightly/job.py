@@ -626,6 +626,8 @@ class _Run:
             causes = plandiff.operation_causes(old, problem) if old is not None and problem is not None else ()
             self.diff = plandiff.diff_sessions(base_ses, archived, prep.t0, prep.common_end_tdb_s,
                                                summary.figures.volume_unit_mbit, causes=causes)
+            self.diff.update(latency_over=" of the whole plans", latency_by_asset=plandiff.latency_rows(
+                PlanSummary.from_json(prep.base.run.get("summary") or {}).latency_by_asset, summary.latency_by_asset))
             self.log.event("diff", base_run=prep.base.id, **plandiff.counts(self.diff))
         volume, why = volume_check(prep, ses, base_ses, job.options.max_drop_pct)
         left, acknowledged = split_acknowledged(self.reasons(summary, ses, why), self.acks(), prep.t0)
