@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 
 class Table(NamedTuple):
     """A table as a template shows it: its id (or None), its header cells and its rows, each cell a
-    ``(class, text)`` pair (the text is escaped by the template)."""
+    ``(class, text)`` pair (the text is escaped by the template); ``total`` the rows of the whole
+    table when ``rows`` are only its first ones (then the page says so and links to ``file``,
+    the CSV beside the page that holds them all), else None."""
 
     id: str | None
     head: list[tuple[str, str]]
     rows: list[list[tuple[str, str]]]
+    total: int | None = None
+    file: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,14 @@ per-asset figures, the requirements, the sessions and the downlinks as tables.  
 (names, notes) is escaped: it is plain text in the charts and in the HTML.
 One colour per asset and one per orbiter, the same on every chart.
 
+A plan over more than two weeks (:data:`relay.outputs.horizon_views.LONG_HORIZON_DAYS`) stays
+light and legible at the scale of its horizon: its timelines are compact (WebGL segments, one
+invisible marker per mark for its tooltip, a range slider and buttons from a day to the whole
+horizon, the sol bands as one filled path per asset; an unused pass's tooltip shortened), it
+shows what each asset relayed per sol and delivered per week, and the requirements met per month
+(:mod:`relay.outputs.horizon_views`); and a table longer than :data:`ROWS_SHOWN` rows (the
+sessions, downlinks, unused passes, sols) shows its first rows and links to its CSV beside the page.
+
 This module makes the figures, the charts' markup and the tables' cells; the
 page around them is the ``report.html`` template (relay/templates, see
 :mod:`relay.outputs.pages`), which escapes every text it shows.
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 import html
 import json
 from dataclasses import dataclass, field
@@ -40,6 +49,7 @@ import pandas as pd
 from ..sols import clocks_of
 from ..summary import PlanSummary
 from ..timescales import iso_z, tdb_s_to_iso
+from . import horizon_views as hv
 from .pages import Table, render_macro, render_page
 from .tables import iso_text, utc_ms
 
@@ -90,8 +100,15 @@ def _marks(df: pd.DataFrame, lane: str, hover: list[tuple[str, str]], start: str
     t1 = pd.to_datetime(df[end], utc=True)
     ns = (t1 - t0).to_numpy(dtype="timedelta64[ns]").astype(np.int64).tolist()
     return {"base": [t[:-1] if t != "NaT" else None for t in column_values(t0)],
+            "ms": _epoch_ms(t0), "end_ms": _epoch_ms(t1),
             "x": [pd.Timedelta(d).total_seconds() * 1000.0 for d in ns],
             "y": [plain(v) for v in df[lane].tolist()], "hovertext": _hover(df, hover)}
+
+
+def _epoch_ms(t: pd.Series) -> list[int | None]:
+    """UTC timestamps as milliseconds since 1970 (a date axis reads them as such; None for NaT)."""
+    ms = t.to_numpy(dtype="datetime64[ms]").astype(np.int64).tolist()
+    return [None if v == np.iinfo(np.int64).min else v for v in ms]
 
 
 def _groups(values) -> list[tuple[object, list[int]]]:
@@ -117,6 +134,56 @@ def _bars(marks: dict[str, list], rows: list[int], name: str, colour: str, *, op
     }
 
 
+#: pixels of a compact timeline's lane per unit of a bar's width (a session's bar, 0.6, is 18 px thick)
+LANE_PX = 30.0
+
+
+def _segments(marks: dict[str, list], rows: list[int], name: str, colour: str, *, y_of: dict[str, int],
+              opacity: float = 1.0, width: float = 0.6, offset: float = 0.0, legendgroup: str | None = None,
+              showlegend: bool = True) -> list[dict]:
+    """:func:`_bars` drawn compactly (a long plan's timeline): a WebGL trace whose thick line draws
+    each bar as a segment from its start to its end (milliseconds since 1970, segments apart:
+    ``None`` between) on the lane's number in ``y_of`` plus ``offset`` (one draw for thousands of
+    bars, where SVG makes an element of each), and a WebGL trace of invisible markers, one at each
+    bar's middle, carrying its tooltip."""
+    xs, ys, mid, my, tips = [], [], [], [], []
+    for i in rows:
+        a, b, lane = marks["ms"][i], marks["end_ms"][i], marks["y"][i]
+        if a is None or b is None or lane not in y_of:
+            continue
+        y = y_of[lane] + offset
+        xs += [a, b, None]
+        ys += [y, y, None]
+        mid.append((a + b) // 2)
+        my.append(y)
+        tips.append(marks["hovertext"][i])
+    group = legendgroup or plain(name)
+    px = max(2.0, round(width * LANE_PX))
+    return [{"type": "scattergl", "mode": "lines", "name": plain(name), "legendgroup": group, "showlegend": showlegend,
+             "x": xs, "y": ys, "connectgaps": False, "opacity": opacity, "hoverinfo": "skip",
+             "line": {"color": colour, "width": px, "simplify": False}},
+            {"type": "scattergl", "mode": "markers", "name": plain(name), "legendgroup": group, "showlegend": False,
+             "x": mid, "y": my, "marker": {"color": colour, "opacity": 0, "size": px, "symbol": "square"},
+             "hovertext": tips, "hoverinfo": "text", "hoverlabel": {"align": "left"}}]
+
+
+def _compact_axes(lay: dict, lanes: list[str]) -> None:
+    """A compact timeline's axes: the lanes numbered (0 at the bottom, as a category axis would
+    put them), the UTC axis with a range slider and buttons from a day to the whole horizon."""
+    lay["height"] += 90
+    lay["yaxis"].update(tickmode="array", tickvals=list(range(len(lanes))), ticktext=lanes,
+                        range=[-0.5, len(lanes) - 0.5], zeroline=False, showgrid=False)
+    lay["margin"]["t"] = 120
+    # the legend above the buttons (about 30 px over the plot area, in the plot's own height units)
+    lay["legend"]["y"] = 1.0 + 34.0 / max(100.0, lay["height"] - 120 - 40 - 60)
+    lay["xaxis"].update(rangeslider={"visible": True, "thickness": 0.08}, rangeselector={
+        "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "buttons": [
+        {"count": 1, "label": "1 d", "step": "day", "stepmode": "backward"},
+        {"count": 7, "label": "1 w", "step": "day", "stepmode": "backward"},
+        {"count": 1, "label": "1 m", "step": "month", "stepmode": "backward"},
+        {"step": "all", "label": "all"}]})
+
+
 SESSION_HOVER = [("orbiter", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
                  ("end UTC", "end"), ("sol", "sol"), ("LMST", "lmst_start"), ("LMST end", "lmst_end"),
                  ("volume Mbit", "volume_mbit"), ("max elevation deg", "max_elevation_deg"),
@@ -126,6 +193,14 @@ PASS_HOVER = [("unused pass of", "orbiter"), ("asset", "asset"), ("rise UTC", "r
               ("sol", "sol"), ("LMST", "lmst_start"), ("volume Mbit", "volume_mbit"),
               ("max elevation deg", "max_elevation_deg"), ("pass", "pass_id"), ("reason", "reason"),
               ("detail", "reason_detail")]
+#: a session's tooltip on a compact timeline (thousands of them, on both timelines: the pass, its
+#: elevation and the reason's detail are in schedule.csv and passes.csv)
+SESSION_HOVER_SHORT = [("orbiter", "orbiter"), ("asset", "asset"), ("kind", "kind"), ("start UTC", "start"),
+                       ("end UTC", "end"), ("sol", "sol"), ("LMST", "lmst_start"), ("volume Mbit", "volume_mbit"),
+                       ("reason", "reason"), ("meets request", "request")]
+#: an unused pass's tooltip on a compact timeline (thousands of them: the rest is in passes.csv)
+PASS_HOVER_SHORT = [("unused pass of", "orbiter"), ("asset", "asset"), ("rise UTC", "rise"),
+                    ("volume Mbit", "volume_mbit"), ("reason", "reason")]
 DOWNLINK_HOVER = [("downlink", "orbiter"), ("station", "station"), ("start UTC", "start"), ("end UTC", "end"),
                   ("volume Mbit", "volume_mbit"), ("data of", "assets")]
 
@@ -152,38 +227,55 @@ def with_pass_columns(sessions: pd.DataFrame, passes: pd.DataFrame | None) -> pd
     return out
 
 
+def _lanes(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.DataFrame, by: str,
+           compact: bool) -> list[str]:
+    """A timeline's lanes (plain text) in the order of its axis, top lane last."""
+    lanes = set(sessions[by]) | (set(downlinks["orbiter"]) if by == "orbiter" and len(downlinks) else set())
+    if compact and passes is not None and len(passes) and "used" in passes:
+        lanes |= set(passes.loc[~passes["used"].astype(bool), by])
+    return sorted({plain(v) for v in lanes}, reverse=True)
+
+
 def timeline(sessions: pd.DataFrame, passes: pd.DataFrame | None, downlinks: pd.DataFrame, by: str,
-             colours: dict[str, dict[str, str]], overlay: "TimelineMarks | None" = None) -> dict:
+             colours: dict[str, dict[str, str]], overlay: "TimelineMarks | None" = None, *,
+             compact: bool = False) -> dict:
     """The timeline per orbiter (``by='orbiter'``: sessions by asset, downlinks by station, unused
     passes faint) or per asset (``by='asset'``: sessions coloured by orbiter); ``overlay`` adds the
-    sol bands, outage and veto spans and request windows (:func:`add_marks`)."""
+    sol bands, outage and veto spans and request windows (:func:`add_marks`).  ``compact`` (a long
+    plan's): each colour's bars WebGL segments (:func:`_segments`), a range slider and buttons to zoom
+    from the whole horizon to a day, and the sol bands as one filled path per asset, unlabelled."""
     other = "asset" if by == "orbiter" else "orbiter"
     traces = []
     sessions = with_pass_columns(sessions, passes)
+    lanes = _lanes(sessions, passes if by == "orbiter" else None, downlinks, by, compact)
+    draw = functools.partial(_segments, y_of={v: k for k, v in enumerate(lanes)}) if compact \
+        else lambda *a, **k: [_bars(*a, **k)]
     if by == "asset":
         passes = None  # the unused passes are drawn on the orbiters' timeline
     if passes is not None and len(passes) and "used" in passes:
         unused = passes[~passes["used"].astype(bool)]
-        marks = _marks(unused, by, PASS_HOVER, start="rise", end="set")
+        marks = _marks(unused, by, PASS_HOVER_SHORT if compact else PASS_HOVER, start="rise", end="set")
         for name, rows in _groups(unused[other].tolist()):
-            traces.append(_bars(marks, rows, f"unused: {name}", colours[other].get(str(name), "#999"), opacity=0.18,
+            traces.extend(draw(marks, rows, f"unused: {name}", colours[other].get(str(name), "#999"), opacity=0.18,
                                 legendgroup=f"unused-{plain(name)}", showlegend=False))
-    marks = _marks(sessions, by, SESSION_HOVER)
+    marks = _marks(sessions, by, SESSION_HOVER_SHORT if compact else SESSION_HOVER)
     for name, rows in _groups(sessions[other].tolist()):
-        traces.append(_bars(marks, rows, str(name), colours[other].get(str(name), "#999")))
+        traces.extend(draw(marks, rows, str(name), colours[other].get(str(name), "#999")))
     if by == "orbiter" and len(downlinks):
         marks = _marks(downlinks, "orbiter", DOWNLINK_HOVER)
         for name, rows in _groups(downlinks["station"].tolist()):
-            traces.append(_bars(marks, rows, f"downlink {name}", colours["station"].get(str(name), "#444"),
+            traces.extend(draw(marks, rows, f"downlink {name}", colours["station"].get(str(name), "#444"),
                                 width=0.18, offset=0.36))
-    lanes = set(sessions[by]) | (set(downlinks["orbiter"]) if by == "orbiter" and len(downlinks) else set())
     title = ("Relay sessions (by asset) and downlinks (by station) per orbiter; faint: unused passes"
              if by == "orbiter" else "Relay sessions per asset (by orbiter)")
     lay = _layout(title, len(lanes))
-    lay["yaxis"].update(categoryorder="category descending")
+    if compact:
+        _compact_axes(lay, lanes)
+    else:
+        lay["yaxis"].update(categoryorder="category descending")
     fig = {"data": traces, "layout": lay}
     if overlay is not None:
-        add_marks(fig, overlay, by, sorted({plain(v) for v in lanes}, reverse=True))
+        add_marks(fig, overlay, by, lanes, compact=compact)
     return fig
 
 
@@ -286,21 +378,47 @@ def _lane_box(lanes: list[str], names: set) -> list[tuple[str, float, float]]:
     return [("y", k - 0.5, k + 0.5) for k in hit] or [("paper", 0.0, 1.0)]
 
 
-def add_marks(fig: dict, marks: TimelineMarks, by: str, lanes: list[str]) -> None:
-    """Sol bands (per asset), outage and veto spans, and request windows on a timeline whose
-    lanes are ``lanes`` (the categories in the order of the axis)."""
+def _sol_fills(marks: TimelineMarks, lanes: list[str]) -> list[dict]:
+    """A compact timeline's sol bands: every other sol of each asset shaded, one filled path per
+    asset (no shape or label per sol: a year has hundreds; the sessions' tooltips name their sol)."""
+    traces = []
+    for k, lane in enumerate(lanes):
+        xs, ys = [], []
+        for _, a, b in marks.sols.get(html.unescape(lane), ())[::2]:
+            xs += [a, b, b, a, a, None]
+            ys += [k - 0.5, k - 0.5, k + 0.5, k + 0.5, k - 0.5, None]
+        if xs:
+            traces.append({"type": "scatter", "mode": "none", "fill": "toself", "fillcolor": "rgba(110,119,129,0.10)",
+                           "x": xs, "y": ys, "name": plain(f"sols of {html.unescape(lane)}"), "showlegend": False,
+                           "hoverinfo": "skip", "connectgaps": False})
+    return traces
+
+
+def _sol_shapes(marks: TimelineMarks, lanes: list[str]) -> tuple[list[dict], list[dict]]:
+    """Each sol of each asset lane as a band (every other one shaded) and a label."""
     shapes, notes = [], []
-    if by == "asset":
-        for k, lane in enumerate(lanes):
-            for i, (sol, a, b) in enumerate(marks.sols.get(html.unescape(lane), ())):
-                shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": a, "x1": b, "y0": k - 0.5,
-                               "y1": k + 0.5, "fillcolor": SOL_BAND_COLOUR, "opacity": 0.10 if i % 2 == 0 else 0.0,
-                               "line": {"width": 0.5, "color": SOL_BAND_COLOUR, "dash": "dot"}, "layer": "below",
-                               "name": plain(f"sol {lane} {sol}")})
-                notes.append({"x": a, "y": k + 0.5, "xref": "x", "yref": "y", "xanchor": "left", "yanchor": "top",
-                              "text": f"sol {sol}", "showarrow": False, "font": {"size": 9, "color": "#57606a"},
-                              "hovertext": plain(f"{html.unescape(lane)} sol {sol}: LMST 00:00 at {a}Z "
-                                                 f"to 24:00 at {b}Z")})
+    for k, lane in enumerate(lanes):
+        for i, (sol, a, b) in enumerate(marks.sols.get(html.unescape(lane), ())):
+            shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": a, "x1": b, "y0": k - 0.5,
+                           "y1": k + 0.5, "fillcolor": SOL_BAND_COLOUR, "opacity": 0.10 if i % 2 == 0 else 0.0,
+                           "line": {"width": 0.5, "color": SOL_BAND_COLOUR, "dash": "dot"}, "layer": "below",
+                           "name": plain(f"sol {lane} {sol}")})
+            notes.append({"x": a, "y": k + 0.5, "xref": "x", "yref": "y", "xanchor": "left", "yanchor": "top",
+                          "text": f"sol {sol}", "showarrow": False, "font": {"size": 9, "color": "#57606a"},
+                          "hovertext": plain(f"{html.unescape(lane)} sol {sol}: LMST 00:00 at {a}Z "
+                                             f"to 24:00 at {b}Z")})
+    return shapes, notes
+
+
+def add_marks(fig: dict, marks: TimelineMarks, by: str, lanes: list[str], *, compact: bool = False) -> None:
+    """Sol bands (per asset), outage and veto spans, and request windows on a timeline whose
+    lanes are ``lanes`` (the categories in the order of the axis; ``compact``: numbered lanes,
+    the sol bands filled paths under the sessions, see :func:`_sol_fills`)."""
+    shapes, notes = [], []
+    if by == "asset" and compact:
+        fig["data"][:0] = _sol_fills(marks, lanes)
+    elif by == "asset":
+        shapes, notes = _sol_shapes(marks, lanes)
     for sp in marks.spans:
         for yref, y0, y1 in _lane_box(lanes, sp["lanes"]):
             shapes.append({"type": "rect", "xref": "x", "yref": yref, "x0": sp["start"], "x1": sp["end"], "y0": y0,
@@ -311,11 +429,12 @@ def add_marks(fig: dict, marks: TimelineMarks, by: str, lanes: list[str]) -> Non
                           "font": {"size": 9, "color": SPAN_COLOURS[sp["kind"]]}, "hovertext": plain(sp["hover"])})
     if by == "asset":
         reqs = [r for r in marks.requests if plain(r["asset"]) in lanes]
+        lane_y = lanes.index if compact else str
         if reqs:
             fig["data"].append({
                 "type": "scatter", "mode": "lines+markers", "name": "request windows", "legendgroup": "requests",
                 "x": [x for r in reqs for x in (r["start"], r["end"], None)],
-                "y": [y for r in reqs for y in (plain(r["asset"]),) * 2 + (None,)],
+                "y": [y for r in reqs for y in (lane_y(plain(r["asset"])),) * 2 + (None,)],
                 "line": {"color": REQUEST_COLOUR, "width": 1, "dash": "dot"},
                 "marker": {"symbol": "line-ns-open", "size": 16, "color": REQUEST_COLOUR, "line": {"width": 2}},
                 "hovertext": [h for r in reqs for h in (r["hover"], r["hover"], None)], "hoverinfo": "text",
@@ -494,15 +613,24 @@ def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
     return parts + [tail.format(id=div_id, script=script)]
 
 
-def table_view(df: pd.DataFrame | None, left: tuple[str, ...] = (), table_id: str | None = None) -> Table:
+#: the rows a table of report.html shows at most: a longer one shows its first rows and links to its CSV
+ROWS_SHOWN = 1000
+
+
+def table_view(df: pd.DataFrame | None, left: tuple[str, ...] = (), table_id: str | None = None, *,
+               cap: int | None = None, file: str | None = None) -> Table:
     """A DataFrame as the report's templates show it: every cell's text (see :func:`_cell`), the
-    ``left`` columns aligned left; no rows when ``df`` is None or empty."""
+    ``left`` columns aligned left; no rows when ``df`` is None or empty.  With ``cap``, a longer
+    table shows its first ``cap`` rows and says that ``file`` (beside the page) holds them all."""
     if df is None or not len(df):
         return Table(table_id, [], [])
+    total = len(df) if cap is not None and len(df) > cap else None
+    if total is not None:
+        df = df.iloc[:cap]
     classes = ["l" if c in left else "" for c in df.columns]
     cols = [[str(_cell(v)) for v in column_values(df.iloc[:, k])] for k in range(len(classes))]
     return Table(table_id, list(zip(classes, map(str, df.columns))),
-                 [list(zip(classes, cells)) for cells in zip(*cols)])
+                 [list(zip(classes, cells)) for cells in zip(*cols)], total, file if total is not None else None)
 
 
 def html_table(df: pd.DataFrame | None, left: tuple[str, ...] = (), table_id: str | None = None) -> str:
@@ -612,18 +740,38 @@ def chart_colours(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
 
 def report_charts(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
                   passes: pd.DataFrame | None, capacity_mbit: dict[str, float], problem=None,
-                  requests: pd.DataFrame | None = None) -> list[list[str]]:
+                  requests: pd.DataFrame | None = None, *, compact: bool = False) -> list[list[str]]:
     """The report's charts (timelines per orbiter and per asset, with the sols, outages, vetoes
     and requests of ``problem`` and ``requests``; store fill; delivered), each as its markup in
-    pieces (:func:`chart_parts`), plotly.js inlined in the first."""
+    pieces (:func:`chart_parts`), plotly.js inlined in the first; ``compact``: a long plan's
+    timelines (see :func:`timeline`)."""
     colours = chart_colours(sessions, downlinks, store, summary, passes)
     overlay = timeline_marks(problem, passes, requests)
     shown = with_requests(sessions, requests)
-    charts = [("timeline-orbiter", timeline(shown, passes, downlinks, "orbiter", colours, overlay)),
-              ("timeline-asset", timeline(shown, passes, downlinks, "asset", colours, overlay)),
+    charts = [("timeline-orbiter", timeline(shown, passes, downlinks, "orbiter", colours, overlay, compact=compact)),
+              ("timeline-asset", timeline(shown, passes, downlinks, "asset", colours, overlay, compact=compact)),
               ("store", store_chart(store, capacity_mbit, colours["orbiter"])),
               ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
     return [chart_parts(f, cid, with_js=(k == 0)) for k, (cid, f) in enumerate(charts)]
+
+
+def horizon_views(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,
+                  passes: pd.DataFrame | None, per_sol: pd.DataFrame | None, problem=None) -> dict:
+    """A long plan's views per sol, week and month (:mod:`relay.outputs.horizon_views`): the
+    charts (relayed per asset per sol, delivered per asset per week; plotly.js comes with the
+    timelines, drawn before them) and the weekly and monthly tables; empty for a short plan."""
+    if not hv.is_long(summary):
+        return {"long": False, "horizon_charts": [], "weekly": None, "monthly": None}
+    colours = chart_colours(sessions, downlinks, store, summary, passes)["asset"]
+    weekly = hv.weekly_frame(sessions, downlinks, summary)
+    overlay = timeline_marks(problem, passes, None)
+    figs = [("per-sol-chart", hv.sol_chart(per_sol, overlay.sols if overlay else {}, colours)),
+            ("weekly-chart", hv.weekly_chart(weekly, colours))]
+    monthly = hv.monthly_requirements(problem, summary)
+    return {"long": True, "horizon_charts": [chart_parts(f, cid, with_js=False) for cid, f in figs if f is not None],
+            "weekly": table_view(weekly, left=("from", "asset"), table_id="per-week", cap=ROWS_SHOWN),
+            "monthly": None if monthly is None else table_view(monthly, left=("month", "asset"),
+                                                               table_id="per-month")}
 
 
 def plan_tables(sessions: pd.DataFrame, downlinks: pd.DataFrame, passes: pd.DataFrame | None,
@@ -637,14 +785,17 @@ def plan_tables(sessions: pd.DataFrame, downlinks: pd.DataFrame, passes: pd.Data
         cols = [c for c in ["pass_id", "orbiter", "asset", "rise", "set", "sol", "lmst_start", "volume_mbit",
                             "reason", "reason_detail"] if c in passes.columns]
         unused = passes.loc[~passes["used"].astype(bool), cols]
+    capped = functools.partial(table_view, cap=ROWS_SHOWN)
     return {
-        "per_sol": table_view(per_sol, left=("asset", "limited_by"), table_id="per-sol"),
-        "unused": table_view(unused, left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
-                             table_id="unused-passes"),
-        "sessions": table_view(sessions[scols] if len(sessions) else sessions,
-                               left=("orbiter", "asset", "start", "end", "kind"), table_id="sessions-table"),
-        "downlinks": table_view(downlinks[dcols] if len(downlinks) else downlinks,
-                                left=("orbiter", "station", "start", "end"), table_id="downlinks-table"),
+        "per_sol": capped(per_sol, left=("asset", "limited_by"), table_id="per-sol", file="sols.csv"),
+        "unused": capped(unused, left=("pass_id", "orbiter", "asset", "rise", "set", "reason", "reason_detail"),
+                         table_id="unused-passes", file="passes.csv"),
+        "sessions": capped(sessions[scols] if len(sessions) else sessions,
+                           left=("orbiter", "asset", "start", "end", "kind"), table_id="sessions-table",
+                           file="schedule.csv"),
+        "downlinks": capped(downlinks[dcols] if len(downlinks) else downlinks,
+                            left=("orbiter", "station", "start", "end"), table_id="downlinks-table",
+                            file="downlinks.csv"),
     }
 
 
@@ -710,12 +861,14 @@ def render_report(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
     nightly run's, against its base run); ``nightly``: a nightly run's banner."""
     degraded = nightly is not None and nightly.degraded
     status = summary.solve.status
+    views = horizon_views(sessions, downlinks, store, summary, passes, per_sol, operations)
     return render_page(
         "report.html", title=report_title(summary, diff, nightly), start=str(summary.start or ""),
         end=str(summary.end or ""), status=f"DEGRADED (solver {status})" if degraded else status,
         ok=status == "OPTIMAL" and not degraded, nightly=nightly, replan=diff is not None and nightly is None,
         warnings=list(summary.warnings), summary_rows=[(k, str(v)) for k, v in _summary_rows(summary)],
         numbering=[(str(a), k) for a, k in summary.sol_numbering.items()],
-        charts=report_charts(sessions, downlinks, store, summary, passes, capacity_mbit or {}, operations, requests),
-        marks={"sessions": int(len(sessions))},
+        charts=report_charts(sessions, downlinks, store, summary, passes, capacity_mbit or {}, operations, requests,
+                             compact=views["long"]),
+        marks={"sessions": int(len(sessions))} | ({"long": True} if views["long"] else {}), **views,
         **input_tables(summary, passes, requests, operations, diff), **plan_tables(sessions, downlinks, passes, per_sol))
