@@ -10,13 +10,17 @@ driven by subprocess only:
 * a copy with a small probe script prepended, with ``--dump-dom``: every chart
   image decoded (naturalWidth > 0) and the expected tables present with rows;
   the timeline per asset's shapes (sol bands, outage and veto spans) as plotly
-  drew them, and a nightly run's DEGRADED banner and where it sits.
+  drew them, and a nightly run's DEGRADED banner and where it sits; a long
+  plan's compact timeline (its segments drawn, its range slider, a session's
+  tooltip) and its weekly and monthly tables.
 
 Without Chromium the tests are skipped with a message saying how to install it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -36,7 +40,10 @@ pytestmark = [
                        "needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)"),
 ]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+# --enable-unsafe-swiftshader: WebGL (a long plan's timeline) in software, without Chromium's console note
+# that the automatic fallback to it is deprecated
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
+         "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--virtual-time-budget=5000"]
 
@@ -54,10 +61,26 @@ PROBE = """<script>
     if (tl && window.Plotly) {
       b.setAttribute('data-probe-marks', String(tl.querySelectorAll('.barlayer .point').length));
       var first = tl.data.length ? tl.data[0] : null;
-      if (first && first.x.length) {
+      if (first && first.x.length && first.type === 'bar') {  // (a compact timeline's probe is below)
         Plotly.Fx.hover(tl, [{curveNumber: 0, pointNumber: 0}]);
         var tip = tl.querySelector('.hoverlayer .hovertext');
         b.setAttribute('data-probe-tooltip', tip ? tip.textContent.replace(/"/g, "'") : '');
+      }
+    }
+    if (tl && tl._fullData) {
+      // a long plan's compact timeline (WebGL): the segments handed to the GL scene, the traces it drew,
+      // the range slider, and the tooltip of the first session (its trace of invisible markers)
+      var gl = tl._fullData.filter(function (t) { return t.type === 'scattergl'; });
+      var scene = tl._fullLayout._plots.xy && tl._fullLayout._plots.xy._scene;
+      b.setAttribute('data-probe-segments', String(gl.filter(function (t) { return t.mode === 'lines'; })
+        .reduce(function (n, t) { return n + t.x.filter(function (x) { return x === null; }).length; }, 0)));
+      b.setAttribute('data-probe-gltraces', gl.length + '/' + (scene ? scene.count : 0));
+      b.setAttribute('data-probe-slider', String(tl.querySelectorAll('.rangeslider-container').length));
+      var m = gl.filter(function (t) { return t.mode === 'markers' && t.x.length; })[0];
+      if (m) {
+        Plotly.Fx.hover(tl, {xval: m.x[0], yval: m.y[0]});
+        var tip2 = tl.querySelector('.hoverlayer .hovertext');
+        b.setAttribute('data-probe-sessiontip', tip2 ? tip2.textContent.replace(/"/g, "'") : '');
       }
     }
     if (tl && tl.layout && tl.layout.shapes) {
@@ -85,7 +108,9 @@ def _chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProc
 
 
 def _console_messages(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+    """The page's console messages; not the software GL driver's performance notes ("GL Driver Message
+    ... GPU stall due to ReadPixels"), which Chromium logs there when plotly's WebGL picks a point."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line and "GL Driver Message" not in line]
 
 
 def check_page(page: Path, tmp_path: Path, tables: list[str], min_images: int) -> tuple[Path, dict]:
@@ -205,3 +230,50 @@ def test_compare_report_renders_in_chromium(tmp_path, small_config):
     shot, _ = check_page(tmp_path / "cmp" / "compare.html", tmp_path,
                       tables=["configs", "table-total", "table-asset", "table-orbiter", "table-sols"], min_images=3)
     print(f"screenshot: {shot}")
+
+
+def _long_report_checks(probe: dict) -> None:
+    assert probe.get("data-probe-slider") == "1", probe
+    assert "volume Mbit" in probe["data-probe-sessiontip"] and "start UTC" in probe["data-probe-sessiontip"], probe
+    assert probe["data-probe-marks"] == "0"  # no SVG bar per session: WebGL segments
+    handed, drawn = map(int, probe["data-probe-gltraces"].split("/"))
+    assert handed == drawn > 0, probe  # the GL scene drew every WebGL trace
+
+
+def test_long_plan_report_renders_in_chromium(tmp_path, small_config):
+    """A 15-day plan (the small scenario, Curiosity with forward-link and decisional requirements):
+    the long views (weekly and monthly tables, the per-sol and per-week charts) and the compact
+    timeline, every session drawn as a segment."""
+    import relay
+
+    text = small_config.read_text().replace(
+        "min_elevation_deg: 10, radio: Electra-Lite}\n  - {name: Perseverance",
+        "min_elevation_deg: 10, radio: Electra-Lite, landing: {date: '2012-08-06T05:17:57Z', sol: 0},\n"
+        "     operations: {forward_link: {sessions_per_sol: 1, lmst_window: [6, 14], min_duration_s: 300},\n"
+        "                  decisional: {lmst_window: [13, 18], deadline_lmst_hour: 7}}}\n  - {name: Perseverance", 1)
+    (tmp_path / "long.yaml").write_text(text)
+    plan = relay.plan(relay.load_scenario(str(tmp_path / "long.yaml")), START, days=15, time_limit_s=20, workers=1,
+                      seed=0)
+    plan.write(tmp_path / "plan")
+    shot, probe = check_page(tmp_path / "plan" / "report.html", tmp_path,
+                             tables=["summary", "per-week", "per-month", "sessions-table"], min_images=0)
+    _long_report_checks(probe)
+    assert int(probe["data-probe-segments"]) == len(plan.sessions) > 100
+    print(f"screenshot: {shot}")
+
+
+LONG_REPORT = os.environ.get("RELAY_LONG_REPORT")
+
+
+@pytest.mark.skipif(not LONG_REPORT, reason="set RELAY_LONG_REPORT to a long plan's report.html (e.g. the 365-day "
+                    "one scripts/bench_report.py writes) to open it")
+def test_a_given_long_report_renders_in_chromium(tmp_path):
+    """The report of a plan too long to plan in the suite (a year), opened as the one above."""
+    page = Path(LONG_REPORT)
+    shot, probe = check_page(page, tmp_path, tables=["summary", "per-week", "sessions-table"], min_images=0)
+    _long_report_checks(probe)
+    marks = json.loads(re.search(r'id="relay-marks">(.*?)</script>', page.read_text(encoding="utf-8")).group(1))
+    sessions = marks["sessions"]
+    assert marks["long"] is True
+    assert int(probe["data-probe-segments"]) == sessions
+    print(f"screenshot: {shot}; {sessions} sessions")
