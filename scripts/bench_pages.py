@@ -7,7 +7,10 @@ Starts the service in this process (a fresh data folder, runs on a thread pool),
 here: scripts/bench_service.py times runs), then opens each page of the cycle as the coordinator
 once cold and ``--repeat`` times more, and prints the first, median and worst time from navigation to the page drawn
 (the load event, and for the timeline every chart's bars drawn by plotly), with the number of
-passes and sessions and the machine's load.
+passes and sessions and the machine's load.  The browser keeps its HTTP cache between visits, as
+a person's does (plotly.js is served under a versioned name, kept for good); no request leaves
+the machine (host names other than the service's do not resolve; any such request is listed
+and the script exits non-zero).
 """
 from __future__ import annotations
 
@@ -21,10 +24,39 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot_service import CHROMIUM, ROOT, START, log_in, start_service  # noqa: E402
+from screenshot_service import CHROMIUM, ROOT, START, start_service  # noqa: E402
 
-DRAWN = "document.querySelectorAll('#timeline-asset .barlayer .point').length > 0 && " \
-        "document.querySelectorAll('#timeline-orbiter .barlayer .point').length > 0"
+#: every timeline drawn: its SVG bars or segments (a long plan's compact timeline), or its WebGL traces drawn by their scene
+DRAWN = """(function () {
+  function drawn(id) {
+    var el = document.getElementById(id);
+    if (!el || !el._fullLayout) { return false; }
+    if (el.querySelectorAll('.barlayer .point, .scatterlayer .js-line').length > 0) { return true; }
+    var gl = el._fullData.filter(function (t) { return t.type === 'scattergl'; }).length;
+    var scene = el._fullLayout._plots && el._fullLayout._plots.xy && el._fullLayout._plots.xy._scene;
+    return gl > 0 && !!scene && scene.count === gl;
+  }
+  return drawn('timeline-asset') && drawn('timeline-orbiter');
+})()"""
+#: Chromium's software WebGL (SwiftShader): headless, no GPU; the automatic fallback to it is deprecated
+FLAGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+         # no request leaves the machine: every host name but the service's address fails to resolve
+         # (Playwright's request routing would do it too, but routing turns the browser's cache off)
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--disable-background-networking"]
+
+
+def log_in(browser, base: str, user: str, password: str, left: list[str]):
+    """A page logged in as ``user`` in a browser context with its HTTP cache on (as a person's
+    browser: plotly.js is kept between visits); ``left`` collects every request to elsewhere."""
+    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1:", "data:", "blob:"))
+            else left.append(r.url))
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base + "/")
+    return page
 
 
 def plan_cycle(days: float) -> tuple[int, int, int]:
@@ -74,7 +106,7 @@ def main() -> int:
                  ("unavailability", f"/cycles/{cid}/outages", None), ("home", "/", None)]
         blocked: list[str] = []
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = log_in(browser, base, "coordinator", pw["coordinator"], blocked)
             print(f"load {os.getloadavg()[0]:.2f} (1 min); {n_passes} passes, {n_sessions} sessions; "
                   f"each page's first visit (the service's per-process caches cold), then {args.repeat} visits")
@@ -84,6 +116,8 @@ def main() -> int:
                 print(f"  {name:15s} first {cold:6.3f} s, then median {statistics.median(times):6.3f} s  "
                       f"worst {max(times):6.3f} s")
             browser.close()
+        if blocked:
+            print(f"requests to elsewhere (refused): {blocked[:5]}")
         return 1 if blocked else 0
     finally:
         shutil.rmtree(data, ignore_errors=True)

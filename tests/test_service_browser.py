@@ -184,7 +184,19 @@ def test_the_issue_flow_in_chromium(service, monkeypatch):
 
         coord.goto(f"{base}/cycles/{cid}/timeline")
         coord.wait_for_function("document.querySelectorAll('#timeline-asset .barlayer .point').length > 0")
-        assert unlabelled(coord) == []
+        assert unlabelled(coord) == []  # the published version against the one it superseded
+        coord.wait_for_function("document.querySelectorAll('#timeline-diff .barlayer .point').length > 0")
+        assert "outage of TGO (all)" in coord.locator("#diff-table").inner_text()
+        assert f"{n_hit} removed" in coord.locator("#diff-counts").inner_text()
+        coord.get_by_label("Compare with").select_option(second)  # against itself: no change
+        coord.get_by_role("button", name="Show").click()
+        coord.wait_for_selector("#diff-counts >> text=No change")
+        assert coord.locator("#timeline-diff").count() == 0
+
+        lander.goto(f"{base}/")  # the outage told the lander team; its notifications are marked seen
+        assert "hits" in lander.locator("#notifications").inner_text()
+        lander.get_by_role("button", name="Mark all seen").click()
+        lander.wait_for_selector("text=Nothing new.")
         coord.goto(f"{base}/audit")
         assert unlabelled(coord) == [] and "plan.publish" in coord.locator("#audit-table").inner_text()
         browser.close()

@@ -217,7 +217,10 @@ def test_outage_preview_run_review_publish_and_the_request_met():
     replanned = coord.get(f"/cycles/{w.cycle.pk}/timeline", {"plan": run["plan"]}).content.decode()
     assert 'id="timeline-diff"' in replanned and "removed: Perseverance" in replanned
     assert replanned.count("removed: ") >= len(hit)
-    assert "/static/plotly.min.js" in timeline and coord.get("/static/plotly.min.js").status_code == 200
+    from relay.service.pages_common import plotly_name
+
+    js = coord.get(f"/static/{plotly_name()}")  # versioned: kept by the browser for good
+    assert f"/static/{plotly_name()}" in timeline and js.status_code == 200 and "immutable" in js["Cache-Control"]
     sols = coord.get(f"/cycles/{w.cycle.pk}/sols").content.decode()
     assert 'id="per-sol"' in sols and "Perseverance" in sols
 
@@ -248,3 +251,119 @@ def test_a_sol_before_the_landing_shows_the_readers_message_and_stores_nothing(w
     html = r.content.decode()
     assert "sol -3 of Perseverance is before its landing" in html and 'value="-3"' in html
     assert not Entry.objects.filter(cycle=cycle).exists()
+
+
+@pytest.fixture(scope="module")
+def two_versions():
+    """A cycle with two proposed plan versions (none published): v1, then v2 planned after an
+    outage of TGO over its first six hours; and the TGO sessions of v1 the outage covers."""
+    django_ready()
+    w = World()
+    coord, orbiter = browser(w, "coordinator"), browser(w, "orbiter")
+    from relay.service.models import PlanVersion
+
+    def run():
+        r = coord.post(f"/cycles/{w.cycle.pk}/run", {"mode": "full"})
+        result = wait_done(coord, int(r["Location"].rsplit("=", 1)[1]))
+        assert result["status"] == "done", result
+        return PlanVersion.objects.get(pk=result["plan"])
+
+    v1 = run()
+    out = {"target": "TGO", "what": "all", "start": "2026-12-08T00:00:00Z", "end": "2026-12-08T06:00:00Z",
+           "note": "safe mode", "orbiter": "", "action": "save"}
+    assert orbiter.post(f"/cycles/{w.cycle.pk}/outages", out).status_code == 302
+    v2 = run()
+    hit = [s for s in v1.sessions if s["orbiter"] == "TGO" and s["start"] < "2026-12-08T06:00:00.000Z"
+           and s["end"] > "2026-12-08T00:00:00.000Z"]
+    assert hit and v1.status == v2.status == "proposed"
+    return w, v1, v2, hit
+
+
+def diff_table(html: str) -> list[list[str]]:
+    import html as h
+
+    body = re.search(r'<table id="diff-table">.*?<tbody>(.*?)</tbody>', html, re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S) if body else []
+    return [[h.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+
+
+@pytest.mark.slow
+def test_the_timeline_compares_any_two_versions_with_causes(two_versions):
+    w, v1, v2, hit = two_versions
+    c = browser(w, "lander")
+    url = f"/cycles/{w.cycle.pk}/timeline"
+    page = c.get(url, {"plan": v2.pk, "compare": v1.pk}).content.decode()
+    assert f'<option value="{v1.pk}" selected>v1 (proposed)</option>' in page.replace("  ", " ")
+    assert 'id="timeline-diff"' in page and "Changes from v1 (proposed) to v2" in page
+    rows = diff_table(page)
+    removed = [r for r in rows if r[0] == "removed"]
+    # the TGO sessions of v1 inside the outage are removed (or moved out of it), each caused by the outage
+    gone = [r for r in rows if r[0] in ("removed", "moved") and r[1] == "TGO"]
+    assert removed and len(gone) >= len(hit) and f"{len(removed)} removed" in page
+    inside = [r for r in gone if r[3][:19] < "2026-12-08 06:00:00"]
+    assert len(inside) == len(hit) and all("outage of TGO (all)" in r[6] for r in inside), gone
+    assert page.count("removed: ") >= len(removed)  # each removed session is a bar of the diff's timeline
+    # the same diff the engine gives for the two stored plans
+    from relay.plandiff import plan_diff
+    from relay.service.pages_timeline import stored_result
+
+    a, b = stored_result(v1.pk), stored_result(v2.pk)
+    assert len(removed) == len(plan_diff(a.sessions, a.problem, b.sessions, b.problem)["removed"])
+    # a version against itself: no change
+    same = c.get(url, {"plan": v2.pk, "compare": v2.pk}).content.decode()
+    assert 'id="timeline-diff"' not in same and f"No change: {len(v2.sessions)} session(s)" in same
+    assert not diff_table(same)
+    # no version published or superseded: no default to compare with
+    alone = c.get(url, {"plan": v2.pk}).content.decode()
+    assert 'id="timeline-diff"' not in alone and "No version to compare with by default" in alone
+
+
+@pytest.mark.slow
+def test_a_version_of_another_cycle_or_an_account_without_a_role_is_refused(two_versions, world):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    w, v1, v2, _ = two_versions
+    c = browser(w, "coordinator")
+    other = world.cycle.pk  # another cycle: its timeline does not compare with this cycle's versions
+    assert c.get(f"/cycles/{other}/timeline", {"compare": v1.pk}).status_code == 404
+    assert c.get(f"/cycles/{other}/timeline", {"plan": v2.pk}).status_code == 404
+    assert c.get(f"/cycles/{w.cycle.pk}/timeline", {"plan": v2.pk, "compare": "999999999"}).status_code == 404
+    nobody = get_user_model().objects.create_user(f"norole-{v1.pk}", password="x")
+    anon = Client()
+    anon.force_login(nobody)
+    r = anon.get(f"/cycles/{w.cycle.pk}/timeline", {"plan": v2.pk, "compare": v1.pk})
+    assert r.status_code == 403 and "plan.read is not allowed" in r.content.decode()
+
+
+def test_notifications_are_marked_seen_from_the_home_page(world):
+    from django.test import Client
+
+    from relay.service import notify
+    from relay.service.models import Notification
+
+    user = world.users["orbiter2"]
+    Notification.objects.filter(user=user).delete()  # (other tests' plans touch this team's orbiter too)
+    for k in range(3):
+        notify.send([user], world.cycle.pk, "test", f"note {k} <i>x</i>")
+        time.sleep(0.002)
+    notes = list(Notification.objects.filter(user=user).order_by("created"))
+    assert len(notes) == 3
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(user)
+    home = c.get("/").content.decode()
+    assert 'action="/notifications/seen"' in home and "Mark all seen" in home
+    assert "note 2 &lt;i&gt;x&lt;/i&gt;" in home and "<i>x" not in home
+    assert c.post("/notifications/seen", {"id": notes[0].pk}).status_code == 403  # no CSRF token: refused
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home).group(1)
+    r = c.post("/notifications/seen", {"id": notes[1].pk, "csrfmiddlewaretoken": token})
+    assert r.status_code == 302
+    fresh = type(user).objects.get(pk=user.pk)  # (the profile as stored now)
+    assert [n.pk for n in notify.unseen(fresh)] == [notes[2].pk]  # note 1 and the older note 0 are seen
+    home = c.get("/").content.decode()
+    assert "note 2" in home and "note 1" not in home and "note 0" not in home
+    other = Notification.objects.create(user=world.users["lander"], topic="t", text="theirs")
+    assert c.post("/notifications/seen", {"id": other.pk, "csrfmiddlewaretoken": token}).status_code == 404
+    assert c.post("/notifications/seen", {"all": "1", "csrfmiddlewaretoken": token}).status_code == 302
+    assert not list(notify.unseen(type(user).objects.get(pk=user.pk))) and "Nothing new." in c.get("/").content.decode()
+    assert c.get("/notifications/seen").status_code == 405

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache, wraps
+from importlib.metadata import version
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -22,6 +23,13 @@ from .permissions import allowed, role_of, team_names
 #: the columns of a plan version that pages seldom need (left in the database)
 HEAVY = ("files", "sessions", "passes", "requests", "diff", "inputs")
 _COLUMN = re.compile(r"column (\w+)")
+
+
+@lru_cache(maxsize=1)
+def plotly_name() -> str:
+    """The name plotly.js is served under: ``plotly-<version>.min.js`` (the installed plotly's
+    version), so that a browser may keep it for good (a new plotly is a new name)."""
+    return f"plotly-{version('plotly')}.min.js"
 
 
 def login_required(view):

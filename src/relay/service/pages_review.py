@@ -87,15 +87,19 @@ def per_asset(plan: PlanVersion, other: PlanVersion | None) -> list[dict]:
 
 
 def diff_rows(plan: PlanVersion) -> list[dict]:
-    """The diff's sessions (removed, moved, added, changed) with the time in UTC and sol + LMST,
+    """The stored diff's sessions of a plan version (see :func:`diff_table_rows`)."""
+    return diff_table_rows(plan.diff, plan.cycle.scenario_id)
+
+
+def diff_table_rows(diff: dict | None, scenario_id: int) -> list[dict]:
+    """A diff's sessions (removed, moved, added, changed) with the time in UTC and sol + LMST,
     the plan's reason and the records that caused the change."""
     out = []
-    sid = plan.cycle.scenario_id
     for kind in CHANGES:
-        for r in (plan.diff or {}).get(kind, []):
+        for r in (diff or {}).get(kind, []):
             start = r.get("start_before") or r.get("start_after")
             out.append({"change": kind, "orbiter": r.get("orbiter"), "asset": r.get("asset"),
-                        "when": when(sid, r.get("asset", ""), start), "after": r.get("start_after") or "",
+                        "when": when(scenario_id, r.get("asset", ""), start), "after": r.get("start_after") or "",
                         "volume": r.get("volume_after_mbit", r.get("volume_before_mbit")),
                         "cause": r.get("cause") or "", "reason": r.get("reason") or "",
                         "detail": r.get("reason_detail") or "", "records": r.get("records") or []})

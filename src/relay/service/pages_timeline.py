@@ -1,16 +1,20 @@
-"""The cycle's timeline and per-sol table, from a plan version (proposed or published).
+"""The cycle's timeline and per-sol table, from a plan version (proposed or published), and the
+diff between any two plan versions of the cycle.
 
 The charts are report.html's (:mod:`relay.outputs.report`): the timeline per orbiter (sessions
 by asset, downlinks by station, unused passes faint with their reason in the tooltip) and per
-asset (sol bands and LMST, outages and vetoes shaded, request windows marked).  plotly.js is
-served by the service from the installed plotly package (no CDN).  A plan version never changes
-once stored, so its charts and tables are made once per process.
+asset (sol bands and LMST, outages and vetoes shaded, request windows marked), as bars (see
+:data:`COMPACT_TIMELINES`).  plotly.js is served by the service from the installed plotly package
+(no CDN), under a name carrying plotly's version, so a browser keeps it for good (see
+:func:`relay.service.views.static_file`).  A plan version never changes once stored, so its
+charts (and their JSON), and the diff between two versions, are made once per process.
 """
 from __future__ import annotations
 
 import io
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,11 +22,14 @@ import pandas as pd
 from django.http import Http404
 from markupsafe import Markup
 
+from ..outputs.horizon_views import is_long
 from ..outputs.report import chart_colours, chart_parts, timeline, timeline_marks, with_requests
+from ..plandiff import plan_diff, with_pass_windows
 from ..result import result_from_folder
 from .engine import unzip_to
 from .models import PlanVersion
-from .pages_common import HEAVY, cycle_of, latest_plan, login_required, page, refused
+from .pages_common import HEAVY, cycle_of, latest_plan, login_required, page, plotly_name, refused
+from .pages_review import compared_to, diff_table_rows
 from .permissions import allowed
 
 
@@ -36,11 +43,45 @@ def plan_for(cycle, plan_id: str) -> PlanVersion | None:
     return latest_plan(cycle)
 
 
+def compare_for(cycle, plan: PlanVersion | None, compare_id: str) -> PlanVersion | None:
+    """The version the diff compares ``plan`` with: ``?compare=ID`` of this cycle (404 for a
+    version of another cycle), else the one the review page compares it with: the cycle's
+    published version, or for the published one itself the version it superseded (None without one)."""
+    if compare_id.isdigit():
+        return plan_for(cycle, compare_id)
+    return None if plan is None else compared_to(plan)
+
+
 def zipped_table(files: bytes, name: str) -> pd.DataFrame:
     with zipfile.ZipFile(io.BytesIO(files)) as z:
         if name not in z.namelist():
             return pd.DataFrame()
         return pd.read_csv(z.open(name), keep_default_na=False, na_values=[""])
+
+
+@lru_cache(maxsize=4)
+def stored_result(plan_id: int):
+    """The PlanResult of a stored plan version's folder (read once per process: immutable)."""
+    files = bytes(PlanVersion.objects.values_list("files", flat=True).get(pk=plan_id))
+    with tempfile.TemporaryDirectory() as tmp:
+        return result_from_folder(unzip_to(files, Path(tmp)))
+
+
+@lru_cache(maxsize=16)
+def versions_diff(before_id: int, after_id: int) -> dict:
+    """The engine's diff (:func:`relay.plandiff.plan_diff`, each row's ``cause``) of version
+    ``after_id`` against ``before_id``; a removed or moved session gets the reason the later
+    version gives for its pass (``reason``, ``reason_detail``), as a run's stored diff does."""
+    old, new = stored_result(before_id), stored_result(after_id)
+    d = plan_diff(old.sessions, old.problem, new.sessions, new.problem)
+    passes = {p["pass_id"]: p for p in PlanVersion.objects.values_list("passes", flat=True).get(pk=after_id) or ()}
+    olds = {(r.orbiter, r.asset, r.start): r.pass_id for r in with_pass_windows(old.sessions, old.problem).itertuples()}
+    for row in d["removed"] + d["moved"]:
+        p = passes.get(olds.get((row["orbiter"], row["asset"], row["start_before"])))
+        if p is not None:
+            row.update(pass_id=p["pass_id"], reason=str(p.get("reason") or ""),
+                       reason_detail=str(p.get("reason_detail") or ""))
+    return d
 
 
 #: the diff's kinds of change on its timeline (named in the legend and tooltips, not by colour only)
@@ -68,36 +109,64 @@ def diff_sessions(diff: dict | None) -> pd.DataFrame:
                                        "reason", "reason_detail"]).dropna(subset=["start", "end"])
 
 
-def diff_figure(diff: dict | None, marks, span: tuple[str, str]) -> dict | None:
-    """The diff against the published version on report.html's timeline per orbiter, over the
-    plan's ``span`` (ISO UTC)."""
+def diff_figure(diff: dict | None, marks, span: tuple[str, str], title: str) -> dict | None:
+    """A diff on report.html's timeline per orbiter, over the plan's ``span`` (ISO UTC)."""
     df = diff_sessions(diff)
     if not len(df):
         return None
     names = {a: DIFF_COLOURS[a.split(":", 1)[0]] for a in df["asset"]}
     fig = timeline(df, None, pd.DataFrame(), "orbiter", {"asset": names, "orbiter": {}, "station": {}}, marks)
-    fig["layout"]["title"]["text"] = "Changes against the published version, per orbiter (tooltips: cause, reason)"
+    fig["layout"]["title"]["text"] = f"{title}, per orbiter (tooltips: cause, reason)"
     if all(span):
         fig["layout"].setdefault("xaxis", {})["range"] = [t.rstrip("Z") for t in span]
     return fig
 
 
+#: draw a long plan's timelines compact (report.html's WebGL segments and range slider) rather
+#: than as bars.  Off: in Chromium without a GPU (software WebGL: the browser test machine) the
+#: 28-day network-6 cycle's timeline page is drawn in a median 2.35 to 2.50 s compact against
+#: 1.48 to 2.02 s as bars (scripts/bench_pages.py, 7 visits a run, load 1.4 to 2.8, 2026-12-07).
+COMPACT_TIMELINES = False
+
+
+@dataclass(frozen=True)
+class PlanCharts:
+    """A plan version's timelines (figures, and their markup over the whole cycle, made once),
+    its sols by asset, the marks the diff's timeline draws and the plan's span."""
+
+    figures: dict
+    markup: dict
+    sols: dict
+    marks: object
+    span: tuple[str, str]
+
+
 @lru_cache(maxsize=8)
-def plan_figures(plan_id: int) -> tuple[dict, dict, dict, dict | None]:
-    """(timeline per orbiter, per asset, the sol bands by asset, the diff's timeline) of a plan version."""
-    p = PlanVersion.objects.get(pk=plan_id)
-    files = bytes(p.files)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = result_from_folder(unzip_to(files, Path(tmp)))
+def plan_charts(plan_id: int) -> PlanCharts:
+    """The timelines per orbiter and per asset of a plan version, with their markup (their JSON
+    made once)."""
+    p = PlanVersion.objects.defer("files", "sessions", "diff", "inputs").get(pk=plan_id)
+    result = stored_result(plan_id)
     passes = pd.DataFrame(p.passes) if p.passes else None
     requests = pd.DataFrame(p.requests) if p.requests else None
-    downlinks = zipped_table(files, "downlinks.csv")
+    downlinks = zipped_table(bytes(PlanVersion.objects.values_list("files", flat=True).get(pk=plan_id)),
+                             "downlinks.csv")
     colours = chart_colours(result.sessions, downlinks, pd.DataFrame(), result.summary, passes)
     marks = timeline_marks(result.problem, passes, requests)
     shown = with_requests(result.sessions, requests)
-    return (timeline(shown, passes, downlinks, "orbiter", colours, marks),
-            timeline(shown, passes, downlinks, "asset", colours, marks), dict(marks.sols) if marks else {},
-            diff_figure(p.diff, marks, (p.summary.get("start", ""), p.summary.get("end", ""))))
+    compact = COMPACT_TIMELINES and is_long(result.summary)
+    figs = {f"timeline-{by}": timeline(shown, passes, downlinks, by, colours, marks, compact=compact)
+            for by in ("orbiter", "asset")}
+    return PlanCharts(figs, {k: chart_html(f, k) for k, f in figs.items()}, dict(marks.sols) if marks else {},
+                      marks, (p.summary.get("start", ""), p.summary.get("end", "")))
+
+
+@lru_cache(maxsize=16)
+def diff_chart(before_id: int, after_id: int, title: str) -> tuple[dict | None, Markup | None]:
+    """The diff's timeline between two versions (figure and markup; None without a change)."""
+    charts = plan_charts(after_id)
+    fig = diff_figure(versions_diff(before_id, after_id), charts.marks, charts.span, title)
+    return fig, (chart_html(fig, "timeline-diff") if fig is not None else None)
 
 
 def zoomed(fig: dict, span: tuple[str, str] | None) -> dict:
@@ -120,28 +189,43 @@ def sol_span(sols: dict, asset: str, sol: str) -> tuple[str, str] | None:
     return None
 
 
+def shown_charts(plan: PlanVersion, other: PlanVersion | None, span) -> tuple[list[Markup], dict | None]:
+    """The page's charts (the whole cycle's markup as made once, a zoomed one made now) and the
+    diff of ``plan`` against ``other`` (None without another version)."""
+    charts = plan_charts(plan.pk)
+    out = [charts.markup[k] if span is None else chart_html(zoomed(f, span), k) for k, f in charts.figures.items()]
+    if other is None:
+        return out, None
+    fig, markup = diff_chart(other.pk, plan.pk, f"Changes from v{other.number} ({other.status}) to v{plan.number}")
+    if fig is not None:
+        out.append(markup if span is None else chart_html(zoomed(fig, span), "timeline-diff"))
+    return out, versions_diff(other.pk, plan.pk)
+
+
 @login_required
 def timeline_page(request, cycle_id: int):
-    """The cycle's timeline for a plan version; ``asset`` + ``sol`` zoom to that sol."""
+    """The cycle's timeline for a plan version (``plan``), and its diff against another version
+    of the cycle (``compare``, by default the published one); ``asset`` + ``sol`` zoom to that sol."""
     cycle = cycle_of(cycle_id)
     if not allowed(request.user, "plan.read"):
         return refused(request, "plan.read is not allowed for this account")
     plan = plan_for(cycle, request.GET.get("plan", ""))
-    ctx = {"title": f"Timeline: {cycle.name}", "cycle": cycle, "plan": plan, "charts": [],
+    other = compare_for(cycle, plan, request.GET.get("compare", ""))
+    ctx = {"title": f"Timeline: {cycle.name}", "cycle": cycle, "plan": plan, "other": other, "charts": [],
            "versions": list(PlanVersion.objects.filter(cycle=cycle).defer(*HEAVY).order_by("number")),
            "asset": request.GET.get("asset", "")[:200], "sol": request.GET.get("sol", "")[:12], "sols": {},
-           "zoom_error": ""}
+           "zoom_error": "", "counts": None, "diff": [], "plotly": plotly_name()}
     if plan is not None:
-        by_orbiter, by_asset, sols, by_change = plan_figures(plan.pk)
+        sols = plan_charts(plan.pk).sols
         span = sol_span(sols, ctx["asset"], ctx["sol"]) if ctx["sol"] else None
         if ctx["sol"] and span is None:
             ctx["zoom_error"] = (f"sol {ctx['sol']} of {ctx['asset'] or 'no asset'} is not in this cycle; "
                                  "expected one of the sols listed")
-        charts = [chart_html(zoomed(by_orbiter, span), "timeline-orbiter"),
-                  chart_html(zoomed(by_asset, span), "timeline-asset")]
-        if by_change is not None:
-            charts.append(chart_html(zoomed(by_change, span), "timeline-diff"))
+        charts, diff = shown_charts(plan, other, span)
         ctx.update(sols=sols, charts=charts)
+        if diff is not None:
+            ctx.update(counts={k: len(diff.get(k, [])) for k in ("removed", "moved", "added", "changed")},
+                       unchanged=diff.get("unchanged"), diff=diff_table_rows(diff, cycle.scenario_id))
     return page(request, "timeline.html", ctx)
 
 

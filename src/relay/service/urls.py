@@ -12,6 +12,7 @@ from .api import api
 PAGES = [
     path("", views.home, name="home"),
     path("audit", views.audit_page, name="audit"),
+    path("notifications/seen", views.notifications_seen_page, name="notifications-seen"),
     path("cycles/<int:cycle_id>/requests", pages_requests.requests_page, name="requests"),
     path("cycles/<int:cycle_id>/window-passes", pages_requests.window_passes_page, name="window-passes"),
     path("requests/<int:entry_id>", pages_requests.request_page, name="request"),

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from ..outputs.report import plotly_js
 from . import notify
-from .models import AuditEvent, Cycle, Entry, Run
-from .pages_common import latest_plan, login_required, page, refused, when
+from .models import AuditEvent, Cycle, Entry, Notification, Profile, Run
+from .pages_common import latest_plan, login_required, page, plotly_name, refused, when
 from .permissions import allowed, role_of, team_names
-from .records import iso
+from .records import iso, now
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: the scripts the pages load (name -> content type)
@@ -107,6 +107,32 @@ def home(request):
 
 
 @login_required
+@require_http_methods(["POST"])
+def notifications_seen_page(request):
+    """Mark the user's notifications seen (CSRF-checked form of the home page): all of them
+    (``all``), or one (``id``) and the older ones.  A user's notifications are read up to a
+    time (:func:`relay.service.notify.unseen`, ``Profile.seen_until``, as the API's
+    ``POST /api/notifications/seen`` sets it), so one marked seen takes those before it along;
+    the time only moves forward."""
+    if not allowed(request.user, "self.read"):
+        return refused(request, "self.read is not allowed for this account")
+    if request.POST.get("all"):
+        until = now()
+    else:
+        nid = request.POST.get("id", "")
+        n = Notification.objects.filter(user=request.user, pk=int(nid)).first() \
+            if nid.isdigit() and len(nid) < 19 else None
+        if n is None:
+            raise Http404("no such notification of this account")
+        until = n.created
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    if profile.seen_until is None or until > profile.seen_until:
+        profile.seen_until = until
+        profile.save(update_fields=["seen_until"])
+    return redirect("/#h-notes")
+
+
+@login_required
 def audit_page(request):
     """Who changed what, filterable by user, action, model and cycle."""
     if not allowed(request.user, "audit.read"):
@@ -131,10 +157,16 @@ def static_bytes(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
+#: how long a browser keeps a script: plotly.js under its versioned name for good (a new plotly
+#: is a new name), the others an hour
+KEEP_FOR_GOOD = "public, max-age=31536000, immutable"
+
+
 def static_file(request, name: str):
     """The pages' scripts, from the package (plotly.js from the installed plotly)."""
-    if name not in SCRIPTS and name != "plotly.min.js":
+    if name not in SCRIPTS and name not in ("plotly.min.js", plotly_name()):
         raise Http404(name)
-    resp = HttpResponse(static_bytes(name), content_type="text/javascript; charset=utf-8")
-    resp["Cache-Control"] = "max-age=3600"
+    resp = HttpResponse(static_bytes("plotly.min.js" if name == plotly_name() else name),
+                        content_type="text/javascript; charset=utf-8")
+    resp["Cache-Control"] = KEEP_FOR_GOOD if name == plotly_name() else "max-age=3600"
     return resp
