@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import RelayInputError
-from .fileio import fsync_dir, process_alive, read_text, regular_file
+from .fileio import fsync_dir, process_alive, read_text, regular_file, write_text
 from .inputs import read_csv_table
 from .planning.plan import Downlink, Plan, Session
 from .planning.problem import Problem
@@ -446,8 +446,52 @@ def read_plan_folder(plan_dir) -> PlanFolder:
     return PlanFolder(f.problem, f.plan, f.summary, state)
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def replace_plan_files(plan_dir, texts: dict[str, str]) -> Path:
+    """The verified plan folder ``plan_dir`` with the plan files ``texts`` (name -> text)
+    replaced and manifest.json updated to list them, swapped in whole: written beside it as
+    ``OUT.tmp-PID`` (every other file hard-linked, or copied where the file system cannot link),
+    then exchanged in one step (:func:`swap_in`); every other file (reports included) kept as it
+    is.  The folder's path.  Used to put the "Predicted vs achieved" section in report.html."""
+    out = target_folder(plan_dir)
+    manifest = verify_plan_folder(out)
+    before = _identity(out)
+    unknown = sorted(set(texts) - set(PLAN_FILES))
+    if unknown:
+        raise ValueError(f"not files of a plan: {unknown}")
+    remove_leftovers(out)
+    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
+    try:
+        shutil.copytree(out, tmp, symlinks=True, copy_function=_link_or_copy,
+                        ignore=lambda d, names: [n for n in names
+                                                 if Path(d) == out and (n in texts or n == MANIFEST_FILE)])
+        for name, text in texts.items():
+            data = text.encode("utf-8")
+            write_text(tmp / name, text)
+            manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        write_text(tmp / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        fsync_dir(tmp)
+        if _identity(out) != before:
+            raise replaced(out)
+        swap_in(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)   # after an exchange: the old folder
+    return out
+
+
 __all__ = ["PLAN_FILES", "MANIFEST_FILE", "DIFF_FILE", "FROM_SCRATCH", "manifest_of", "read_manifest", "file_digest",
            "manifest_mismatches", "verify_plan_folder", "target_folder", "check_replaceable", "remove_leftovers",
            "exchange", "swap_in", "write_plan_folder", "read_summary", "read_table", "read_sessions", "read_downlinks",
            "check_plan_dir", "replaced", "PlanFiles", "read_plan_files", "load_plan_dir", "load_plan", "PlanFolder",
-           "check_state", "read_plan_folder"]
+           "check_state", "read_plan_folder", "replace_plan_files"]

@@ -8,7 +8,7 @@ the data aboard at the latest report) and :func:`render_report_section` puts the
 
 report.html is a file of the plan's manifest (manifest.json lists its size and sha256), so the
 folder is rewritten as a whole, the way :mod:`relay.planfolder` writes a plan
-(:func:`replace_plan_files`): a copy ``OUT.tmp-PID`` beside it (every other file hard-linked,
+(:func:`relay.planfolder.replace_plan_files`): a copy ``OUT.tmp-PID`` beside it (every other file hard-linked,
 or copied where the file system cannot link: relay never changes a file in place), the new
 report.html and manifest.json (the same manifest, report.html's entry updated) written in it, then
 swapped in for the folder in one step (:func:`relay.planfolder.swap_in`).  A reader finds the old
@@ -16,19 +16,15 @@ folder or the new one, each whole and verifying.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import RelayInputError
-from ..fileio import fsync_dir, read_text, write_text
+from ..fileio import read_text
 from ..outputs.actuals_views import ActualsView, render_section, splice_section
-from ..planfolder import (MANIFEST_FILE, MAX_PLAN_FILE_BYTES, PLAN_FILES, remove_leftovers, replaced, swap_in,
-                          target_folder, verify_plan_folder)
+from ..planfolder import MAX_PLAN_FILE_BYTES, replace_plan_files
 from ..timescales import tdb_s_to_iso
 from .accounting import Ledger, aboard_at, aboard_by_sol, latest_report_tdb_s, ledger, pair_accounts, \
     session_accounts, sol_accounts
@@ -78,52 +74,10 @@ def actuals_view(led: Ledger) -> ActualsView:
                        _unmatched(led), aboard, str(tdb_s_to_iso(t)) if t is not None else "", label)
 
 
-def _identity(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def replace_plan_files(plan_dir, texts: dict[str, str]) -> Path:
-    """The verified plan folder ``plan_dir`` with the plan files ``texts`` (name -> text)
-    replaced and manifest.json updated to list them, swapped in whole (module docstring); every
-    other file (reports included) kept as it is.  The folder's path."""
-    out = target_folder(plan_dir)
-    manifest = verify_plan_folder(out)
-    before = _identity(out)
-    unknown = sorted(set(texts) - set(PLAN_FILES))
-    if unknown:
-        raise ValueError(f"not files of a plan: {unknown}")
-    remove_leftovers(out)
-    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
-    try:
-        shutil.copytree(out, tmp, symlinks=True, copy_function=_link_or_copy,
-                        ignore=lambda d, names: [n for n in names
-                                                 if Path(d) == out and (n in texts or n == MANIFEST_FILE)])
-        for name, text in texts.items():
-            data = text.encode("utf-8")
-            write_text(tmp / name, text)
-            manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        write_text(tmp / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        fsync_dir(tmp)
-        if _identity(out) != before:
-            raise replaced(out)
-        swap_in(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)   # after an exchange: the old folder
-    return out
-
-
 def render_report_section(plan_dir) -> Path | None:
     """Put the "Predicted vs achieved" section of the reports stored in ``plan_dir`` in its
-    report.html, the folder rewritten as a whole (:func:`replace_plan_files`); the report's path,
-    or None when the folder has no report.html (nothing is written then)."""
+    report.html, the folder rewritten as a whole (:func:`relay.planfolder.replace_plan_files`); the
+    report's path, or None when the folder has no report.html (nothing is written then)."""
     out = Path(plan_dir)
     led = ledger(out)
     path = out / REPORT_FILE
@@ -141,4 +95,4 @@ def render_report_section(plan_dir) -> Path | None:
     return path
 
 
-__all__ = ["REPORT_FILE", "actuals_view", "replace_plan_files", "render_report_section"]
+__all__ = ["REPORT_FILE", "actuals_view", "render_report_section"]
