@@ -86,3 +86,17 @@ def test_altitudes_and_local_time_node(tmp_path):
     eph = ephemerides_of(load_scenario(p))["TGO"]
     assert eph.periapsis_radius_km == pytest.approx(3396.19 + 255)
     assert eph.apoapsis_radius_km == pytest.approx(3396.19 + 320)
+
+
+def test_the_longest_horizon_is_one_bound_for_the_schema_and_the_command_line():
+    """planning.horizon_days and ``relay plan --days`` share their bound (a year and a day): a
+    scenario may ask for 366 days, and 366.5 is refused naming the key."""
+    from pydantic import ValidationError
+
+    from relay.commands import MAX_PLAN_DAYS
+    from relay.planning.settings import MAX_HORIZON_DAYS, PlanningSettings
+
+    assert MAX_PLAN_DAYS == MAX_HORIZON_DAYS == 366.0
+    assert PlanningSettings(horizon_days=366).horizon_days == 366.0
+    with pytest.raises(ValidationError, match="horizon_days"):
+        PlanningSettings(horizon_days=366.5)

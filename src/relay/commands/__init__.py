@@ -180,7 +180,9 @@ def inputs_are_not_outputs(inputs: dict, outputs: dict, folders: tuple[str, ...]
                                       f"expected a path outside it for {other}", source="command line", where=other)
 
 
-#: Longest horizon of ``relay plan`` (days; the schema's planning.horizon_days bound).
+#: Longest horizon of ``relay plan`` (days): the schema's bound on planning.horizon_days,
+#: relay.planning.settings.MAX_HORIZON_DAYS (not imported: the command layer stays light;
+#: tests/test_config.py checks that the two agree).
 MAX_PLAN_DAYS = 366.0
 #: Longest span of ``relay passes`` / ``relay tracks`` (days).
 MAX_SPAN_DAYS = 400.0

@@ -198,10 +198,14 @@ class ObjectiveWeights(_Strict):
         1_000_000.0, ge=0, description="points lost per missing forward-link session (soft requirement)")
 
 
+#: The longest planning horizon (days): a year and a day (``relay plan --days`` shares it).
+MAX_HORIZON_DAYS = 366.0
+
+
 class PlanningSettings(_Strict):
     """The planner (``planning``)."""
 
-    horizon_days: float = Field(7.0, gt=0, le=60, description="planning horizon, days")
+    horizon_days: float = Field(7.0, gt=0, le=MAX_HORIZON_DAYS, description="planning horizon, days (over 4.5 x block_days: planned block by block)")
     solver: Literal["cpsat", "mip"] = Field(
         "cpsat", description="cpsat: OR-Tools CP-SAT; mip: the same model through OR-Tools' MIP "
                              "interface with SCIP")
