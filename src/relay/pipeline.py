@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import geocache
@@ -34,11 +35,6 @@ from .links.stations import track_capacities
 from .links.volumes import pass_volumes
 from .orbits import ephemerides_of
 from .operations import Operations, merge, operations_from_scenario, scenario_names
-from .planning.apply import apply
-from .planning.build import Inputs, build_problem
-from .planstate import ReplanState
-from .result import result_from_plan
-from .summary import PLAN_STAGES, Changes
 from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
 
 
@@ -193,6 +189,9 @@ def problem_of(scenario: Scenario, geo: Geometry, vol: Volumes, dl: DownlinkWind
                warnings: list | None = None, originals: dict | None = None):
     """The Problem stage: the planning instance (see :mod:`relay.planning.build`).  An outage,
     veto or lock that changes nothing adds a sentence to ``warnings`` (a list the caller passes)."""
+    from .planning.apply import apply  # lazy: planner records, 0.04-0.05 s of import (load 5) relay passes never needs
+    from .planning.build import Inputs, build_problem  # lazy: as above (the instance builder)
+
     stage = Inputs(passes=vol.passes, volume_table=vol.table, downlinks=dl.windows, earth_mars=geo.earth_mars)
     problem = build_problem(scenario, geo.span.start_tdb_s, geo.span.end_tdb_s, stage,
                             fixed_sessions=inputs.fixed, backlogs=inputs.backlogs,
@@ -238,6 +237,8 @@ class StageTimer:
         self._last = time.perf_counter()
 
     def __call__(self, name: str) -> None:
+        from .summary import PLAN_STAGES  # lazy: the summary's records, 0.01 s of import relay passes never needs
+
         if name not in PLAN_STAGES:
             raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(PLAN_STAGES)}")
         now = time.perf_counter()
@@ -248,6 +249,8 @@ class StageTimer:
 def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_problem=None):
     """The whole pipeline from a checked scenario to a :class:`relay.result.PlanResult`."""
     from .planning.solve import solve  # lazy: OR-Tools, 0.1-0.25 s relay passes never needs
+    from .planstate import ReplanState  # lazy: with the planner's records, 0.04-0.05 s relay passes never needs
+    from .result import result_from_plan  # lazy: tables, explanations, report: 0.03-0.04 s relay passes never needs
 
     mark = StageTimer()
     geo = geometry(scenario, span, mark)
@@ -289,20 +292,41 @@ def run(scenario: Scenario, span: Span, inputs: PlanInputs, settings, *, save_pr
 
 def changes_vs(previous: pd.DataFrame, sessions: pd.DataFrame, span: Span) -> Changes:
     """Sessions of the previous plan (inside this horizon) kept exactly, moved or dropped."""
+    from .summary import Changes  # lazy: the summary's records, 0.01 s of import relay passes never needs
+
     t0, t1 = span.start_tdb_s, span.end_tdb_s
     prev = previous[(previous["end_tdb_s"] > t0) & (previous["start_tdb_s"] < t1)]
+    near = _overlapping_sessions(sessions)
     kept = moved = 0
     for r in prev.itertuples(index=False):
-        same = sessions[(sessions["orbiter"] == r.orbiter) & (sessions["asset"] == r.asset)
-                        & (sessions["start_tdb_s"] < r.end_tdb_s) & (sessions["end_tdb_s"] > r.start_tdb_s)]
-        if not len(same):
+        starts, ends = near(r.orbiter, r.asset, r.start_tdb_s, r.end_tdb_s)
+        if not len(starts):
             continue
-        if ((same["start_tdb_s"] - r.start_tdb_s).abs().min() < 1e-3
-                and (same["end_tdb_s"] - r.end_tdb_s).abs().min() < 1e-3):
+        if np.abs(starts - r.start_tdb_s).min() < 1e-3 and np.abs(ends - r.end_tdb_s).min() < 1e-3:
             kept += 1
         else:
             moved += 1
     return Changes(previous=int(len(prev)), kept=kept, moved=moved, dropped=int(len(prev)) - kept - moved)
+
+
+def _overlapping_sessions(sessions: pd.DataFrame):
+    """``near(orbiter, asset, s, e)``: the starts and ends of the pair's sessions overlapping (s, e),
+    found by bisection on the pair's starts (sorted) within the pair's longest session."""
+    pairs = {}
+    for (o, a), g in sessions.groupby(["orbiter", "asset"], sort=False):
+        st = g["start_tdb_s"].to_numpy(dtype=float)
+        en = g["end_tdb_s"].to_numpy(dtype=float)
+        order = np.argsort(st, kind="stable")
+        st, en = st[order], en[order]
+        pairs[(o, a)] = (st, en, float(np.max(en - st)) + 1.0 if len(st) else 0.0)
+
+    def near(orbiter, asset, s, e):
+        st, en, longest = pairs.get((orbiter, asset), (np.zeros(0), np.zeros(0), 0.0))
+        lo, hi = np.searchsorted(st, s - longest, "left"), np.searchsorted(st, e, "left")
+        st, en = st[lo:hi], en[lo:hi]
+        keep = (st < e) & (en > s)
+        return st[keep], en[keep]
+    return near
 
 
 __all__ = ["Span", "Geometry", "Volumes", "DownlinkWindows", "PlanInputs", "span_of", "find_pass_set",

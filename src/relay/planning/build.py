@@ -49,10 +49,12 @@ Rules stated here once:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from ..config_links import XBandSpec
@@ -114,6 +116,28 @@ def _host(windows, orbiter, asset, s, e):
     return best
 
 
+def hosts(windows) -> Callable[[str, str, float, float], Any]:
+    """``host(orbiter, asset, s, e)``: :func:`_host` of ``windows``, looking only at the pair's windows
+    that may overlap [s, e) (found by bisection on their rises when they are in rise order)."""
+    by_pair: dict[tuple[str, str], list] = {}
+    for w in windows:
+        by_pair.setdefault((w.orbiter, w.asset), []).append(w)
+    index: dict[tuple[str, str], tuple[list[float], float] | None] = {}
+    for pair, ws in by_pair.items():
+        rises = [w.rise_tdb_s for w in ws]
+        ordered = all(a <= b for a, b in zip(rises, rises[1:]))
+        index[pair] = (rises, max(w.set_tdb_s - w.rise_tdb_s for w in ws) + 1.0) if ordered else None
+
+    def host(orbiter, asset, s, e):
+        ws = by_pair.get((orbiter, asset), [])
+        ix = index.get((orbiter, asset))
+        if ix is not None:  # the windows rising before e and after s less the longest window
+            rises, longest = ix
+            ws = ws[bisect_left(rises, s - longest):bisect_left(rises, e)]
+        return _host(ws, orbiter, asset, s, e)
+    return host
+
+
 def _deadline(window_end: float, asset_lon: float, dd) -> float:
     if dd.deadline_utc_hour is not None:
         end_utc = tdb_s_to_datetime(window_end)
@@ -154,7 +178,8 @@ def build_problem(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs
     options = session_options(ctx.windows, ctx.volume, min_session_s=ctx.min_session_s,
                               turnaround_s=ctx.turnaround_s,
                               elevation_score={k: v / 90.0 for k, v in ctx.max_el.items()},
-                              forward_assets=forward_assets, split=ps.split_passes, vectorised=True)
+                              forward_assets=forward_assets, split=ps.split_passes, vectorised=True,
+                              batched=True)
     if conj:
         # no commanded (forward) sessions during solar conjunction
         options = [o for o in options if not (o.kind == "forward" and _overlaps(conj, o.start_tdb_s, o.end_tdb_s))]
@@ -200,8 +225,12 @@ def pass_context(scenario, start_tdb_s: float, end_tdb_s: float, inputs: Inputs)
     by_pid = dict(zip(labels, (int(p) for p in passes["pass_id"])))
     table = inputs.volume_table
 
-    def volume(pid: str, t0, t1):
-        """Mbit of the sub-window [t0, t1] of a pass (t0, t1 may be arrays)."""
+    def volume(pid, t0, t1):
+        """Mbit of the sub-window [t0, t1] of a pass (t0, t1 may be arrays; so may ``pid``, an array
+        of pass ids broadcast against them)."""
+        if isinstance(pid, np.ndarray):
+            ids = np.fromiter((by_pid[k] for k in pid.ravel()), dtype=np.int64, count=pid.size)
+            return table.volume_mbit(ids.reshape(pid.shape), t0, t1)
         return table.volume_mbit(by_pid[pid], t0, t1)
 
     max_el = dict(zip(labels, passes["max_elevation_deg"].astype(float)))
@@ -220,11 +249,12 @@ def _with_fixed_sessions(ctx: PassContext, options: list[SessionOption], fixed) 
     keep = []
     src, label = fixed.attrs.get("source", "fixed sessions"), fixed.attrs.get("label", "row")
     held: dict[str, Any] = {}
+    host = hosts(ctx.windows)
     for i, r in enumerate(fixed.itertuples(index=False)):
         s, e = float(r.start_tdb_s), float(r.end_tdb_s)
         if e <= ctx.start_tdb_s or s >= ctx.end_tdb_s:
             continue  # outside this horizon
-        w = _host(ctx.windows, r.orbiter, r.asset, s, e)
+        w = host(r.orbiter, r.asset, s, e)
         where = f"{label} {getattr(r, 'line', i + 1)}"
         if w is None:
             raise RelayInputError(
@@ -241,13 +271,12 @@ def _with_fixed_sessions(ctx: PassContext, options: list[SessionOption], fixed) 
         # inside the predicted window carries
         s, e = max(s, ctx.start_tdb_s), min(e, ctx.end_tdb_s)
         vs, ve = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
-        options = [o for o in options if o.pass_id != w.pass_id]
-        fixed_passes.add(w.pass_id)
+        fixed_passes.add(w.pass_id)  # the pass's other options go (below)
         keep.append(SessionOption(option_id=f"{w.pass_id}#fixed", pass_id=w.pass_id, orbiter=w.orbiter,
                                   asset=w.asset, start_tdb_s=s, end_tdb_s=e,
                                   capacity_mbit=ctx.volume(w.pass_id, vs, ve) if ve > vs else 0.0,
                                   kind=str(r.kind), elevation_score=ctx.max_el[w.pass_id] / 90.0, fixed=True))
-    return options + keep, fixed_passes
+    return [o for o in options if o.pass_id not in fixed_passes] + keep, fixed_passes
 
 
 def _with_previous_sessions(ctx: PassContext, options: list[SessionOption], prev, fixed_passes: set,
@@ -258,17 +287,21 @@ def _with_previous_sessions(ctx: PassContext, options: list[SessionOption], prev
     if "start_tdb_s" not in prev.columns:
         prev = read_sessions_table(prev, "previous sessions")
     by_id = {o.option_id: k for k, o in enumerate(options)}
+    by_pass: dict[str, list[int]] = {}   # the options of each pass, in order
+    for k, o in enumerate(options):
+        by_pass.setdefault(o.pass_id, []).append(k)
+    host = hosts(ctx.windows)
     for r in prev.itertuples(index=False):
         s, e = float(r.start_tdb_s), float(r.end_tdb_s)
         if s < ctx.start_tdb_s or e > ctx.end_tdb_s:
             continue
-        w = _host(ctx.windows, r.orbiter, r.asset, s, e)
+        w = host(r.orbiter, r.asset, s, e)
         if w is None or w.pass_id in fixed_passes:
             continue
         kind = str(getattr(r, "kind", "return") or "return")
         s, e = max(s, w.rise_tdb_s), min(e, w.set_tdb_s)
-        match = [k for k, o in enumerate(options) if o.pass_id == w.pass_id and o.kind == kind
-                 and abs(o.start_tdb_s - s) < 1e-3 and abs(o.end_tdb_s - e) < 1e-3]
+        match = [k for k in by_pass.get(w.pass_id, ()) if options[k].kind == kind
+                 and abs(options[k].start_tdb_s - s) < 1e-3 and abs(options[k].end_tdb_s - e) < 1e-3]
         if match:
             k = match[0]
             options[k] = replace(options[k], keep_points=points)
@@ -277,6 +310,7 @@ def _with_previous_sessions(ctx: PassContext, options: list[SessionOption], prev
             if oid in by_id:
                 continue
             by_id[oid] = len(options)
+            by_pass.setdefault(w.pass_id, []).append(len(options))
             options.append(SessionOption(option_id=oid, pass_id=w.pass_id, orbiter=w.orbiter, asset=w.asset,
                                          start_tdb_s=s, end_tdb_s=e, capacity_mbit=ctx.volume(w.pass_id, s, e),
                                          kind=kind, elevation_score=ctx.max_el[w.pass_id] / 90.0,
@@ -386,10 +420,24 @@ def downlink_chunks(downlinks: pd.DataFrame, ps) -> list:
 
 def _useful_forward_options(options: list[SessionOption], fwd: list[ForwardRequirement]) -> list[SessionOption]:
     """A forward session that can count for no requirement is a return session by another name:
-    keep forward options only where one can (smaller model, same optimum)."""
+    keep forward options only where one can (smaller model, same optimum).  Each option is checked
+    against the requirements of its asset that may hold it (found by bisection on their starts)."""
     fwd_windows: dict[str, list[tuple[float, float, float]]] = {}
     for r in fwd:
         fwd_windows.setdefault(r.asset, []).append((r.start_tdb_s, r.end_tdb_s, r.min_duration_s))
+    starts, longest = {}, {}
+    for asset, ws in fwd_windows.items():
+        ws.sort()
+        starts[asset] = [a for a, _, _ in ws]
+        longest[asset] = max(b - a for a, b, _ in ws) + 1.0
+
+    def near(o: SessionOption):
+        """The asset's windows starting by o's start and ending after it (a superset, in start order)."""
+        ws = fwd_windows.get(o.asset, ())
+        if not ws:
+            return ws
+        st = starts[o.asset]
+        return ws[bisect_left(st, o.start_tdb_s - longest[o.asset]):bisect_right(st, o.start_tdb_s + 1.0)]
     return [o for o in options if o.kind != "forward" or o.fixed or o.keep_points > 0
             or any(a - 1e-6 <= o.start_tdb_s and o.end_tdb_s <= b + 1e-6 and o.duration_s >= d - 1e-6
-                   for a, b, d in fwd_windows.get(o.asset, ()))]
+                   for a, b, d in near(o))]

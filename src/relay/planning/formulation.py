@@ -85,7 +85,7 @@ the plan's exact weighted sum by the documented weights (problem.py).
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -341,7 +341,7 @@ def base(problem: Problem) -> Formulation:
     assets = {a.name: a for a in P.assets}
     passes = {p.pass_id: p for p in P.passes}
     for x in sorted(P.options, key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id)):
-        reason = exclusion_reason(P, x, passes)
+        reason = exclusion_reason(P, x, passes, assets)
         if reason and not x.fixed:
             F.excluded.append(Exclusion(x.option_id, reason))
             continue
@@ -349,7 +349,7 @@ def base(problem: Problem) -> Formulation:
         F.options.append(x)
         cap = units_down(x.capacity_mbit, U)
         F.cap_u.append(cap)
-        F.min_u.append(min_session_units(P, x))
+        F.min_u.append(min_session_units(P, x, assets[x.asset]))
         F.b.append(F.new_var(f"b[{x.option_id}]", 0, 1))
         F.v.append(F.new_var(f"v[{x.option_id}]", 0, cap))
         F.add({F.v[i]: 1, F.b[i]: -cap}, ub=0)
@@ -367,18 +367,20 @@ def base(problem: Problem) -> Formulation:
     return F
 
 
-def min_session_units(P: Problem, x: SessionOption) -> int:
+def min_session_units(P: Problem, x: SessionOption, asset=None) -> int:
     """The fewest volume units a held option must carry: a return session (not a fixed one)
-    at least one unit and at least its asset's ``min_session_mbit``; others 0."""
+    at least one unit and at least its asset's ``min_session_mbit``; others 0.  ``asset``: x's
+    asset record, when the caller has it at hand."""
     if x.kind != "return" or x.fixed:
         return 0
-    return max(1, units_up(P.asset(x.asset).min_session_mbit, P.volume_unit_mbit))
+    a = asset if asset is not None else P.asset(x.asset)
+    return max(1, units_up(a.min_session_mbit, P.volume_unit_mbit))
 
 
-def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -> str | None:
+def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None, assets: dict | None = None) -> str | None:
     """Why the model leaves option ``x`` out (None: eligible); fixed options are kept anyway.
-    ``passes``: the problem's passes by id (built here when not given)."""
-    a = P.asset(x.asset)
+    ``passes``, ``assets``: the problem's passes and assets by id and name (looked up here when not given)."""
+    a = assets[x.asset] if assets is not None else P.asset(x.asset)
     p = (passes if passes is not None else {w.pass_id: w for w in P.passes}).get(x.pass_id)
     if x.start_tdb_s < P.start_tdb_s - 1e-6 or x.end_tdb_s > P.end_tdb_s + 1e-6:
         return "outside the horizon"
@@ -399,7 +401,7 @@ def exclusion_reason(P: Problem, x: SessionOption, passes: dict | None = None) -
         return "outside the asset's wake windows"
     if x.kind == "forward" and _overlaps(x.start_tdb_s, x.end_tdb_s, P.conjunction):
         return "forward session during solar conjunction"
-    if units_down(x.capacity_mbit, P.volume_unit_mbit) < min_session_units(P, x):
+    if units_down(x.capacity_mbit, P.volume_unit_mbit) < min_session_units(P, x, a):
         return "carries less than one volume unit or the asset's min_session_mbit (rounded down to units)"
     return None
 
@@ -581,10 +583,10 @@ def add_sol_caps_and_energy(F: Formulation) -> None:
     """Per asset and local sol: sessions <= ``max_sessions_per_sol`` and energy <=
     ``energy_wh_per_sol`` (hard; a sol whose fixed sessions alone exceed a cap gets the cap
     raised to them and a note).  Wake windows are an eligibility rule (:func:`exclusion_reason`)."""
+    cache: dict = {}
     for a in F.problem.assets:
-        members = F.by_asset.get(a.name, [])
         for sol, s0, s1 in a.sols:
-            in_sol = [i for i in members if s0 <= F.options[i].start_tdb_s < s1]
+            in_sol = [i for i in starting_in(F, a.name, s0, s1, cache) if s0 <= F.options[i].start_tdb_s < s1]
             if not in_sol:
                 continue
             if a.max_sessions_per_sol is not None:
@@ -621,12 +623,12 @@ def _energy(F: Formulation, a, sol: int, in_sol: list[int]) -> None:
 def add_forward_link(F: Formulation) -> None:
     """Per forward-link requirement (soft): held forward sessions inside its window and long
     enough + ``short[r]`` >= count; each missing session costs ``forward_shortfall_penalty``."""
-    P = F.problem
+    P, cache = F.problem, {}
     for r, req in enumerate(P.forward_requirements):
         if req.count <= 0:
             continue
         members = requirement_members(F, req.asset, None, "forward", req.start_tdb_s, req.end_tdb_s,
-                                      req.min_duration_s)
+                                      req.min_duration_s, cache=cache)
         F.fwd_members[r] = members
         s = F.new_var(f"short[{r}]", 0, req.count)
         F.short[r] = s
@@ -637,16 +639,37 @@ def add_forward_link(F: Formulation) -> None:
 
 
 def requirement_members(F: Formulation, asset: str, orbiter: str | None, kind: str, start_tdb_s: float,
-                        end_tdb_s: float, min_duration_s: float, need_u: int = 0, tol_s: float = 1e-6) -> list[int]:
+                        end_tdb_s: float, min_duration_s: float, need_u: int = 0, tol_s: float = 1e-6,
+                        cache: dict | None = None) -> list[int]:
     """The options that may count for a requirement (a forward-link requirement or a relay
     request): of ``asset`` (and ``orbiter``), lying in [start, end], lasting at least
     ``min_duration_s``, of kind "forward" when ``kind`` is "forward" (any kind for "return": a
-    forward session carries return data too), able to carry ``need_u`` units."""
+    forward session carries return data too), able to carry ``need_u`` units.  ``cache``: a dict
+    the caller keeps across requirements (the asset's options in start order, searched by
+    bisection rather than scanned whole for each requirement)."""
     opts = F.options
-    return [i for i in F.by_asset.get(asset, [])
+    return [i for i in starting_in(F, asset, start_tdb_s - tol_s, end_tdb_s + tol_s, cache)
             if (orbiter is None or opts[i].orbiter == orbiter) and (kind == "return" or opts[i].kind == "forward")
             and opts[i].start_tdb_s >= start_tdb_s - tol_s and opts[i].end_tdb_s <= end_tdb_s + tol_s
             and opts[i].duration_s >= min_duration_s - tol_s and F.cap_u[i] >= need_u]
+
+
+def starting_in(F: Formulation, asset: str, lo: float, hi: float, cache: dict | None = None) -> list[int]:
+    """``F.by_asset[asset]`` (in its order) cut to the options starting in ``[lo, hi]`` when it is in
+    start order (as :func:`base` builds it: the options are sorted by start), whole otherwise: a
+    superset the caller filters.  ``cache`` keeps each asset's starts between calls."""
+    members = F.by_asset.get(asset, [])
+    key = ("starts", asset)
+    starts = cache.get(key) if cache is not None else None
+    if starts is None:
+        starts = [F.options[i].start_tdb_s for i in members]
+        if any(a > b for a, b in zip(starts, starts[1:])):
+            starts = False  # not in start order: scanned whole
+        if cache is not None:
+            cache[key] = starts
+    if starts is False:
+        return members
+    return members[bisect_left(starts, lo):bisect_right(starts, hi)]
 
 
 def add_requests(F: Formulation) -> None:
@@ -654,11 +677,11 @@ def add_requests(F: Formulation) -> None:
     member x (:func:`requirement_members`), ``count x rq_met[r] <= sum_x rq_y[r, x]``; a required
     request has ``rq_met + rq_short >= 1`` and each unit of ``rq_short`` costs
     ``forward_shortfall_penalty``; a preferred one earns ``points`` x ``rq_met``."""
-    P, U = F.problem, F.unit
+    P, U, cache = F.problem, F.unit, {}
     for r, req in enumerate(P.requests):
         need = units_up(req.min_mbit, U)
         members = requirement_members(F, req.asset, req.orbiter, req.kind, req.start_tdb_s, req.end_tdb_s,
-                                      req.min_duration_s, need, tol_s=REQUEST_TOL_S)
+                                      req.min_duration_s, need, tol_s=REQUEST_TOL_S, cache=cache)
         F.rq_members[r], F.rq_need[r] = members, need
         met = None
         if len(members) >= req.count:
@@ -687,13 +710,14 @@ def add_guarantees(F: Formulation) -> None:
     g_short[r] >= need`` over the asset's options starting in the sol, where ``w[x] <= v[x]`` and
     ``w[x] <= g_x b[x]`` (``g_x``: the option's guaranteed volume in units, its capacity when
     the problem gives it no spread); ``g_short[r]`` costs the guarantee's ``penalty_points``."""
-    P, U = F.problem, F.unit
+    P, U, cache = F.problem, F.unit, {}
     spread = {c.option_id: units_down(c.guaranteed_mbit, U) for c in P.confidence.options} if P.confidence else {}
     for r, g in enumerate(P.guarantees):
         need = units_up(g.min_mbit, U)
         if need <= 0:
             continue
-        members = [i for i in F.by_asset.get(g.asset, []) if g.start_tdb_s <= F.options[i].start_tdb_s < g.end_tdb_s]
+        members = [i for i in starting_in(F, g.asset, g.start_tdb_s, g.end_tdb_s, cache)
+                   if g.start_tdb_s <= F.options[i].start_tdb_s < g.end_tdb_s]
         short = F.new_var(f"g_short[{r}]", 0, 1)
         F.g_members[r], F.g_need[r], F.g_short[r] = members, need, short
         terms = {short: need}
@@ -714,37 +738,114 @@ def add_decisional(F: Formulation) -> None:
     the decisional volume and, first in first out per orbiter and asset, everything of that
     asset relayed to x's orbiter up to x's end is downlinked by the deadline."""
     P, U, opts = F.problem, F.unit, F.options
+    cache: dict = {}
     for r, req in enumerate(P.decisional_requirements):
         need = max(1, units_up(req.min_volume_mbit, U))  # the decisional data of the sol
-        inside = requirement_members(F, req.asset, None, "return", req.start_tdb_s, req.end_tdb_s, 0.0, need)
+        inside = requirement_members(F, req.asset, None, "return", req.start_tdb_s, req.end_tdb_s, 0.0, need,
+                                     cache=cache)
         cands = [i for i in inside if opts[i].end_tdb_s < req.deadline_tdb_s]
         if not cands:
             continue
         m = F.new_var(f"met[{r}]", 0, 1)
         F.met[r] = m
         F.obj(m, P.objective.decisional_per_sol)
-        ys = [_decisional_through(F, r, req, i, need) for i in cands]
+        ys = [_decisional_through(F, r, req, i, need, cache) for i in cands]
         F.add({m: 1, **{y: -1 for y in ys}}, ub=0)
 
 
-def _decisional_through(F: Formulation, r: int, req, i: int, need: int) -> int:
+class _Fifo(NamedTuple):
+    """An orbiter's chunks (in start order) with their starts, ends and the downlink variables of
+    one asset's data, and the orbiter's options of that asset in end order with their volume
+    variables: the rows of :func:`_decisional_through` are cut from these."""
+
+    starts: list[float]
+    ends: list[float]
+    d: list[int]
+    o_ends: list[float]
+    v: list[int]
+
+
+def _fifo(F: Formulation, orbiter: str, asset: str) -> _Fifo | None:
+    """The :class:`_Fifo` of ``orbiter`` and ``asset``; None when the chunks are not in start order."""
+    cis = F.chunks_by_orbiter.get(orbiter, [])
+    starts = [F.chunks[ci].start_tdb_s for ci in cis]
+    if any(a > b for a, b in zip(starts, starts[1:])):
+        return None
+    mine = sorted((j for j in F.by_orbiter[orbiter] if F.options[j].asset == asset),
+                  key=lambda j: F.options[j].end_tdb_s)
+    return _Fifo(starts, [F.chunks[ci].end_tdb_s for ci in cis], [F.d[(ci, asset)] for ci in cis],
+                 [F.options[j].end_tdb_s for j in mine], [F.v[j] for j in mine])
+
+
+def fifo_terms(F: Formulation, x: SessionOption, deadline: float, cache: dict | None = None) -> dict[int, int]:
+    """The terms of x's first-in-first-out row: +1 for the downlink of x's asset in each chunk of x's
+    orbiter starting before x ends or ending by the deadline, -1 for the volume of each option of
+    that orbiter and asset ending by x's end (a prefix of each list, cut by bisection;
+    ``cache`` keeps the lists between calls)."""
+    key = ("fifo", x.orbiter, x.asset)
+    fi = cache.get(key) if cache is not None else None
+    if fi is None:
+        fi = _fifo(F, x.orbiter, x.asset)
+        if cache is not None:
+            cache[key] = fi
+    if fi is None:
+        return fifo_terms_scan(F, x, deadline)
+    k1 = bisect_left(fi.starts, x.end_tdb_s - 1e-9)  # chunks starting before x ends
+    late = deadline + 1e-9
+    terms = dict.fromkeys(fi.d[:k1], 1)
+    for k in range(k1, bisect_right(fi.starts, late)):  # the later ones ending by the deadline
+        if fi.ends[k] <= late:
+            terms[fi.d[k]] = 1
+    for var in fi.v[:bisect_right(fi.o_ends, x.end_tdb_s + 1e-9)]:
+        terms[var] = terms.get(var, 0) - 1
+    return terms
+
+
+def fifo_row(F: Formulation, x: SessionOption, deadline: float, cache: dict | None = None) -> tuple[list[int], list[int]]:
+    """The variables (ascending) and coefficients of :func:`fifo_terms`: the volumes' (-1) then the
+    downlinks' (+1) when every volume variable comes before every downlink variable (as
+    :func:`build` numbers them), built as lists rather than through a dict."""
+    key = ("fifo", x.orbiter, x.asset)
+    fi = cache.get(key) if cache is not None else None
+    if fi is None:
+        fi = _fifo(F, x.orbiter, x.asset)
+        if cache is not None:
+            cache[key] = fi
+    if fi is not None:
+        k1 = bisect_left(fi.starts, x.end_tdb_s - 1e-9)
+        late = deadline + 1e-9
+        down = fi.d[:k1] + [fi.d[k] for k in range(k1, bisect_right(fi.starts, late)) if fi.ends[k] <= late]
+        vols = fi.v[:bisect_right(fi.o_ends, x.end_tdb_s + 1e-9)]
+        if not down or not vols or max(vols) < min(down):
+            return sorted(vols) + sorted(down), [-1] * len(vols) + [1] * len(down)
+    terms = fifo_terms(F, x, deadline, cache)
+    keys = sorted(terms)
+    return keys, [terms[k] for k in keys]
+
+
+def fifo_terms_scan(F: Formulation, x: SessionOption, deadline: float) -> dict[int, int]:
+    """:func:`fifo_terms` by a scan of every chunk and option of the orbiter (the reference)."""
+    terms: dict[int, int] = {}
+    for ci in F.chunks_by_orbiter.get(x.orbiter, []):
+        c = F.chunks[ci]
+        if c.start_tdb_s < x.end_tdb_s - 1e-9 or c.end_tdb_s <= deadline + 1e-9:
+            terms[F.d[(ci, x.asset)]] = 1
+    for j in F.by_orbiter[x.orbiter]:
+        xj = F.options[j]
+        if xj.asset == x.asset and xj.end_tdb_s <= x.end_tdb_s + 1e-9:
+            terms[F.v[j]] = terms.get(F.v[j], 0) - 1
+    return terms
+
+
+def _decisional_through(F: Formulation, r: int, req, i: int, need: int, cache: dict | None = None) -> int:
     """``y[r, x]`` and its enforced conditions (x held, its volume, FIFO downlink by the deadline)."""
     x = F.options[i]
     y = F.new_var(f"y[{r},{x.option_id}]", 0, 1)
     F.y[(r, i)] = y
     F.add({y: 1, F.b[i]: -1}, ub=0)
     F.enforced.append(Enforced(y, [F.v[i]], [1], need))
-    terms: dict[int, int] = {}
-    for ci in F.chunks_by_orbiter.get(x.orbiter, []):
-        c = F.chunks[ci]
-        if c.start_tdb_s < x.end_tdb_s - 1e-9 or c.end_tdb_s <= req.deadline_tdb_s + 1e-9:
-            terms[F.d[(ci, x.asset)]] = 1
-    for j in F.by_orbiter[x.orbiter]:
-        xj = F.options[j]
-        if xj.asset == x.asset and xj.end_tdb_s <= x.end_tdb_s + 1e-9:
-            terms[F.v[j]] = terms.get(F.v[j], 0) - 1
-    keys = sorted(terms)
-    F.enforced.append(Enforced(y, keys, [terms[k] for k in keys], 0))
+    keys, coefs = fifo_row(F, x, req.deadline_tdb_s, cache)
+    F.enforced.append(Enforced(y, keys, coefs, 0))
     return y
 
 
@@ -806,12 +907,35 @@ def settle_soft(F: Formulation, vals: list[int]) -> list[int]:
     enforced_by_lit: dict[int, list[Enforced]] = defaultdict(list)
     for e in F.enforced:
         enforced_by_lit[e.lit].append(e)
+    value = RowValues(vals)
     for (r, i), yvar in sorted(F.y.items()):
-        if vals[F.b[i]] and all(sum(c * vals[k] for k, c in zip(e.idx, e.coef)) >= e.lb
-                                for e in enforced_by_lit[yvar]):
-            vals[yvar] = 1
-            vals[F.met[r]] = 1
+        if vals[F.b[i]] and all(value(e.idx, e.coef) >= e.lb for e in enforced_by_lit[yvar]):
+            for k in (yvar, F.met[r]):
+                vals[k] = 1
+                value.set(k, 1)
     return vals
+
+
+class RowValues:
+    """``value(idx, coef)``: ``sum(c * vals[k])`` of a row, exactly; a long row (a first-in-first-out
+    row grows with the horizon) as an integer dot product when every value is a machine integer.
+    ``set(k, x)`` keeps the copy in step with ``vals[k] = x``."""
+
+    LONG = 32
+
+    def __init__(self, vals):
+        self.vals = vals
+        arr = np.asarray(vals) if len(vals) else np.zeros(0, dtype=np.int64)
+        self.arr = arr if arr.dtype.kind in "iu" and arr.ndim == 1 else None
+
+    def __call__(self, idx, coef) -> int:
+        if self.arr is None or len(idx) < self.LONG:
+            return sum(c * self.vals[k] for k, c in zip(idx, coef))
+        return int(np.dot(np.asarray(coef, dtype=np.int64), self.arr[np.asarray(idx, dtype=np.intp)].astype(np.int64)))
+
+    def set(self, k: int, x: int) -> None:
+        if self.arr is not None:
+            self.arr[k] = x
 
 
 def weighted_sum_points(F: Formulation, vals, sessions, downlinks) -> float:

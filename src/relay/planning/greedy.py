@@ -14,16 +14,25 @@
    cap (issue 19) the simulation uses, of each orbiter's chunks in a capped
    UTC day, the largest first while the day's hours allow (ties: the earlier).
 
+The checks do not replay the horizon (issue 23: a year of network-6 tries some
+230,000 options): :class:`FeasibilityState` keeps, per asset, the data left at
+each option's end and, per orbiter, each chunk's sends and the room left in the
+store at each option's end, updated as sessions are held; one more session
+moves only the sends of the chunks that absorb it, so its check looks at the
+held sessions between its end and theirs (tests/test_build_linear.py checks
+every answer against the whole-horizon replay, :meth:`FeasibilityState.simulate`).
+
 The result is a value vector of the same :class:`~.formulation.Formulation`
 as the exact solvers (so it can hint CP-SAT and its objective compares exactly).
 """
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from itertools import accumulate
 from typing import NamedTuple
+
+import numpy as np
 
 from ..summary import SolveReport
 from .formulation import ONBOARD, POINT_SCALE, Formulation, build, settle_soft, to_plan
@@ -52,6 +61,181 @@ def chunks_over_the_cap(F: Formulation) -> set[int]:
             else:
                 out.add(ci)
     return out
+
+
+#: an inactive position of :class:`_SuffixBlocks` (never the minimum of a range holding an active one)
+_BIG = 1 << 62
+#: positions per block of :class:`_SuffixBlocks` (a state reads it when built; tests make it small)
+BLOCK = 128
+
+
+class _SuffixBlocks:
+    """Integers at positions ``0..n-1``, each active or not, in blocks of ``B`` with a pending add
+    per block: add to every position from one on (:meth:`add_from`), read one (:meth:`get`),
+    activate one (:meth:`activate`), the least active value of a range (:meth:`min_range`); each
+    in a few array operations of at most ``B`` or ``n / B`` elements, so the greedy's checks no
+    longer grow with the horizon (exact: integers; an inactive position holds ``_BIG`` plus the
+    adds, which stay far below ``_BIG``, in the array the minima are taken of)."""
+
+    def __init__(self, values: list[int]):
+        n, B = len(values), BLOCK
+        self.n, self.B = n, B
+        self.v = np.array(values, dtype=np.int64)      # every position (without the blocks' pending adds)
+        self.w = self.v + _BIG                           # the same, _BIG more where inactive
+        nb = (n + B - 1) // B
+        self.lazy = np.zeros(nb, dtype=np.int64)        # added to every position of the block
+        self.bmin = np.full(nb, _BIG, dtype=np.int64)   # least w of the block (pending add aside)
+        for b in range(nb):
+            self.bmin[b] = self.w[b * B:(b + 1) * B].min()
+
+    def add_from(self, lo: int, x: int) -> None:
+        if lo >= self.n or not x:
+            return
+        b = lo // self.B
+        hi = min((b + 1) * self.B, self.n)
+        self.v[lo:hi] += x
+        self.w[lo:hi] += x
+        self.bmin[b] = self.w[b * self.B:hi].min()
+        self.lazy[b + 1:] += x
+
+    def get(self, p: int) -> int:
+        return int(self.v[p] + self.lazy[p // self.B])
+
+    def activate(self, p: int) -> None:
+        if self.w[p] != self.v[p]:
+            self.w[p] = self.v[p]
+            b = p // self.B
+            self.bmin[b] = min(int(self.bmin[b]), int(self.v[p]))
+
+    def min_range(self, lo: int, hi: int) -> int | None:
+        """The least active value in ``[lo, hi)``, None when none is active."""
+        hi = min(hi, self.n)
+        if lo >= hi:
+            return None
+        B = self.B
+        bl, bh = lo // B, (hi - 1) // B
+        if bl == bh:
+            best = int(self.w[lo:hi].min() + self.lazy[bl])
+        else:
+            best = min(int(self.w[lo:(bl + 1) * B].min() + self.lazy[bl]),
+                       int(self.w[bh * B:hi].min() + self.lazy[bh]))
+            if bh > bl + 1:
+                best = min(best, int((self.bmin[bl + 1:bh] + self.lazy[bl + 1:bh]).min()))
+        return None if best >= _BIG // 2 else best
+
+
+class _AssetData:
+    """One asset's data availability for :meth:`FeasibilityState.data_slack`, kept as sessions are
+    held: at each option's end (sorted), the data available by then less the volume of the held
+    sessions ending by then (+ 1e-9 s), active where a held session ends."""
+
+    def __init__(self, F: Formulation, opts: list[int], asset: str):
+        if asset not in F.avail_u:  # a model without the availability family: data_slack fails as it did
+            self.left = None
+            return
+        times, avail = F.avail_u[asset].times, F.avail_u[asset].units
+        order = sorted(opts, key=lambda i: F.options[i].end_tdb_s)
+        self.pos = {i: k for k, i in enumerate(order)}
+        self.ends = [F.options[i].end_tdb_s for i in order]
+        self.ends_plus = [e + 1e-9 for e in self.ends]
+        self.left = _SuffixBlocks([avail[bisect_right(times, e + 1e-9)] for e in self.ends])
+
+    def take(self, i: int, end: float, units: int) -> None:
+        if self.left is not None:
+            self.left.add_from(bisect_left(self.ends_plus, end), -units)
+            self.left.activate(self.pos[i])
+
+    def slack(self, i: int, end: float) -> int:
+        if self.left is None:
+            raise KeyError(f"no data availability in the model for option {i}'s asset")
+        s = self.left.get(self.pos[i])
+        later = self.left.min_range(bisect_right(self.ends, end), self.left.n)
+        return max(s if later is None else min(s, later), 0)
+
+
+class _Store:
+    """One orbiter's store for :meth:`FeasibilityState.best_volume`, kept as sessions are held:
+    the as-soon-as-possible sends of each downlink chunk (only totals matter: a chunk sends
+    ``min(room, aboard)`` whatever the flows) and, at each option's end (sorted), the room left
+    in the store after the arrivals up to then, active where a held session carrying data ends
+    (the checks of :meth:`FeasibilityState.simulate`).  One more session of ``u`` units only
+    moves the sends of the chunks it reaches until they absorb it: :meth:`feasible` checks the
+    held sessions' ends in between, not the whole horizon."""
+
+    def __init__(self, F: Formulation, opts: list[int], chunks: list[int], orbiter: str):
+        order = sorted(opts, key=lambda i: F.options[i].end_tdb_s)
+        self.pos = {i: k for k, i in enumerate(order)}
+        self.ends = [F.options[i].end_tdb_s for i in order]
+        self.ends_minus = [e - 1e-9 for e in self.ends]
+        self.c_start = [F.chunks[ci].start_tdb_s + 1e-9 for ci in chunks]
+        self.c_end = [F.chunks[ci].end_tdb_s for ci in chunks]
+        self.spare = [F.chunk_cap_u[ci] for ci in chunks]
+        self.next = list(range(len(chunks) + 1))  # a chunk with spare room at or after k (path-halved)
+        self.room = _SuffixBlocks([F.store_cap_u.get(orbiter, 0) - F.init_u.get(orbiter, 0)] * len(order))
+        self.broken = False  # a held volume the simulation rejects: best_volume replays the whole store
+        onboard = F.onboard_u[orbiter] if ONBOARD in F.flows.get(orbiter, []) else 0
+        for k, e in self._cascade(0, onboard):
+            self._send(k, e)
+
+    def _find(self, k: int) -> int:
+        nxt = self.next
+        while nxt[k] != k:
+            nxt[k] = nxt[nxt[k]]
+            k = nxt[k]
+        return k
+
+    def _cascade(self, k: int, units: int) -> list[tuple[int, int]]:
+        """(chunk, units) more sent when ``units`` more are aboard before chunk ``k``."""
+        out = []
+        k = self._find(k)
+        while units > 0 and k < len(self.spare):
+            e = min(self.spare[k], units)
+            out.append((k, e))
+            units -= e
+            k = self._find(k + 1)
+        return out
+
+    def _popped(self, k: int) -> int:
+        """The first option end whose check counts chunk ``k``'s send as gone (chunk processed, ended)."""
+        return max(bisect_right(self.ends, self.c_start[k]), bisect_right(self.ends_minus, self.c_end[k]))
+
+    def _send(self, k: int, e: int) -> None:
+        self.spare[k] -= e
+        if not self.spare[k]:
+            self.next[k] = k + 1
+        self.room.add_from(self._popped(k), e)
+
+    def feasible(self, end: float, units: int) -> bool:
+        """Whether the store stays within capacity with one more session of ``units`` ending at ``end``."""
+        if units <= 0:
+            return True
+        p0 = bisect_right(self.ends, end)
+        if self.room.get(p0 - 1) < units:
+            return False  # its own arrival (and those at the same time) overfill the store
+        sends = self._cascade(bisect_left(self.c_start, end), units)
+        steps = sorted((self._popped(k), e) for k, e in sends)
+        lo, owed = p0, units  # owed: what the arrival still adds to the fill at the checks from lo
+        for r, e in steps:
+            if r > lo:
+                least = self.room.min_range(lo, r)
+                if least is not None and least < owed:
+                    return False
+                lo = r
+            owed -= e
+        if owed > 0:
+            least = self.room.min_range(lo, self.room.n)
+            return least is None or least >= owed
+        return True
+
+    def take(self, i: int, end: float, units: int) -> None:
+        if units <= 0:
+            return
+        if not self.feasible(end, units):
+            self.broken = True
+        self.room.add_from(bisect_left(self.ends, end), -units)
+        self.room.activate(self.pos[i])
+        for k, e in self._cascade(bisect_left(self.c_start, end), units):
+            self._send(k, e)
 
 
 class FeasibilityState:
@@ -101,6 +285,9 @@ class FeasibilityState:
         for k, grp in enumerate(F.energy_groups):
             for var, c in zip(grp.b_vars, grp.coefs):
                 self.energy_of[var].append((k, c))
+        # what data_slack and best_volume check, kept as sessions are held (not replayed each time)
+        self._data = {a: _AssetData(F, opts, a) for a, opts in self.opts_by_asset.items()}
+        self._store = {o: _Store(F, opts, self.chunks_by_orb.get(o, []), o) for o, opts in self.opts_by_orb.items()}
 
     # -- feasibility of holding option i ----------------------------------------
     def can_take(self, i: int) -> bool:
@@ -112,9 +299,11 @@ class FeasibilityState:
         return all(self.energy_used[k] + c <= F.energy_groups[k].budget for k, c in self.energy_of[bvar])
 
     def take(self, i: int, volume_u: int) -> None:
-        bvar = self.F.b[i]
+        bvar, x = self.F.b[i], self.F.options[i]
         self.taken[i] = True
         self.vol[i] = volume_u
+        self._data[x.asset].take(i, x.end_tdb_s, volume_u)
+        self._store[x.orbiter].take(i, x.end_tdb_s, volume_u)
         self.held_by_orb[self.F.options[i].orbiter].append(i)
         self.held_by_asset[self.F.options[i].asset].append(i)
         for g in self.group_of[bvar]:
@@ -143,18 +332,11 @@ class FeasibilityState:
 
     # -- volumes -----------------------------------------------------------------
     def data_slack(self, i: int) -> int:
-        """Largest extra volume option i may carry without exceeding its asset's available data."""
-        F = self.F
-        x = F.options[i]
-        times, avail = F.avail_u[x.asset].times, F.avail_u[x.asset].units
-        held = sorted((F.options[j].end_tdb_s, self.vol[j]) for j in self.held_by_asset[x.asset])
-        ends = [e for e, _ in held]
-        used = [0, *accumulate(u for _, u in held)]  # units of the held sessions ending by ends[k - 1]
-        slack = avail[bisect_right(times, x.end_tdb_s + 1e-9)] - used[bisect_right(ends, x.end_tdb_s + 1e-9)]
-        for e in ends:  # every later check point must still hold
-            if e > x.end_tdb_s:
-                slack = min(slack, avail[bisect_right(times, e + 1e-9)] - used[bisect_right(ends, e + 1e-9)])
-        return max(slack, 0)
+        """Largest extra volume option i may carry without exceeding its asset's available data: at
+        its end and at every later end of a held session of the asset, the data available by then
+        less what the held sessions ending by then carry (+ 1e-9 s)."""
+        x = self.F.options[i]
+        return self._data[x.asset].slack(i, x.end_tdb_s)
 
     def simulate(self, orbiter: str, extra: tuple[int, int] | None = None) -> "Simulation":
         """ASAP downlinks of one orbiter, with ``extra`` = (option, units) added to the held
@@ -218,6 +400,16 @@ class FeasibilityState:
             k += 1
         return Simulation(True, sent)
 
+    def store_feasible(self, i: int, units: int) -> bool:
+        """Whether holding option ``i`` with ``units`` more keeps its orbiter's store within capacity
+        (``simulate(orbiter, (i, units)).feasible``, checked without replaying the whole horizon
+        unless the held sessions already overfill the simulated store)."""
+        x = self.F.options[i]
+        store = self._store[x.orbiter]
+        if store.broken:
+            return self.simulate(x.orbiter, (i, units)).feasible
+        return store.feasible(x.end_tdb_s, units)
+
     def min_volume(self, i: int) -> int:
         """The fewest units option i must carry when held (the formulation's ``min_units``)."""
         return self.F.min_u[i]
@@ -226,13 +418,12 @@ class FeasibilityState:
         hi = min(self.F.cap_u[i], self.data_slack(i))
         if hi <= 0:
             return 0
-        orb = self.F.options[i].orbiter
-        if self.simulate(orb, (i, hi)).feasible:
+        if self.store_feasible(i, hi):
             return hi
         lo = 0  # feasible
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.simulate(orb, (i, mid)).feasible:
+            if self.store_feasible(i, mid):
                 lo = mid
             else:
                 hi = mid

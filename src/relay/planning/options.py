@@ -26,6 +26,7 @@ Usage by a problem builder::
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
@@ -80,9 +81,69 @@ def _best_cut(first: PassWindow, second: PassWindow, volume: VolumeFn, lo: float
     return best_c
 
 
+def linspaces(start, stop, num: int) -> np.ndarray:
+    """``np.linspace(start[r], stop[r], num)`` of each row ``r`` at once, by the same arithmetic
+    row by row (``np.linspace`` of arrays treats a row of zero step differently when any row has one)."""
+    start, stop = np.asarray(start, dtype=float), np.asarray(stop, dtype=float)
+    div = num - 1
+    delta = stop - start
+    step = delta / div
+    k = np.arange(0, num, dtype=float)
+    y = k[None, :] * step[:, None]
+    zero = step == 0
+    if zero.any():
+        y[zero] = (k / div)[None, :] * delta[zero, None]
+    y += start[:, None]
+    y[:, -1] = stop
+    return y
+
+
+def _best_cuts(pairs: list[tuple[PassWindow, PassWindow, float, float]], volume: VolumeFn, turnaround_s: float,
+               min_session_s: float, grid: int = 24) -> list[float | None]:
+    """:func:`_best_cut` of many pairs ``(first, second, lo, hi)`` at once, the same arithmetic
+    level by level (the same cuts bit for bit); ``volume`` takes arrays of pass ids and times."""
+    half = turnaround_s / 2.0
+    out: list[float | None] = [None] * len(pairs)
+    a, b, best_v, act = {}, {}, {}, []
+    for r, (first, second, lo, hi) in enumerate(pairs):
+        lo = max(lo, first.rise_tdb_s + min_session_s + half)
+        hi = min(hi, second.set_tdb_s - min_session_s - half)
+        if hi > lo:
+            out[r], best_v[r], a[r], b[r] = lo, -np.inf, lo, hi
+            act.append(r)
+    n = grid
+    for _ in range(3):
+        if not act:
+            break
+        cuts = linspaces([a[r] for r in act], [b[r] for r in act], n + 1)
+        ids1 = np.array([pairs[r][0].pass_id for r in act], dtype=object)[:, None]
+        ids2 = np.array([pairs[r][1].pass_id for r in act], dtype=object)[:, None]
+        rise = np.array([pairs[r][0].rise_tdb_s for r in act])[:, None]
+        sets = np.array([pairs[r][1].set_tdb_s for r in act])[:, None]
+        vals = (np.asarray(volume(ids1, rise, cuts - half), dtype=float)
+                + np.asarray(volume(ids2, cuts + half, sets), dtype=float))
+        ks = np.argmax(vals, axis=1)  # the first of equal maxima: the earliest cut
+        nxt = []
+        for row, r in enumerate(act):
+            k = int(ks[row])
+            if vals[row, k] > best_v[r]:
+                out[r], best_v[r] = float(cuts[row, k]), float(vals[row, k])
+            a[r], b[r] = float(cuts[row, max(k - 1, 0)]), float(cuts[row, min(k + 1, n)])
+            if b[r] - a[r] >= 0.5:
+                nxt.append(r)
+        act, n = nxt, 48
+    return out
+
+
 def _pieces(p: PassWindow, others: Iterable[PassWindow], volume: VolumeFn,
-            turnaround_s: float, min_session_s: float, vectorised: bool = False) -> list[tuple[float, float]]:
-    """The (start, end) intervals of the options of pass ``p``."""
+            turnaround_s: float, min_session_s: float, vectorised: bool = False,
+            cut: Callable[[PassWindow, PassWindow, float, float], float | None] | None = None
+            ) -> list[tuple[float, float]]:
+    """The (start, end) intervals of the options of pass ``p``; ``cut(first, second, lo, hi)``: the
+    volume-optimal cut of two overlapping passes (default :func:`_best_cut` with ``volume``)."""
+    if cut is None:
+        def cut(first, second, lo, hi):
+            return _best_cut(first, second, volume, lo, hi, turnaround_s, min_session_s, vectorised=vectorised)
     out = [(p.rise_tdb_s, p.set_tdb_s)]
     half = turnaround_s / 2.0
     for q in others:
@@ -96,10 +157,10 @@ def _pieces(p: PassWindow, others: Iterable[PassWindow], volume: VolumeFn,
         mid = (lo + hi) / 2.0
         out.append((p.rise_tdb_s, mid - half))
         out.append((mid + half, p.set_tdb_s))
-        c = _best_cut(p, q, volume, lo, hi, turnaround_s, min_session_s, vectorised=vectorised)  # p first
+        c = cut(p, q, lo, hi)  # p first
         if c is not None:
             out.append((p.rise_tdb_s, c - half))
-        c = _best_cut(q, p, volume, lo, hi, turnaround_s, min_session_s, vectorised=vectorised)  # p last
+        c = cut(q, p, lo, hi)  # p last
         if c is not None:
             out.append((c + half, p.set_tdb_s))
     kept = set()
@@ -110,11 +171,33 @@ def _pieces(p: PassWindow, others: Iterable[PassWindow], volume: VolumeFn,
     return sorted(kept)
 
 
+def _overlapping(passes: Sequence[PassWindow]) -> Callable[[PassWindow], list[PassWindow]]:
+    """``overlapping(p)``: the passes of ``p``'s orbiter that may overlap ``p`` (a superset, in
+    rise order): those rising before ``p`` sets and after ``p`` rises less the orbiter's longest
+    pass and a second of margin (a bisection, not a scan of every pass of the orbiter)."""
+    by_orbiter: dict[str, list[PassWindow]] = defaultdict(list)
+    for p in passes:
+        by_orbiter[p.orbiter].append(p)
+    rises: dict[str, list[float]] = {}
+    longest: dict[str, float] = {}
+    for orb, ps in by_orbiter.items():
+        ps.sort(key=lambda q: q.rise_tdb_s)
+        rises[orb] = [q.rise_tdb_s for q in ps]
+        longest[orb] = max(max(q.set_tdb_s - q.rise_tdb_s for q in ps), 0.0) + 1.0
+
+    def overlapping(p: PassWindow) -> list[PassWindow]:
+        r = rises[p.orbiter]
+        return by_orbiter[p.orbiter][bisect_right(r, p.rise_tdb_s - longest[p.orbiter]):
+                                     bisect_left(r, p.set_tdb_s)]
+    return overlapping
+
+
 def session_options(passes: Sequence[PassWindow], volume: VolumeFn, *, min_session_s: float = 120.0,
                     turnaround_s: float = 60.0,
                     elevation_score: Mapping[str, float] | Callable[[str, float, float], float] | None = None,
                     forward_assets: Collection[str] = (), split: bool = True,
-                    min_volume_mbit: float = 1e-6, vectorised: bool = False) -> list[SessionOption]:
+                    min_volume_mbit: float = 1e-6, vectorised: bool = False,
+                    batched: bool = False) -> list[SessionOption]:
     """Candidate session options of every pass (whole and split), sorted by (start, orbiter, asset).
 
     ``elevation_score`` gives each option a 0-1 score (a mapping by pass id or a
@@ -123,25 +206,27 @@ def session_options(passes: Sequence[PassWindow], volume: VolumeFn, *, min_sessi
     ``split=False`` only whole passes are options (model shape A).
     Option ids are ``<pass_id>#<k>`` (k = 0 is the whole pass when it qualifies).
     ``vectorised``: ``volume`` accepts arrays of times (as ``VolumeTable.volume_mbit`` does),
-    so the cut searches query many times at once.
+    so the cut searches query many times at once.  ``batched``: ``volume`` also accepts arrays
+    of pass ids (broadcast against the times), so every pass's cut searches run level by level
+    in a few queries (:func:`_best_cuts`, each pair of passes searched once) and every option's
+    capacity in one (the same figures: a horizon of a year makes some 300,000 queries otherwise).
     """
-    by_orbiter: dict[str, list[PassWindow]] = defaultdict(list)
-    for p in passes:
-        by_orbiter[p.orbiter].append(p)
+    ordered = sorted(passes, key=lambda p: (p.rise_tdb_s, p.pass_id))
+    overlapping = _overlapping(passes)
+    others = {p.pass_id: [q for q in overlapping(p) if q.asset != p.asset and q.pass_id != p.pass_id
+                          and q.rise_tdb_s < p.set_tdb_s and p.rise_tdb_s < q.set_tdb_s] if split else []
+              for p in ordered}  # the passes it overlaps (the others give no option: _pieces skips them)
+    cut = _batched_cuts(ordered, others, volume, turnaround_s, min_session_s) if batched else None
+    pieces = {}
+    for p in ordered:
+        ps = _pieces(p, others[p.pass_id], volume, turnaround_s, min_session_s, vectorised, cut=cut)
+        ps.sort(key=lambda se: (se != (round(p.rise_tdb_s, 3), round(p.set_tdb_s, 3)), se))
+        pieces[p.pass_id] = ps
+    caps = _capacities(ordered, pieces, volume, vectorised, batched)
     out: list[SessionOption] = []
-    for p in sorted(passes, key=lambda p: (p.rise_tdb_s, p.pass_id)):
-        # the passes it overlaps (the others give no option: _pieces skips them)
-        others = [q for q in by_orbiter[p.orbiter] if q.asset != p.asset and q.pass_id != p.pass_id
-                  and q.rise_tdb_s < p.set_tdb_s and p.rise_tdb_s < q.set_tdb_s] if split else []
-        pieces = _pieces(p, others, volume, turnaround_s, min_session_s, vectorised)
-        pieces.sort(key=lambda se: (se != (round(p.rise_tdb_s, 3), round(p.set_tdb_s, 3)), se))
-        if vectorised and pieces:
-            caps = np.asarray(volume(p.pass_id, np.array([a for a, _ in pieces]), np.array([b for _, b in pieces])),
-                              dtype=float)
-        else:
-            caps = [float(volume(p.pass_id, a, b)) for a, b in pieces]
-        for k, (s, e) in enumerate(pieces):
-            cap = float(caps[k])
+    for p in ordered:
+        for k, (s, e) in enumerate(pieces[p.pass_id]):
+            cap = float(caps[p.pass_id][k])
             if not cap >= min_volume_mbit:
                 continue
             if callable(elevation_score):
@@ -159,6 +244,51 @@ def session_options(passes: Sequence[PassWindow], volume: VolumeFn, *, min_sessi
                                          elevation_score=min(max(score, 0.0), 1.0)))
     out.sort(key=lambda x: (x.start_tdb_s, x.orbiter, x.asset, x.option_id))
     return out
+
+
+def _batched_cuts(ordered: Sequence[PassWindow], others: Mapping[str, list[PassWindow]], volume: VolumeFn,
+                  turnaround_s: float, min_session_s: float):
+    """The cut function :func:`_pieces` takes, every pair's search made in advance by :func:`_best_cuts`."""
+    index: dict[tuple[str, str], int] = {}
+    pairs = []
+    for p in ordered:
+        for q in others[p.pass_id]:
+            ov = _overlap(p, q)
+            if ov is None:
+                continue
+            for first, second in ((p, q), (q, p)):
+                if (first.pass_id, second.pass_id) not in index:
+                    index[(first.pass_id, second.pass_id)] = len(pairs)
+                    pairs.append((first, second, *ov))
+    cuts = _best_cuts(pairs, volume, turnaround_s, min_session_s)
+
+    def cut(first: PassWindow, second: PassWindow, lo: float, hi: float) -> float | None:
+        return cuts[index[(first.pass_id, second.pass_id)]]
+    return cut
+
+
+def _capacities(ordered: Sequence[PassWindow], pieces: Mapping[str, list[tuple[float, float]]], volume: VolumeFn,
+                vectorised: bool, batched: bool) -> dict[str, Sequence[float]]:
+    """The volume of each piece of each pass (one query per piece, per pass, or for all at once)."""
+    if batched:
+        ids = np.array([p.pass_id for p in ordered for _ in pieces[p.pass_id]], dtype=object)
+        t0 = np.array([a for p in ordered for a, _ in pieces[p.pass_id]], dtype=float)
+        t1 = np.array([b for p in ordered for _, b in pieces[p.pass_id]], dtype=float)
+        flat = np.asarray(volume(ids, t0, t1), dtype=float) if len(ids) else np.zeros(0)
+        out, k = {}, 0
+        for p in ordered:
+            n = len(pieces[p.pass_id])
+            out[p.pass_id], k = flat[k:k + n], k + n
+        return out
+    caps: dict[str, Sequence[float]] = {}
+    for p in ordered:
+        ps = pieces[p.pass_id]
+        if vectorised and ps:
+            caps[p.pass_id] = np.asarray(volume(p.pass_id, np.array([a for a, _ in ps]),
+                                                np.array([b for _, b in ps])), dtype=float)
+        else:
+            caps[p.pass_id] = [float(volume(p.pass_id, a, b)) for a, b in ps]
+    return caps
 
 
 def chunk_downlinks(windows: Iterable[tuple[str, str, str, float, float, float]], chunk_s: float = 0.0
