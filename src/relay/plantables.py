@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .links.volumes import PASS_VOLUME_COLUMNS
-from .outputs.tables import labelled, passes_frame, utc
+from .outputs.tables import labelled, local_time_columns, passes_frame, utc
 from .planning.problem import TOL_S
 from .planning.requests import request_status
 from .sols import SolClock, clocks_of
@@ -32,23 +32,6 @@ SESSION_COLUMNS = ["orbiter", "asset", "start", "end", "sol", "lmst_start", "lms
 DOWNLINK_COLUMNS = ["orbiter", "station", "start", "end", "volume_mbit", "assets", "window_id", "chunk_id",
                     "start_tdb_s", "end_tdb_s"]
 STORE_COLUMNS = ["orbiter", "time", "tdb_s", "fill_mbit"]
-
-
-def local_time_columns(df: pd.DataFrame, clocks: dict[str, SolClock], start: str, end: str) -> dict[str, list]:
-    """``sol`` (the asset's mission sol of ``start``), ``lmst_start`` and ``lmst_end`` (HH:MM:SS) of
-    each row of a table with ``asset`` and TDB-second columns ``start`` and ``end``."""
-    sol = [""] * len(df)
-    l0 = [""] * len(df)
-    l1 = [""] * len(df)
-    for asset, idx in df.groupby("asset", sort=False).indices.items():
-        c = clocks.get(asset)
-        if c is None:
-            continue
-        t0 = df[start].to_numpy(float)[idx]
-        t1 = df[end].to_numpy(float)[idx]
-        for k, a, b, v in zip(idx, c.lmst(t0), c.lmst(t1), c.sol(t0)):
-            sol[k], l0[k], l1[k] = int(v), a, b
-    return {"sol": sol, "lmst_start": l0, "lmst_end": l1}
 
 
 def sessions_table(raw, clocks: dict[str, SolClock] | None = None) -> pd.DataFrame:

@@ -64,3 +64,12 @@ def guarded():
         yield
     finally:
         sys.stdout, sys.stderr = out, err
+
+
+def text_table(head: list[str], columns: list[list[str]]) -> str:
+    """A table as fixed-width text, each column right-aligned to its widest cell (its header's
+    included) and the columns one space apart: what pandas' ``to_string(index=False)`` lays out,
+    without its 20-30 ms of formatting machinery.  ``columns``: the cells of each column, as text."""
+    widths = [max([len(h), *map(len, cells)]) for h, cells in zip(head, columns)]
+    rows = [head, *zip(*columns)]
+    return "\n".join(" ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows)

@@ -35,14 +35,20 @@ def register(sub) -> None:
 
 
 def _print(df, cols, title):
-    import pandas as pd
-
     from ..outputs.tables import as_text
+    from ..terminal import text_table
 
-    with pd.option_context("display.max_rows", 400, "display.width", 200):
-        shown = as_text(df[[c for c in cols if c in df.columns]])   # ISO 8601 UTC with a Z, as in the files
-        print(title)
-        print(shown.to_string(index=False) if len(shown) else "(none)")
+    shown = as_text(df[[c for c in cols if c in df.columns]])   # ISO 8601 UTC with a Z, as in the files
+    print(title)
+    if not len(shown):
+        print("(none)")
+        return
+    print(text_table([str(c) for c in shown.columns], [[_cell(v) for v in shown[c].tolist()] for c in shown.columns]))
+
+
+def _cell(value) -> str:
+    """A value as the table prints it: numbers as the CSV spells them, a missing one as NaN."""
+    return "NaN" if isinstance(value, float) and value != value else str(value)
 
 
 def run_passes(args) -> int:
@@ -78,7 +84,7 @@ def run_passes(args) -> int:
 def with_local_times(sc, table):
     """The pass table with each asset's mission sol at rise and LMST at rise and set (``sol,
     lmst_start, lmst_end`` after ``set``, as in passes.csv and schedule.csv; relay.sols)."""
-    from ..plantables import local_time_columns
+    from ..outputs.tables import local_time_columns
     from ..sols import clock_of
 
     clocks = {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
