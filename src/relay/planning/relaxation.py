@@ -131,6 +131,7 @@ class Relaxation:
     cut_by_time: bool = False            # the wall-clock limit stopped it (a rerun may differ)
     reduced: np.ndarray | None = None    # reduced costs c - A'y (per variable: the objective's rate of
     #                                      change as a variable fixed at a bound moves; model units)
+    duals: np.ndarray | None = None      # the row multipliers y (rows as :func:`rows_of` orders them)
 
 
 #: simplex iterations per row and column of the LP that :func:`solve_lp` allows when asked to stop
@@ -186,7 +187,7 @@ def solve_lp(F: Formulation, time_limit_s: float, *, by_work: bool = False) -> R
     y[np.asarray(duals.ids, dtype=np.int64)] = duals.values
     bound = math.floor(safe_bound(R, y))
     reduced = R.c - np.bincount(R.col, weights=R.val * y[R.row], minlength=len(R.c))
-    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took, reduced=reduced)
+    return Relaxation(status="OPTIMAL", bound=bound, values=x, time_s=took, reduced=reduced, duals=y)
 
 
 def guided_start(F: Formulation, lp: Relaxation) -> tuple[dict[int, int], dict[int, int]]:

@@ -217,9 +217,11 @@ class PlanningSettings(_Strict):
     workers: int = Field(2, ge=1, le=64, description="CP-SAT threads when not deterministic")
     seed: int = Field(1, ge=0, description="solver random seed")
     deterministic: bool = Field(
-        True, description="CP-SAT: one search thread and a deterministic time limit (time_limit_s "
-                          "deterministic seconds, besides the wall clock), so a rerun gives the same "
-                          "plan byte for byte unless the wall clock cut it; on a horizon longer than 1.5 "
+        True, description="CP-SAT: one search thread and deterministic work limits (on a short horizon "
+                          "10 deterministic seconds of CP-SAT on the whole model, then, if that proves "
+                          "nothing within gap_limit, the LP relaxation's bound and the plan it guides; the "
+                          "wall clock only a safety net far above), so a rerun gives the same plan byte "
+                          "for byte unless the wall clock cut it; on a horizon longer than 1.5 "
                           "windows the bound comes from the LP relaxation (relay.planning.relaxation; "
                           "28 days of 5 orbiters x 6 assets: a 0.008 % gap in 16 s); false: `workers` "
                           "threads race (never reproducible)")
@@ -245,10 +247,11 @@ class PlanningSettings(_Strict):
                                       "(0: none of this, else 1 to 60 days)")
     block_days: float = Field(
         7.0, ge=0, le=60, description="deterministic CP-SAT on a horizon longer than 4.5 blocks of this many "
-                                      "days (31.5 by default): planned block by block (relay.planning.windows: "
-                                      "windows of three blocks solved in sequence, the first two of each kept) "
-                                      "and bounded by the sum of the LP bounds of blocks four times as long, relaxed "
-                                      "at their edges (relay.planning.horizon); deterministic work limits only "
+                                      "days (31.5 by default): bounded by the sum of the LP bounds of blocks twice as long, relaxed "
+                                      "at their edges and priced (relay.planning.horizon), then planned in windows "
+                                      "of one block solved in sequence, each 2/7 of a block (2 days of 7) longer than it keeps and "
+                                      "selling what it leaves at the bound's prices (relay.planning.windows); "
+                                      "deterministic work limits only "
                                       "(0: never, else 1 to 60 days)")
     earth_leg: Literal["first-come", "chosen"] = Field(
         "first-come", description="station time under an orbiter's daily downlink hours (xband.max_hours_per_day): "
