@@ -202,3 +202,59 @@ def test_the_issue_flow_in_chromium(service, monkeypatch):
         browser.close()
     assert watch.outside == [], watch.outside
     assert watch.errors == [], watch.errors
+
+
+#: a session's tooltip point on the light timeline per asset: its place on the page (x, y) and its text
+TIP_POINT = """() => {
+  const gd = document.getElementById('timeline-asset');
+  const t = gd._fullData.find(t => t.mode === 'none' && t.hovertext && t.hovertext.length);
+  const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return [box.left + gd._fullLayout.xaxis.d2p(t.x[0]), box.top + gd._fullLayout.yaxis.d2p(t.y[0]), t.hovertext[0]];
+}"""
+
+
+def test_a_long_plans_light_timeline_draws_every_mark_and_shows_its_tooltips(service, monkeypatch):
+    """The timeline a long plan gets (here the small cycle's plan drawn as if it were long): per
+    orbiter bars, per asset SVG lines (no WebGL), and hovering a session shows its tooltip."""
+    from django.test import Client
+
+    from relay.service import pages_charts
+    from relay.service.models import PlanChart, PlanVersion, Run
+
+    w = World()
+    c = Client()
+    c.force_login(w.users["coordinator"])
+    run = int(c.post(f"/cycles/{w.cycle.pk}/run", {"mode": "full"})["Location"].rsplit("=", 1)[1])
+    for _ in range(1200):
+        if Run.objects.get(pk=run).status in ("done", "failed"):
+            break
+        threading.Event().wait(0.1)
+    plan = PlanVersion.objects.get(run_id=run)
+    monkeypatch.setattr(pages_charts, "is_long", lambda summary: True)
+    for _ in range(600):  # the run's own charts made, then replaced by the long plan's
+        if PlanChart.objects.filter(plan_id=plan.pk).exists():
+            break
+        threading.Event().wait(0.1)
+    PlanChart.objects.filter(plan_id=plan.pk).delete()
+    pages_charts.plan_charts.cache_clear()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page, watch = log_in(browser, service, None, w.users["viewer"].username, w.password)
+        page.goto(f"{service}/cycles/{w.cycle.pk}/timeline?plan={plan.pk}")
+        page.wait_for_function("document.querySelectorAll('#timeline-asset .scatterlayer .js-line').length > 0 && "
+                               "document.querySelectorAll('#timeline-orbiter .barlayer .point').length > 0")
+        assert page.evaluate("document.querySelectorAll('#timeline-orbiter .barlayer .point').length") == \
+            len(plan.sessions) + sum(1 for q in plan.passes if not q["used"]) + \
+            page.evaluate("document.getElementById('timeline-orbiter').data.filter(t => t.name.startsWith('downlink'))"
+                          ".reduce((n, t) => n + t.x.length, 0)")
+        assert page.evaluate("document.querySelectorAll('#timeline-asset canvas').length") == 0  # no WebGL scene
+        page.locator("#timeline-asset").scroll_into_view_if_needed()
+        x, y, tip = page.evaluate(TIP_POINT)
+        page.mouse.move(x, y)
+        page.wait_for_function("document.querySelector('#timeline-asset .hoverlayer .hovertext') !== null")
+        shown = page.evaluate("document.querySelector('#timeline-asset .hoverlayer .hovertext').textContent")
+        assert shown == tip.replace("<br>", "") and "orbiter: " in shown and "LMST: " in shown
+        browser.close()
+    assert watch.outside == [] and watch.errors == [], (watch.outside, watch.errors)

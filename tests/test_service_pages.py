@@ -77,6 +77,12 @@ def test_login_page_and_home_per_role(world):
     home = c.get("/").content.decode()
     assert "My relay requests" in home and "Unavailability over my passes" in home and "Notifications" in home
     assert world.cycle.name in home
+    # the browser fetches the timeline's plotly.js (under the versioned name it is served by) ahead
+    from relay.service.pages_common import plotly_name
+
+    assert f'<link rel="prefetch" href="/static/{plotly_name()}">' in home
+    assert c.get(f"/static/{plotly_name()}").status_code == 200
+    assert "prefetch" not in page.content.decode()  # not before the log-in
     coord = browser(world, "coordinator").get("/").content.decode()
     assert "Runs in flight" in coord and "My relay requests" not in coord
     assert c.post("/logout").status_code == 302 and c.get("/").status_code == 302
@@ -336,7 +342,7 @@ def test_a_version_of_another_cycle_or_an_account_without_a_role_is_refused(two_
     assert r.status_code == 403 and "plan.read is not allowed" in r.content.decode()
 
 
-def test_notifications_are_marked_seen_from_the_home_page(world):
+def test_notifications_are_marked_seen_one_by_one_from_the_home_page(world):
     from django.test import Client
 
     from relay.service import notify
@@ -353,17 +359,60 @@ def test_notifications_are_marked_seen_from_the_home_page(world):
     c.force_login(user)
     home = c.get("/").content.decode()
     assert 'action="/notifications/seen"' in home and "Mark all seen" in home
+    assert home.count('name="id" value="') == 3 and 'aria-label="Mark seen: note 1 &lt;i&gt;x&lt;/i&gt;"' in home
     assert "note 2 &lt;i&gt;x&lt;/i&gt;" in home and "<i>x" not in home
     assert c.post("/notifications/seen", {"id": notes[0].pk}).status_code == 403  # no CSRF token: refused
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home).group(1)
     r = c.post("/notifications/seen", {"id": notes[1].pk, "csrfmiddlewaretoken": token})
     assert r.status_code == 302
-    fresh = type(user).objects.get(pk=user.pk)  # (the profile as stored now)
-    assert [n.pk for n in notify.unseen(fresh)] == [notes[2].pk]  # note 1 and the older note 0 are seen
+    # only the middle one is seen: the older note 0 and the newer note 2 are still shown
+    assert [n.pk for n in notify.unseen(user)] == [notes[2].pk, notes[0].pk]
+    assert Notification.objects.get(pk=notes[1].pk).seen is not None
     home = c.get("/").content.decode()
-    assert "note 2" in home and "note 1" not in home and "note 0" not in home
+    assert "note 2" in home and "note 1" not in home and "note 0" in home
     other = Notification.objects.create(user=world.users["lander"], topic="t", text="theirs")
     assert c.post("/notifications/seen", {"id": other.pk, "csrfmiddlewaretoken": token}).status_code == 404
+    assert Notification.objects.get(pk=other.pk).seen is None  # another user's: untouched
+    for bad in ("", "abc", "-1", "9" * 30):
+        assert c.post("/notifications/seen", {"id": bad, "csrfmiddlewaretoken": token}).status_code == 404
     assert c.post("/notifications/seen", {"all": "1", "csrfmiddlewaretoken": token}).status_code == 302
-    assert not list(notify.unseen(type(user).objects.get(pk=user.pk))) and "Nothing new." in c.get("/").content.decode()
+    assert not list(notify.unseen(user)) and "Nothing new." in c.get("/").content.decode()
+    assert Notification.objects.get(pk=other.pk).seen is None  # "all" is all of mine only
     assert c.get("/notifications/seen").status_code == 405
+
+
+def test_the_notifications_api_lists_and_marks_seen_per_notification(world):
+    from django.test import Client
+
+    from relay.service import notify
+    from relay.service.models import Notification
+
+    user = world.users["orbiter2"]
+    Notification.objects.filter(user=user).delete()
+    for k in range(3):
+        notify.send([user], world.cycle.pk, "test", f"api note {k}")
+        time.sleep(0.002)
+    notify.send([world.users["lander"]], world.cycle.pk, "test", "not mine")
+    notes = list(Notification.objects.filter(user=user).order_by("created"))
+    c = Client()
+    c.force_login(user)
+
+    def texts(**q):
+        r = c.get("/api/notifications", q)
+        assert r.status_code == 200, r.content
+        return [n["text"] for n in r.json()["items"]]
+
+    assert texts() == ["api note 2", "api note 1", "api note 0"]  # newest first, unseen by default
+    mine = Notification.objects.filter(user=world.users["lander"]).first().pk
+    r = c.post("/api/notifications/seen", {"ids": [notes[0].pk, mine]}, content_type="application/json")
+    assert r.status_code == 200 and r.json() == {"marked": 1}  # the lander's left alone
+    assert texts() == texts(seen="false") == ["api note 2", "api note 1"]
+    assert texts(seen="true") == ["api note 0"]
+    assert texts(all="true") == ["api note 2", "api note 1", "api note 0"]
+    assert c.get("/api/notifications", {"seen": "maybe"}).status_code in (400, 422)
+    assert c.post("/api/notifications/seen", {"ids": "x"}, content_type="application/json").status_code == 422
+    assert c.post("/api/notifications/seen", {"id": 1}, content_type="application/json").status_code == 422
+    r = c.post("/api/notifications/seen", {}, content_type="application/json")
+    assert r.json() == {"marked": 2} and texts() == [] and len(texts(seen="true")) == 3
+    csv = c.get("/api/notifications", {"seen": "true", "format": "csv"}).content.decode()
+    assert csv.splitlines()[0].split(",").count("seen") == 1 and csv.count("api note") == 3

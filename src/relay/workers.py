@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import api, geocache
@@ -164,4 +165,13 @@ class Warmup(WorkerPlugin):
 _warm: dict = {}  # (base, start, replan) -> warm_up's figures, in this process
 
 
-__all__ = ["THREAD_VARS", "DASK_CONFIG", "FAILED_STATUSES", "execute_run", "warm_up", "warm_replan", "Warmup"]
+def worker_address() -> str | None:
+    """The address of the Dask worker running the caller (None outside a Dask worker)."""
+    try:
+        return get_worker().address
+    except ValueError:
+        return None
+
+
+__all__ = ["THREAD_VARS", "DASK_CONFIG", "FAILED_STATUSES", "execute_run", "warm_up", "warm_replan", "Warmup",
+           "worker_address"]

@@ -5,7 +5,8 @@ Routers: :mod:`~relay.service.routes_accounts`, :mod:`~relay.service.routes_reco
 a user's mistake (the command line's message: file or field, row, value, what is
 expected) 400, a body that is not JSON 400, a filter a list does not take or of the wrong
 type 400, a body field unknown, missing or of the wrong type 422, no login 401, no right
-403, no record 404, an edit at a stale version 409 with the current record.  Nothing is
+403, no record 404, an edit at a stale version 409 with the current record (and 409 for a plan
+version whose run failed before it wrote its files).  Nothing is
 stored on an error.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ninja.errors import HttpError, ValidationError
 from ..errors import RelayInputError, excerpt
 from . import routes_accounts, routes_plans, routes_records
 from .apiutil import public
+from .plans import FilesMissing
 from .records import Conflict, Denied
 
 api = NinjaAPI(title="relay service", version="1", urls_namespace="relay-api", docs_url=None,
@@ -51,6 +53,12 @@ def where_of(errors: list[dict]) -> str:
 @api.exception_handler(RelayInputError)
 def input_error(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(FilesMissing)
+def files_missing(request, exc):
+    """A plan version's files its run failed to write: the version conflicts with the request."""
+    return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
 @api.exception_handler(ValidationError)

@@ -7,13 +7,24 @@ hash stored) or the session cookie (with Django's CSRF check on unsafe methods).
 file; :func:`filters_of` makes a list's query schema of the filters that apply to its rows,
 :func:`check_query` refuses any other (400), :func:`filtered` applies the common ones (asset,
 orbiter, sol, time span).
+
+A plan version's tables never change once stored, so their answers are kept per process
+(:func:`keep_answer`: the body, its ETag, the record and the action that guard it) and a
+repeated read with a script token is answered by :class:`KeptAnswers`, a middleware in front
+of the session, CSRF and URL machinery, after the same token look-up and the same permission
+check on the same record as the route (a conditional GET with the ETag answers 304).
 """
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
-from typing import Any, Optional
+from collections import OrderedDict
+from typing import Any, NamedTuple, Optional
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from ninja import Schema
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field, create_model
@@ -36,24 +47,31 @@ def forget_token(digest: str) -> None:
     _TOKENS.pop(digest, None)
 
 
+def token_user(token: str):
+    """The active user of a script token (None: unknown, revoked or of an inactive account),
+    looked up in the database at most once every :data:`TOKEN_TTL_S` seconds."""
+    digest = token_digest(token)
+    hit = _TOKENS.get(digest)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    found = list(ApiToken.objects.select_related("user", "user__relay", "user__relay__team")
+                 .filter(digest=digest, revoked__isnull=True)[:1])
+    t = found[0] if found else None
+    if t is None or not t.user.is_active:
+        forget_token(digest)
+        return None
+    if len(_TOKENS) > 10000:
+        _TOKENS.clear()
+    _TOKENS[digest] = (time.monotonic() + TOKEN_TTL_S, t.user)
+    return t.user
+
+
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        digest = token_digest(token)
-        hit = _TOKENS.get(digest)
-        if hit is not None and hit[0] > time.monotonic():
-            request.user = hit[1]
-            return hit[1]
-        found = list(ApiToken.objects.select_related("user", "user__relay", "user__relay__team")
-                     .filter(digest=digest, revoked__isnull=True)[:1])
-        t = found[0] if found else None
-        if t is None or not t.user.is_active:
-            forget_token(digest)
-            return None
-        if len(_TOKENS) > 10000:
-            _TOKENS.clear()
-        _TOKENS[digest] = (time.monotonic() + TOKEN_TTL_S, t.user)
-        request.user = t.user
-        return t.user
+        user = token_user(token)
+        if user is not None:
+            request.user = user
+        return user
 
 
 AUTH = [TokenAuth(), django_auth]
@@ -180,3 +198,90 @@ def listing(rows: list[dict], f: Filters, name: str, columns: list[str] | None =
 def public(obj, drop: tuple = ()) -> dict:
     """A record as JSON (its columns, without ``drop``)."""
     return {k: v for k, v in snapshot(obj).items() if k not in drop}
+
+
+# ----------------------------------------------------------------------------- kept answers
+class Answer(NamedTuple):
+    """A read's answer kept for repeats: what it says, and what guards it (``action`` on ``record``)."""
+    body: bytes
+    content_type: str
+    disposition: str
+    etag: str
+    record: Any
+    action: str
+
+
+def etag_of(body: bytes) -> str:
+    return quote_etag(hashlib.sha256(body).hexdigest())
+
+
+#: answers kept per process: (path, query string) -> Answer, the latest :data:`ANSWERS_KEPT`
+ANSWERS_KEPT = 256
+_ANSWERS: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+_ANSWERS_LOCK = threading.Lock()
+
+
+def answer_key(request) -> tuple[str, str]:
+    return request.path_info, request.META.get("QUERY_STRING", "")
+
+
+def keep_answer(request, answer: Answer) -> None:
+    """Keep the answer to this request (its path and exact query) for its repeats."""
+    with _ANSWERS_LOCK:
+        _ANSWERS[answer_key(request)] = answer
+        _ANSWERS.move_to_end(answer_key(request))
+        while len(_ANSWERS) > ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
+
+
+def kept_answer(request) -> Answer | None:
+    return _ANSWERS.get(answer_key(request))
+
+
+def forget_answers(keep) -> int:
+    """Drop the kept answers whose record ``keep(record)`` refuses; returns how many."""
+    with _ANSWERS_LOCK:
+        gone = [k for k, a in _ANSWERS.items() if not keep(a.record)]
+        for k in gone:
+            del _ANSWERS[k]
+    return len(gone)
+
+
+def answer_response(request, a: Answer) -> HttpResponse:
+    """The answer, or 304 when the request's ``If-None-Match`` holds its ETag (the permission
+    is checked before: a 304 tells only who may read it that it did not change)."""
+    resp = get_conditional_response(request, etag=a.etag)
+    if resp is None:
+        resp = HttpResponse(a.body, content_type=a.content_type)
+        if a.disposition:
+            resp["Content-Disposition"] = a.disposition
+    resp["ETag"] = a.etag
+    resp["Cache-Control"] = "private, no-cache"  # a browser asks again (with the ETag) each time
+    return resp
+
+
+class KeptAnswers:
+    """Middleware: a GET whose answer is kept (:func:`keep_answer`) and that carries a script
+    token is answered here, without the session, CSRF and URL machinery behind it, once the
+    host is checked (ALLOWED_HOSTS), the token's user looked up (:func:`token_user`) and the
+    permission table asked about the action and about the answer's record, as the route does.  Anything
+    else (no token, an unknown or revoked token, a refusal, a cookie session) goes on to
+    Django and the route, which answers it as always."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        auth = request.META.get("HTTP_AUTHORIZATION")
+        if auth and request.method == "GET":
+            a = kept_answer(request)
+            scheme, _, token = auth.partition(" ")
+            if a is not None and scheme.lower() == "bearer":
+                request.get_host()  # a host not allowed answers 400, as in CommonMiddleware
+                user = token_user(token)
+                if user is not None and allowed(user, a.action) and allowed(user, a.action, a.record):
+                    request.user = user
+                    resp = answer_response(request, a)
+                    resp["Content-Length"] = str(len(resp.content))
+                    return resp
+        return self.get_response(request)

@@ -15,7 +15,8 @@ updates and deletes, a plan version's content is written once by its run.
   the same reader;
 - :class:`Run`: a planning run (queued, running, done or failed, with its progress);
 - :class:`PlanVersion`: a run's proposed plan (summary, sessions, requests, diff, files);
-- :class:`Comment`, :class:`AuditEvent`, :class:`Notification`.
+- :class:`PlanChart`: a plan version's timeline as its page draws it (made when it is stored);
+- :class:`Comment`, :class:`AuditEvent`, :class:`Notification` (each seen or not by its user).
 """
 from __future__ import annotations
 
@@ -59,8 +60,6 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="relay")
     role = models.CharField(max_length=12, choices=choices(ROLES), default="viewer")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
-    #: notifications up to this time have been seen
-    seen_until = models.DateTimeField(null=True, blank=True)
 
 
 class ApiToken(models.Model):
@@ -152,6 +151,21 @@ class PlanVersion(Record):
                                                name="one_published_plan_per_cycle")]
 
 
+class PlanChart(models.Model):
+    """One timeline of a plan version as the timeline page draws it (``key``: ``timeline-orbiter``,
+    ``timeline-asset``; ``marks``: the sols, outage and veto spans, request windows and the plan's
+    span), made once when the version is stored (:mod:`relay.service.pages_charts`)."""
+
+    plan = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40)
+    #: the traces' JSON as the page writes it (``<``, ``>`` and ``/`` escaped)
+    data = models.TextField(blank=True, default="")
+    layout = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_chart_per_plan_key")]
+
+
 class Comment(Record):
     target = models.CharField(max_length=20)  # "entry" or "plan"
     target_id = models.BigIntegerField()
@@ -186,3 +200,8 @@ class Notification(models.Model):
     topic = models.CharField(max_length=40)
     text = models.TextField()
     link = models.CharField(max_length=200, blank=True, default="")
+    #: when its user marked it seen (None: not yet)
+    seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "seen"])]

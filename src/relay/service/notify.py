@@ -3,12 +3,12 @@
 Written when a team files records (the coordinators hear of it; an outage declared over
 planned sessions tells the lander teams whose sessions it hits), and when a plan version is
 proposed or published (each team whose assets or orbiters it touches: its sessions, and a
-lander team its requests' status).  :func:`unseen` lists a user's notifications newer than
-the time they last marked them seen.
+lander team its requests' status).  Each notification is seen or not by its user
+(:func:`unseen` lists those not yet seen, :func:`mark_seen` marks some or all of them seen).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from django.utils import timezone
 
 from .models import Notification, PlanVersion, Profile, Team
 
@@ -78,13 +78,15 @@ def plan_stored(plan: PlanVersion, event: str) -> None:
          f"plan version {plan.number} of cycle {plan.cycle.name} {event}", f"/api/plans/{plan.pk}")
 
 
-def unseen(user, since: datetime | None = None):
-    """The user's notifications newer than the time they last marked them seen."""
-    try:
-        seen = user.relay.seen_until
-    except Profile.DoesNotExist:
-        seen = None
-    q = Notification.objects.filter(user=user)
-    if since is not None or seen is not None:
-        q = q.filter(created__gt=since or seen)
-    return q.order_by("-created")
+def unseen(user):
+    """The user's notifications not yet marked seen, newest first."""
+    return Notification.objects.filter(user=user, seen=None).order_by("-created", "-pk")
+
+
+def mark_seen(user, ids=None) -> int:
+    """Mark seen, now, the user's notifications ``ids`` (every unseen one when None; the ids of
+    other users' notifications are left alone); returns how many were marked."""
+    q = Notification.objects.filter(user=user, seen=None)
+    if ids is not None:
+        q = q.filter(pk__in=list(ids))
+    return q.update(seen=timezone.now())

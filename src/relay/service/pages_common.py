@@ -46,7 +46,8 @@ def page(request, template: str, ctx: dict, status: int = 200):
     """Render ``template`` (under templates/service/) with the layout's context."""
     user = request.user if request.user.is_authenticated else None
     base = {"user": user, "role": role_of(user) if user else None, "team": sorted(team_names(user)) if user else [],
-            "path": request.path, "allowed": lambda action, rec=None: allowed(request.user, action, rec)}
+            "path": request.path, "allowed": lambda action, rec=None: allowed(request.user, action, rec),
+            "plotly_ahead": plotly_name()}
     return render(request, f"service/{template}", {**base, **ctx}, status=status)
 
 

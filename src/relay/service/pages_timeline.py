@@ -3,31 +3,26 @@ diff between any two plan versions of the cycle.
 
 The charts are report.html's (:mod:`relay.outputs.report`): the timeline per orbiter (sessions
 by asset, downlinks by station, unused passes faint with their reason in the tooltip) and per
-asset (sol bands and LMST, outages and vetoes shaded, request windows marked), as bars (see
-:data:`COMPACT_TIMELINES`).  plotly.js is served by the service from the installed plotly package
-(no CDN), under a name carrying plotly's version, so a browser keeps it for good (see
-:func:`relay.service.views.static_file`).  A plan version never changes once stored, so its
-charts (and their JSON), and the diff between two versions, are made once per process.
+asset (sol bands and LMST, outages and vetoes shaded, request windows marked), made when the plan
+version is stored and kept in the database (:mod:`relay.service.pages_charts`, light for a long
+plan).  plotly.js is served by the service from the installed plotly package (no CDN), under a
+name carrying plotly's version, so a browser keeps it for good (see
+:func:`relay.service.views.static_file`; the home page asks the browser to fetch it ahead).  The
+diff between two versions is made once per process.
 """
 from __future__ import annotations
 
-import io
-import tempfile
-import zipfile
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import pandas as pd
 from django.http import Http404
 from markupsafe import Markup
 
-from ..outputs.horizon_views import is_long
-from ..outputs.report import chart_colours, chart_parts, timeline, timeline_marks, with_requests
+from ..outputs.report import chart_parts, timeline
 from ..plandiff import plan_diff, with_pass_windows
-from ..result import result_from_folder
-from .engine import unzip_to
 from .models import PlanVersion
+from .pages_charts import chart_markup, plan_charts, stored_result, zipped_table
+from .plans import files_of
 from .pages_common import HEAVY, cycle_of, latest_plan, login_required, page, plotly_name, refused
 from .pages_review import compared_to, diff_table_rows
 from .permissions import allowed
@@ -50,21 +45,6 @@ def compare_for(cycle, plan: PlanVersion | None, compare_id: str) -> PlanVersion
     if compare_id.isdigit():
         return plan_for(cycle, compare_id)
     return None if plan is None else compared_to(plan)
-
-
-def zipped_table(files: bytes, name: str) -> pd.DataFrame:
-    with zipfile.ZipFile(io.BytesIO(files)) as z:
-        if name not in z.namelist():
-            return pd.DataFrame()
-        return pd.read_csv(z.open(name), keep_default_na=False, na_values=[""])
-
-
-@lru_cache(maxsize=4)
-def stored_result(plan_id: int):
-    """The PlanResult of a stored plan version's folder (read once per process: immutable)."""
-    files = bytes(PlanVersion.objects.values_list("files", flat=True).get(pk=plan_id))
-    with tempfile.TemporaryDirectory() as tmp:
-        return result_from_folder(unzip_to(files, Path(tmp)))
 
 
 @lru_cache(maxsize=16)
@@ -122,45 +102,6 @@ def diff_figure(diff: dict | None, marks, span: tuple[str, str], title: str) -> 
     return fig
 
 
-#: draw a long plan's timelines compact (report.html's WebGL segments and range slider) rather
-#: than as bars.  Off: in Chromium without a GPU (software WebGL: the browser test machine) the
-#: 28-day network-6 cycle's timeline page is drawn in a median 2.35 to 2.50 s compact against
-#: 1.48 to 2.02 s as bars (scripts/bench_pages.py, 7 visits a run, load 1.4 to 2.8, 2026-12-07).
-COMPACT_TIMELINES = False
-
-
-@dataclass(frozen=True)
-class PlanCharts:
-    """A plan version's timelines (figures, and their markup over the whole cycle, made once),
-    its sols by asset, the marks the diff's timeline draws and the plan's span."""
-
-    figures: dict
-    markup: dict
-    sols: dict
-    marks: object
-    span: tuple[str, str]
-
-
-@lru_cache(maxsize=8)
-def plan_charts(plan_id: int) -> PlanCharts:
-    """The timelines per orbiter and per asset of a plan version, with their markup (their JSON
-    made once)."""
-    p = PlanVersion.objects.defer("files", "sessions", "diff", "inputs").get(pk=plan_id)
-    result = stored_result(plan_id)
-    passes = pd.DataFrame(p.passes) if p.passes else None
-    requests = pd.DataFrame(p.requests) if p.requests else None
-    downlinks = zipped_table(bytes(PlanVersion.objects.values_list("files", flat=True).get(pk=plan_id)),
-                             "downlinks.csv")
-    colours = chart_colours(result.sessions, downlinks, pd.DataFrame(), result.summary, passes)
-    marks = timeline_marks(result.problem, passes, requests)
-    shown = with_requests(result.sessions, requests)
-    compact = COMPACT_TIMELINES and is_long(result.summary)
-    figs = {f"timeline-{by}": timeline(shown, passes, downlinks, by, colours, marks, compact=compact)
-            for by in ("orbiter", "asset")}
-    return PlanCharts(figs, {k: chart_html(f, k) for k, f in figs.items()}, dict(marks.sols) if marks else {},
-                      marks, (p.summary.get("start", ""), p.summary.get("end", "")))
-
-
 @lru_cache(maxsize=16)
 def diff_chart(before_id: int, after_id: int, title: str) -> tuple[dict | None, Markup | None]:
     """The diff's timeline between two versions (figure and markup; None without a change)."""
@@ -169,11 +110,8 @@ def diff_chart(before_id: int, after_id: int, title: str) -> tuple[dict | None, 
     return fig, (chart_html(fig, "timeline-diff") if fig is not None else None)
 
 
-def zoomed(fig: dict, span: tuple[str, str] | None) -> dict:
-    if span is None:
-        return fig
-    lay = {**fig["layout"], "xaxis": {**fig["layout"].get("xaxis", {}), "range": list(span)}}
-    return {**fig, "layout": lay}
+def zoomed(layout: dict, span: tuple[str, str]) -> dict:
+    return {**layout, "xaxis": {**layout.get("xaxis", {}), "range": list(span)}}
 
 
 def chart_html(fig: dict, div_id: str) -> Markup:
@@ -193,12 +131,14 @@ def shown_charts(plan: PlanVersion, other: PlanVersion | None, span) -> tuple[li
     """The page's charts (the whole cycle's markup as made once, a zoomed one made now) and the
     diff of ``plan`` against ``other`` (None without another version)."""
     charts = plan_charts(plan.pk)
-    out = [charts.markup[k] if span is None else chart_html(zoomed(f, span), k) for k, f in charts.figures.items()]
+    out = [charts.markup[k] if span is None else chart_markup(k, charts.data[k], zoomed(charts.layouts[k], span))
+           for k in charts.data]
     if other is None:
         return out, None
     fig, markup = diff_chart(other.pk, plan.pk, f"Changes from v{other.number} ({other.status}) to v{plan.number}")
     if fig is not None:
-        out.append(markup if span is None else chart_html(zoomed(fig, span), "timeline-diff"))
+        out.append(markup if span is None else chart_html({**fig, "layout": zoomed(fig["layout"], span)},
+                                                          "timeline-diff"))
     return out, versions_diff(other.pk, plan.pk)
 
 
@@ -231,7 +171,7 @@ def timeline_page(request, cycle_id: int):
 
 @lru_cache(maxsize=16)
 def sol_table(plan_id: int) -> pd.DataFrame:
-    return zipped_table(bytes(PlanVersion.objects.values_list("files", flat=True).get(pk=plan_id)), "sols.csv")
+    return zipped_table(files_of(plan_id), "sols.csv")
 
 
 @login_required

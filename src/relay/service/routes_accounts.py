@@ -17,8 +17,8 @@ from . import notify
 from .apiutil import AUTH, Filters, check_query, choice, filters_of, forget_token, get, guard, listing, public
 from .models import ApiToken, AuditEvent, Profile, Team
 from .permissions import role_of, team_names
-from .records import audit, create_token, now, revoke_token
-from .schemas import LoginIn, TeamIn, TokenIn, UserIn
+from .records import audit, create_token, revoke_token
+from .schemas import LoginIn, SeenIn, TeamIn, TokenIn, UserIn
 
 router = Router(tags=["accounts"])
 
@@ -143,12 +143,17 @@ def new_user(request, body: UserIn):
 
 # ----------------------------------------------------------------------------- notifications and audit
 @router.get("/notifications", auth=AUTH)
-def notifications(request, all: bool = False, cycle: Optional[int] = None, format: str = "json"):
-    """What changed on my assets or orbiters since I last marked my notifications seen (``all``:
-    every one), of a cycle."""
+def notifications(request, all: bool = False, seen: Optional[bool] = None, cycle: Optional[int] = None,
+                  format: str = "json"):
+    """My notifications not yet marked seen (``seen=true``: those marked seen, ``seen=false``: not
+    yet, ``all``: every one), of a cycle; newest first."""
     guard(request, "self.read")
-    check_query(request, None, "all", "cycle", "format")
-    q = notify.unseen(request.user) if not all else request.user.relay_notifications.order_by("-created")
+    check_query(request, None, "all", "seen", "cycle", "format")
+    q = request.user.relay_notifications.order_by("-created", "-pk")
+    if seen is not None:
+        q = q.filter(seen__isnull=not seen)
+    elif not all:
+        q = notify.unseen(request.user)
     if cycle is not None:
         q = q.filter(cycle_id=cycle)
     rows = [public(n) for n in q[:500]]
@@ -156,12 +161,10 @@ def notifications(request, all: bool = False, cycle: Optional[int] = None, forma
 
 
 @router.post("/notifications/seen", auth=AUTH)
-def notifications_seen(request):
+def notifications_seen(request, body: Optional[SeenIn] = None):
+    """Mark seen my notifications ``ids`` (every one not yet seen without ``ids``); how many were marked."""
     guard(request, "self.read")
-    profile, _ = Profile.objects.get_or_create(user=request.user)
-    profile.seen_until = now()
-    profile.save()
-    return {"seen_until": profile.seen_until}
+    return {"marked": notify.mark_seen(request.user, None if body is None else body.ids)}
 
 
 class AuditFilters(Schema, frozen=True):

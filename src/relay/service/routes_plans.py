@@ -7,12 +7,14 @@ import json
 import zipfile
 from functools import lru_cache
 
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from ..errors import RelayInputError
 from . import plans, runs
-from .apiutil import AUTH, SPAN_FILTERS, check_query, choice, filtered, filters_of, get, guard, listing, public
+from .apiutil import (AUTH, SPAN_FILTERS, Answer, answer_response, check_query, choice, etag_of, filtered, filters_of,
+                      forget_answers, get, guard, keep_answer, listing, public)
 from .engine import PASS_FIELDS, SESSION_FIELDS
 from .models import PLAN_STATUSES, RUN_STATUSES, Cycle, PlanVersion, Run
 from .schemas import PublishIn, RunIn
@@ -107,39 +109,53 @@ def counts(diff: dict | None) -> dict | None:
 
 
 @lru_cache(maxsize=256)
-def table_answer(plan_id: int, number: int, table: str, f) -> tuple[bytes, str, str]:
-    """(body, content type, disposition) of a plan table's listing: a plan version's tables
-    never change once its run stored them, so each answer is made once per process."""
+def table_answer(plan_id: int, number: int, table: str, f) -> tuple[bytes, str, str, str]:
+    """(body, content type, disposition, ETag) of a plan table's listing: a plan version's
+    tables never change once its run stored them, so each answer is made once per process."""
     rows = PlanVersion.objects.filter(pk=plan_id).values_list(table, flat=True)[0]
     keys = ("rise", "set") if table == "passes" else ("start", "end")
     columns = {"sessions": SESSION_FIELDS, "passes": PASS_FIELDS}.get(table)
     out = listing(filtered(rows, f, *keys), f, f"{table}-v{number}", columns)
     if isinstance(out, dict):
-        return json.dumps(out).encode(), "application/json; charset=utf-8", ""
-    return out.content, out["Content-Type"], out["Content-Disposition"]
+        body = json.dumps(out).encode()
+        return body, "application/json; charset=utf-8", "", etag_of(body)
+    return out.content, out["Content-Type"], out["Content-Disposition"], etag_of(out.content)
 
 
 @lru_cache(maxsize=4096)
-def plan_number(plan_id: int) -> int:
-    """A plan version's number (never changes; a missing plan raises 404, not cached)."""
-    found = list(PlanVersion.objects.filter(pk=plan_id).values_list("number", flat=True)[:1])
+def plan_record(plan_id: int) -> PlanVersion:
+    """A plan version's fields that never change (id, number, cycle), as the record its tables'
+    reads are checked against; a missing plan raises 404, not cached."""
+    found = list(PlanVersion.objects.filter(pk=plan_id).values_list("number", "cycle_id")[:1])
     if not found:
         get(PlanVersion, plan_id)
-    return found[0]
+    return PlanVersion(pk=plan_id, number=found[0][0], cycle_id=found[0][1])
+
+
+def forget_plan(sender, instance, **kw) -> None:
+    """A plan version saved (published, superseded) or deleted: its kept answers and record go,
+    so that the next read of it is answered and checked from the database again."""
+    plan_record.cache_clear()
+    forget_answers(lambda record: record.pk != instance.pk)
+
+
+post_save.connect(forget_plan, sender=PlanVersion, dispatch_uid="relay-forget-plan-saved")
+post_delete.connect(forget_plan, sender=PlanVersion, dispatch_uid="relay-forget-plan-deleted")
 
 
 def table_response(request, plan_id: int, table: str, f) -> HttpResponse:
     """A plan table's listing: its tables are written once with the plan version (by its run)
-    and never change, so the answer is kept per process; every request is still checked."""
+    and never change, so the answer is kept per process (its repeats with a script token are
+    answered by :class:`relay.service.apiutil.KeptAnswers`, checked the same way); an
+    ``If-None-Match`` with its ETag answers 304."""
     guard(request, "plan.read")
     check_query(request, f)
-    number = plan_number(plan_id)
-    guard(request, "plan.read", PlanVersion(pk=plan_id, number=number))
-    body, ctype, disposition = table_answer(plan_id, number, table, f)
-    resp = HttpResponse(body, content_type=ctype)
-    if disposition:
-        resp["Content-Disposition"] = disposition
-    return resp
+    record = plan_record(plan_id)
+    guard(request, "plan.read", record)
+    body, ctype, disposition, etag = table_answer(plan_id, record.number, table, f)
+    answer = Answer(body, ctype, disposition, etag, record, "plan.read")
+    keep_answer(request, answer)
+    return answer_response(request, answer)
 
 
 @router.get("/plans/{plan_id}/sessions", auth=AUTH)
@@ -177,9 +193,10 @@ def publish_plan(request, plan_id: int, body: PublishIn):
 
 @router.get("/plans/{plan_id}/files", auth=AUTH)
 def plan_files(request, plan_id: int):
-    """The plan's folder as ``relay plan`` writes it, zipped."""
-    p = plan_of(request, plan_id, "files")
-    resp = HttpResponse(bytes(p.files), content_type="application/zip")
+    """The plan's folder as ``relay plan`` writes it, zipped (a run writes it just after it stores
+    the version: a download meanwhile waits for it; 409 when the run failed before it)."""
+    p = plan_of(request, plan_id)
+    resp = HttpResponse(plans.files_of(p.pk), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="cycle{p.cycle_id}-plan-v{p.number}.zip"'
     return resp
 
@@ -187,8 +204,8 @@ def plan_files(request, plan_id: int):
 @router.get("/plans/{plan_id}/files/{name}", auth=AUTH)
 def plan_file(request, plan_id: int, name: str):
     """One file of the plan's folder (schedule.csv, summary.json, report.html...)."""
-    p = plan_of(request, plan_id, "files")
-    with zipfile.ZipFile(io.BytesIO(bytes(p.files))) as z:
+    p = plan_of(request, plan_id)
+    with zipfile.ZipFile(io.BytesIO(plans.files_of(p.pk))) as z:
         if name not in z.namelist():
             raise RelayInputError(f"got {name!r}, expected one of {', '.join(sorted(z.namelist()))}", source="URL")
         data = z.read(name)

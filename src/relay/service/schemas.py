@@ -29,6 +29,11 @@ class TokenIn(Strict):
     name: str = "script"
 
 
+class SeenIn(Strict):
+    """The notifications to mark seen (their ids; every unseen one when left out)."""
+    ids: Optional[list[int]] = None
+
+
 class TeamIn(Strict):
     name: str
     kind: Literal["orbiter", "lander"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from . import pages_outages, pages_requests, pages_review, pages_timeline, views
+from . import pages_notifications, pages_outages, pages_requests, pages_review, pages_timeline, views
 from .api import api
 
 #: the pages (each needs a log-in; tests/test_service_pages.py walks them anonymously)
 PAGES = [
     path("", views.home, name="home"),
     path("audit", views.audit_page, name="audit"),
-    path("notifications/seen", views.notifications_seen_page, name="notifications-seen"),
+    path("notifications/seen", pages_notifications.notifications_seen_page, name="notifications-seen"),
     path("cycles/<int:cycle_id>/requests", pages_requests.requests_page, name="requests"),
     path("cycles/<int:cycle_id>/window-passes", pages_requests.window_passes_page, name="window-passes"),
     path("requests/<int:entry_id>", pages_requests.request_page, name="request"),

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from ..outputs.report import plotly_js
 from . import notify
-from .models import AuditEvent, Cycle, Entry, Notification, Profile, Run
+from .models import AuditEvent, Cycle, Entry, Run
 from .pages_common import latest_plan, login_required, page, plotly_name, refused, when
 from .permissions import allowed, role_of, team_names
-from .records import iso, now
+from .records import iso
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: the scripts the pages load (name -> content type)
@@ -104,32 +104,6 @@ def home(request):
            "runs": list(Run.objects.filter(status__in=("queued", "running")).order_by("-pk")[:10])
            if role == "coordinator" else []}
     return page(request, "home.html", ctx)
-
-
-@login_required
-@require_http_methods(["POST"])
-def notifications_seen_page(request):
-    """Mark the user's notifications seen (CSRF-checked form of the home page): all of them
-    (``all``), or one (``id``) and the older ones.  A user's notifications are read up to a
-    time (:func:`relay.service.notify.unseen`, ``Profile.seen_until``, as the API's
-    ``POST /api/notifications/seen`` sets it), so one marked seen takes those before it along;
-    the time only moves forward."""
-    if not allowed(request.user, "self.read"):
-        return refused(request, "self.read is not allowed for this account")
-    if request.POST.get("all"):
-        until = now()
-    else:
-        nid = request.POST.get("id", "")
-        n = Notification.objects.filter(user=request.user, pk=int(nid)).first() \
-            if nid.isdigit() and len(nid) < 19 else None
-        if n is None:
-            raise Http404("no such notification of this account")
-        until = n.created
-    profile, _ = Profile.objects.get_or_create(user=request.user)
-    if profile.seen_until is None or until > profile.seen_until:
-        profile.seen_until = until
-        profile.save(update_fields=["seen_until"])
-    return redirect("/#h-notes")
 
 
 @login_required
