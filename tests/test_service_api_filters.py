@@ -73,11 +73,23 @@ def ctx():
     run = wait_run(coord, coord.post(f"/api/cycles/{w.cycle.pk}/runs", {}, content_type=J).json()["id"])
     assert run["status"] == "done", run["error"]
     lander.post("/api/comments", {"target": "plan", "target_id": run["plan"], "text": "fine"}, content_type=J)
+    reports_of_every_session(coord, run["plan"])
     lander.post("/api/comments", {"target": "entry", "target_id": gone["id"], "text": "gone"}, content_type=J)
     others(w, later)
     scenarios = {s["id"]: s for s in coord.get("/api/scenarios").json()["items"]}
     return {"w": w, "later": later, "plan": run["plan"], "sol": sol, "anchors": anchors, "withdrawn": gone["id"],
             "scenarios": scenarios, "entry": gone["id"]}
+
+
+def reports_of_every_session(coord, plan_id: int) -> None:
+    """Pass performance reports of every session of the plan (each achieving its planned volume)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    sessions = coord.get(f"/api/plans/{plan_id}/sessions").json()["items"]
+    text = "orbiter,asset,start,end,achieved_mbit\n" + "".join(
+        f"{s['orbiter']},{s['asset']},{s['start']},{s['end']},{s['volume_mbit']}\n" for s in sessions)
+    r = coord.post(f"/api/plans/{plan_id}/actuals", {"file": SimpleUploadedFile("reports.csv", text.encode())})
+    assert r.status_code == 200 and r.json()["count"] == len(sessions), r.content[:300]
 
 
 def others(w, later) -> None:
@@ -151,6 +163,7 @@ LISTS = [
     ("/api/plans/{plan_id}/orbiters/{orbiter}", "orbiter",
      lambda c: (f"/api/plans/{c['plan']}/orbiters/TGO", {"format": "json"}),
      {k: v for k, v in names().items() if k != "orbiter"}),
+    ("/api/plans/{plan_id}/actuals", "viewer", lambda c: (f"/api/plans/{c['plan']}/actuals", {}), names()),
     ("/api/cycles", "viewer", lambda c: ("/api/cycles", {}), {
         "scenario": (lambda c: c["w"].scenario.name, lambda c, r: r["scenario_id"] == c["w"].scenario.pk),
         "status": ("open", lambda c, r: r["status"] == "open"),

@@ -174,6 +174,12 @@ MATRIX = [
      lambda c: (f"/api/plans/{c['plan']}/files/summary.json", None), ALL),
     ("GET", "/api/plans/{plan_id}/orbiters/{orbiter}",
      lambda c: (f"/api/plans/{c['plan']}/orbiters/TGO", None), ALL),
+    ("POST", "/api/plans/{plan_id}/actuals",  # a TGO report: the coordinator's or TGO's team's (issue 22)
+     lambda c: (f"/api/plans/{c['plan']}/actuals",
+                {"file": upload("reports.csv", "orbiter,asset,start,end,achieved_mbit\nTGO,Perseverance,"
+                                               "2026-12-08T02:00:00Z,2026-12-08T02:10:00Z,5\n")}),
+     {"coordinator", "orbiter"}),
+    ("GET", "/api/plans/{plan_id}/actuals", lambda c: (f"/api/plans/{c['plan']}/actuals", None), ALL),
 ]
 
 

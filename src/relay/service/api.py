@@ -1,7 +1,8 @@
 """The JSON API under ``/api/`` (django-ninja; OpenAPI at ``/api/openapi.json``).
 
 Routers: :mod:`~relay.service.routes_accounts`, :mod:`~relay.service.routes_records`,
-:mod:`~relay.service.routes_plans`.  Errors answer one JSON paragraph ``{"detail": ...}``:
+:mod:`~relay.service.routes_plans`, :mod:`~relay.service.routes_actuals`.  Errors answer one JSON
+paragraph ``{"detail": ...}``:
 a user's mistake (the command line's message: file or field, row, value, what is
 expected) 400, a body that is not JSON 400, a filter a list does not take or of the wrong
 type 400, a body field unknown, missing or of the wrong type 422, no login 401, no right
@@ -16,7 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from ..errors import RelayInputError, excerpt
-from . import routes_accounts, routes_plans, routes_records
+from . import routes_accounts, routes_actuals, routes_plans, routes_records
 from .apiutil import public
 from .plans import FilesMissing
 from .records import Conflict, Denied
@@ -27,6 +28,7 @@ api = NinjaAPI(title="relay service", version="1", urls_namespace="relay-api", d
 api.add_router("/", routes_accounts.router)
 api.add_router("/", routes_records.router)
 api.add_router("/", routes_plans.router)
+api.add_router("/", routes_actuals.router)
 
 
 def validation_text(errors: list[dict], query=None) -> str:

@@ -16,6 +16,9 @@ updates and deletes, a plan version's content is written once by its run.
 - :class:`Run`: a planning run (queued, running, done or failed, with its progress);
 - :class:`PlanVersion`: a run's proposed plan (summary, sessions, requests, diff, files);
 - :class:`PlanChart`: a plan version's timeline as its page draws it (made when it is stored);
+- :class:`ActualsReport`: a pass performance report uploaded against a plan version (the cells of
+  its row of actuals.csv, as ``relay actuals ingest`` stores it; one a later report of the same
+  session replaced is kept, marked ``replaced``);
 - :class:`Comment`, :class:`AuditEvent`, :class:`Notification` (each seen or not by its user).
 """
 from __future__ import annotations
@@ -164,6 +167,24 @@ class PlanChart(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_chart_per_plan_key")]
+
+
+class ActualsReport(Record):
+    """One pass performance report of a plan version's session (or of none: ``option_id`` empty),
+    stored as the cells of its row of actuals.csv (:data:`relay.actuals.reports.ACTUALS_COLUMNS`)."""
+
+    plan = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    orbiter = models.CharField(max_length=200)
+    asset = models.CharField(max_length=200)
+    option_id = models.CharField(max_length=200, blank=True, default="")
+    #: the report as the cells of its actuals.csv row (column -> text)
+    fields = models.JSONField(default=dict)
+    #: a later report of the same session replaced this one (kept, not shown)
+    replaced = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["plan", "replaced"])]
 
 
 class Comment(Record):

@@ -12,11 +12,12 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from ..errors import RelayInputError
-from . import plans, runs
+from . import plans, routes_actuals, runs
 from .models import PlanVersion, Run
 from .pages_common import HEAVY, cycle_of, login_required, page, plan_header, refused, when
 from .permissions import allowed
 from .records import Conflict, Denied, iso
+from .routes_records import upload_text
 
 #: the kinds of change of a diff, in the order the page shows them
 CHANGES = ("removed", "moved", "added", "changed")
@@ -117,7 +118,13 @@ def compared_to(plan: PlanVersion) -> PlanVersion | None:
 @login_required
 def plan_page(request, plan_id: int):
     """A plan version against the published one: diff with causes, delivered per asset,
-    requirements, requests; the publish form for the coordinator."""
+    requirements, requests, predicted vs achieved; the publish form for the coordinator, the pass
+    reports' upload form for those who may upload."""
+    return plan_view(request, plan_id)
+
+
+def plan_view(request, plan_id: int, actuals_error: str = "", status: int = 200):
+    """The plan page (with a refused upload's message beside its field, ``actuals_error``)."""
     plan = PlanVersion.objects.defer("files", "passes", "inputs").select_related("cycle").filter(pk=plan_id).first()
     if plan is None:
         raise Http404(f"no plan version {plan_id}")
@@ -133,7 +140,30 @@ def plan_page(request, plan_id: int):
         "changes": diff.get("changes", []), "assets": per_asset(plan, other),
         "violations": plan.summary.get("violations", []), "requests": plan.requests,
         "may_publish": plan.status == "proposed" and allowed(request.user, "plan.publish", plan),
-        "error": request.GET.get("error", "")[:500], "published_at": iso(plan.published)})
+        "error": request.GET.get("error", "")[:500], "published_at": iso(plan.published),
+        "actuals_error": actuals_error, **routes_actuals.section_context(request.user, plan)}, status=status)
+
+
+@login_required
+@require_POST
+def actuals_upload_page(request, plan_id: int):
+    """The plan page's pass reports form (:mod:`relay.service.routes_actuals`, as the API): stored,
+    back to the page; a bad file, the page again with the reader's paragraph beside the field and
+    nothing stored (400); a row of another team's orbiter, 403."""
+    plan = plan_header(plan_id)
+    if not (allowed(request.user, "actuals.create") and allowed(request.user, "plan.read", plan)):
+        return refused(request, "actuals.create is not allowed for this account")
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise RelayInputError("no file chosen; expected a pass performance reports CSV file", source="file")
+        name = routes_actuals.report_name(upload)
+        new, _, _ = routes_actuals.store_reports(request.user, plan, upload_text(upload, "CSV"), name)
+    except RelayInputError as exc:
+        return plan_view(request, plan_id, actuals_error=str(exc), status=400)
+    except Denied as exc:
+        return refused(request, str(exc))
+    return redirect(f"/plans/{plan.pk}?reported={len(new)}#actuals")
 
 
 @login_required

@@ -97,6 +97,18 @@ def team_may_edit(user, role, record) -> bool:
     return record.team_id is not None and record.team_id == team_id(user) and team_may_file(user, role, record)
 
 
+def team_may_report(user, role, record) -> bool:
+    """Pass performance reports of a plan version (issue 22): the coordinator any; an orbiter team
+    those of its own orbiters' sessions (it runs the pass and measures what came back); a lander
+    team none (its data is what the report counts; what its rover says it got is a note for the
+    orbiter team).  Without a report (the route itself): the coordinator and the orbiter teams."""
+    if role == "coordinator":
+        return True
+    if role != "orbiter":
+        return False
+    return record is None or getattr(record, "orbiter", "") in team_names(user)
+
+
 def own_record(user, role, record) -> bool:
     return role in WRITERS and record.author_id == user.id
 
@@ -108,6 +120,7 @@ RULES = {
     "entry.read": anyone, "entry.create": team_may_file, "entry.edit": team_may_edit,
     "run.read": anyone, "run.create": coordinator,
     "plan.read": anyone, "plan.publish": coordinator,
+    "actuals.read": anyone, "actuals.create": team_may_report,
     "comment.read": anyone, "comment.create": contributor, "comment.edit": own_record,
     "audit.read": oversight, "accounts.manage": administrator,
     "self.read": anyone,

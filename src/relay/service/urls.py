@@ -23,6 +23,7 @@ PAGES = [
     path("runs/<int:run_id>/progress", pages_review.run_progress, name="run-progress"),
     path("plans/<int:plan_id>", pages_review.plan_page, name="plan"),
     path("plans/<int:plan_id>/publish", pages_review.publish_page, name="publish"),
+    path("plans/<int:plan_id>/actuals", pages_review.actuals_upload_page, name="actuals-upload"),
     path("cycles/<int:cycle_id>/timeline", pages_timeline.timeline_page, name="timeline"),
     path("cycles/<int:cycle_id>/sols", pages_timeline.sols_page, name="sols"),
 ]
