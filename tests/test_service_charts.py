@@ -166,3 +166,32 @@ def test_marks_survive_the_database():
                       [{"id": "R1", "asset": "Perseverance", "start": "a", "end": "b", "hover": "h"}])
     back = marks_of(json.loads(json.dumps(marks_json(m))))
     assert back == m and marks_of(None) is None and marks_json(None) is None
+
+
+def test_pages_draw_with_plotlys_basic_bundle_unless_webgl(planned, monkeypatch):
+    """The timeline loads the vendored basic bundle (plotly.js's core with scatter, bar and pie:
+    every trace the pages draw without WebGL, short or long plan), the same plotly.js version as the
+    installed plotly's full bundle, kept for good under its versioned name; the full one stays
+    served for WebGL (``COMPACT_TIMELINES``)."""
+    from plotly.offline import get_plotlyjs_version
+
+    from relay.outputs.report import plotly_js
+    from relay.service import pages_charts, pages_common
+
+    w, c, plan = planned
+    assert pages_common.basic_bundle_version() == get_plotlyjs_version()
+    basic, full = pages_common.plotly_name(), pages_common.plotly_name(webgl=True)
+    assert basic == pages_common.BASIC_BUNDLE and full != basic
+    page = c.get(f"/cycles/{w.cycle.pk}/timeline").content.decode()
+    assert f'<script src="/static/{basic}"></script>' in page and full not in page
+    got = c.get(f"/static/{basic}")
+    vendored = (pages_common.Path(pages_common.__file__).parent / "static" / basic).read_bytes()
+    assert got.content == vendored and "immutable" in got["Cache-Control"]
+    assert vendored.startswith(b"/**\n* plotly.js (basic - minified) v")
+    got_full = c.get(f"/static/{full}")
+    assert got_full.content == plotly_js().encode() and "immutable" in got_full["Cache-Control"]
+    assert c.get("/static/plotly-basic-0.0.0.min.js").status_code == 404
+    for long in (False, True):  # every trace type of both drawings is in the basic bundle
+        monkeypatch.setattr(pages_charts, "is_long", lambda summary, long=long: long)
+        figs, _ = pages_charts.figures_of(plan.pk)
+        assert {t["type"] for f in figs.values() for t in f["data"]} <= {"scatter", "bar", "pie"}

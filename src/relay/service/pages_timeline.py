@@ -21,7 +21,7 @@ from markupsafe import Markup
 from ..outputs.report import chart_parts, timeline
 from ..plandiff import plan_diff, with_pass_windows
 from .models import PlanVersion
-from .pages_charts import chart_markup, plan_charts, stored_result, zipped_table
+from .pages_charts import COMPACT_TIMELINES, chart_markup, plan_charts, stored_result, zipped_table
 from .plans import files_of
 from .pages_common import HEAVY, cycle_of, latest_plan, login_required, page, plotly_name, refused
 from .pages_review import compared_to, diff_table_rows
@@ -154,7 +154,7 @@ def timeline_page(request, cycle_id: int):
     ctx = {"title": f"Timeline: {cycle.name}", "cycle": cycle, "plan": plan, "other": other, "charts": [],
            "versions": list(PlanVersion.objects.filter(cycle=cycle).defer(*HEAVY).order_by("number")),
            "asset": request.GET.get("asset", "")[:200], "sol": request.GET.get("sol", "")[:12], "sols": {},
-           "zoom_error": "", "counts": None, "diff": [], "plotly": plotly_name()}
+           "zoom_error": "", "counts": None, "diff": [], "plotly": plotly_name(webgl=COMPACT_TIMELINES)}
     if plan is not None:
         sols = plan_charts(plan.pk).sols
         span = sol_span(sols, ctx["asset"], ctx["sol"]) if ctx["sol"] else None

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from ..outputs.report import plotly_js
 from . import notify
 from .models import AuditEvent, Cycle, Entry, Run
-from .pages_common import latest_plan, login_required, page, plotly_name, refused, when
+from .pages_common import BASIC_BUNDLE, latest_plan, login_required, page, plotly_name, refused, when
 from .permissions import allowed, role_of, team_names
 from .records import iso
 
@@ -137,10 +137,12 @@ KEEP_FOR_GOOD = "public, max-age=31536000, immutable"
 
 
 def static_file(request, name: str):
-    """The pages' scripts, from the package (plotly.js from the installed plotly)."""
-    if name not in SCRIPTS and name not in ("plotly.min.js", plotly_name()):
+    """The pages' scripts, from the package (plotly.js from the installed plotly, or the basic
+    bundle vendored beside the pages' script when it is the same plotly.js version)."""
+    versioned = (plotly_name(), plotly_name(webgl=True))
+    if name not in SCRIPTS and name != "plotly.min.js" and name not in versioned:
         raise Http404(name)
-    resp = HttpResponse(static_bytes("plotly.min.js" if name == plotly_name() else name),
-                        content_type="text/javascript; charset=utf-8")
-    resp["Cache-Control"] = KEEP_FOR_GOOD if name == plotly_name() else "max-age=3600"
+    full = name == plotly_name(webgl=True) and name != BASIC_BUNDLE
+    resp = HttpResponse(static_bytes("plotly.min.js" if full else name), content_type="text/javascript; charset=utf-8")
+    resp["Cache-Control"] = KEEP_FOR_GOOD if name in versioned else "max-age=3600"
     return resp
