@@ -180,3 +180,22 @@ def test_the_report_of_a_15_day_plan_has_its_weeks_months_and_a_compact_timeline
     assert len(tips) == len(res.sessions)
     assert not fig["layout"]["shapes"]  # the sols are filled paths, not hundreds of shapes
     assert any(tr.get("fill") == "toself" for tr in fig["data"])
+
+
+@pytest.mark.slow
+def test_a_short_report_inlines_plotlys_basic_bundle_and_a_long_one_the_full(long_plan, small_config):
+    """A short plan's report.html draws bars and scatter only, so it inlines plotly.js's basic bundle
+    (vendored, the installed plotly.js version: a quarter of the full one); a long plan's draws its
+    timelines with WebGL (scattergl, not in the basic bundle), so it inlines the full bundle."""
+    import relay
+    from relay.outputs.report import plotly_basic_js, plotly_js, plotly_version
+
+    basic, full = plotly_basic_js(), plotly_js()
+    assert basic is not None and plotly_version(basic) == plotly_version(full) != ""
+    assert len(basic) < len(full) / 3
+    short = relay.plan(relay.load_scenario(str(small_config)), START, days=2, time_limit_s=20, workers=1, seed=0)
+    short_page = short.render()["report.html"]
+    types = set(re.findall(r'"type":"(\w+)"', short_page))
+    assert basic in short_page and full not in short_page and "scattergl" not in types and "bar" in types
+    long_page = long_plan.render()["report.html"]
+    assert full in long_page and basic not in long_page and '"type":"scattergl"' in long_page

@@ -179,13 +179,15 @@ def test_pages_draw_with_plotlys_basic_bundle_unless_webgl(planned, monkeypatch)
     from relay.service import pages_charts, pages_common
 
     w, c, plan = planned
-    assert pages_common.basic_bundle_version() == get_plotlyjs_version()
+    from relay.outputs import report
+
+    assert report.plotly_version(report.plotly_basic_js()) == get_plotlyjs_version()
     basic, full = pages_common.plotly_name(), pages_common.plotly_name(webgl=True)
-    assert basic == pages_common.BASIC_BUNDLE and full != basic
+    assert basic == report.BASIC_BUNDLE and full != basic
     page = c.get(f"/cycles/{w.cycle.pk}/timeline").content.decode()
     assert f'<script src="/static/{basic}"></script>' in page and full not in page
     got = c.get(f"/static/{basic}")
-    vendored = (pages_common.Path(pages_common.__file__).parent / "static" / basic).read_bytes()
+    vendored = (report.Path(report.__file__).parents[1] / "vendor" / basic).read_bytes()
     assert got.content == vendored and "immutable" in got["Cache-Control"]
     assert vendored.startswith(b"/**\n* plotly.js (basic - minified) v")
     got_full = c.get(f"/static/{full}")

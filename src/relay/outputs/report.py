@@ -40,8 +40,10 @@ import decimal
 import functools
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -554,6 +556,31 @@ def plotly_js() -> str:
     return (Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js").read_bytes().decode("utf-8")
 
 
+#: plotly.js's basic bundle (its core with the scatter, bar and pie traces: every chart relay draws
+#: without WebGL), npm's plotly.js-basic-dist-min vendored unchanged in ``relay/vendor/`` (MIT, its
+#: licence beside it): 1.2 MB against the full bundle's 4.8, a quarter of the code for a browser to
+#: parse and compile
+BASIC_BUNDLE = "plotly-basic-4.1.1.min.js"
+_VENDOR = Path(__file__).resolve().parents[1] / "vendor"
+
+
+def plotly_version(js: str) -> str:
+    """The plotly.js version a bundle's banner names (empty if none)."""
+    found = re.match(r"/\*\*\s*\* plotly\.js (?:\([^)]*\) )?v(\S+)", js[:200])
+    return found.group(1) if found else ""
+
+
+@lru_cache(maxsize=1)
+def plotly_basic_js() -> str | None:
+    """The vendored basic bundle, when it is the installed plotly's plotly.js version (else None:
+    the full bundle serves)."""
+    path = _VENDOR / BASIC_BUNDLE
+    if not path.is_file():
+        return None
+    js = path.read_bytes().decode("utf-8")
+    return js if plotly_version(js) and plotly_version(js) == plotly_version(plotly_js()) else None
+
+
 def _json_value(obj):
     """A value json cannot write, as plotly's JSON encoder writes it."""
     if obj is pd.NaT or obj is pd.NA:
@@ -594,12 +621,14 @@ def figure_html(fig: dict, div_id: str, *, with_js: bool) -> str:
     return "".join(chart_parts(fig, div_id, with_js=with_js))
 
 
-def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
+def chart_parts(fig: dict, div_id: str, *, with_js: bool, basic: bool = False) -> list[str]:
     """:func:`figure_html` in pieces, plotly.js (4.8 million characters) one of them as it is:
     the page joins them once instead of copying the script at each step.  The pieces are markup
     relay writes (user text inside is JSON with ``<``, ``>`` and ``/`` escaped, so no
     ``</script>`` can end a script early): report.html shows them as they are, unescaped, and
-    as plain ``str`` (a ``Markup`` or ``|safe`` would copy plotly.js, 10 MB, on every page)."""
+    as plain ``str`` (a ``Markup`` or ``|safe`` would copy plotly.js, 10 MB, on every page).
+    ``basic``: the page draws no WebGL trace, so plotly.js's basic bundle serves when it is the
+    installed version (:func:`plotly_basic_js`)."""
     layout = fig.get("layout", {})
     template = layout.get("template", {}).get("layout", {})
     script = _NEW_PLOT.format(id=div_id, data=figure_json(fig.get("data", [])), layout=figure_json(layout),
@@ -609,7 +638,7 @@ def chart_parts(fig: dict, div_id: str, *, with_js: bool) -> list[str]:
                          width=_css_size(layout.get("width", template.get("width", "100%"))))]
     if with_js:
         before, after = _LOAD_PLOTLYJS.split("{plotlyjs}")
-        parts += [before.format(win_config=_PLOTLYJS_CONFIG), plotly_js(), after]
+        parts += [before.format(win_config=_PLOTLYJS_CONFIG), (basic and plotly_basic_js()) or plotly_js(), after]
     return parts + [tail.format(id=div_id, script=script)]
 
 
@@ -752,7 +781,7 @@ def report_charts(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.Dat
               ("timeline-asset", timeline(shown, passes, downlinks, "asset", colours, overlay, compact=compact)),
               ("store", store_chart(store, capacity_mbit, colours["orbiter"])),
               ("delivered", delivered_chart(summary, store, colours["orbiter"]))]
-    return [chart_parts(f, cid, with_js=(k == 0)) for k, (cid, f) in enumerate(charts)]
+    return [chart_parts(f, cid, with_js=(k == 0), basic=not compact) for k, (cid, f) in enumerate(charts)]
 
 
 def horizon_views(sessions: pd.DataFrame, downlinks: pd.DataFrame, store: pd.DataFrame, summary: PlanSummary,

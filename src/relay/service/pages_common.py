@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache, wraps
 from importlib.metadata import version
-from pathlib import Path
 
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from ..errors import RelayInputError
+from ..outputs.report import BASIC_BUNDLE, plotly_basic_js
 from ..timescales import parse_utc, utc_to_tdb_s
 from . import engine, records
 from .models import Cycle, PlanVersion, ScenarioVersion
@@ -26,29 +26,13 @@ HEAVY = ("files", "sessions", "passes", "requests", "diff", "inputs")
 _COLUMN = re.compile(r"column (\w+)")
 
 
-#: plotly.js's basic bundle (its core with the scatter, bar and pie traces: every chart of the pages
-#: when they draw without WebGL), plotly.js-basic-dist-min from npm, vendored unchanged in
-#: ``static/`` (MIT, ``static/plotly-basic-LICENSE.txt``): 1.2 MB against the full bundle's 4.8, so a
-#: browser's first visit parses and compiles a quarter of the code
-BASIC_BUNDLE = "plotly-basic-4.1.1.min.js"
-
-
-def basic_bundle_version() -> str:
-    """The plotly.js version of the vendored basic bundle, read from its banner."""
-    head = (Path(__file__).resolve().parent / "static" / BASIC_BUNDLE).read_text("utf-8", errors="replace")[:200]
-    found = re.search(r"plotly\.js \(basic - minified\) v(\S+)", head)
-    return found.group(1) if found else ""
-
-
 @lru_cache(maxsize=2)
 def plotly_name(webgl: bool = False) -> str:
     """The name plotly.js is served under, carrying its version so that a browser may keep it for
-    good (a new plotly is a new name): the basic bundle when it is the installed plotly's plotly.js
-    version and no WebGL trace is drawn, else the installed plotly's full bundle,
-    ``plotly-<version>.min.js``."""
-    from plotly.offline import get_plotlyjs_version  # lazy: plotly, only once a page is drawn
-
-    if not webgl and basic_bundle_version() == get_plotlyjs_version():
+    good (a new plotly is a new name): plotly.js's basic bundle (:data:`relay.outputs.report.BASIC_BUNDLE`)
+    when it is the installed plotly's plotly.js version and no WebGL trace is drawn, else the
+    installed plotly's full bundle, ``plotly-<version>.min.js``."""
+    if not webgl and plotly_basic_js() is not None:
         return BASIC_BUNDLE
     return f"plotly-{version('plotly')}.min.js"
 

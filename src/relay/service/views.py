@@ -13,10 +13,10 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from ..outputs.report import plotly_js
+from ..outputs.report import BASIC_BUNDLE, plotly_basic_js, plotly_js
 from . import notify
 from .models import AuditEvent, Cycle, Entry, Run
-from .pages_common import BASIC_BUNDLE, latest_plan, login_required, page, plotly_name, refused, when
+from .pages_common import latest_plan, login_required, page, plotly_name, refused, when
 from .permissions import allowed, role_of, team_names
 from .records import iso
 
@@ -128,6 +128,8 @@ def audit_page(request):
 def static_bytes(name: str) -> bytes:
     if name == "plotly.min.js":
         return plotly_js().encode("utf-8")
+    if name == BASIC_BUNDLE:
+        return (plotly_basic_js() or "").encode("utf-8")
     return (STATIC / name).read_bytes()
 
 
