@@ -578,7 +578,8 @@ def plotly_basic_js() -> str | None:
     if not path.is_file():
         return None
     js = path.read_bytes().decode("utf-8")
-    return js if plotly_version(js) and plotly_version(js) == plotly_version(plotly_js()) else None
+    ours = plotly_version(js)
+    return js if ours and ours == plotly_version(plotly_js()) else None
 
 
 def _json_value(obj):

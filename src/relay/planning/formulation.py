@@ -777,11 +777,10 @@ def _fifo(F: Formulation, orbiter: str, asset: str) -> _Fifo | None:
                  [F.options[j].end_tdb_s for j in mine], [F.v[j] for j in mine])
 
 
-def fifo_terms(F: Formulation, x: SessionOption, deadline: float, cache: dict | None = None) -> dict[int, int]:
-    """The terms of x's first-in-first-out row: +1 for the downlink of x's asset in each chunk of x's
-    orbiter starting before x ends or ending by the deadline, -1 for the volume of each option of
-    that orbiter and asset ending by x's end (a prefix of each list, cut by bisection;
-    ``cache`` keeps the lists between calls)."""
+def _fifo_cut(F: Formulation, x: SessionOption, deadline: float, cache: dict | None):
+    """The downlink and volume variables of x's first-in-first-out row, each a prefix of its
+    orbiter and asset's sorted lists cut by bisection (``cache`` keeps the lists between calls);
+    None where those lists cannot be built (the scan then serves)."""
     key = ("fifo", x.orbiter, x.asset)
     fi = cache.get(key) if cache is not None else None
     if fi is None:
@@ -789,14 +788,23 @@ def fifo_terms(F: Formulation, x: SessionOption, deadline: float, cache: dict | 
         if cache is not None:
             cache[key] = fi
     if fi is None:
-        return fifo_terms_scan(F, x, deadline)
+        return None
     k1 = bisect_left(fi.starts, x.end_tdb_s - 1e-9)  # chunks starting before x ends
-    late = deadline + 1e-9
-    terms = dict.fromkeys(fi.d[:k1], 1)
-    for k in range(k1, bisect_right(fi.starts, late)):  # the later ones ending by the deadline
-        if fi.ends[k] <= late:
-            terms[fi.d[k]] = 1
-    for var in fi.v[:bisect_right(fi.o_ends, x.end_tdb_s + 1e-9)]:
+    late = deadline + 1e-9  # then the later ones ending by the deadline
+    down = fi.d[:k1] + [fi.d[k] for k in range(k1, bisect_right(fi.starts, late)) if fi.ends[k] <= late]
+    return down, fi.v[:bisect_right(fi.o_ends, x.end_tdb_s + 1e-9)]
+
+
+def fifo_terms(F: Formulation, x: SessionOption, deadline: float, cache: dict | None = None) -> dict[int, int]:
+    """The terms of x's first-in-first-out row: +1 for the downlink of x's asset in each chunk of x's
+    orbiter starting before x ends or ending by the deadline, -1 for the volume of each option of
+    that orbiter and asset ending by x's end (:func:`_fifo_cut`)."""
+    cut = _fifo_cut(F, x, deadline, cache)
+    if cut is None:
+        return fifo_terms_scan(F, x, deadline)
+    down, vols = cut
+    terms = dict.fromkeys(down, 1)
+    for var in vols:
         terms[var] = terms.get(var, 0) - 1
     return terms
 
@@ -805,17 +813,9 @@ def fifo_row(F: Formulation, x: SessionOption, deadline: float, cache: dict | No
     """The variables (ascending) and coefficients of :func:`fifo_terms`: the volumes' (-1) then the
     downlinks' (+1) when every volume variable comes before every downlink variable (as
     :func:`build` numbers them), built as lists rather than through a dict."""
-    key = ("fifo", x.orbiter, x.asset)
-    fi = cache.get(key) if cache is not None else None
-    if fi is None:
-        fi = _fifo(F, x.orbiter, x.asset)
-        if cache is not None:
-            cache[key] = fi
-    if fi is not None:
-        k1 = bisect_left(fi.starts, x.end_tdb_s - 1e-9)
-        late = deadline + 1e-9
-        down = fi.d[:k1] + [fi.d[k] for k in range(k1, bisect_right(fi.starts, late)) if fi.ends[k] <= late]
-        vols = fi.v[:bisect_right(fi.o_ends, x.end_tdb_s + 1e-9)]
+    cut = _fifo_cut(F, x, deadline, cache)
+    if cut is not None:
+        down, vols = cut
         if not down or not vols or max(vols) < min(down):
             return sorted(vols) + sorted(down), [-1] * len(vols) + [1] * len(down)
     terms = fifo_terms(F, x, deadline, cache)

@@ -38,7 +38,7 @@ from .models import ActualsReport, PlanVersion
 from .pages_common import plan_header
 from .permissions import allowed, team_id
 from .records import Denied
-from .routes_records import upload_text
+from .routes_records import csv_name, upload_text
 
 router = Router(tags=["actuals"])
 ACTUALS_FILTERS = filters_of("Actuals", *SPAN_FILTERS)
@@ -47,10 +47,7 @@ LIST_COLUMNS = ["id", "plan_id", "team", "author_id", "created", "version", *ACT
 
 
 def report_name(upload: UploadedFile | None) -> str:
-    name = Path((upload.name if upload is not None else "") or "reports.csv").name
-    if not name.lower().endswith(".csv"):
-        raise RelayInputError("is not a .csv file; expected a pass performance reports CSV file", source=name)
-    return name
+    return csv_name(upload, "reports.csv", "a pass performance reports CSV file")
 
 
 def folder_of(plan_id: int, number: int) -> bytes:

@@ -49,6 +49,15 @@ def upload_text(upload: UploadedFile, what: str) -> str:
         raise RelayInputError(f"is not UTF-8 text; expected a {what} file", source=name) from None
 
 
+def csv_name(upload: UploadedFile | None, default: str, expected: str) -> str:
+    """An uploaded CSV file's name as its messages show it (the last part of the name the browser
+    gave, ``default`` without one), refused unless it ends in .csv; it never becomes a path."""
+    name = Path((upload.name if upload is not None else "") or default).name
+    if not name.lower().endswith(".csv"):
+        raise RelayInputError(f"is not a .csv file; expected {expected}", source=name)
+    return name
+
+
 # ----------------------------------------------------------------------------- scenarios
 @router.get("/scenarios", auth=AUTH)
 def list_scenarios(request, f: Query[SCENARIO_FILTERS]):  # type: ignore[valid-type]
@@ -252,9 +261,7 @@ def upload_entries(request, cycle_id: int, kind: str, file: File[UploadedFile]):
     if kind not in kinds:
         raise RelayInputError(f"got {excerpt(kind)}, expected outages, requests, vetoes (forbid), locks, bookings or "
                               "backlogs", source="URL", where="kind")
-    name = Path(file.name or f"{kind}.csv").name
-    if not name.lower().endswith(".csv"):
-        raise RelayInputError("is not a .csv file; expected the CSV file relay reads", source=name)
+    name = csv_name(file, f"{kind}.csv", "the CSV file relay reads")
     text = upload_text(file, "CSV")
     with tempfile.TemporaryDirectory(dir=records.data_dir()) as tmp:
         path = Path(tmp) / "upload.csv"

@@ -144,7 +144,7 @@ def static_file(request, name: str):
     versioned = (plotly_name(), plotly_name(webgl=True))
     if name not in SCRIPTS and name != "plotly.min.js" and name not in versioned:
         raise Http404(name)
-    full = name == plotly_name(webgl=True) and name != BASIC_BUNDLE
+    full = name == plotly_name(webgl=True)  # the installed plotly's bundle under its versioned name
     resp = HttpResponse(static_bytes("plotly.min.js" if full else name), content_type="text/javascript; charset=utf-8")
     resp["Cache-Control"] = KEEP_FOR_GOOD if name in versioned else "max-age=3600"
     return resp
