@@ -13,6 +13,7 @@ import itertools
 import shutil
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -112,3 +113,28 @@ def wait_run(client, run_id: int, timeout_s: float = 120.0) -> dict:
         if r["status"] in ("done", "failed") or time.monotonic() > t_end:
             return r
         time.sleep(0.1)
+
+
+def planned_run(world: "World", client) -> dict:
+    """POST a run of the world's cycle as ``client`` and wait until it is done (asserted): the run."""
+    run = wait_run(client, client.post(f"/api/cycles/{world.cycle.pk}/runs", {}, content_type="application/json")
+                   .json()["id"])
+    assert run["status"] == "done", run["error"]
+    return run
+
+
+def hold_task(monkeypatch, name: str, timeout_s: float = 120.0) -> tuple[threading.Event, threading.Event]:
+    """Hold the engine's task ``name`` (``plan_task``, ``files_task``) back when a run reaches it:
+    (it has started, release it); it goes on once released."""
+    from relay.service import engine
+
+    started, release = threading.Event(), threading.Event()
+    real = getattr(engine, name)
+
+    def held(arg):
+        started.set()
+        assert release.wait(timeout_s)
+        return real(arg)
+
+    monkeypatch.setattr(engine, name, held)
+    return started, release

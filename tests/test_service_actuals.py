@@ -21,11 +21,10 @@ import pytest
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("ninja") is None:
     pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
 
-from service_world import World, django_ready, wait_run  # noqa: E402
+from service_world import World, django_ready, planned_run  # noqa: E402
 
 #: one worker process runs the service tests (one configured Django, one SQLite database)
 pytestmark = pytest.mark.xdist_group("service")
-J = "application/json"
 HEADER = "orbiter,asset,start,end,achieved_mbit,outcome,note\n"
 SCRIPT_NOTE = "<script>alert(1)</script>"
 
@@ -35,9 +34,7 @@ def ctx():
     django_ready()
     w = World()
     coord = w.client("coordinator")
-    run = coord.post(f"/api/cycles/{w.cycle.pk}/runs", {}, content_type=J).json()
-    run = wait_run(coord, run["id"])
-    assert run["status"] == "done", run["error"]
+    run = planned_run(w, coord)
     sessions = coord.get(f"/api/plans/{run['plan']}/sessions").json()["items"]
     assert {s["orbiter"] for s in sessions} >= {"TGO", "MRO"}, sessions
     return {"w": w, "plan": run["plan"], "sessions": sessions}

@@ -26,7 +26,7 @@ import pytest
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("ninja") is None:
     pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
 
-from service_world import World, django_ready, wait_run  # noqa: E402
+from service_world import World, django_ready, hold_task, planned_run, wait_run  # noqa: E402
 
 #: one worker process runs the service tests (one configured Django, one SQLite database)
 pytestmark = pytest.mark.xdist_group("service")
@@ -39,9 +39,7 @@ def planned():
     """A world whose cycle has a plan version (not published), and the path of its sessions."""
     django_ready()
     w = World()
-    coord = w.client("coordinator")
-    run = wait_run(coord, coord.post(f"/api/cycles/{w.cycle.pk}/runs", {}, content_type=J).json()["id"])
-    assert run["status"] == "done", run["error"]
+    run = planned_run(w, w.client("coordinator"))
     return w, run["plan"], f"/api/plans/{run['plan']}/sessions"
 
 
@@ -204,47 +202,45 @@ def test_a_deleted_plan_version_is_not_answered_from_what_was_kept(planned):
 @pytest.fixture
 def files_held(monkeypatch):
     """A run's files held back until released: (the files are being written, release them)."""
-    from relay.service import engine
-
-    writing, release = threading.Event(), threading.Event()
-    real = engine.files_task
-
-    def held(key):
-        writing.set()
-        assert release.wait(120)
-        return real(key)
-
-    monkeypatch.setattr(engine, "files_task", held)
+    writing, release = hold_task(monkeypatch, "files_task")
     yield writing, release
     release.set()
 
 
-def test_a_run_stores_its_version_first_and_a_download_waits_for_the_files(files_held):
+def held_run(files_held):
+    """A coordinator's client and a run (its JSON) whose worker is writing its files, held back."""
     django_ready()
     w = World()
     coord = w.client("coordinator")
-    writing, release = files_held
     run = coord.post(f"/api/cycles/{w.cycle.pk}/runs", {}, content_type=J).json()
+    assert files_held[0].wait(120)
+    return coord, run
+
+
+def waits_for_the_files(call, files_held, meanwhile=lambda: None):
+    """``call()`` in a thread: still waiting after 0.5 s while the files are held (``meanwhile()``
+    checked then), its answer once they are released."""
     got: dict = {}
+    t = threading.Thread(target=lambda: got.setdefault("r", call()))
     try:
-        assert writing.wait(120)
-        now = coord.get(f"/api/runs/{run['id']}").json()
-        assert now["status"] == "running" and now["plan"] is not None and "writing its files" in now["progress"]
-        sessions = coord.get(f"/api/plans/{now['plan']}/sessions")
-        assert sessions.status_code == 200 and sessions.json()["count"] > 0  # usable before its files
-        assert coord.get(f"/api/plans/{now['plan']}/diff").status_code == 200
-
-        def download():
-            got["zip"] = coord.get(f"/api/plans/{now['plan']}/files")
-
-        t = threading.Thread(target=download)
         t.start()
         t.join(0.5)
-        assert t.is_alive() and "zip" not in got  # waits: no half-written or empty file is served
+        assert t.is_alive() and "r" not in got  # waits: no half-written or empty file is used
+        meanwhile()
     finally:
-        release.set()
+        files_held[1].set()
     t.join(120)
-    r = got["zip"]
+    return got["r"]
+
+
+def test_a_run_stores_its_version_first_and_a_download_waits_for_the_files(files_held):
+    coord, run = held_run(files_held)
+    now = coord.get(f"/api/runs/{run['id']}").json()
+    assert now["status"] == "running" and now["plan"] is not None and "writing its files" in now["progress"]
+    sessions = coord.get(f"/api/plans/{now['plan']}/sessions")
+    assert sessions.status_code == 200 and sessions.json()["count"] > 0  # usable before its files
+    assert coord.get(f"/api/plans/{now['plan']}/diff").status_code == 200
+    r = waits_for_the_files(lambda: coord.get(f"/api/plans/{now['plan']}/files"), files_held)
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
     assert {"schedule.csv", "summary.json", "report.html", "manifest.json"} <= set(names)
@@ -253,28 +249,16 @@ def test_a_run_stores_its_version_first_and_a_download_waits_for_the_files(files
 
 
 def test_a_publication_waits_for_the_files(files_held):
-    django_ready()
-    w = World()
-    coord = w.client("coordinator")
-    writing, release = files_held
-    run = coord.post(f"/api/cycles/{w.cycle.pk}/runs", {}, content_type=J).json()
-    got: dict = {}
-    try:
-        assert writing.wait(120)
-        plan = coord.get(f"/api/runs/{run['id']}").json()["plan"]
-        version = coord.get(f"/api/plans/{plan}").json()["version"]
+    coord, run = held_run(files_held)
+    plan = coord.get(f"/api/runs/{run['id']}").json()["plan"]
+    version = coord.get(f"/api/plans/{plan}").json()["version"]
 
-        def publish():
-            got["r"] = coord.post(f"/api/plans/{plan}/publish", {"version": version}, content_type=J)
+    def still_proposed():
+        assert coord.get(f"/api/plans/{plan}").json()["status"] == "proposed"
 
-        t = threading.Thread(target=publish)
-        t.start()
-        t.join(0.5)
-        assert t.is_alive() and coord.get(f"/api/plans/{plan}").json()["status"] == "proposed"
-    finally:
-        release.set()
-    t.join(120)
-    assert got["r"].status_code == 200 and got["r"].json()["status"] == "published"
+    r = waits_for_the_files(lambda: coord.post(f"/api/plans/{plan}/publish", {"version": version}, content_type=J),
+                            files_held, still_proposed)
+    assert r.status_code == 200 and r.json()["status"] == "published"
     assert zipfile.ZipFile(io.BytesIO(coord.get(f"/api/plans/{plan}/files").content)).namelist()
 
 

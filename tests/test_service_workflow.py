@@ -22,7 +22,7 @@ import pytest
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("ninja") is None:
     pytest.skip("the service extra is not installed (pip install -e '.[service]')", allow_module_level=True)
 
-from service_world import World, django_ready, wait_run  # noqa: E402
+from service_world import World, django_ready, hold_task, wait_run  # noqa: E402
 
 #: one worker process runs the service tests (one configured Django, one SQLite database)
 pytestmark = pytest.mark.xdist_group("service")
@@ -312,18 +312,8 @@ def test_station_bookings_of_an_orbiter_team_replace_the_scenarios_and_plan_the_
 
 
 def test_a_run_in_flight_blocks_neither_reads_nor_edits(world, monkeypatch):
-    from relay.service import engine
-
     w = world
-    started, release = threading.Event(), threading.Event()
-    real = engine.plan_task
-
-    def slow_task(payload):
-        started.set()
-        assert release.wait(60)
-        return real(payload)
-
-    monkeypatch.setattr(engine, "plan_task", slow_task)
+    started, release = hold_task(monkeypatch, "plan_task", timeout_s=60)
     coord, lander = w.client("coordinator"), w.client("lander")
     run = post(coord, f"/api/cycles/{w.cycle.pk}/runs", {}).json()
     try:
