@@ -49,14 +49,24 @@ def among(mods: set[str], names) -> list[str]:
     return sorted(m for m in mods if any(m == n or m.startswith(n + ".") for n in names))
 
 
+#: what ``relay passes`` writing CSV (or printing) never imports: pandas and pyarrow (0.5 s of start-up;
+#: its tables are numpy columns written with the csv module, relay.outputs.columns)
+NO_PANDAS = ("pandas", "pyarrow")
+
+
 def test_the_listing_holds_what_a_command_imports(tmp_path):
     """The checks below are not vacuous: the listing holds the modules a command does import,
-    those imported by name at run time (the command modules, importlib.import_module) included."""
+    those imported by name at run time (the command modules, importlib.import_module) included,
+    and pandas and pyarrow when the command writes a Parquet file."""
     mods, proc = imported("passes", "configs/baseline.yaml", "--start", "2026-12-08T00:00:00Z", "--days", "0.2",
-                          "--quiet", tmp=tmp_path)
+                          "--quiet", "--out", str(tmp_path / "passes.parquet"), tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {"relay.cli", "relay.commands.passes", "relay.geometry.passes", "relay.links.volumes", "pandas",
-            "numpy"} <= mods
+            "pyarrow", "numpy"} <= mods
+    import pandas as pd
+
+    ids = pd.read_parquet(tmp_path / "passes.parquet")["pass_id"]
+    assert len(ids) and ids.str.startswith(("TGO-", "MRO-", "MAVEN-", "Odyssey-", "MEX-")).all()
 
 
 def test_relay_passes_imports_no_solver_report_or_service(tmp_path):
@@ -69,6 +79,20 @@ def test_relay_passes_imports_no_solver_report_or_service(tmp_path):
     assert out.read_text().startswith("pass_id,orbiter,asset,rise,set,sol,lmst_start,lmst_end,")
     assert "TGO" in proc.stdout and "Curiosity" in proc.stdout
     assert among(mods, NOT_FOR_PASSES) == []
+    assert among(mods, NO_PANDAS) == []
+
+
+def test_relay_passes_imports_no_pandas(tmp_path):
+    """relay passes printing its table (and writing --out CSV, above) imports neither pandas nor
+    pyarrow, and prints what the same command writing Parquet (through pandas) prints."""
+    span = ("--start", "2026-12-08T00:00:00Z", "--days", "0.5")
+    mods, proc = imported("passes", "configs/exomars-2030.yaml", *span, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert among(mods, NO_PANDAS) == [] and "relay.geometry.passes" in mods
+    with_pandas, proc2 = imported("passes", "configs/exomars-2030.yaml", *span, "--out",
+                                  str(tmp_path / "p.parquet"), tmp=tmp_path)
+    assert proc2.returncode == 0 and "pandas" in with_pandas
+    assert "Rosalind Franklin" in proc.stdout and proc.stdout == proc2.stdout
 
 
 def test_relay_tracks_imports_no_solver_report_or_service(tmp_path):

@@ -15,14 +15,13 @@ beside the TDB seconds the numerics use (``rise_tdb_s``...).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from . import pipeline
 from .config import Scenario, load_scenario
-from .config_nightly import next_planning_day
 from .errors import RelayInputError
 from .geometry.earth import earth_mars
+from .geostage import default_start
 from .operations import merge
 from .outputs.tables import iso, labelled, passes_frame, tracks_frame
 
@@ -42,11 +41,6 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'relay.api' has no attribute {name!r}")
-
-
-def default_start() -> str:
-    """The next 00:00 UTC (the start of "the coming week")."""
-    return next_planning_day(datetime.now(timezone.utc))
 
 
 def span_tdb_s(start, days: float) -> tuple[float, float]:

@@ -22,11 +22,8 @@ import pandas as pd
 
 from . import geocache
 from .config import Scenario, scenario_hash
-from .ephem import DE421_SPAN, de421_span_tdb_s
-from .errors import CoverageError
-from .geometry.bodyfixed import BodyFixed
 from .geometry.earth import earth_mars, stations_of
-from .geometry.passes import PassSet, find_passes
+from .geostage import Span, pass_columns, span_of
 from .geometry.tracks import TRACK_COLUMNS, TRACK_PROFILE_COLUMNS, TrackSet, find_tracks
 from .ids import LabelledVolumes
 from .inputs import (bookings_path, check_landings, read_backlogs, read_forbid, read_outages, read_requests,
@@ -35,29 +32,12 @@ from .links.stations import track_capacities
 from .links.volumes import pass_volumes
 from .orbits import ephemerides_of
 from .operations import Operations, merge, operations_from_scenario, scenario_names
-from .timescales import parse_utc, tdb_s_to_iso, utc_to_tdb_s
+from .timescales import parse_utc, utc_to_tdb_s
 
 
 # ---------------------------------------------------------------------------
 # stage records
 # ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Span:
-    """The planning horizon: TDB seconds past J2000, checked against de421's coverage."""
-
-    start_tdb_s: float
-    end_tdb_s: float
-    days: float
-
-    @property
-    def start_iso(self) -> str:
-        return tdb_s_to_iso(self.start_tdb_s)
-
-    @property
-    def end_iso(self) -> str:
-        return tdb_s_to_iso(self.end_tdb_s)
-
 
 @dataclass(frozen=True)
 class Geometry:
@@ -105,48 +85,10 @@ class PlanInputs:
 # stages
 # ---------------------------------------------------------------------------
 
-def span_of(start, days: float) -> Span:
-    """The horizon of ``days`` from ``start`` (ISO 8601 UTC); checked against de421's coverage."""
-    if not (days > 0):
-        raise CoverageError(f"--days must be positive, got {days}", source="command line", where="--days")
-    t0 = utc_to_tdb_s(parse_utc(start, where="--start"))
-    t1 = t0 + float(days) * 86400.0
-    lo, hi = de421_span_tdb_s()
-    if t0 < lo + 86400 or t1 > hi - 86400:
-        where = "--start" if t0 < lo + 86400 else "--days"
-        raise CoverageError(
-            f"the span {tdb_s_to_iso(t0)} to {tdb_s_to_iso(t1)} is outside the planetary ephemeris "
-            f"(de421 covers {DE421_SPAN[0]} to {DE421_SPAN[1]})", source="command line", where=where)
-    return Span(t0, t1, float(days))
-
-
 def find_pass_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):
-    """The passes of every orbiter over every asset (a :class:`relay.geometry.PassSet`).
-    Orbiters with their own grid step are searched one by one and merged in time order."""
-    ephs = ephemerides_of(scenario) if ephemerides is None else ephemerides
-    t0, t1 = span.start_tdb_s, span.end_tdb_s
-    sites, prof_step = scenario.sites(), scenario.geometry.profile_step_s
-    steps = {o.name: o.step_s for o in scenario.orbiters}
-    if not any(steps.values()):
-        return find_passes(ephs, sites, t0, t1, profile_step_s=prof_step)
-    bf = BodyFixed(t0, t1)
-    parts = [find_passes({name: eph}, sites, t0, t1, step_s=steps[name], profile_step_s=prof_step, body_fixed=bf)
-             for name, eph in ephs.items()]
-    rows, profiles, offset = [], [], 0
-    for p in parts:
-        q, pr = p.passes.copy(), p.profiles.copy()
-        q["pass_id"] += offset
-        pr["pass_id"] += offset
-        offset += len(q)
-        rows.append(q)
-        profiles.append(pr)
-    passes = pd.concat(rows, ignore_index=True).sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort")
-    remap = dict(zip(passes["pass_id"], range(len(passes))))
-    passes["pass_id"] = passes["pass_id"].map(remap)
-    prof = pd.concat(profiles, ignore_index=True)
-    prof["pass_id"] = prof["pass_id"].map(remap)
-    prof = prof.sort_values(["pass_id", "tdb_s"], kind="mergesort").reset_index(drop=True)
-    return PassSet(passes.reset_index(drop=True), prof, t0, t1)
+    """The passes of every orbiter over every asset (a :class:`relay.geometry.PassSet`): the
+    columns of :func:`relay.geostage.pass_columns` as DataFrames."""
+    return pass_columns(scenario, span, ephemerides).pass_set()
 
 
 def find_track_set(scenario: Scenario, span: Span, ephemerides: dict | None = None):

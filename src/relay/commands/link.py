@@ -8,7 +8,8 @@ as it enters the sum, then the supportable and the selected table rate.
 
 Also the link columns that ``relay passes`` and ``relay tracks``
 (:mod:`relay.commands.passes`) add to their tables: :func:`annotate_passes`,
-:func:`annotate_tracks`.
+:func:`annotate_tracks`, and :func:`pass_link_columns` (the columns of
+:func:`annotate_passes` without pandas).
 """
 
 from __future__ import annotations
@@ -129,6 +130,37 @@ def annotate_passes(scenario, pass_set, table):
     merged = prof_sorted.merge(rp[["pass_id", "tdb_s", "supportable_kbps", "rate_kbps"]],
                                on=["pass_id", "tdb_s"], how="left")
     return table, merged
+
+
+def pass_link_columns(scenario, passes, profiles, *, with_profiles: bool = True):
+    """:func:`annotate_passes` on columns, without pandas: ``passes`` and ``profiles`` are the
+    geometry stage's columns (:class:`relay.geometry.passes.PassColumns`).  Returns ``(volumes,
+    profiles)``: the volume columns of the passes (row for row, volume_mbit rounded to the kbit)
+    and, with ``with_profiles``, the profiles sorted by pass_id and time with supportable_kbps and
+    rate_kbps (None without)."""
+    import numpy as np
+
+    from ..links.volumes import pair_keys, pass_volume_columns
+    from ..links.uhf import uhf_pairs_from_scenario
+
+    pairs = uhf_pairs_from_scenario(scenario, pair_keys(passes))
+    vol, rp, _ = pass_volume_columns(pairs, passes, profiles, with_rate_profiles=with_profiles)
+    vol = {**vol, "volume_mbit": np.round(vol["volume_mbit"].astype(float), 3)}
+    if rp is None:
+        return vol, None
+    prof = {c: np.asarray(v)[np.lexsort((profiles["tdb_s"], profiles["pass_id"]))] for c, v in profiles.items()}
+    rp = {c: v[np.lexsort((rp["tdb_s"], rp["pass_id"]))] for c, v in rp.items()}
+    if len(prof["pass_id"]) == len(rp["pass_id"]) and np.array_equal(prof["pass_id"], rp["pass_id"]):
+        return vol, {**prof, "supportable_kbps": rp["supportable_kbps"], "rate_kbps": rp["rate_kbps"]}
+    # samples the link stage added or dropped: each profile row gets the rates of its (pass_id, time)
+    at = {(p, t): k for k, (p, t) in enumerate(zip(rp["pass_id"].tolist(), rp["tdb_s"].tolist()))}
+    rows = [at.get(key, -1) for key in zip(prof["pass_id"].tolist(), prof["tdb_s"].tolist())]
+    rows = np.asarray(rows, dtype=np.int64)
+    known = rows >= 0
+    for c in ("supportable_kbps", "rate_kbps"):
+        prof[c] = np.full(rows.size, np.nan)
+        prof[c][known] = rp[c][rows[known]]
+    return vol, prof
 
 
 def annotate_tracks(scenario, track_set, table):

@@ -34,57 +34,118 @@ def register(sub) -> None:
     t.set_defaults(func=run_tracks)
 
 
-def _print(df, cols, title):
-    from ..outputs.tables import as_text
+#: the columns ``relay passes`` prints
+PASS_PRINTED = ["orbiter", "asset", "rise", "set", "sol", "lmst_start", "duration_s", "max_elevation_deg",
+                "min_range_km", "volume_mbit", "rate_mode", "peak_rate_kbps", "truncated"]
+
+
+def _print(table, cols, title):
+    """Print the ``cols`` of a table (a mapping of columns, times as ISO text) under ``title``."""
+    from ..outputs.columns import cells
     from ..terminal import text_table
 
-    shown = as_text(df[[c for c in cols if c in df.columns]])   # ISO 8601 UTC with a Z, as in the files
+    shown = [c for c in cols if c in table]
     print(title)
-    if not len(shown):
+    if not shown or not len(table[shown[0]]):
         print("(none)")
         return
-    print(text_table([str(c) for c in shown.columns], [[_cell(v) for v in shown[c].tolist()] for c in shown.columns]))
+    print(text_table(shown, [cells(table[c], nan="NaN") for c in shown]))
 
 
-def _cell(value) -> str:
-    """A value as the table prints it: numbers as the CSV spells them, a missing one as NaN."""
-    return "NaN" if isinstance(value, float) and value != value else str(value)
+def text_columns(df) -> dict:
+    """A DataFrame's columns as lists, its UTC timestamps as ISO text (what the CSV files hold)."""
+    from ..outputs.tables import as_text
+
+    shown = as_text(df)
+    return {str(c): shown[c].tolist() for c in shown.columns}
+
+
+def _is_parquet(path) -> bool:
+    from pathlib import Path
+
+    return path is not None and Path(path).suffix.lower() == ".parquet"
 
 
 def run_passes(args) -> int:
-    from ..api import default_start, pass_set
     from ..config import load_scenario
-    from .link import annotate_passes
-    from ..outputs.files import write_table
-    from ..outputs.tables import labelled, passes_frame
+    from ..geostage import default_start, pass_columns, span_of
 
     sc = load_scenario(args.config)
     start = args.start or default_start()
-    ps = pass_set(sc, start, args.days)
-    table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
-    table, profiles = with_local_times(sc, labelled(table)), labelled(profiles, table)
-    if args.out:
-        with writing("--out", args.out):
-            write_table(table, args.out)
-    if args.profiles:
-        with writing("--profiles", args.profiles):
-            write_table(profiles, args.profiles)
+    pc = pass_columns(sc, span_of(start, args.days))
+    if _is_parquet(args.out) or _is_parquet(args.profiles):
+        table, profiles = pass_frames(sc, pc)   # pandas and pyarrow: only for a Parquet file
+        _write(args, table, profiles, columns=False)
+        shown = text_columns(table) if not args.quiet else {}
+    else:  # columns and the csv module: the command never imports pandas (issue 23)
+        shown, profiles = pass_table_columns(sc, pc, with_profiles=bool(args.profiles))
+        _write(args, shown, profiles, columns=True)
     if args.tracks:
+        from ..outputs.files import write_table
+
         tracks = _tracks(sc, start, args.days)
         with writing("--tracks", args.tracks):
             write_table(tracks, args.tracks)
     if not args.quiet:
-        _print(table, ["orbiter", "asset", "rise", "set", "sol", "lmst_start", "duration_s", "max_elevation_deg",
-                       "min_range_km", "volume_mbit", "rate_mode", "peak_rate_kbps", "truncated"],
-               f"{len(table)} passes of {len(sc.orbiters)} orbiter(s) over {len(sc.assets)} asset(s), "
-               f"{args.days:g} days from {start}:")
+        _print(shown, PASS_PRINTED, f"{len(pc)} passes of {len(sc.orbiters)} orbiter(s) over {len(sc.assets)} "
+                                    f"asset(s), {args.days:g} days from {start}:")
     return 0
+
+
+def _write(args, table, profiles, columns: bool) -> None:
+    """--out and --profiles: DataFrames through relay.outputs.files (any format), or, without
+    pandas, the column tables as CSV (``columns``)."""
+    if columns:
+        from ..outputs.columns import write_csv as write
+    else:
+        from ..outputs.files import write_table as write
+
+    if args.out:
+        with writing("--out", args.out):
+            write(table, args.out)
+    if args.profiles:
+        with writing("--profiles", args.profiles):
+            write(profiles, args.profiles)
+
+
+def pass_frames(sc, pc):
+    """The pass table and the profiles of ``relay passes`` as DataFrames, from the geometry
+    stage's columns ``pc`` (:class:`relay.geometry.passes.PassColumns`)."""
+    from ..outputs.tables import labelled, passes_frame
+    from .link import annotate_passes
+
+    ps = pc.pass_set()
+    table, profiles = annotate_passes(sc, ps, passes_frame(ps.passes))
+    return with_local_times(sc, labelled(table)), labelled(profiles, table)
+
+
+def pass_table_columns(sc, pc, *, with_profiles: bool = True):
+    """:func:`pass_frames` without pandas: the pass table and the profiles (None without
+    ``with_profiles``) as mappings of columns, times as ISO text; written as CSV they are the
+    same bytes as the DataFrames."""
+    from ..outputs.columns import local_time_columns, pass_table
+    from ..sols import clock_of
+    from .link import pass_link_columns
+
+    volumes, profiles = pass_link_columns(sc, pc.passes, pc.profiles, with_profiles=with_profiles)
+    table = pass_table(pc.passes, volumes)
+    clocks = {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
+    local = local_time_columns(table, clocks, "rise_tdb_s", "set_tdb_s")
+    table, columns = {}, table
+    for c, col in columns.items():
+        table[c] = col
+        if c == "set":  # sol, lmst_start, lmst_end after set, as in passes.csv and schedule.csv
+            table.update(local)
+    if profiles is not None:  # the profiles name their passes by the same stable ids
+        ids = dict(zip(pc.passes["pass_id"].tolist(), table["pass_id"]))
+        profiles = {**profiles, "pass_id": [ids[p] for p in profiles["pass_id"].tolist()]}
+    return table, profiles
 
 
 def with_local_times(sc, table):
     """The pass table with each asset's mission sol at rise and LMST at rise and set (``sol,
     lmst_start, lmst_end`` after ``set``, as in passes.csv and schedule.csv; relay.sols)."""
-    from ..outputs.tables import local_time_columns
+    from ..outputs.columns import local_time_columns
     from ..sols import clock_of
 
     clocks = {a.name: clock_of(a.longitude_deg, a.landing) for a in sc.assets}
@@ -117,8 +178,8 @@ def run_tracks(args) -> int:
         with writing("--out", args.out):
             write_table(table, args.out)
     if not args.quiet:
-        _print(table, ["orbiter", "station", "start", "end", "duration_s", "max_elevation_deg",
-                       "rate_kbps", "volume_mbit"],
+        _print(text_columns(table), ["orbiter", "station", "start", "end", "duration_s", "max_elevation_deg",
+                                      "rate_kbps", "volume_mbit"],
                f"{len(table)} ground-station windows, {args.days:g} days from {start}:")
     if not sc.stations:
         print("(the scenario has no stations: add a `stations:` list)", file=sys.stderr)

@@ -24,10 +24,9 @@ really rises, followed back before the span for a pass its start cuts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CoverageError
 from ..mars import Site
@@ -35,6 +34,9 @@ from ..orbits.base import Ephemeris, check_coverage
 from .bodyfixed import BodyFixed, positions_km
 from .bounds import Reach, angle_bound_deg, speed_bound_km_s
 from .windows import find_windows, profile_times, time_grid
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PASS_COLUMNS = [
     "pass_id", "orbiter", "asset", "rise_tdb_s", "set_tdb_s", "duration_s",
@@ -64,6 +66,70 @@ class PassSet:
     end_tdb_s: float
 
 
+@dataclass
+class PassColumns:
+    """The passes of a span as plain numpy columns (no pandas): ``passes`` maps each of
+    :data:`PASS_COLUMNS` to an array (one row per pass, in (rise, orbiter, asset) order; orbiter
+    and asset are object arrays of str), ``profiles`` each of :data:`PROFILE_COLUMNS` (sorted by
+    pass_id, then time).  :meth:`pass_set` gives the same passes as a :class:`PassSet`."""
+
+    passes: dict[str, np.ndarray]
+    profiles: dict[str, np.ndarray]
+    start_tdb_s: float
+    end_tdb_s: float
+
+    def __len__(self) -> int:
+        return len(self.passes["pass_id"])
+
+    def pass_set(self) -> PassSet:
+        """The same passes as DataFrames (what the planner pipeline and the API use)."""
+        import pandas as pd
+
+        if not len(self):  # an empty table: no dtypes, as pandas makes one
+            return PassSet(pd.DataFrame(columns=PASS_COLUMNS), pd.DataFrame(columns=PROFILE_COLUMNS),
+                           self.start_tdb_s, self.end_tdb_s)
+        return PassSet(pd.DataFrame({c: self.passes[c] for c in PASS_COLUMNS}),
+                       pd.DataFrame({c: self.profiles[c] for c in PROFILE_COLUMNS}),
+                       self.start_tdb_s, self.end_tdb_s)
+
+
+def empty_pass_columns(start_tdb_s: float, end_tdb_s: float) -> PassColumns:
+    """No passes (typed empty columns)."""
+    ints = ("pass_id",)
+    objs = ("orbiter", "asset")
+    bools = ("truncated_start", "truncated_end")
+    kind = {**{c: np.int64 for c in ints}, **{c: object for c in objs}, **{c: bool for c in bools}}
+    return PassColumns({c: np.zeros(0, dtype=kind.get(c, float)) for c in PASS_COLUMNS},
+                       {c: np.zeros(0, dtype=kind.get(c, float)) for c in PROFILE_COLUMNS},
+                       start_tdb_s, end_tdb_s)
+
+
+def merge_pass_columns(parts: Sequence[PassColumns], start_tdb_s: float, end_tdb_s: float) -> PassColumns:
+    """Pass searches of the same span (orbiters searched one by one) as one, renumbered in
+    (rise, orbiter, asset) order, the profiles sorted by pass_id, then time."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_pass_columns(start_tdb_s, end_tdb_s)
+    offsets = np.cumsum([0] + [len(p) for p in parts])
+    cols = {c: np.concatenate([p.passes[c] for p in parts]) for c in PASS_COLUMNS}
+    cols["pass_id"] = np.concatenate([p.passes["pass_id"] + k for p, k in zip(parts, offsets)])
+    order = rise_order(cols)
+    cols = {c: v[order] for c, v in cols.items()}
+    remap = np.empty(len(order), dtype=np.int64)
+    remap[cols["pass_id"]] = np.arange(len(order), dtype=np.int64)
+    cols["pass_id"] = np.arange(len(order), dtype=np.int64)
+    prof = {c: np.concatenate([p.profiles[c] for p in parts]) for c in PROFILE_COLUMNS}
+    prof["pass_id"] = remap[np.concatenate([p.profiles["pass_id"] + k for p, k in zip(parts, offsets)])]
+    porder = np.lexsort((prof["tdb_s"], prof["pass_id"]))
+    return PassColumns(cols, {c: v[porder] for c, v in prof.items()}, start_tdb_s, end_tdb_s)
+
+
+def rise_order(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The stable order of pass rows by (rise, orbiter, asset)."""
+    return np.lexsort((np.asarray(cols["asset"]).astype(str), np.asarray(cols["orbiter"]).astype(str),
+                       cols["rise_tdb_s"]))
+
+
 def default_step_s(eph: Ephemeris) -> float:
     """Grid step for an orbiter: 60 s, or 1/80 of the orbit's period if shorter."""
     period = getattr(eph, "period_s", None)
@@ -76,7 +142,17 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
                 start_tdb_s: float, end_tdb_s: float, *, step_s: float | None = None,
                 profile_step_s: float = 10.0, tol_s: float = 1e-3,
                 body_fixed: BodyFixed | None = None) -> PassSet:
-    """Every window in which each orbiter is above each site's mask.
+    """Every window in which each orbiter is above each site's mask, as DataFrames
+    (:func:`find_pass_columns`, whose arguments and guarantee it shares)."""
+    return find_pass_columns(orbiters, sites, start_tdb_s, end_tdb_s, step_s=step_s, profile_step_s=profile_step_s,
+                             tol_s=tol_s, body_fixed=body_fixed).pass_set()
+
+
+def find_pass_columns(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
+                      start_tdb_s: float, end_tdb_s: float, *, step_s: float | None = None,
+                      profile_step_s: float = 10.0, tol_s: float = 1e-3,
+                      body_fixed: BodyFixed | None = None) -> PassColumns:
+    """Every window in which each orbiter is above each site's mask (numpy columns).
 
     Passes are numbered in order of (rise, orbiter, asset).  Each pass has a
     profile sampled every ``profile_step_s`` from rise to set, both included.
@@ -88,7 +164,7 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
     sign (a step is at most 1/80 of the period).
     """
     bf = body_fixed or BodyFixed(start_tdb_s, end_tdb_s)
-    rows: list[pd.DataFrame] = []
+    rows: list[dict] = []
     prof_parts: list[tuple] = []
     for orb_name, eph in orbiters.items():
         step = step_s or default_step_s(eph)
@@ -124,13 +200,14 @@ def find_passes(orbiters: Mapping[str, Ephemeris], sites: Sequence[Site],
         pk_el, _, pk_rng = view.look(w.peak_tdb_s, w.series)
         part = len(rows)
         names = np.array([site.name for site in sites], dtype=object)[w.series]
-        rows.append(pd.DataFrame({
-            "orbiter": orb_name, "asset": names, "rise_tdb_s": w.start_tdb_s, "set_tdb_s": w.end_tdb_s,
+        rows.append({
+            "orbiter": np.full(names.size, orb_name, dtype=object), "asset": names,
+            "rise_tdb_s": w.start_tdb_s, "set_tdb_s": w.end_tdb_s,
             "max_elevation_deg": pk_el, "max_elevation_tdb_s": w.peak_tdb_s, "min_range_km": pk_rng,
             "truncated_start": w.truncated_start, "truncated_end": w.truncated_end,
-            "true_rise_tdb_s": true_rises(view, w, start_tdb_s, step, tol_s), "_part": part,
-            "_win": np.arange(w.series.size),
-        }))
+            "true_rise_tdb_s": true_rises(view, w, start_tdb_s, step, tol_s),
+            "_part": np.full(names.size, part, dtype=np.int64), "_win": np.arange(w.series.size),
+        })
         prof_parts.append((view, w))
     return _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s)
 
@@ -183,7 +260,10 @@ def _samples_near_passes(view: "_SiteView", grid: np.ndarray):
     grid (tests/test_geometry.py checks it against a dense brute force).
     """
     n = grid.size
-    ci = np.unique(np.r_[np.arange(0, n, COARSE_FACTOR), n - 1])
+    # every COARSE_FACTOR-th sample and the last (np.unique would import numpy.ma: 0.02 s of start-up)
+    ci = np.arange(0, n, COARSE_FACTOR)
+    if ci[-1] != n - 1:
+        ci = np.r_[ci, n - 1]
     tc = grid[ci]
     speed = speed_bound_km_s(view.eph, tc)
     if speed is None or ci.size < 3:
@@ -308,7 +388,7 @@ def _groups(s: np.ndarray):
     return [(int(i), s == i) for i in np.unique(s)]
 
 
-def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: float = 10.0) -> PassSet:
+def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: float = 10.0) -> PassColumns:
     """The passes table in (rise, orbiter, asset) order, and their profiles written in that order.
 
     ``prof_parts`` holds each orbiter's (_SiteView, Windows).  The profile
@@ -319,18 +399,18 @@ def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: f
     higher (terrain masks).
     """
     if not rows:
-        return PassSet(pd.DataFrame(columns=PASS_COLUMNS), pd.DataFrame(columns=PROFILE_COLUMNS),
-                       start_tdb_s, end_tdb_s)
-    df = pd.concat(rows, ignore_index=True)
+        return empty_pass_columns(start_tdb_s, end_tdb_s)
+    df = {c: np.concatenate([r[c] for r in rows]) for c in rows[0]}
     df["duration_s"] = df["set_tdb_s"] - df["rise_tdb_s"]
-    df = df.sort_values(["rise_tdb_s", "orbiter", "asset"], kind="mergesort").reset_index(drop=True)
-    n_pass = len(df)
+    order = rise_order(df)
+    df = {c: v[order] for c, v in df.items()}
+    n_pass = len(order)
     df["pass_id"] = np.arange(n_pass, dtype=np.int64)
     # (part, window) -> pass_id: windows are numbered 0..n-1 per part
     sizes = np.array([w.series.size for _, w in prof_parts])
     base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     pass_of_win = np.empty(n_pass, dtype=np.int64)
-    pass_of_win[base[df["_part"].to_numpy()] + df["_win"].to_numpy()] = df["pass_id"].to_numpy()
+    pass_of_win[base[df["_part"]] + df["_win"]] = df["pass_id"]
     # sample times per part (window order) and each pass's block in the final table
     times = [profile_times(w.start_tdb_s, w.end_tdb_s, profile_step_s) for _, w in prof_parts]
     counts = np.empty(n_pass, dtype=np.int64)
@@ -339,9 +419,7 @@ def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: f
     stops = np.cumsum(counts)
     block = stops - counts
     out = np.empty((len(PROFILE_COLUMNS) - 1, int(stops[-1])))  # tdb_s, elevation, azimuth, range
-    max_el = df["max_elevation_deg"].to_numpy().copy()
-    max_t = df["max_elevation_tdb_s"].to_numpy().copy()
-    min_rng = df["min_range_km"].to_numpy().copy()
+    max_el, max_t, min_rng = df["max_elevation_deg"], df["max_elevation_tdb_s"], df["min_range_km"]
     for k, ((view, w), (pt, pwin)) in enumerate(zip(prof_parts, times)):
         pel, paz, prng = view.look(pt, w.series[pwin])
         pid = pass_of_win[base[k]:base[k] + sizes[k]]
@@ -357,7 +435,6 @@ def _assemble_passes(rows, prof_parts, start_tdb_s, end_tdb_s, profile_step_s: f
         for row, col in enumerate((pt, pel, paz, prng)):
             out[row, dest] = col
         del pel, paz, prng
-    df["max_elevation_deg"], df["max_elevation_tdb_s"], df["min_range_km"] = max_el, max_t, min_rng
-    prof = pd.DataFrame(out.T, columns=PROFILE_COLUMNS[1:], copy=False)
-    prof.insert(0, "pass_id", np.repeat(np.arange(n_pass, dtype=np.int64), counts))
-    return PassSet(df[PASS_COLUMNS].copy(), prof, start_tdb_s, end_tdb_s)
+    prof = {"pass_id": np.repeat(np.arange(n_pass, dtype=np.int64), counts)}
+    prof.update(zip(PROFILE_COLUMNS[1:], out))
+    return PassColumns({c: df[c] for c in PASS_COLUMNS}, prof, start_tdb_s, end_tdb_s)

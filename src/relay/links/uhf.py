@@ -30,15 +30,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..config_links import AssetUHF, LinkSettings, OrbiterUHF, RadioSpec, merge_radios
 from ..errors import RelayInputError
 from .budget import (BOLTZMANN_DBW, MARS_MEAN_RADIUS_KM, floor_rate_index, free_space_loss_db,
                      interp_table, off_nadir_deg)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _gain_vs_sin_table(table, n: int = 2001):
@@ -193,6 +195,8 @@ def uhf_budget_table(pair: UhfPair, range_km: float, elevation_deg: float) -> pd
         ("rate mode", pair.mode, ""),
         ("protocol efficiency", lk.protocol_efficiency, ""),
     ]
+    import pandas as pd  # here only: relay passes uses this module and never imports pandas (issue 23)
+
     return pd.DataFrame(rows, columns=["term", "value", "unit"])
 
 

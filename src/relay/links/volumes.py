@@ -8,15 +8,17 @@ forward-link fit, and the table the planner queries for any sub-window.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import pandas as pd
 
 from .budget import floor_rate_index
 from .table import (VolumeTable, group_rows, group_sample_bounds, prepare_samples, row_peaks,
                     sample_starts, segment_cumsum)
 from .uhf import UhfPair, uhf_pairs_from_scenario, uhf_supportable_db
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the columns :func:`pass_volumes` adds to the pass table
 PASS_VOLUME_COLUMNS = ["volume_mbit", "rate_mode", "peak_rate_kbps", "fixed_rate_kbps",
@@ -33,43 +35,34 @@ def pass_volumes(scenario, passes: pd.DataFrame, profiles: pd.DataFrame, *,
     ``--profiles`` file is wanted: building that frame costs about as much as
     the volumes.
     """
-    keys = sorted(set(zip(passes["orbiter"].astype(str), passes["asset"].astype(str))))
-    pairs = uhf_pairs_from_scenario(scenario, keys)
+    pairs = uhf_pairs_from_scenario(scenario, pair_keys(passes))
     return pass_volumes_from_pairs(pairs, passes, profiles, with_rate_profiles=with_rate_profiles)
 
 
-def pass_volumes_from_pairs(pairs: Mapping[tuple[str, str], UhfPair], passes: pd.DataFrame,
-                            profiles: pd.DataFrame, *, with_rate_profiles: bool = True):
-    """UHF volumes of every pass, from resolved pairs.
+def pair_keys(passes) -> list[tuple[str, str]]:
+    """The sorted (orbiter, asset) pairs of a pass table (a DataFrame or a mapping of columns)."""
+    return sorted(set(zip((str(o) for o in passes["orbiter"]), (str(a) for a in passes["asset"]))))
 
-    ``pairs`` maps (orbiter, asset) -> :class:`~relay.links.uhf.UhfPair`;
-    ``passes`` and ``profiles`` are the geometry stage's tables (profiles
-    sorted by pass_id, tdb_s; they are sorted here if not).  Returns
-    ``(passes_out, rate_profiles, table)``:
 
-    - passes_out: ``passes`` (same row order) plus volume_mbit (whole pass,
-      after hailing and protocol efficiency), rate_mode ('adaptive'/'fixed',
-      effective), peak_rate_kbps, fixed_rate_kbps (NaN in adaptive mode),
-      forward_min_duration_s, forward_fits;
-    - rate_profiles (None if ``with_rate_profiles`` is false): pass_id, tdb_s,
-      elevation_deg, range_km, supportable_kbps (unquantised budget rate),
-      rate_kbps (the rate used: ADR rate, or the pass's fixed rate where it
-      closes, else 0); rows grouped by pair, then pass_id, then time;
-    - table: a :class:`~relay.links.table.VolumeTable` over all passes.
-    """
-    passes = passes.reset_index(drop=True)
-    n = len(passes)
+def pass_volume_columns(pairs: Mapping[tuple[str, str], UhfPair], passes, profiles, *,
+                        with_rate_profiles: bool = True):
+    """:func:`pass_volumes_from_pairs` on columns, without pandas: ``passes`` and ``profiles`` are
+    mappings of column name -> array (or DataFrames).  Returns ``(volume_columns, rate_profiles,
+    table)``: a dict of :data:`PASS_VOLUME_COLUMNS` (arrays in the row order of ``passes``), the
+    rate profiles as a dict of arrays (None without ``with_rate_profiles``) and the
+    :class:`~relay.links.table.VolumeTable`."""
+    pid = np.asarray(passes["pass_id"], dtype=np.int64)
+    n = len(pid)
     pair_list, code_t, order = _pairs_in_table_order(pairs, passes)
-    ids = passes["pass_id"].to_numpy(dtype=np.int64)[order]
-    rise = passes["rise_tdb_s"].to_numpy(dtype=float)[order]
-    sett = passes["set_tdb_s"].to_numpy(dtype=float)[order]
-    dur = (passes["duration_s"].to_numpy(dtype=float)[order] if "duration_s" in passes
+    ids = pid[order]
+    rise = np.asarray(passes["rise_tdb_s"], dtype=float)[order]
+    sett = np.asarray(passes["set_tdb_s"], dtype=float)[order]
+    dur = (np.asarray(passes["duration_s"], dtype=float)[order] if "duration_s" in passes
            else sett - rise)
 
     t, (el, rng), counts, first = prepare_samples(
-        ids, rise, sett, profiles["pass_id"].to_numpy(dtype=np.int64),
-        profiles["tdb_s"].to_numpy(dtype=float),
-        [profiles["elevation_deg"].to_numpy(dtype=float), profiles["range_km"].to_numpy(dtype=float)],
+        ids, rise, sett, np.asarray(profiles["pass_id"], dtype=np.int64), np.asarray(profiles["tdb_s"], dtype=float),
+        [np.asarray(profiles["elevation_deg"], dtype=float), np.asarray(profiles["range_km"], dtype=float)],
         [-90.0, 1e12])
     pass_start = sample_starts(counts)
     bounds = group_sample_bounds(code_t, len(pair_list), pass_start, len(t))
@@ -91,30 +84,54 @@ def pass_volumes_from_pairs(pairs: Mapping[tuple[str, str], UhfPair], passes: pd
         used = _used_rates(adr_rate, fixed_pass, fixed_rate, counts)
         with np.errstate(over="ignore"):
             supp_kbps = 10.0 ** (supp_db / 10.0) * 1e-3
-        rate_profiles = pd.DataFrame({
-            "pass_id": np.repeat(ids, counts), "tdb_s": t, "elevation_deg": el, "range_km": rng,
-            "supportable_kbps": supp_kbps, "rate_kbps": used})
+        rate_profiles = {"pass_id": np.repeat(ids, counts), "tdb_s": t, "elevation_deg": el, "range_km": rng,
+                         "supportable_kbps": supp_kbps, "rate_kbps": used}
 
     inv = np.empty(n, dtype=np.int64)
     inv[order] = np.arange(n)
-    out = passes.copy()
-    out["volume_mbit"] = vol[inv]
-    out["rate_mode"] = np.where(fixed_pass, "fixed", "adaptive")[inv]
-    out["peak_rate_kbps"] = peak[inv]
-    out["fixed_rate_kbps"] = fixed_rate[inv]
-    out["forward_min_duration_s"] = fwd[inv]
-    out["forward_fits"] = (dur >= fwd)[inv]
+    out = {"volume_mbit": vol[inv], "rate_mode": np.where(fixed_pass, "fixed", "adaptive")[inv],
+           "peak_rate_kbps": peak[inv], "fixed_rate_kbps": fixed_rate[inv], "forward_min_duration_s": fwd[inv],
+           "forward_fits": (dur >= fwd)[inv]}
     return out, rate_profiles, table
 
 
-def _pairs_in_table_order(pairs: Mapping[tuple[str, str], UhfPair], passes: pd.DataFrame):
+def pass_volumes_from_pairs(pairs: Mapping[tuple[str, str], UhfPair], passes: pd.DataFrame,
+                            profiles: pd.DataFrame, *, with_rate_profiles: bool = True):
+    """UHF volumes of every pass, from resolved pairs.
+
+    ``pairs`` maps (orbiter, asset) -> :class:`~relay.links.uhf.UhfPair`;
+    ``passes`` and ``profiles`` are the geometry stage's tables (profiles
+    sorted by pass_id, tdb_s; they are sorted here if not).  Returns
+    ``(passes_out, rate_profiles, table)``:
+
+    - passes_out: ``passes`` (same row order) plus volume_mbit (whole pass,
+      after hailing and protocol efficiency), rate_mode ('adaptive'/'fixed',
+      effective), peak_rate_kbps, fixed_rate_kbps (NaN in adaptive mode),
+      forward_min_duration_s, forward_fits;
+    - rate_profiles (None if ``with_rate_profiles`` is false): pass_id, tdb_s,
+      elevation_deg, range_km, supportable_kbps (unquantised budget rate),
+      rate_kbps (the rate used: ADR rate, or the pass's fixed rate where it
+      closes, else 0); rows grouped by pair, then pass_id, then time;
+    - table: a :class:`~relay.links.table.VolumeTable` over all passes.
+    """
+    import pandas as pd
+
+    passes = passes.reset_index(drop=True)
+    cols, rate_profiles, table = pass_volume_columns(pairs, passes, profiles, with_rate_profiles=with_rate_profiles)
+    out = passes.copy()
+    for c in PASS_VOLUME_COLUMNS:
+        out[c] = cols[c]
+    return out, None if rate_profiles is None else pd.DataFrame(rate_profiles), table
+
+
+def _pairs_in_table_order(pairs: Mapping[tuple[str, str], UhfPair], passes):
     """The pairs of the passes (sorted), each pass's pair code and the table order of the passes.
 
     Table order: by pair, then pass_id.  Raises KeyError for a pair without
     parameters, ValueError for a repeated pass_id.
     """
-    pid = passes["pass_id"].to_numpy(dtype=np.int64)
-    keys = list(zip(passes["orbiter"].astype(str).tolist(), passes["asset"].astype(str).tolist()))
+    pid = np.asarray(passes["pass_id"], dtype=np.int64)
+    keys = list(zip((str(o) for o in passes["orbiter"]), (str(a) for a in passes["asset"])))
     uniq, code, order = group_rows(pid, keys)
     missing_pairs = [k for k in uniq if k not in pairs]
     if missing_pairs:

@@ -2,21 +2,25 @@
 
 The atomic write itself (a temporary file in the same folder, flushed and
 renamed over the target) is :func:`relay.fileio.atomic_path`; this module adds
-the table formats on top of it.
+the table formats on top of it.  Tables of plain columns (no pandas) are
+written by :func:`relay.outputs.columns.write_csv`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..fileio import atomic_path
-from .tables import as_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def write_table(df: pd.DataFrame, target: str | Path) -> None:
     """CSV (default) or Parquet (``.parquet``), atomically, rows as given, no index."""
+    from .tables import as_text  # lazy: pandas, 0.4-0.5 s of import a caller without a DataFrame never needs
+
     target = Path(target)
     with atomic_path(target, suffix=target.suffix) as tmp:
         if target.suffix.lower() == ".parquet":

@@ -7,12 +7,8 @@ import pandas as pd
 
 
 from ..ids import LABEL_COLUMN, TRUE_RISE_COLUMN, pass_labels
-from ..timescales import iso_z, tdb_s_to_iso
-
-
-def iso(values) -> list[str]:
-    """ISO 8601 UTC strings (Z, milliseconds) of TDB seconds."""
-    return list(tdb_s_to_iso(np.asarray(values, dtype=float))) if len(values) else []
+from ..timescales import iso_z
+from .columns import iso, local_time_columns  # noqa: F401  (pandas-free; imported from here by their callers)
 
 
 def utc(values) -> pd.Series:
@@ -93,24 +89,6 @@ def labelled(df: pd.DataFrame, passes: pd.DataFrame | None = None) -> pd.DataFra
     out = df.drop(columns=[c for c in (TRUE_RISE_COLUMN, LABEL_COLUMN) if c in df.columns])
     out["pass_id"] = pass_labels(df) if ids is None else [ids[int(p)] for p in df["pass_id"]]
     return out
-
-
-def local_time_columns(df: pd.DataFrame, clocks: dict, start: str, end: str) -> dict[str, list]:
-    """``sol`` (the asset's mission sol of ``start``), ``lmst_start`` and ``lmst_end`` (HH:MM:SS) of
-    each row of a table with ``asset`` and TDB-second columns ``start`` and ``end``; ``clocks``: a
-    :class:`relay.sols.SolClock` per asset (an asset without one gets empty cells)."""
-    sol = [""] * len(df)
-    l0 = [""] * len(df)
-    l1 = [""] * len(df)
-    for asset, idx in df.groupby("asset", sort=False).indices.items():
-        c = clocks.get(asset)
-        if c is None:
-            continue
-        t0 = df[start].to_numpy(float)[idx]
-        t1 = df[end].to_numpy(float)[idx]
-        for k, a, b, v in zip(idx, c.lmst(t0), c.lmst(t1), c.sol(t0)):
-            sol[k], l0[k], l1[k] = int(v), a, b
-    return {"sol": sol, "lmst_start": l0, "lmst_end": l1}
 
 
 def tracks_frame(tracks: pd.DataFrame) -> pd.DataFrame:
