@@ -159,6 +159,11 @@ def test_the_shipped_week_gives_a_cause_on_every_row(tmp_path, capsys):
     assert changes["cause"].str.contains("outages.csv line 2").any()
     assert changes["cause"].str.contains("forbid.csv line 2").any()
     assert (changes["cause"] == "request PER-fwd-1218 (requests.csv line 2)").any()
+    # the Earth leg is the model's choice (issue 19, the default): the Goldstone outage removes Goldstone
+    # downlinks, and others take their place
+    gold = changes[changes["cause"].str.contains("outages.csv line 3")]
+    assert ((gold["change"] == "downlink removed") & (gold["station"] == "Goldstone")).any()
+    assert ((gold["change"] == "downlink added") & (gold["station"] != "Goldstone")).any()
     # the per-asset rows add up to the sessions' changes
     for asset, row in table[table["change"] == "asset_volume"].set_index("asset").iterrows():
         mine = changes[changes["asset"] == asset]

@@ -193,3 +193,63 @@ def test_the_scenario_key_planning_earth_leg_chooses_the_station_windows(small, 
     chosen = pd.read_csv(tmp_path / "chosen" / "downlinks.csv")
     assert len(chosen) and ((chosen["end_tdb_s"] - chosen["start_tdb_s"]) <= 3 * 3600 + 1e-6).all()
     assert main(["validate", str(tmp_path / "chosen")]) == 0
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(capped_instances)
+def test_the_lp_rounded_earth_leg_keeps_every_day_within_its_hours(P):
+    """relaxation.rounded_earth_leg fixes every piece of a capped day, within the day's hours, the
+    pieces the LP uses fully among them unless they alone exceed the hours (the guided plan's first
+    try, issue 19: fixed, what is left is a first-come-like model)."""
+    F = build(P)
+    if not F.hours_groups:
+        return
+    lp = relaxation.solve_lp(F, 10)
+    fixed = relaxation.rounded_earth_leg(F, lp)
+    for g in F.hours_groups:
+        assert all(F.u[ci] in fixed for ci in g.chunks)
+        used = sum(sec for ci, sec in zip(g.chunks, g.secs) if fixed[F.u[ci]])
+        assert used <= g.budget_s
+        full = [(ci, sec) for ci, sec in zip(g.chunks, g.secs) if lp.values[F.u[ci]] >= 1 - 1e-6]
+        if sum(sec for _, sec in full) <= g.budget_s:
+            assert all(fixed[F.u[ci]] == 1 for ci, _ in full)
+        # nothing left out that would still fit
+        left = g.budget_s - used
+        assert all(fixed[F.u[ci]] or sec > left for ci, sec in zip(g.chunks, g.secs))
+
+
+def test_the_greedy_uses_the_preferred_pieces_first_within_the_hours():
+    """greedy.chunks_over_the_cap(F, prefer): the pieces a window plan chose are kept first, the
+    largest others after them while the day's hours allow (the joined plan of a long horizon
+    downlinks through the windows' Earth leg, issue 19)."""
+    P = two_stations(100.0, 500.0)   # one piece a day: the larger (Madrid) unless another is preferred
+    F = build(P)
+    by_station = {F.chunks[ci].station: ci for ci in range(len(F.chunks))}
+    assert greedy.chunks_over_the_cap(F) == {by_station["Goldstone"]}
+    assert greedy.chunks_over_the_cap(F, frozenset({by_station["Goldstone"]})) == {by_station["Madrid"]}
+    # preferred pieces beyond the hours: still only what fits
+    assert len(greedy.chunks_over_the_cap(F, frozenset(by_station.values()))) == 1
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.booleans())
+def test_a_chosen_earth_leg_beyond_one_and_a_half_blocks_is_planned_block_by_block(seed, tight):
+    """Under a chosen Earth leg a horizon beyond 1.5 blocks goes block by block (its whole-horizon
+    model grows too fast, relay.planning.horizon.CHOSEN_BLOCKS_MIN); the plan keeps the daily hours
+    (validated inside solve, rule R29), and its bound is at least the optimum racing CP-SAT workers
+    prove."""
+    from relay.planning import horizon
+
+    base = synthetic.instance(seed, n_orbiters=2, n_assets=2, days=3.0, tight=tight, chunk_s=1800.0)
+    P = dataclasses.replace(base, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=2.0)
+                                                 for o in base.orbiters))
+    s = PlanningSettings(block_days=1.0, time_limit_s=6)
+    assert horizon.applies(P, s) and not horizon.applies(base, s)
+    plan = solve(P, s)
+    r = plan.report
+    assert r.windows == 3 and r.bound_source.startswith("decomposition")
+    assert r.bound >= r.objective_points and r.note is None
+    opt = cpsat.solve(P, PlanningSettings(time_limit_s=20, workers=2, deterministic=False, gap_limit=0))
+    if opt.report.status == "OPTIMAL":
+        assert r.bound >= opt.report.objective_points - 1e-6
+        assert r.objective_points <= opt.report.objective_points + 1e-6

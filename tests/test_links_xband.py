@@ -234,13 +234,16 @@ def test_the_chosen_daily_cap_offers_every_window_in_pieces():
     # the windows' own figures are the first-come rule's
     first = track_capacities_from_specs(xo, xs, tracks, tp, earth_leg="first-come")[0]
     pd.testing.assert_frame_equal(out, first)
-    # the default is the first-come rule; a scenario's planning.earth_leg chooses (when the settings have one)
-    assert stations.EARTH_LEG == "first-come"
-    assert list(track_capacities_from_specs(xo, xs, tracks, tp)[1].source) == ["daily-cap"] * 2
+    # the default is the chosen Earth leg (issue 19); a scenario's planning.earth_leg says which (when the
+    # settings have one)
+    assert stations.EARTH_LEG == "chosen"
+    pd.testing.assert_frame_equal(track_capacities_from_specs(xo, xs, tracks, tp)[1], dl)
     sc = SimpleNamespace(orbiters=[SimpleNamespace(name="MRO", xband=None)],
                          stations=[SimpleNamespace(name=n, xband=None) for n in ("DSS-26", "DSS-55", "DSS-43")],
-                         planning=SimpleNamespace(earth_leg="chosen"))
-    pd.testing.assert_frame_equal(track_capacities(sc, tracks, tp)[1], dl)
+                         planning=SimpleNamespace(earth_leg="first-come"))
+    assert list(track_capacities(sc, tracks, tp)[1].source) == ["daily-cap"] * 2
+    assert list(track_capacities(SimpleNamespace(**{**vars(sc), "planning": None}), tracks, tp)[1].source) == \
+        ["station window"] * len(dl)
 
 
 def write_bookings(tmp_path, lines, name="bookings.csv"):

@@ -38,7 +38,9 @@ def two_days(tmp_path_factory):
 def test_plan_outputs_are_consistent(two_days):
     r, out = two_days
     s, f = r.summary.solve, r.summary.figures
-    assert s.status == "OPTIMAL" and s.gap == 0.0
+    # proven within the default gap limit (1e-4) by the LP relaxation's bound: the chosen Earth leg (issue 19)
+    assert s.status == "OPTIMAL" and 0.0 <= s.gap <= 1e-4
+    assert s.bound_source.startswith("lp relaxation")
     for name in ("schedule.csv", "downlinks.csv", "passes.csv", "store.csv", "summary.json", "report.html",
                  "problem.json"):
         assert (out / name).stat().st_size > 0, name
@@ -111,7 +113,9 @@ def test_saved_problem_resolves_to_the_same_plan(tmp_path, capsys):
     assert rc == 0, err
     a, b, c = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "abc")
     assert a["delivered_mbit"] == b["delivered_mbit"]
-    assert a["objective_points"] == pytest.approx(b["objective_points"]) == pytest.approx(c["objective_points"])
+    assert a["objective_points"] == pytest.approx(b["objective_points"])
+    # the MIP proves its own plan within the gap limit (1e-4) too: the two agree within it
+    assert c["objective_points"] == pytest.approx(a["objective_points"], rel=1e-4)
     sa = pd.read_csv(tmp_path / "a" / "schedule.csv")
     sb = pd.read_csv(tmp_path / "b" / "schedule.csv")
     assert sa[["orbiter", "asset", "start", "end", "volume_mbit"]].equals(

@@ -6,13 +6,13 @@ Either a bookings CSV (:func:`relay.inputs.read_bookings`), each booking inside
 one station window, or, without one, the daily cap ``xband.max_hours_per_day``
 of each orbiter, in one of two ways (``earth_leg``):
 
-* ``"chosen"`` (issue 19): every station window is offered, cut
+* ``"chosen"`` (issue 19, the default): every station window is offered, cut
   as in rule 1 below so that no instant of an orbiter is offered twice, and
   cut into pieces of at most :data:`PIECE_S` that never cross a UTC midnight,
   each with its own volume (source ``"station window"``); which pieces to use
   within the cap is the planner's choice (the Problem records the cap per
   orbiter, :mod:`relay.planning.build`);
-* ``"first-come"`` (the default for now, as before issue 19): rules 1 and 2
+* ``"first-come"`` (the rule before issue 19): rules 1 and 2
   choose the station time.
 
 ``earth_leg`` is the argument of :func:`track_capacities`, else the scenario's
@@ -56,7 +56,7 @@ from .xband import xband_rate_kbps
 PIECE_S = 10800.0
 #: how the daily cap picks station time when neither the call nor the scenario says (module doc):
 #: "chosen" or "first-come"
-EARTH_LEG = "first-come"
+EARTH_LEG = "chosen"
 #: the downlinks' source under the chosen daily cap
 OFFERED = "station window"
 

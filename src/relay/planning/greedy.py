@@ -47,15 +47,16 @@ class Simulation(NamedTuple):
     sent: dict[tuple[int, str], int]        # (chunk index, flow) -> units sent
 
 
-def chunks_over_the_cap(F: Formulation) -> set[int]:
+def chunks_over_the_cap(F: Formulation, prefer: frozenset[int] = frozenset()) -> set[int]:
     """The chunks the greedy leaves unused so that every daily downlink-hours cap holds: per
-    capped day (``F.hours_groups``), the largest chunks first (ties: the earlier) while the hours
-    allow, the rest left out (on the baseline week this greedy delivers 7671 Mbit, 7259 taking
-    the earliest first)."""
+    capped day (``F.hours_groups``), the chunks of ``prefer`` first (the ones a window plan chose,
+    :func:`relay.planning.windows.window_values`), then the largest chunks first (ties: the earlier)
+    while the hours allow, the rest left out (on the baseline week this greedy delivers 7671 Mbit,
+    7259 taking the earliest first)."""
     out: set[int] = set()
     for g in F.hours_groups:
         left = g.budget_s
-        for sec, ci in sorted(zip(g.secs, g.chunks), key=lambda t: (-F.chunk_cap_u[t[1]], t[1])):
+        for sec, ci in sorted(zip(g.secs, g.chunks), key=lambda t: (t[1] not in prefer, -F.chunk_cap_u[t[1]], t[1])):
             if sec <= left:
                 left -= sec
             else:
@@ -254,12 +255,13 @@ class FeasibilityState:
       for callers; :meth:`simulate` ``(orbiter)`` gives the as-soon-as-possible downlinks.
     """
 
-    def __init__(self, F: Formulation):
+    def __init__(self, F: Formulation, prefer: frozenset[int] = frozenset()):
+        """``prefer``: chunks used first under a daily downlink-hours cap (:func:`chunks_over_the_cap`)."""
         self.F = F
         self.vol = [0] * len(F.options)  # units, per option (0 if not taken)
         self.taken = [False] * len(F.options)
         self.chunks_by_orb: dict[str, list[int]] = defaultdict(list)
-        left_out = chunks_over_the_cap(F)
+        left_out = chunks_over_the_cap(F, prefer)
         for ci, c in enumerate(F.chunks):
             if ci not in left_out:
                 self.chunks_by_orb[c.orbiter].append(ci)

@@ -81,6 +81,10 @@ from .settings import PlanningSettings
 
 #: blocks a horizon must exceed (in ``block_days``) to be planned block by block
 BLOCKS_MIN = 4.5
+#: the same under a chosen Earth leg (issue 19): its whole-horizon model grows faster (28 days of
+#: network-6: 1,944 downlink pieces, 6.2 M nonzeros, the LP alone 39 s and CP-SAT's presolve of what
+#: the LP leaves over a minute), so any horizon beyond 1.5 blocks goes block by block
+CHOSEN_BLOCKS_MIN = 1.5
 #: the bound's blocks are this many planning blocks long: each edge costs about 40,000 points
 #: on network-6 (28 days: 0.048 % of the plan with one 14-day edge, 0.107 % with three 7-day
 #: edges), and an LP's time grows faster than its block (a 14-day block's two LPs take a few
@@ -90,8 +94,9 @@ BOUND_BLOCKS = 2
 
 def applies(problem: Problem, s: PlanningSettings) -> bool:
     """Whether ``problem`` is planned block by block (one deterministic CP-SAT thread, a long horizon)."""
+    chosen = any(o.downlink_hours_per_day is not None for o in problem.orbiters)
     return (s.solver == "cpsat" and s.deterministic and s.block_days > 0
-            and problem.end_tdb_s - problem.start_tdb_s > BLOCKS_MIN * s.block_days * DAY_S)
+            and problem.end_tdb_s - problem.start_tdb_s > (CHOSEN_BLOCKS_MIN if chosen else BLOCKS_MIN) * s.block_days * DAY_S)
 
 
 def block_edges(problem: Problem, block_days: float) -> list[float]:

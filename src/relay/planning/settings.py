@@ -254,10 +254,10 @@ class PlanningSettings(_Strict):
                                       "deterministic work limits only "
                                       "(0: never, else 1 to 60 days)")
     earth_leg: Literal["first-come", "chosen"] = Field(
-        "first-come", description="station time under an orbiter's daily downlink hours (xband.max_hours_per_day): "
-                                  "first-come, the first station windows of each UTC day; chosen, every window "
-                                  "offered in pieces of at most 3 h and the model picks which to use within the "
-                                  "daily hours (a joint relay and Earth-leg plan; slower: see the README)")
+        "chosen", description="station time under an orbiter's daily downlink hours (xband.max_hours_per_day): "
+                              "chosen (the default), every window offered in pieces of at most 3 h and the "
+                              "model picks which to use within the daily hours (a joint relay and Earth-leg "
+                              "plan); first-come, the first station windows of each UTC day (before issue 19)")
     split_passes: bool = Field(
         True, description="where two assets see one orbiter at once, offer sessions that split the "
                           "overflight between them (false: whole passes only)")
@@ -287,8 +287,7 @@ class PlanningSettings(_Strict):
     @model_serializer(mode="wrap")
     def _dump(self, handler):
         return without_unset(handler(self), self, {"volume_quantile": 0.5, "guarantee_confidence": None,
-                                                   "guarantee_penalty_points": 100_000.0, "block_days": 7.0,
-                                                   "earth_leg": "first-come"})
+                                                   "guarantee_penalty_points": 100_000.0, "block_days": 7.0})
 
     @field_validator("downlink_chunk_s")
     @classmethod

@@ -142,6 +142,17 @@ def fill_at(F: Formulation, st: greedy.FeasibilityState, t: float) -> dict[str, 
     return out
 
 
+def with_earth_leg(F: Formulation, st: greedy.FeasibilityState, chosen: frozenset[int]) -> greedy.FeasibilityState:
+    """The sessions of ``st`` held again, in time order, each with as much of its volume as still
+    fits, in a state whose downlinks use the pieces the windows chose first under the daily hours
+    (issue 19): the greedy's own choice, the largest pieces of each day, ignores the latency and the
+    store timing the windows' plans weighed."""
+    out = greedy.FeasibilityState(F, chosen)
+    for i in sorted((i for i, t in enumerate(st.taken) if t), key=lambda i: (F.options[i].start_tdb_s, i)):
+        out.take_up_to(i, st.vol[i])
+    return out
+
+
 class WindowPlan(NamedTuple):
     """The joined rolling-window plan: its value vector and the figures the solve report shows."""
 
@@ -212,6 +223,8 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
     fill = {o.name: o.initial_fill_mbit for o in P.orbiters}
     relayed: dict[str, float] = {}
     statuses, cut = [], False
+    chunk_index = {c.chunk_id: ci for ci, c in enumerate(F.chunks)}
+    chosen: set[int] = set()   # the downlink pieces the windows used (a chosen Earth leg, issue 19)
     t_start = time.perf_counter()
     share = max(time_budget_s / len(wins), 1.0)  # fixed shares: a rerun gives the same plan
     for t0, t1 in wins:
@@ -230,6 +243,10 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
             u = None if i is None else st.take_up_to(i, int(math.floor(ses.volume_mbit / F.unit + 1e-6)))
             if u is not None:
                 relayed[ses.asset] = relayed.get(ses.asset, 0.0) + u * F.unit
+        chosen.update(chunk_index[d.chunk_id] for d in plan.downlinks
+                      if d.chunk_id in chunk_index and d.start_tdb_s < t1 - 1e-6)
         fill = fill_at(F, st, t1) if prices is not None else window_fill(plan, t1, fill)
+    if F.hours_groups:
+        st = with_earth_leg(F, st, frozenset(chosen))
     vals = greedy.greedy_values_by(F, "value", st)
     return WindowPlan(vals, len(wins), tuple(statuses), round(time.perf_counter() - t_start, 3), cut)
