@@ -119,3 +119,41 @@ def test_relay_solve_says_the_bound_is_the_lp_relaxations(tmp_path, capsys):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["bound_source"] == relaxation.SOURCE and summary["lp_status"] == "OPTIMAL"
     assert "(LP relaxation)" in text.splitlines()[1] and summary["gap"] <= 1e-4
+
+
+def test_prefix_sum_chains_become_running_totals_with_the_same_lp():
+    """rows_of writes a chain of prefix-sum rows (Linear.chain) as running totals: one column per
+    row, equal at the LP's solution to the row's sum and bounded by the row's bounds; the matrix
+    is smaller and the LP bound the same as with every row written out (chains dropped).  A row
+    not holding its chain's previous terms is summed from scratch (hand-built)."""
+    P = synthetic.instance(11, n_orbiters=2, n_assets=2, days=2.0, tight=True, requirements=True)
+    F = build(P)
+    chained = relaxation.rows_of(F)
+    plain_F = dataclasses.replace(F, linear=[dataclasses.replace(c, chain=None) for c in F.linear])
+    plain = relaxation.rows_of(plain_F)
+    assert any(c.chain for c in F.linear)
+    assert len(chained.val) < len(plain.val) and len(chained.c) > F.num_vars
+    a, b = relaxation.solve_lp(F, 10.0), relaxation.solve_lp(plain_F, 10.0)
+    assert a.status == b.status == "OPTIMAL"
+    assert abs(a.bound - b.bound) <= 2 + 1e-7 * abs(b.bound)
+    x = a.values
+    col = F.num_vars
+    for c in F.linear:
+        if c.chain is not None:
+            total = sum(k * x[i] for i, k in zip(c.idx, c.coef))
+            assert x[col] == pytest.approx(total, abs=1e-5 * (1 + abs(total)))
+            assert c.lb - 1e-6 <= x[col] <= c.ub + 1e-6
+            col += 1
+    # by hand: x0 + x1 <= 1, then x0 + x2 <= 1 (not a superset: summed from scratch), then x0 + x1 + x2
+    G = Formulation(problem=P, unit=1.0)
+    for _ in range(3):
+        G.new_var("x", 0, 1)
+    G.add({0: 1, 1: 1}, ub=1, chain=("k",))
+    G.add({0: 1, 2: 1}, ub=1, chain=("k",))
+    G.add({0: 1, 1: 1, 2: 1}, ub=2, chain=("k",))
+    R = relaxation.rows_of(G)
+    rows = {}
+    for r, cidx, v in zip(R.row, R.col, R.val):
+        rows.setdefault(int(r), {})[int(cidx)] = v
+    assert rows == {0: {0: 1, 1: 1, 3: -1}, 1: {0: 1, 2: 1, 4: -1}, 2: {1: 1, 4: 1, 5: -1}}
+    assert list(R.xu[3:]) == [1.0, 1.0, 2.0] and list(R.xl[3:]) == [0.0, 0.0, 0.0]

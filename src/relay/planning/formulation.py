@@ -23,6 +23,10 @@ Variables
 
 Constraints, one function per family (prefix sums over event times, no running-total variables)
 ------------------------------------------------------------------------------------------------
+(The LP relaxation writes the prefix-sum chains as running totals, :func:`.relaxation.rows_of`:
+the same LP in fewer nonzeros.  CP-SAT keeps the prefix sums, which prove optimality where chained
+integer running totals stalled its bound, ../shared/planner-notes.md.)
+
 :func:`build` = :func:`base` then each family in turn; each can be applied on
 its own to a :func:`base` formulation (tests/test_planning_families.py):
 
@@ -116,6 +120,9 @@ class Linear:
     coef: list[int]
     lb: float
     ub: float
+    # rows of one chain (a prefix sum over event times: each row's terms hold the previous row's)
+    # share a key: the LP relaxation writes them as running totals (relay.planning.relaxation.rows_of)
+    chain: tuple | None = None
 
 
 @dataclass
@@ -237,11 +244,11 @@ class Formulation:
         self.var_name.append(name)
         return len(self.var_lb) - 1
 
-    def add(self, terms: dict[int, int], lb: float = -math.inf, ub: float = math.inf) -> None:
+    def add(self, terms: dict[int, int], lb: float = -math.inf, ub: float = math.inf, chain: tuple | None = None) -> None:
         terms = {k: c for k, c in terms.items() if c}
         if terms:
             keys = sorted(terms)
-            self.linear.append(Linear(keys, [terms[k] for k in keys], lb, ub))
+            self.linear.append(Linear(keys, [terms[k] for k in keys], lb, ub, chain))
 
     def obj(self, var: int, points: float) -> None:
         c = int(round(points * POINT_SCALE))
@@ -464,7 +471,7 @@ def add_data_availability(F: Formulation, rows: bool = True) -> None:
         for k in range(len(members)):
             if k + 1 < len(members) and level[k + 1] == level[k]:
                 continue  # a later end with the same availability implies this one
-            F.add({F.v[i]: 1 for i in members[: k + 1]}, ub=avail[level[k]])
+            F.add({F.v[i]: 1 for i in members[: k + 1]}, ub=avail[level[k]], chain=("data", a.name))
 
 
 def add_downlinks(F: Formulation) -> None:
@@ -504,9 +511,12 @@ def add_downlinks(F: Formulation) -> None:
         F.obj(F.v[i], W.delivered_per_mbit * U * assets[x.asset].priority_weight * W.end_store_discount)
 
 
-def utc_day(tdb_s: float) -> int:
-    """The UTC calendar day of a TDB time, as days since 1970-01-01."""
-    return tdb_s_to_datetime(tdb_s).date().toordinal() - 719163
+def utc_days(tdb_s: np.ndarray) -> list[int]:
+    """The UTC calendar day of each of an array of TDB times, as days since 1970-01-01, in one
+    conversion."""
+    if len(tdb_s) == 0:
+        return []
+    return [d.date().toordinal() - 719163 for d in tdb_s_to_datetime(np.asarray(tdb_s, dtype=float))]
 
 
 def add_daily_downlink_hours(F: Formulation) -> None:
@@ -519,8 +529,10 @@ def add_daily_downlink_hours(F: Formulation) -> None:
             continue
         budget = int(math.floor(o.downlink_hours_per_day * 3600.0 + 1e-6))
         by_day: dict[int, list[int]] = defaultdict(list)
-        for ci in F.chunks_by_orbiter.get(o.name, []):
-            by_day[utc_day(0.5 * (F.chunks[ci].start_tdb_s + F.chunks[ci].end_tdb_s))].append(ci)
+        cis = F.chunks_by_orbiter.get(o.name, [])
+        mids = np.array([0.5 * (F.chunks[ci].start_tdb_s + F.chunks[ci].end_tdb_s) for ci in cis])
+        for ci, day in zip(cis, utc_days(mids)):   # one conversion for all (a re-plan builds this each time)
+            by_day[day].append(ci)
         for day, cis in sorted(by_day.items()):
             secs = [int(math.ceil(F.chunks[ci].end_tdb_s - F.chunks[ci].start_tdb_s - 1e-6)) for ci in cis]
             if sum(secs) <= budget:
@@ -559,7 +571,7 @@ def _flow_availability(F: Formulation, oname: str, flows: list[str], cis: list[i
             for i in arrived:
                 if F.options[i].asset == f:
                     terms[F.v[i]] = -1
-            F.add(terms, ub=F.onboard_u[oname] if f == ONBOARD else 0)
+            F.add(terms, ub=F.onboard_u[oname] if f == ONBOARD else 0, chain=("flow", oname, f))
 
 
 def _store_capacity(F: Formulation, oname: str, flows: list[str], cis: list[int], oi: list[int]) -> None:
@@ -576,7 +588,7 @@ def _store_capacity(F: Formulation, oname: str, flows: list[str], cis: list[int]
             if F.chunks[ci].end_tdb_s < t - 1e-9:
                 for f in flows:
                     terms[F.d[(ci, f)]] = -1
-        F.add(terms, ub=F.store_cap_u[oname] - F.init_u[oname])
+        F.add(terms, ub=F.store_cap_u[oname] - F.init_u[oname], chain=("store", oname))
 
 
 def add_sol_caps_and_energy(F: Formulation) -> None:

@@ -70,21 +70,52 @@ class Rows:
 
 
 def rows_of(F: Formulation) -> Rows:
-    """Every constraint of ``F`` as one sparse matrix: AtMostOne groups, linear rows, big-M rows."""
+    """Every constraint of ``F`` as one sparse matrix: AtMostOne groups, linear rows, big-M rows.
+
+    A chain of prefix-sum rows (``Linear.chain``: the store, flow and data rows, each holding the
+    previous row's terms) becomes running totals: a column per row, its value the row's sum, defined
+    by the previous row's column plus the new terms and bounded by the row's bounds.  The LP is the
+    same (the columns are sums of the others), but its matrix grows with the events instead of
+    their square (28 days of network-6 with a chosen Earth leg: 6.2 M nonzeros of prefix sums).
+    The columns come after ``F``'s variables; a row that does not hold its chain's previous one is
+    summed from scratch."""
     idx: list[list[int]] = []
     coef: list[list[int]] = []
     lo: list[float] = []
     hi: list[float] = []
+    xl, xu = [float(v) for v in F.var_lb], [float(v) for v in F.var_ub]
     for g in F.at_most_one:
         idx.append(sorted(g))
         coef.append([1] * len(g))
         lo.append(-math.inf)
         hi.append(1.0)
+    last: dict[tuple, tuple[dict[int, int], int, float, float]] = {}
     for c in F.linear:
-        idx.append(c.idx)
-        coef.append(c.coef)
-        lo.append(c.lb)
-        hi.append(c.ub)
+        if c.chain is None:
+            idx.append(c.idx)
+            coef.append(c.coef)
+            lo.append(c.lb)
+            hi.append(c.ub)
+            continue
+        terms = dict(zip(c.idx, c.coef))
+        prev = last.get(c.chain)
+        if prev is not None and len(prev[0]) <= len(terms) and all(terms.get(k) == a for k, a in prev[0].items()):
+            new = {k: a for k, a in terms.items() if k not in prev[0]}
+            low, high, row = prev[2], prev[3], {prev[1]: 1}
+        else:
+            new, low, high, row = terms, 0.0, 0.0, {}
+        low += sum(min(a * xl[k], a * xu[k]) for k, a in new.items())
+        high += sum(max(a * xl[k], a * xu[k]) for k, a in new.items())
+        col = len(xl)
+        xl.append(max(c.lb, low))
+        xu.append(min(c.ub, high))
+        row.update(new)
+        keys = sorted(row)
+        idx.append([*keys, col])
+        coef.append([*(row[k] for k in keys), -1])
+        lo.append(0.0)
+        hi.append(0.0)
+        last[c.chain] = (terms, col, low, high)
     for e in F.enforced:
         row = big_m_row(F, e)
         if row is not None:
@@ -95,14 +126,14 @@ def rows_of(F: Formulation) -> Rows:
             lo.append(lb)
             hi.append(math.inf)
     lengths = np.fromiter((len(i) for i in idx), dtype=np.int64, count=len(idx))
-    c = np.zeros(F.num_vars)
+    c = np.zeros(len(xl))
     for i, v in F.objective.items():
         c[i] = v
     return Rows(row=np.repeat(np.arange(len(idx), dtype=np.int64), lengths),
                 col=np.fromiter((k for ks in idx for k in ks), dtype=np.int64, count=int(lengths.sum())),
                 val=np.fromiter((a for cs in coef for a in cs), dtype=np.float64, count=int(lengths.sum())),
                 lo=np.array(lo, dtype=np.float64), hi=np.array(hi, dtype=np.float64), c=c,
-                xl=np.array(F.var_lb, dtype=np.float64), xu=np.array(F.var_ub, dtype=np.float64))
+                xl=np.array(xl, dtype=np.float64), xu=np.array(xu, dtype=np.float64))
 
 
 def safe_bound(R: Rows, y: np.ndarray) -> float:
