@@ -3,6 +3,7 @@ holds when it ends (``sys.modules`` of ``python -m relay ARGS``, the command lin
 it), never by its time.  ``scripts/bench_startup.py`` prints the times."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,17 @@ def test_the_passes_table_is_laid_out_as_pandas_lays_out_text():
     expected = df.to_string(index=False)
     assert text_table(list(df.columns), [df[c].tolist() for c in df.columns]) == expected
     assert text_table(["a", "bbb"], [[], []]) == "a bbb"   # no rows: the header alone
+
+
+def test_the_geometry_commands_ask_openblas_for_one_thread_unless_the_user_chose(monkeypatch):
+    """relay passes / relay tracks set OPENBLAS_NUM_THREADS=1 before numpy's first import (its
+    thread pool costs start-up and they do no BLAS work that threads would help); a value the
+    user set is kept."""
+    from relay.commands.passes import one_blas_thread
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    one_blas_thread()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    one_blas_thread()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from . import MAX_SPAN_DAYS, number, out_file, utc_time, writing
@@ -66,7 +67,15 @@ def _is_parquet(path) -> bool:
     return path is not None and Path(path).suffix.lower() == ".parquet"
 
 
+def one_blas_thread() -> None:
+    """Before numpy is first imported: OpenBLAS starts one thread per core at import unless told
+    otherwise, and the geometry commands do no BLAS work of a size threads would help (0.1 s of
+    `relay passes`' 0.7 at load 1, 2026-12-07); a value the user set is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def run_passes(args) -> int:
+    one_blas_thread()
     from ..config import load_scenario
     from ..geostage import default_start, pass_columns, span_of
 
@@ -167,6 +176,7 @@ def _tracks(sc, start, days):
 
 
 def run_tracks(args) -> int:
+    one_blas_thread()
     from ..api import default_start
     from ..config import load_scenario
     from ..outputs.files import write_table
