@@ -253,3 +253,21 @@ def test_a_chosen_earth_leg_beyond_one_and_a_half_blocks_is_planned_block_by_blo
     if opt.report.status == "OPTIMAL":
         assert r.bound >= opt.report.objective_points - 1e-6
         assert r.objective_points <= opt.report.objective_points + 1e-6
+
+
+def test_the_joined_plan_takes_the_better_of_the_windows_and_the_greedys_earth_leg(monkeypatch):
+    """windows.window_values joins the windows' sessions twice, downlinking through the pieces the
+    windows chose (with_earth_leg) and through the greedy's (the largest of each day), and keeps
+    the better: never worse than either alone."""
+    from relay.planning import windows
+
+    base = synthetic.instance(5, n_orbiters=2, n_assets=2, days=3.0, tight=True, chunk_s=1800.0)
+    P = dataclasses.replace(base, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=2.0)
+                                                 for o in base.orbiters))
+    s = PlanningSettings(block_days=1.0, time_limit_s=6)
+    F = build(P, coupling_rows=False)
+    both = F.objective_value(windows.window_values(F, s, 6.0, window_days=1.0).values)
+    real = windows.with_earth_leg
+    monkeypatch.setattr(windows, "with_earth_leg", lambda F, st, chosen: real(F, st, frozenset()))
+    greedy_leg = F.objective_value(windows.window_values(F, s, 6.0, window_days=1.0).values)
+    assert both >= greedy_leg

@@ -246,7 +246,13 @@ def window_values(F: Formulation, s: PlanningSettings, time_budget_s: float, *, 
         chosen.update(chunk_index[d.chunk_id] for d in plan.downlinks
                       if d.chunk_id in chunk_index and d.start_tdb_s < t1 - 1e-6)
         fill = fill_at(F, st, t1) if prices is not None else window_fill(plan, t1, fill)
-    if F.hours_groups:
-        st = with_earth_leg(F, st, frozenset(chosen))
+    # under daily downlink hours, the windows' Earth leg or the greedy's (the largest pieces of each
+    # day), whichever joins better: network-6 over 60 days 0.034 % from the bound with the windows',
+    # 0.080 % with the greedy's; over 28 days 0.104 % and 0.084 %
+    theirs = with_earth_leg(F, st, frozenset(chosen)) if F.hours_groups else None
     vals = greedy.greedy_values_by(F, "value", st)
+    if theirs is not None:
+        other = greedy.greedy_values_by(F, "value", theirs)
+        if F.objective_value(other) > F.objective_value(vals):
+            vals = other
     return WindowPlan(vals, len(wins), tuple(statuses), round(time.perf_counter() - t_start, 3), cut)
