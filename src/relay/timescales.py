@@ -126,6 +126,15 @@ def tdb_s_to_datetime(tdb_s):
     return out[0] if scalar else out
 
 
+def utc_days(tdb_s) -> np.ndarray:
+    """The UTC calendar day of each of an array of TDB times, as days since 1970-01-01, in one
+    conversion."""
+    if len(tdb_s) == 0:
+        return np.zeros(0, dtype=np.int64)
+    dts = tdb_s_to_datetime(np.asarray(tdb_s, dtype=float))
+    return np.array([d.date().toordinal() for d in dts], dtype=np.int64) - 719163
+
+
 def tt_s_from_tdb_s(tdb_s):
     """TT seconds past J2000 from TDB seconds (periodic term, <2 ms, Fairhead & Bretagnon)."""
     tdb_s = np.asarray(tdb_s, dtype=float)

@@ -45,7 +45,7 @@ import pandas as pd
 from ..config_links import StationXBand, XBandSpec
 from ..errors import RelayInputError
 from ..inputs import read_bookings
-from ..timescales import tdb_s_to_datetime, tdb_s_to_iso, utc_to_tdb_s
+from ..timescales import tdb_s_to_iso, utc_days, utc_to_tdb_s
 from .table import (VolumeTable, group_rows, group_sample_bounds, prepare_samples, row_peaks,
                     sample_starts, segment_cumsum)
 from .xband import xband_rate_kbps
@@ -93,14 +93,6 @@ def _match_bookings(bookings: pd.DataFrame, tracks: pd.DataFrame, source: str,
                 source=source, where=where)
         out[i] = ok
     return out
-
-
-def _utc_day(tdb_s: np.ndarray) -> np.ndarray:
-    """UTC calendar day (days since 1970-01-01) of each TDB time."""
-    if len(tdb_s) == 0:
-        return np.zeros(0, dtype=np.int64)
-    dts = tdb_s_to_datetime(np.asarray(tdb_s, dtype=float))
-    return np.array([d.date().toordinal() for d in dts], dtype=np.int64) - 719163
 
 
 def _resolve_overlaps(orbiter, start, end, order_keys):
@@ -266,7 +258,7 @@ def _offered_pieces(table: VolumeTable, tid_s, orb, sta, start, end) -> pd.DataF
 
 def _pieces(s: float, e: float) -> list[tuple[float, float]]:
     """[s, e) cut at every UTC midnight, each part into equal pieces of at most PIECE_S."""
-    day = int(_utc_day(np.array([s]))[0]) + 1
+    day = int(utc_days(np.array([s]))[0]) + 1
     cuts = [s]
     while _midnight_tdb_s(day) < e:
         cuts.append(max(cuts[-1], _midnight_tdb_s(day)))
@@ -291,7 +283,7 @@ def _apply_daily_cap(orb, tid_s, us, ue, cap_s) -> None:
     Windows are charged to the UTC day in which their used part starts, and
     used in time order within the day.
     """
-    day = _utc_day(us)
+    day = utc_days(us)
     ordr = np.lexsort((tid_s, us, day, orb.astype(str)))
     spent: dict[tuple[str, int], float] = {}
     for i in ordr:

@@ -98,7 +98,7 @@ import numpy as np
 
 from ..links.calibration import UNCALIBRATED, Fit, expected, prob_at_least
 from ..summary import PlanFigures, SolveReport, Violation
-from ..timescales import tdb_s_to_datetime
+from ..timescales import utc_days
 from ..timescales import tdb_s_to_iso as iso
 from .plan import ONBOARD, Downlink, Plan, Session, store_series
 from .problem import TOL_S, Problem, SessionOption
@@ -511,14 +511,6 @@ def add_downlinks(F: Formulation) -> None:
         F.obj(F.v[i], W.delivered_per_mbit * U * assets[x.asset].priority_weight * W.end_store_discount)
 
 
-def utc_days(tdb_s: np.ndarray) -> list[int]:
-    """The UTC calendar day of each of an array of TDB times, as days since 1970-01-01, in one
-    conversion."""
-    if len(tdb_s) == 0:
-        return []
-    return [d.date().toordinal() - 719163 for d in tdb_s_to_datetime(np.asarray(tdb_s, dtype=float))]
-
-
 def add_daily_downlink_hours(F: Formulation) -> None:
     """Per orbiter with ``downlink_hours_per_day`` and UTC day (after :func:`add_downlinks`):
     the chunks whose midpoint lies in the day that are used (``u[c]``, ``sum_f d[c, f] <= cap_c u[c]``)
@@ -532,7 +524,7 @@ def add_daily_downlink_hours(F: Formulation) -> None:
         cis = F.chunks_by_orbiter.get(o.name, [])
         mids = np.array([0.5 * (F.chunks[ci].start_tdb_s + F.chunks[ci].end_tdb_s) for ci in cis])
         for ci, day in zip(cis, utc_days(mids)):   # one conversion for all (a re-plan builds this each time)
-            by_day[day].append(ci)
+            by_day[int(day)].append(ci)
         for day, cis in sorted(by_day.items()):
             secs = [int(math.ceil(F.chunks[ci].end_tdb_s - F.chunks[ci].start_tdb_s - 1e-6)) for ci in cis]
             if sum(secs) <= budget:

@@ -55,13 +55,22 @@ def chunks_over_the_cap(F: Formulation, prefer: frozenset[int] = frozenset()) ->
     7259 taking the earliest first)."""
     out: set[int] = set()
     for g in F.hours_groups:
-        left = g.budget_s
-        for sec, ci in sorted(zip(g.secs, g.chunks), key=lambda t: (t[1] not in prefer, -F.chunk_cap_u[t[1]], t[1])):
-            if sec <= left:
-                left -= sec
-            else:
-                out.add(ci)
+        kept = within_hours(g, sorted(g.chunks, key=lambda ci: (ci not in prefer, -F.chunk_cap_u[ci], ci)))
+        out.update(ci for ci in g.chunks if ci not in kept)
     return out
+
+
+def within_hours(g, order: list[int]) -> set[int]:
+    """The chunks of the capped day ``g`` (a :class:`~.formulation.HoursGroup`) kept when taken in
+    ``order`` while their seconds still fit in the day's hours (a chunk that does not fit is
+    skipped, a later shorter one may still fit)."""
+    secs = dict(zip(g.chunks, g.secs))
+    left, kept = g.budget_s, set()
+    for ci in order:
+        if secs[ci] <= left:
+            left -= secs[ci]
+            kept.add(ci)
+    return kept
 
 
 #: an inactive position of :class:`_SuffixBlocks` (never the minimum of a range holding an active one)

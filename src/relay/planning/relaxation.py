@@ -296,12 +296,8 @@ def rounded_earth_leg(F: Formulation, lp: Relaxation) -> dict[int, int]:
     x = lp.values
     out: dict[int, int] = {}
     for g in F.hours_groups:
-        left = g.budget_s
-        secs = dict(zip(g.chunks, g.secs))
         used = sorted((ci for ci in g.chunks if x[F.u[ci]] > 1e-6), key=lambda ci: (-round(float(x[F.u[ci]]), 9), ci))
         rest = sorted((ci for ci in g.chunks if x[F.u[ci]] <= 1e-6), key=lambda ci: (-F.chunk_cap_u[ci], ci))
-        for ci in used + rest:
-            take = secs[ci] <= left
-            out[F.u[ci]] = int(take)
-            left -= secs[ci] if take else 0
+        kept = greedy.within_hours(g, used + rest)
+        out.update((F.u[ci], int(ci in kept)) for ci in g.chunks)
     return out
