@@ -104,37 +104,26 @@ def annotate_passes(scenario, pass_set, table):
     """Add volume_mbit, rate_mode, peak_rate_kbps, fixed_rate_kbps, forward_min_duration_s,
     forward_fits to the user-facing pass ``table`` (matched on pass_id), and return
     ``(table, profiles)`` where profiles is ``pass_set.profiles`` plus supportable_kbps
-    and rate_kbps.  ``pass_set`` has ``.passes`` and ``.profiles`` (geometry stage).
+    and rate_kbps.  ``pass_set`` has ``.passes`` and ``.profiles`` (geometry stage); the
+    columns are :func:`pass_link_columns`', as DataFrames.
     """
     import numpy as np
+    import pandas as pd
 
-    from ..links.volumes import PASS_VOLUME_COLUMNS, pass_volumes
+    from ..links.volumes import PASS_VOLUME_COLUMNS
 
-    out, rp, _ = pass_volumes(scenario, pass_set.passes, pass_set.profiles)
-    cols = PASS_VOLUME_COLUMNS
-    extra = out.set_index("pass_id")[cols]
+    vol, prof = pass_link_columns(scenario, pass_set.passes, pass_set.profiles)
+    extra = pd.DataFrame({c: vol[c] for c in PASS_VOLUME_COLUMNS}, index=np.asarray(pass_set.passes["pass_id"]))
     table = table.copy()
-    for c in cols:
+    for c in PASS_VOLUME_COLUMNS:
         table[c] = extra[c].reindex(table["pass_id"].to_numpy()).to_numpy()
-    table["volume_mbit"] = table["volume_mbit"].astype(float).round(3)
-    prof = pass_set.profiles
-    rp = rp.iloc[np.lexsort((rp["tdb_s"].to_numpy(), rp["pass_id"].to_numpy()))]
-    rp = rp.reset_index(drop=True)
-    prof_sorted = prof.iloc[np.lexsort((prof["tdb_s"].to_numpy(), prof["pass_id"].to_numpy()))]
-    prof_sorted = prof_sorted.reset_index(drop=True)
-    if len(prof_sorted) == len(rp) and np.array_equal(prof_sorted["pass_id"].to_numpy(),
-                                                      rp["pass_id"].to_numpy()):
-        prof_sorted["supportable_kbps"] = rp["supportable_kbps"].to_numpy()
-        prof_sorted["rate_kbps"] = rp["rate_kbps"].to_numpy()
-        return table, prof_sorted
-    merged = prof_sorted.merge(rp[["pass_id", "tdb_s", "supportable_kbps", "rate_kbps"]],
-                               on=["pass_id", "tdb_s"], how="left")
-    return table, merged
+    return table, pd.DataFrame(prof)
 
 
 def pass_link_columns(scenario, passes, profiles, *, with_profiles: bool = True):
-    """:func:`annotate_passes` on columns, without pandas: ``passes`` and ``profiles`` are the
-    geometry stage's columns (:class:`relay.geometry.passes.PassColumns`).  Returns ``(volumes,
+    """The link columns of ``relay passes``, without pandas (:func:`annotate_passes` wraps them in
+    DataFrames): ``passes`` and ``profiles`` are the geometry stage's columns
+    (:class:`relay.geometry.passes.PassColumns`, or DataFrames).  Returns ``(volumes,
     profiles)``: the volume columns of the passes (row for row, volume_mbit rounded to the kbit)
     and, with ``with_profiles``, the profiles sorted by pass_id and time with supportable_kbps and
     rate_kbps (None without)."""
