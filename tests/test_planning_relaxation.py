@@ -156,4 +156,7 @@ def test_prefix_sum_chains_become_running_totals_with_the_same_lp():
     for r, cidx, v in zip(R.row, R.col, R.val):
         rows.setdefault(int(r), {})[int(cidx)] = v
     assert rows == {0: {0: 1, 1: 1, 3: -1}, 1: {0: 1, 2: 1, 4: -1}, 2: {1: 1, 4: 1, 5: -1}}
-    assert list(R.xu[3:]) == [1.0, 1.0, 2.0] and list(R.xl[3:]) == [0.0, 0.0, 0.0]
+    # the rows' upper bounds; below, what the terms can reach (0) widened by a margin, so that no
+    # column rests on a bound that depends on the variables' bounds
+    assert list(R.xu[3:]) == [1.0, 1.0, 2.0]
+    assert list(R.xl[3:]) == pytest.approx([-(1 + 2e-6), -(1 + 2e-6), -(1 + 3e-6)], abs=1e-12)

@@ -107,8 +107,14 @@ def rows_of(F: Formulation) -> Rows:
         low += sum(min(a * xl[k], a * xu[k]) for k, a in new.items())
         high += sum(max(a * xl[k], a * xu[k]) for k, a in new.items())
         col = len(xl)
-        xl.append(max(c.lb, low))
-        xu.append(min(c.ub, high))
+        # the row's own bounds; where it has none, what its terms can reach, widened so that the
+        # column never rests on it: a bound the column rested on would take a reduced cost that
+        # depends on the variables' bounds when the rows were built (an LP with some variables fixed,
+        # :func:`relay.planning.horizon.discover_prices`), and the certificate its duals give with
+        # them freed (:func:`relay.planning.horizon.dual_bound`) would be valid but loose
+        margin = 1.0 + 1e-6 * max(abs(low), abs(high))
+        xl.append(max(c.lb, low - margin))
+        xu.append(min(c.ub, high + margin))
         row.update(new)
         keys = sorted(row)
         idx.append([*keys, col])
