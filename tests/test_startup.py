@@ -51,8 +51,10 @@ def among(mods: set[str], names) -> list[str]:
 
 
 #: what ``relay passes`` writing CSV (or printing) never imports: pandas and pyarrow (0.5 s of start-up;
-#: its tables are numpy columns written with the csv module, relay.outputs.columns)
-NO_PANDAS = ("pandas", "pyarrow")
+#: its tables are numpy columns written with the csv module, relay.outputs.columns), and Skyfield's
+#: download machinery (``skyfield.api``, ``skyfield.iokit``: urllib's request, ssl, http; about 50 ms):
+#: relay builds Skyfield's builtin timescale and opens de421 without it (relay.timescales, relay.ephem)
+NOT_FOR_CSV = ("pandas", "pyarrow", "skyfield.api", "skyfield.iokit", "ssl", "urllib.request", "http")
 
 
 def test_the_listing_holds_what_a_command_imports(tmp_path):
@@ -80,7 +82,7 @@ def test_relay_passes_imports_no_solver_report_or_service(tmp_path):
     assert out.read_text().startswith("pass_id,orbiter,asset,rise,set,sol,lmst_start,lmst_end,")
     assert "TGO" in proc.stdout and "Curiosity" in proc.stdout
     assert among(mods, NOT_FOR_PASSES) == []
-    assert among(mods, NO_PANDAS) == []
+    assert among(mods, NOT_FOR_CSV) == []
 
 
 def test_relay_passes_imports_no_pandas(tmp_path):
@@ -89,7 +91,7 @@ def test_relay_passes_imports_no_pandas(tmp_path):
     span = ("--start", "2026-12-08T00:00:00Z", "--days", "0.5")
     mods, proc = imported("passes", "configs/exomars-2030.yaml", *span, tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert among(mods, NO_PANDAS) == [] and "relay.geometry.passes" in mods
+    assert among(mods, NOT_FOR_CSV) == [] and "relay.geometry.passes" in mods
     with_pandas, proc2 = imported("passes", "configs/exomars-2030.yaml", *span, "--out",
                                   str(tmp_path / "p.parquet"), tmp=tmp_path)
     assert proc2.returncode == 0 and "pandas" in with_pandas
@@ -147,15 +149,33 @@ def test_the_passes_table_is_laid_out_as_pandas_lays_out_text():
     assert text_table(["a", "bbb"], [[], []]) == "a bbb"   # no rows: the header alone
 
 
-def test_the_geometry_commands_ask_openblas_for_one_thread_unless_the_user_chose(monkeypatch):
-    """relay passes / relay tracks set OPENBLAS_NUM_THREADS=1 before numpy's first import (its
-    thread pool costs start-up and they do no BLAS work that threads would help); a value the
-    user set is kept."""
-    from relay.commands.passes import one_blas_thread
+#: ``python -m relay ARGS``, writing the value OPENBLAS_NUM_THREADS had when numpy was first imported
+#: (an audit hook on the import event) to the file named by the first argument
+BLAS_AT_NUMPY = (
+    "import os, runpy, sys\n"
+    "out, sys.argv = sys.argv[1], ['relay', *sys.argv[2:]]\n"
+    "seen = []\n"
+    "def hook(event, args):\n"
+    "    if event == 'import' and args[0] == 'numpy' and not seen:\n"
+    "        seen.append(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n"
+    "sys.addaudithook(hook)\n"
+    "try:\n"
+    "    runpy.run_module('relay', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    open(out, 'w').write(','.join(seen))\n")
 
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    one_blas_thread()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    one_blas_thread()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
+
+@pytest.mark.parametrize("user", [None, "2"])
+def test_the_geometry_commands_ask_openblas_for_one_thread_unless_the_user_chose(tmp_path, user):
+    """relay passes sets OPENBLAS_NUM_THREADS=1 before numpy's first import (its thread pool costs
+    start-up and the command does no BLAS work that threads would help), also when --start is
+    checked while the arguments are parsed (that check imports numpy); a value the user set is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user is not None:
+        env["OPENBLAS_NUM_THREADS"] = user
+    out = tmp_path / "blas.txt"
+    proc = subprocess.run([sys.executable, "-c", BLAS_AT_NUMPY, str(out), "passes", "configs/exomars-2030.yaml",
+                           "--start", "2026-12-01T00:00:00Z", "--days", "1", "--out", str(tmp_path / "p.csv")],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == (user or "1")

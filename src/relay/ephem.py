@@ -32,15 +32,22 @@ def de421_path() -> Path:
 
 @lru_cache(maxsize=1)
 def planets():
-    """The de421 kernel as a Skyfield SpiceKernel (cached)."""
-    from skyfield.api import load_file
+    """The de421 kernel as a Skyfield SpiceKernel (cached).
 
-    return load_file(str(de421_path()))
+    ``skyfield.jpllib.SpiceKernel`` is what ``skyfield.api.load_file`` returns for a ``.bsp``;
+    importing it directly spares a command ``skyfield.api``'s download machinery (urllib, ssl,
+    http: about 50 ms of start-up)."""
+    from skyfield.jpllib import SpiceKernel
+
+    return SpiceKernel(str(de421_path()))
 
 
-@lru_cache(maxsize=1)
+#: Julian dates (TDB) of de421.bsp's first and last segment boundaries, as its segments state
+#: them (``tests/test_ephem.py`` reads them from the kernel): a command checks its span against
+#: these without opening the kernel (jplephem, a memory map: about 10 ms of start-up).
+DE421_SPAN_JD = (2414864.5, 2471184.5)
+
+
 def de421_span_tdb_s() -> tuple[float, float]:
     """(start, end) TDB seconds of de421's coverage."""
-    seg_start = min(s.spk_segment.start_jd for s in planets().segments)
-    seg_end = max(s.spk_segment.end_jd for s in planets().segments)
-    return (seg_start - J2000_JD) * DAY_S, (seg_end - J2000_JD) * DAY_S
+    return (DE421_SPAN_JD[0] - J2000_JD) * DAY_S, (DE421_SPAN_JD[1] - J2000_JD) * DAY_S

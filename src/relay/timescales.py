@@ -32,10 +32,24 @@ _ISO_RE = re.compile(
 
 @lru_cache(maxsize=1)
 def timescale():
-    """Skyfield's builtin timescale (no network, no expired files)."""
-    from skyfield.api import load
+    """Skyfield's builtin timescale (no network, no expired files): what
+    ``skyfield.api.load.timescale(builtin=True)`` returns, built from the same bundled
+    ``iers.npz`` arrays the same way (skyfield.iokit.Loader.timescale), without importing
+    ``skyfield.api`` and its download machinery (urllib, ssl, http; about 50 ms of every
+    command's start-up).  ``tests/test_timescales.py`` checks it against Skyfield's own."""
+    try:
+        from skyfield.functions import load_bundled_npy
+        from skyfield.timelib import Timescale
 
-    return load.timescale(builtin=True)
+        arrays = load_bundled_npy("iers.npz")
+        daily_tt = arrays["tt_jd_minus_arange"]
+        daily_tt += np.arange(len(daily_tt))
+        daily_delta_t = (arrays["delta_t_1e7"] / 1e7).round(7)
+        return Timescale((daily_tt, daily_delta_t), arrays["leap_dates"], arrays["leap_offsets"])
+    except (ImportError, KeyError, TypeError):  # another Skyfield's layout: its own loader
+        from skyfield.api import load
+
+        return load.timescale(builtin=True)
 
 
 def iso_z(t: datetime, places: int = 3) -> str:

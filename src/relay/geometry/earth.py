@@ -115,7 +115,7 @@ class EarthStations:
 
     def __init__(self, stations: Sequence[Station], start_tdb_s: float, end_tdb_s: float,
                  node_step_s: float = 3600.0):
-        from skyfield.api import wgs84
+        from skyfield.toposlib import wgs84
 
         self.stations = stations
         self.planets = planets()
