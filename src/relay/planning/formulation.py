@@ -245,10 +245,11 @@ class Formulation:
         return len(self.var_lb) - 1
 
     def add(self, terms: dict[int, int], lb: float = -math.inf, ub: float = math.inf, chain: tuple | None = None) -> None:
-        terms = {k: c for k, c in terms.items() if c}
+        if 0 in terms.values():
+            terms = {k: c for k, c in terms.items() if c}
         if terms:
             keys = sorted(terms)
-            self.linear.append(Linear(keys, [terms[k] for k in keys], lb, ub, chain))
+            self.linear.append(Linear(keys, list(map(terms.__getitem__, keys)), lb, ub, chain))
 
     def obj(self, var: int, points: float) -> None:
         c = int(round(points * POINT_SCALE))
@@ -468,10 +469,12 @@ def add_data_availability(F: Formulation, rows: bool = True) -> None:
         members = sorted(F.by_asset.get(a.name, []), key=lambda i: opts[i].end_tdb_s)
         ends = [opts[i].end_tdb_s for i in members]
         level = [bisect_right(times, e + 1e-9) for e in ends]
-        for k in range(len(members)):
+        prefix: dict[int, int] = {}   # the sessions up to k: each row is the previous one's and more
+        for k, i in enumerate(members):
+            prefix[F.v[i]] = 1
             if k + 1 < len(members) and level[k + 1] == level[k]:
                 continue  # a later end with the same availability implies this one
-            F.add({F.v[i]: 1 for i in members[: k + 1]}, ub=avail[level[k]], chain=("data", a.name))
+            F.add(prefix, ub=avail[level[k]], chain=("data", a.name))
 
 
 def add_downlinks(F: Formulation) -> None:
@@ -553,34 +556,43 @@ def add_store_flow(F: Formulation) -> None:
 def _flow_availability(F: Formulation, oname: str, flows: list[str], cis: list[int], oi: list[int]) -> None:
     o_ends = [F.options[i].end_tdb_s for i in oi]
     starts = [F.chunks[ci].start_tdb_s for ci in cis]
+    # per flow, the running row: sent by the chunks up to k, less relayed by the sessions arrived by
+    # k's start (each row is the previous one's terms and more; rows only read them, F.add copies)
+    prefix: dict[str, dict[int, int]] = {f: {} for f in flows}
+    arrived = 0
     for k, ci in enumerate(cis):
+        for f in flows:
+            prefix[f][F.d[(ci, f)]] = 1
         if k + 1 < len(cis):
             if bisect_right(o_ends, starts[k + 1] + 1e-9) == bisect_right(o_ends, starts[k] + 1e-9):
                 continue  # no arrival between the two starts: the next constraint implies this
-        arrived = oi[: bisect_right(o_ends, starts[k] + 1e-9)]
+        now = bisect_right(o_ends, starts[k] + 1e-9)
+        for i in oi[arrived:now]:
+            if F.options[i].asset in prefix:
+                prefix[F.options[i].asset][F.v[i]] = -1
+        arrived = now
         for f in flows:
-            terms = {F.d[(cj, f)]: 1 for cj in cis[: k + 1]}
-            for i in arrived:
-                if F.options[i].asset == f:
-                    terms[F.v[i]] = -1
-            F.add(terms, ub=F.onboard_u[oname] if f == ONBOARD else 0, chain=("flow", oname, f))
+            F.add(prefix[f], ub=F.onboard_u[oname] if f == ONBOARD else 0, chain=("flow", oname, f))
 
 
 def _store_capacity(F: Formulation, oname: str, flows: list[str], cis: list[int], oi: list[int]) -> None:
     o_ends = [F.options[i].end_tdb_s for i in oi]
     checks = sorted({F.chunks[ci].end_tdb_s for ci in cis}) + [F.problem.end_tdb_s + 1.0]
-    prev_count = 0
+    by_end = sorted(cis, key=lambda ci: F.chunks[ci].end_tdb_s)
+    prefix: dict[int, int] = {}   # relayed by t less sent by the chunks ended before t, as t grows
+    prev_count = ended = 0
     for t in checks:
         count = bisect_right(o_ends, t + 1e-9)
         if count == prev_count:
             continue  # no arrival since the last check: fill has only decreased
+        for i in oi[prev_count:count]:
+            prefix[F.v[i]] = 1
         prev_count = count
-        terms = {F.v[i]: 1 for i in oi[:count]}
-        for ci in cis:
-            if F.chunks[ci].end_tdb_s < t - 1e-9:
-                for f in flows:
-                    terms[F.d[(ci, f)]] = -1
-        F.add(terms, ub=F.store_cap_u[oname] - F.init_u[oname], chain=("store", oname))
+        while ended < len(by_end) and F.chunks[by_end[ended]].end_tdb_s < t - 1e-9:
+            for f in flows:
+                prefix[F.d[(by_end[ended], f)]] = -1
+            ended += 1
+        F.add(prefix, ub=F.store_cap_u[oname] - F.init_u[oname], chain=("store", oname))
 
 
 def add_sol_caps_and_energy(F: Formulation) -> None:

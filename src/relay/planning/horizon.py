@@ -201,7 +201,7 @@ def _add_to_rows(F: Formulation, members: set[int], var: int, slack: int, ub: fl
     upper bound ``ub`` if given), whose upper bound grows by ``slack``."""
     for row in F.linear:
         if row.ub < math.inf and row.lb == -math.inf and (ub is None or row.ub == ub) and row.idx \
-                and all(k == 1 for k in row.coef) and members.issuperset(row.idx):
+                and row.coef.count(1) == len(row.coef) and members.issuperset(row.idx):
             row.idx.append(var)
             row.coef.append(-1)
             row.ub += slack

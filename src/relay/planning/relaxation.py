@@ -99,8 +99,10 @@ def rows_of(F: Formulation) -> Rows:
             continue
         terms = dict(zip(c.idx, c.coef))
         prev = last.get(c.chain)
-        if prev is not None and len(prev[0]) <= len(terms) and all(terms.get(k) == a for k, a in prev[0].items()):
-            new = {k: a for k, a in terms.items() if k not in prev[0]}
+        # the previous row's terms among this one's, coefficients equal (set comparisons of the
+        # dicts' item views: C loops, where a Python loop over every prefix row was quadratic)
+        if prev is not None and len(prev[0]) <= len(terms) and prev[0].items() <= terms.items():
+            new = {k: terms[k] for k in sorted(terms.keys() - prev[0].keys())}
             low, high, row = prev[2], prev[3], {prev[1]: 1}
         else:
             new, low, high, row = terms, 0.0, 0.0, {}
