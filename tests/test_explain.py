@@ -421,3 +421,34 @@ def test_the_passes_near_a_window_are_those_a_scan_finds():
         near = {p.pass_id for p in ex.passes_near("A", t0, t1)}
         scan = {p.pass_id for p in P.passes if p.asset == "A" and p.rise_tdb_s < t1 and p.set_tdb_s > t0}
         assert scan <= near
+
+
+def _sessions_strategy():
+    from hypothesis import strategies as st
+
+    from relay.planning.plan import Session
+
+    one = st.builds(lambda o, a, t, d, k: Session(f"x{k}", f"p{k}", o, a, float(t), float(t + d), 1.0),
+                    st.sampled_from(["O1", "O2"]), st.sampled_from(["A", "B", "C"]),
+                    st.integers(0, 5000), st.integers(1, 900), st.integers(0, 10**6))
+    return st.lists(one, max_size=40)
+
+
+def test_the_first_overlapping_session_is_the_scans():
+    """Explainer's index of sessions by start (relay.explain.Overlaps) finds what a scan of every
+    session of the orbiter in the plan's order finds (the reference: the scan it replaced), for any
+    sessions and spans, touching ends included."""
+    from hypothesis import given, settings, strategies as st
+
+    from relay.explain import Overlaps
+
+    @settings(max_examples=300, deadline=None)
+    @given(_sessions_strategy(), st.integers(-100, 6000), st.integers(0, 1200), st.sampled_from(["O1", "O2", "O3"]),
+           st.sampled_from(["A", "B", "C"]))
+    def check(sessions, t0, length, orbiter, asset):
+        t1 = t0 + length
+        scan = [o for o in sessions if o.orbiter == orbiter and o.asset != asset
+                and o.start_tdb_s < t1 and o.end_tdb_s > t0]
+        assert Overlaps(sessions).first(orbiter, float(t0), float(t1), asset) is (scan[0] if scan else None)
+
+    check()

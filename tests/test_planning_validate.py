@@ -150,3 +150,59 @@ def test_conjunction_forward(base):
     P2 = dataclasses.replace(P, conjunction=((T0, T0 + 10000),))
     fwd = dataclasses.replace(session_of(P, "pA#0", 1.0), kind="forward")
     assert "conjunction" in checks(P2, with_sessions(plan, [fwd], []))
+
+
+def _decisional_met_by_scan(P, plan):
+    """The reference: every requirement against every session, every arrival and every departure (the
+    validator's first form, quadratic in the horizon)."""
+    from relay.planning.validate import TOL_MBIT, TOL_S
+
+    out = []
+    for r in P.decisional_requirements:
+        need = max(P.volume_unit_mbit, r.min_volume_mbit)
+        ok = False
+        for s in plan.sessions:
+            if s.asset != r.asset or s.volume_mbit < need - TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
+                    or s.end_tdb_s > r.end_tdb_s + TOL_S or s.end_tdb_s >= r.deadline_tdb_s:
+                continue
+            arrived = sum(x.volume_mbit for x in plan.sessions
+                          if x.orbiter == s.orbiter and x.asset == s.asset and x.end_tdb_s <= s.end_tdb_s + 1e-9)
+            gone = sum(d.volume_mbit for d in plan.downlinks if d.orbiter == s.orbiter and d.asset == s.asset
+                       and (d.start_tdb_s < s.end_tdb_s - 1e-9 or d.end_tdb_s <= r.deadline_tdb_s + 1e-9))
+            if gone >= arrived - TOL_MBIT:
+                ok = True
+                break
+        out.append(ok)
+    return out
+
+
+def test_decisional_met_is_the_scans():
+    """relay.planning.validate.decisional_met (sessions indexed by asset and start, arrivals and
+    departures by orbiter and asset) says what the scan of everything says, for any sessions,
+    downlinks and requirements (windows, deadlines, volumes at and around the thresholds)."""
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings, strategies as st
+
+    from relay.planning.validate import decisional_met
+
+    times = st.integers(0, 12).map(lambda k: k * 250.0)
+    session = st.builds(lambda o, a, t, d, v: Session("x", "p", o, a, t, t + d, v), st.sampled_from(["O1", "O2"]),
+                        st.sampled_from(["A", "B"]), times, st.sampled_from([250.0, 500.0]),
+                        st.sampled_from([0.0, 5.0, 10.0, 20.0]))
+    downlink = st.builds(lambda o, a, t, v: Downlink("c", "w", o, "S", a, t, t + 250.0, v),
+                         st.sampled_from(["O1", "O2"]), st.sampled_from(["A", "B", ONBOARD]), times,
+                         st.sampled_from([0.0, 5.0, 10.0, 20.0]))
+    requirement = st.builds(lambda a, t, w, dl, m: SimpleNamespace(asset=a, start_tdb_s=t, end_tdb_s=t + w,
+                                                                   deadline_tdb_s=t + w + dl, min_volume_mbit=m),
+                            st.sampled_from(["A", "B", "C"]), times, st.sampled_from([250.0, 1000.0, 3000.0]),
+                            st.sampled_from([0.0, 250.0, 2000.0]), st.sampled_from([0.0, 10.0]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(session, max_size=25), st.lists(downlink, max_size=25), st.lists(requirement, max_size=6))
+    def check(sessions, downlinks, requirements):
+        P = SimpleNamespace(decisional_requirements=requirements, volume_unit_mbit=1.0)
+        plan = SimpleNamespace(sessions=sessions, downlinks=downlinks)
+        assert decisional_met(P, plan) == _decisional_met_by_scan(P, plan)
+
+    check()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -141,7 +142,33 @@ class TimeTexts:
         return self.iso(t)[11:19]
 
 
-def _used_reason(p, held: list, sessions_by_orbiter: dict, tt: TimeTexts) -> Reason:
+class Overlaps:
+    """The plan's sessions of each orbiter indexed by start, to find the first (in the plan's order)
+    overlapping a span without reading them all (a year: thousands of passes times thousands of
+    sessions)."""
+
+    def __init__(self, sessions):
+        rows: dict[str, list] = {}
+        for pos, s in enumerate(sessions):
+            rows.setdefault(s.orbiter, []).append((s.start_tdb_s, pos, s))
+        self.index = {}
+        for orbiter, rs in rows.items():
+            rs.sort(key=lambda r: (r[0], r[1]))
+            self.index[orbiter] = ([r[0] for r in rs], rs, max(s.end_tdb_s - s.start_tdb_s for _, _, s in rs))
+
+    def first(self, orbiter: str, t0: float, t1: float, other_than: str):
+        """The first session of ``orbiter`` in the plan's order, of an asset other than
+        ``other_than``, with start < t1 and end > t0; None if there is none."""
+        if orbiter not in self.index:
+            return None
+        starts, rows, longest = self.index[orbiter]
+        # a session starting before t0 - longest ended by t0 (1 s of margin for rounding)
+        lo, hi = bisect_left(starts, t0 - longest - 1.0), bisect_left(starts, t1)
+        found = [(pos, s) for _, pos, s in rows[lo:hi] if s.asset != other_than and s.end_tdb_s > t0]
+        return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _used_reason(p, held: list, overlaps: Overlaps, tt: TimeTexts) -> Reason:
     """The reason of a pass with held sessions (``held``: its sessions)."""
     if any(s.fixed for s in held):
         return Reason("fixed", "committed session kept as given")
@@ -150,10 +177,8 @@ def _used_reason(p, held: list, sessions_by_orbiter: dict, tt: TimeTexts) -> Rea
         return Reason("whole", f"{tt.hms(s.start_tdb_s)}-{tt.hms(s.end_tdb_s)} UTC")
     cuts = ([f"starts at {tt.hms(s.start_tdb_s)}"] if s.start_tdb_s > p.rise_tdb_s + 1.0 else []) + \
            ([f"ends at {tt.hms(s.end_tdb_s)}"] if s.end_tdb_s < p.set_tdb_s - 1.0 else [])
-    others = [o for o in sessions_by_orbiter.get(p.orbiter, ())
-              if o.asset != p.asset and o.start_tdb_s < p.set_tdb_s and o.end_tdb_s > p.rise_tdb_s]
-    if others:
-        o = others[0]
+    o = overlaps.first(p.orbiter, p.rise_tdb_s, p.set_tdb_s, p.asset)
+    if o is not None:
         return Reason("split", f"shared with {o.asset} ({tt.hms(o.start_tdb_s)}-{tt.hms(o.end_tdb_s)} UTC); "
                                + ", ".join(cuts))
     return Reason("cut", ", ".join(cuts) + f" (pass {tt.hms(p.rise_tdb_s)}-{tt.hms(p.set_tdb_s)} UTC)")
@@ -197,11 +222,10 @@ class Explainer:
         for x in problem.options:
             self.opts_of_pass.setdefault(x.pass_id, []).append(x)
         self.held_by_pass: dict[str, list] = {}
-        self.by_orbiter: dict[str, list] = {}
+        self.overlaps = Overlaps(plan.sessions)
         self.by_asset: dict[str, list] = {}
         for s in plan.sessions:
             self.held_by_pass.setdefault(s.pass_id, []).append(s)
-            self.by_orbiter.setdefault(s.orbiter, []).append(s)
             self.by_asset.setdefault(s.asset, []).append(s)
         self.requests = {r.id: r for r in problem.requests}
         self.passes_by_asset: dict[str, tuple] = {}
@@ -217,7 +241,7 @@ class Explainer:
     def reason(self, p) -> Reason:
         held = self.held_by_pass.get(p.pass_id)
         if held:
-            return _used_reason(p, held, self.by_orbiter, self.tt)
+            return _used_reason(p, held, self.overlaps, self.tt)
         opts = self.opts_of_pass.get(p.pass_id, [])
         if not opts:
             # an outage or a veto first: it removes the pass inside the frozen period too
@@ -444,17 +468,41 @@ def per_sol(problem, passes: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFra
         c = clocks.get(a.name)
         if c is None:
             continue
-        ps = passes[passes["asset"] == a.name]
-        ss = sessions[sessions["asset"] == a.name]
+        # only the columns read here and by limited_by (a sol's rows of every column cost a take per
+        # column: seconds a year)
+        ps = passes.loc[passes["asset"] == a.name,
+                        [k for k in dict.fromkeys(("sol", cap_col, "reason", "used", "volume_mbit")) if k in passes]]
+        ss = sessions.loc[sessions["asset"] == a.name, ["sol", "volume_mbit"]]
         sols = sorted(set(int(s) for s in ps["sol"] if s != "") | set(int(s) for s in ss["sol"] if s != ""))
+        # each sol's rows, in their order (what ``ps[ps["sol"] == sol]`` selects), grouped once: a
+        # selection per sol read every pass of the horizon for every sol (a year: minutes)
+        pass_rows, session_rows = _rows_by_sol(ps), _rows_by_sol(ss)
         for k, sol in enumerate(sols):
-            pk = ps[ps["sol"] == sol]
+            pk = ps.iloc[pass_rows.get(sol, [])]
             cap = float(pk[cap_col].astype(float).sum()) if cap_col in pk else float("nan")
             data = sol_generation(problem, a, c, sol) + (a.backlog_mbit if k == 0 else 0.0)
-            planned = float(ss.loc[ss["sol"] == sol, "volume_mbit"].sum())
+            planned = float(ss["volume_mbit"].iloc[session_rows.get(sol, [])].sum())
             rows.append({"asset": a.name, "sol": sol, "capacity_mbit": round(cap, 3), "data_mbit": round(data, 3),
                          "planned_mbit": round(planned, 3), "limited_by": limited_by(pk)})
     return pd.DataFrame(rows, columns=["asset", "sol", "capacity_mbit", "data_mbit", "planned_mbit", "limited_by"])
+
+
+def _rows_by_sol(table: pd.DataFrame) -> dict:
+    """The positions of ``table``'s rows per value of its ``sol`` column, in order."""
+    rows: dict = {}
+    for pos, sol in enumerate(table["sol"]):
+        rows.setdefault(sol, []).append(pos)
+    return rows
+
+
+@lru_cache(maxsize=16)
+def _generation_curve(start_tdb_s: float, generation: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The times and the cumulative data of an asset's generation steps (built once per asset, not
+    once per sol: a year's per-sol table asks for it hundreds of times)."""
+    t = np.array([start_tdb_s] + [t for t, _ in generation], dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum([v for _, v in generation])])
+    t.flags.writeable = cum.flags.writeable = False
+    return t, cum
 
 
 def sol_generation(problem, asset, clock, sol: int) -> float:
@@ -463,8 +511,7 @@ def sol_generation(problem, asset, clock, sol: int) -> float:
     within each step, so a constant rate gives exactly its Mbit per sol for a whole sol."""
     if not asset.generation:
         return 0.0
-    t = np.array([problem.start_tdb_s] + [t for t, _ in asset.generation], dtype=float)
-    cum = np.concatenate([[0.0], np.cumsum([v for _, v in asset.generation])])
+    t, cum = _generation_curve(problem.start_tdb_s, asset.generation)
     local = sol - (clock.sol_offset or 0)
     s0, s1 = (float(x) for x in local_sol_start_tdb_s(np.array([local, local + 1]), clock.east_longitude_deg))
     g0, g1 = np.interp([max(s0, t[0]), min(s1, t[-1])], t, cum)

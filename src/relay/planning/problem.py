@@ -518,7 +518,10 @@ class Problem:
 
     # -- JSON -----------------------------------------------------------------
     def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
+        # pydantic-core's serializer of the same schema from_dict validates with: the dict
+        # dataclasses.asdict gives (tuples kept, so the JSON text is the same), ten times faster
+        # (a year of network-6: seconds of every plan's problem.json)
+        out = _ADAPTER.dump_python(self)
         for key, unset in (("confidence", None), ("guarantees", [])):   # issue 22's keys only when set
             if out.get(key) in (unset, ()):
                 out.pop(key)

@@ -14,8 +14,10 @@ valid); each names its rule (``R7``) and its check (``one_session_per_pass``).
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Callable, Iterator
 
 from ..timescales import tdb_s_to_datetime
@@ -193,10 +195,13 @@ def r13_fixed_kept(P: Problem, plan: Plan) -> Found:
 def r14_data_available(P: Problem, plan: Plan) -> Found:
     for a in P.assets:
         mine = sorted((s for s in plan.sessions if s.asset == a.name), key=lambda s: s.end_tdb_s)
+        steps = sorted(a.generation, key=lambda step: step[0])
+        times = [t for t, _ in steps]
+        made = [0.0, *accumulate(m for _, m in steps)]   # made[k]: the first k steps, summed in order
         relayed = 0.0
         for s in mine:
             relayed += s.volume_mbit
-            produced = a.backlog_mbit + sum(m for t, m in a.generation if t <= s.end_tdb_s + 1e-9)
+            produced = a.backlog_mbit + made[bisect_right(times, s.end_tdb_s + 1e-9)]
             if relayed > produced + TOL_MBIT:
                 yield "data_available", (f"{a.name}: {relayed:.3f} Mbit relayed by the end of {s.option_id} "
                                          f"but only {produced:.3f} Mbit produced")
@@ -320,18 +325,31 @@ def decisional_met(P: Problem, plan: Plan) -> list[bool]:
     its deadline and carrying at least max(one unit, min_volume_mbit), had all its asset's data
     relayed to that orbiter up to its end downlinked by the deadline (first in, first out per
     orbiter and asset: the chunks that started before the session ended count too)."""
+    by_asset: dict[str, list] = defaultdict(list)          # per asset, sessions by start
+    arrivals: dict[tuple, list] = defaultdict(list)        # per orbiter and asset, in the plan's order
+    departures: dict[tuple, list] = defaultdict(list)
+    for s in sorted(plan.sessions, key=lambda s: s.start_tdb_s):
+        by_asset[s.asset].append(s)
+    for s in plan.sessions:
+        arrivals[(s.orbiter, s.asset)].append(s)
+    for d in plan.downlinks:
+        departures[(d.orbiter, d.asset)].append(d)
+    starts = {a: [s.start_tdb_s for s in ss] for a, ss in by_asset.items()}
     out = []
     for r in P.decisional_requirements:
         need = max(P.volume_unit_mbit, r.min_volume_mbit)
         ok = False
-        for s in plan.sessions:
-            if s.asset != r.asset or s.volume_mbit < need - TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
+        mine = by_asset.get(r.asset, [])
+        # the sessions starting in the window (one lying in it starts there); any order: one is enough
+        lo = bisect_left(starts.get(r.asset, []), r.start_tdb_s - TOL_S)
+        hi = bisect_right(starts.get(r.asset, []), r.end_tdb_s + TOL_S)
+        for s in mine[lo:hi]:
+            if s.volume_mbit < need - TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
                     or s.end_tdb_s > r.end_tdb_s + TOL_S or s.end_tdb_s >= r.deadline_tdb_s:
                 continue
-            arrived = sum(x.volume_mbit for x in plan.sessions
-                          if x.orbiter == s.orbiter and x.asset == s.asset and x.end_tdb_s <= s.end_tdb_s + 1e-9)
-            gone = sum(d.volume_mbit for d in plan.downlinks if d.orbiter == s.orbiter and d.asset == s.asset
-                       and (d.start_tdb_s < s.end_tdb_s - 1e-9 or d.end_tdb_s <= r.deadline_tdb_s + 1e-9))
+            arrived = sum(x.volume_mbit for x in arrivals[(s.orbiter, s.asset)] if x.end_tdb_s <= s.end_tdb_s + 1e-9)
+            gone = sum(d.volume_mbit for d in departures.get((s.orbiter, s.asset), ())
+                       if d.start_tdb_s < s.end_tdb_s - 1e-9 or d.end_tdb_s <= r.deadline_tdb_s + 1e-9)
             if gone >= arrived - TOL_MBIT:
                 ok = True
                 break
