@@ -225,6 +225,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from ..errors import RelayInputError
 from ..fileio import read_text, write_text
 from ..timescales import SOL_S, local_sol, local_sol_start_tdb_s
+from .settings import MIN_UNIT_MBIT
 
 SCHEMA = "relay.problem"
 VERSION = 1
@@ -661,7 +662,7 @@ MAX_MBIT = 1e9
 MAX_POINTS = 1e9
 #: Longest duration of the instance's rules (turnaround, minimum session and downlink), s.
 MAX_DURATION_S = 86400.0
-MIN_UNIT_MBIT, MAX_UNIT_MBIT = 1e-3, 1e3
+MAX_UNIT_MBIT = 1e3
 _WEIGHT_FIELDS = ("priority_weight", "initial_fill_weight", "keep_points", "points", "penalty_points")
 
 

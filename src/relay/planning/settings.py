@@ -32,6 +32,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+#: the smallest volume unit (Mbit) a plan may use, in a scenario or a problem file: a smaller one makes
+#: the volumes too large for the solvers (HiGHS stops with an internal error at 1e-14)
+MIN_UNIT_MBIT = 1e-3
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -229,8 +233,10 @@ class PlanningSettings(_Strict):
         False, description="give the greedy plan to CP-SAT as a hint (the prototype measured it "
                            "neutral to harmful; see scripts/bench_plan_models.py)")
     volume_unit_mbit: float = Field(
-        0.1, gt=0, le=10, description="integer volume unit of the model; each session and downlink "
-                                      "loses at most one unit to rounding down")
+        0.1, ge=MIN_UNIT_MBIT, le=10, description="integer volume unit of the model, 0.001 to 10 Mbit (what a problem "
+                                          "file may hold: a smaller unit makes volumes too large for the "
+                                          "solvers' integers); each session and downlink loses at most one "
+                                          "unit to rounding down")
     downlink_chunk_s: float = Field(
         0.0, ge=0, le=86400, description="split each downlink window into chunks of about this length, "
                                          "0 (one chunk per window) or 60 to 86400 s; fewer chunks, smaller model")
