@@ -255,6 +255,36 @@ def test_a_chosen_earth_leg_beyond_one_and_a_half_blocks_is_planned_block_by_blo
         assert r.objective_points <= opt.report.objective_points + 1e-6
 
 
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000))
+def test_every_window_of_a_long_plan_keeps_the_daily_hours(seed):
+    """Each window of a long horizon is planned under its orbiters' daily downlink hours (its plan
+    passes the validator's rule R29 on its own, and its sub-problem keeps the hours), and the bound's
+    relaxed blocks keep them too (each part of a day split by a block edge with the whole day's hours:
+    still a relaxation, checked against the optimum by the block-by-block test above).  Until
+    2026-12-07 both dropped them: the windows chose more station time than a day holds and the join
+    had to drop it (network-6, 120 days: 1,533 Mbit left aboard in the last 8 days where the last
+    window left 132)."""
+    from relay.planning import horizon, windows as W
+
+    base = synthetic.instance(seed, n_orbiters=2, n_assets=2, days=3.0, tight=False, chunk_s=1800.0)
+    P = dataclasses.replace(base, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=1.0)
+                                                 for o in base.orbiters))
+    s = PlanningSettings(block_days=1.0, time_limit_s=6)
+    F = build(P)
+    assert F.hours_groups  # the cap binds
+    for t0, t1 in W.windows_of(P, s.block_days):
+        sub = W.sub_problem(P, t0, t1, {o.name: 0.0 for o in P.orbiters}, {}, whole_end=True)
+        assert [o.downlink_hours_per_day for o in sub.orbiters] == [1.0, 1.0]
+        plan = W.window_plan(sub, s, 2.0, None, True)
+        # checked against the window with the hours stated, whatever its sub-problem holds
+        capped = dataclasses.replace(sub, orbiters=tuple(dataclasses.replace(o, downlink_hours_per_day=1.0)
+                                                         for o in sub.orbiters))
+        assert [v.detail for v in validate(capped, plan) if v.rule == "R29"] == []
+        block = horizon.relaxed_block(P, t0, t1).problem
+        assert [o.downlink_hours_per_day for o in block.orbiters] == [1.0, 1.0]
+
+
 def test_the_joined_plan_takes_the_better_of_the_windows_and_the_greedys_earth_leg(monkeypatch):
     """windows.window_values joins the windows' sessions twice, downlinking through the pieces the
     windows chose (with_earth_leg) and through the greedy's (the largest of each day), and keeps

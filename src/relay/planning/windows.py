@@ -50,7 +50,7 @@ from ..summary import SolveReport
 from . import cpsat, greedy, relaxation
 from .formulation import Formulation, build, to_plan
 from .plan import Plan
-from .problem import Orbiter, Problem, SessionOption
+from .problem import Problem, SessionOption
 from .settings import PlanningSettings
 
 
@@ -104,8 +104,10 @@ def sub_problem(P: Problem, t0: float, t1: float, fill: dict[str, float], relaye
             a, backlog_mbit=max(0.0, a.backlog_mbit + before - relayed.get(a.name, 0.0)),
             generation=tuple((t, v) for t, v in a.generation if t0 < t <= t1),
             sols=tuple(sp for sp in a.sols if sp[2] > t0 and sp[1] < t1)))
-    orbiters = tuple(Orbiter(o.name, o.capacity_mbit, min(max(fill.get(o.name, 0.0), 0.0), o.capacity_mbit), 1.0)
-                     for o in P.orbiters)
+    # each orbiter as it is (its daily downlink hours too: a window planned without them chose more
+    # station time than a day holds, and the join had to drop it, 2026-12-07) with its store carried in
+    orbiters = tuple(dataclasses.replace(o, initial_fill_mbit=min(max(fill.get(o.name, 0.0), 0.0), o.capacity_mbit),
+                                         initial_fill_weight=1.0) for o in P.orbiters)
     return dataclasses.replace(
         P, start_tdb_s=t0, end_tdb_s=P.end_tdb_s if whole_end else t1, orbiters=orbiters, assets=tuple(assets),
         passes=tuple(p for p in P.passes if p.pass_id in pids), options=opts,
