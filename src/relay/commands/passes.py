@@ -20,8 +20,9 @@ def _common(p):
 
 
 def register(sub) -> None:
-    # before the arguments are parsed: checking --start imports relay.timescales, and numpy with it
-    # (only relay passes, relay tracks and relay --help register this module)
+    # before the arguments are parsed (checking --start imports relay.timescales, and numpy with it),
+    # once for both commands: their functions are reached only through the parser this builds (only
+    # relay passes, relay tracks and relay --help register this module)
     one_blas_thread()
     p = sub.add_parser("passes", help="overflights of every orbiter over every asset",
                        description="Find every window in which an orbiter is above an asset's mask.")
@@ -78,7 +79,6 @@ def one_blas_thread() -> None:
 
 
 def run_passes(args) -> int:
-    one_blas_thread()  # called in-process (relay.cli.main from Python) after a parse elsewhere
     from ..config import load_scenario
     from ..geostage import default_start, pass_columns, span_of
 
@@ -179,7 +179,6 @@ def _tracks(sc, start, days):
 
 
 def run_tracks(args) -> int:
-    one_blas_thread()
     from ..api import default_start
     from ..config import load_scenario
     from ..outputs.files import write_table

@@ -76,7 +76,7 @@ from . import relaxation
 from .cpsat import configure, make_model
 from .formulation import DAY_S, POINT_SCALE, Formulation, build, units_down
 from .plan import ONBOARD
-from .problem import Orbiter, Problem
+from .problem import Problem
 from .settings import PlanningSettings
 
 #: blocks a horizon must exceed (in ``block_days``) to be planned block by block
@@ -165,12 +165,12 @@ def relaxed_block(P: Problem, t0: float, t1: float) -> Block:
         sols=tuple(sp for sp in a.sols if sp[2] > t0 and sp[1] < last_end)) for a in P.assets)
     room = sum(x.capacity_mbit for x in opts) + 1.0  # no store fills up: capacity is relaxed
     top = max((a.priority_weight for a in P.assets), default=1.0)
-    # the daily downlink hours kept: a UTC day's chunks in this block may use at most the day's hours
-    # (a day split by an edge gives each part the whole day's: still a relaxation)
-    orbiters = tuple(Orbiter(o.name, room + o.initial_fill_mbit, o.initial_fill_mbit,
-                             o.initial_fill_weight, o.downlink_hours_per_day) if first else
-                     Orbiter(o.name, room + P.volume_unit_mbit, P.volume_unit_mbit, max(top, o.initial_fill_weight),
-                             o.downlink_hours_per_day)
+    # each orbiter as it is but for its store, so its daily downlink hours are kept: a UTC day's chunks
+    # in this block may use at most the day's hours (a day split by an edge gives each part the whole
+    # day's: still a relaxation)
+    orbiters = tuple(dataclasses.replace(o, capacity_mbit=room + o.initial_fill_mbit) if first else
+                     dataclasses.replace(o, capacity_mbit=room + P.volume_unit_mbit, initial_fill_mbit=P.volume_unit_mbit,
+                                         initial_fill_weight=max(top, o.initial_fill_weight))
                      for o in P.orbiters)
     dec = tuple(r for r in P.decisional_requirements if _inside(r.start_tdb_s, r.deadline_tdb_s, t0, t1))
     n_dec = sum(1 for r in P.decisional_requirements if _starts_in(r.start_tdb_s, t0, t1, first)) - len(dec)

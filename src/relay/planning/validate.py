@@ -339,10 +339,9 @@ def decisional_met(P: Problem, plan: Plan) -> list[bool]:
     for r in P.decisional_requirements:
         need = max(P.volume_unit_mbit, r.min_volume_mbit)
         ok = False
-        mine = by_asset.get(r.asset, [])
+        mine, begun = by_asset.get(r.asset, []), starts.get(r.asset, [])
         # the sessions starting in the window (one lying in it starts there); any order: one is enough
-        lo = bisect_left(starts.get(r.asset, []), r.start_tdb_s - TOL_S)
-        hi = bisect_right(starts.get(r.asset, []), r.end_tdb_s + TOL_S)
+        lo, hi = bisect_left(begun, r.start_tdb_s - TOL_S), bisect_right(begun, r.end_tdb_s + TOL_S)
         for s in mine[lo:hi]:
             if s.volume_mbit < need - TOL_MBIT or s.start_tdb_s < r.start_tdb_s - TOL_S \
                     or s.end_tdb_s > r.end_tdb_s + TOL_S or s.end_tdb_s >= r.deadline_tdb_s:
